@@ -1,0 +1,101 @@
+/**
+ * `mediaflow status [id]`: what ops would read in the Firestore console, from the terminal. Without an id it
+ * lists assets, newest first; with one it shows the steps, the error and the history.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { SqliteAssetStore } from '../../shared/adapters/local/asset-store.ts';
+import { assetPath } from '../../shared/domain/asset-id.ts';
+import type { AssetDoc } from '../../shared/domain/asset.ts';
+import type { AssetStore, DocData, Query } from '../../shared/ports/asset-store.ts';
+import { STATE_FILE } from '../../shared/runtime/embedded.ts';
+import { cliConfig, UsageError } from '../options.ts';
+import { assetView, currentStep, elapsed, formatDuration, table } from '../view.ts';
+
+export interface StatusOptions {
+  readonly id?: string;
+  readonly out?: string;
+  readonly json: boolean;
+  readonly status?: string;
+  readonly limit: number;
+}
+
+export async function withStateStore<T>(out: string | undefined, fn: (store: AssetStore) => Promise<T>): Promise<T> {
+  const config = cliConfig(out, false);
+  const file = path.join(config.dataDir, STATE_FILE);
+  if (!existsSync(file)) throw new UsageError(`no mediaflow state at ${config.dataDir} (run \`mediaflow process\` first, or pass --out)`);
+  const store = SqliteAssetStore.open(file);
+  try {
+    return await fn(store);
+  } finally {
+    await store.close();
+  }
+}
+
+export async function statusCommand(options: StatusOptions): Promise<number> {
+  return withStateStore(options.out, async (store) => {
+    if (options.id) return showAsset(store, options.id, options.json);
+    const query: Query = {
+      ...(options.status ? { where: [['status', '==', options.status.toUpperCase()]] as const } : {}),
+      orderBy: { field: 'updatedAt', direction: 'desc' },
+      limit: options.limit,
+    };
+    const assets = (await store.list<AssetDoc>('assets', query)).map((snapshot) => snapshot.data);
+    if (options.json) {
+      for (const asset of assets) process.stdout.write(`${JSON.stringify(assetView(asset))}\n`);
+      return 0;
+    }
+    const rows = assets.map((asset) => [asset.id, asset.kind ?? '-', asset.status, currentStep(asset) || '-', elapsed(asset), asset.error ? `${asset.error.code}: ${asset.error.message}` : '']);
+    process.stdout.write(`${table(['asset', 'kind', 'status', 'step', 'time', 'error'], rows)}\n`);
+    process.stdout.write(`\n${await summary(store)}\n`);
+    return 0;
+  });
+}
+
+async function summary(store: AssetStore): Promise<string> {
+  const counts: string[] = [];
+  for (const status of ['RECEIVED', 'PROCESSING', 'READY', 'FAILED', 'REJECTED']) {
+    const count = await store.count('assets', { where: [['status', '==', status]] });
+    if (count > 0) counts.push(`${count} ${status}`);
+  }
+  return counts.length > 0 ? counts.join(', ') : 'no assets';
+}
+
+async function showAsset(store: AssetStore, id: string, json: boolean): Promise<number> {
+  const asset = await store.get<AssetDoc>(assetPath(id));
+  if (!asset) throw new UsageError(`no asset with id '${id}'`);
+  if (json) {
+    process.stdout.write(`${JSON.stringify({ ...assetView(asset), probe: asset.probe, history: asset.history })}\n`);
+    return 0;
+  }
+  const lines = [
+    `asset    ${asset.id}`,
+    `status   ${asset.status}${asset.error ? ` (${asset.error.step}: ${asset.error.code}: ${asset.error.message})` : ''}`,
+    `kind     ${asset.kind ?? '-'}   profile ${asset.profile}`,
+    `source   ${asset.source.uri}#${asset.source.generation} via ${asset.source.via}`,
+    `created  ${asset.createdAt.toISOString()}   completed ${asset.completedAt?.toISOString() ?? '-'}`,
+    '',
+    table(
+      ['step', 'status', 'attempts', 'time', 'outputs / error'],
+      Object.entries(asset.steps).map(([name, step]) => [
+        name,
+        step.status,
+        String(step.attempts),
+        step.durationMs === null ? '-' : formatDuration(step.durationMs),
+        step.error ? `${step.error.code}: ${step.error.message}` : compact(step.outputs),
+      ]),
+    ),
+    '',
+    'history',
+    ...asset.history.map((entry) => `  ${entry.at.toISOString()}  ${entry.event}${entry.step ? ` ${entry.step}` : ''}${entry.detail ? `: ${entry.detail}` : ''}`),
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+  return 0;
+}
+
+/** Outputs on one line, long values shortened; the full record is in --json. */
+function compact(outputs: DocData | null): string {
+  if (!outputs) return '';
+  const text = JSON.stringify(outputs);
+  return text.length > 100 ? `${text.slice(0, 97)}...` : text;
+}

@@ -1,0 +1,47 @@
+/**
+ * checksum: reads the source once and records its SHA-256 (the content identity later steps cite as provenance)
+ * and MD5, and verifies the MD5 against what storage reported at upload. A mismatch means the bytes we read are
+ * not the bytes that were uploaded: that is permanent, and the asset is rejected.
+ */
+import { createHash } from 'node:crypto';
+import { loadStepParamsSchema } from '../../events/catalog.ts';
+import type { StepDefinition } from '../../shared/domain/step.ts';
+import { PermanentError, PermanentErrorCode } from '../../shared/errors.ts';
+
+/** Reading 5 GB at ~100 MB/s from GCS takes under a minute; five minutes leaves room for a slow instance. */
+export const CHECKSUM_TIMEOUT_MS = 5 * 60_000;
+
+type ChecksumParams = { expectedMd5Hash?: string };
+
+export const checksumStep: StepDefinition = {
+  name: 'checksum',
+  dependsOn: [],
+  timeoutMs: CHECKSUM_TIMEOUT_MS,
+  recipeVersion: '1',
+  paramsSchema: loadStepParamsSchema('checksum'),
+  appliesTo: () => true,
+  params: (context) => {
+    const params: Record<string, string> = {};
+    if (context.source.md5Hash) params.expectedMd5Hash = context.source.md5Hash;
+    return params;
+  },
+  async run(order, context) {
+    const { expectedMd5Hash } = order.params as ChecksumParams;
+    const stream = await context.blobs.createReadStream(order.source);
+    const sha256 = createHash('sha256');
+    const md5 = createHash('md5');
+    let bytes = 0;
+    for await (const chunk of stream.iterator({ destroyOnReturn: true })) {
+      context.signal.throwIfAborted();
+      const buffer = chunk as Buffer;
+      sha256.update(buffer);
+      md5.update(buffer);
+      bytes += buffer.length;
+    }
+    const md5Hash = md5.digest('base64');
+    if (expectedMd5Hash !== undefined && expectedMd5Hash !== md5Hash) {
+      throw new PermanentError(PermanentErrorCode.INTEGRITY_MISMATCH, `read ${bytes} bytes with MD5 ${md5Hash}, but storage reported ${expectedMd5Hash}`);
+    }
+    return { outputs: { sha256: sha256.digest('hex'), md5Hash, bytes }, inputMd5: md5Hash };
+  },
+};

@@ -1,0 +1,71 @@
+/**
+ * The probe is the first step and ingest runs it itself: ingest already holds the event, and nothing can be
+ * planned before the probe. Like every worker it reports a step result; it never writes asset status.
+ */
+import type { StepCompleted, StepFailed } from '../../events/catalog.ts';
+import { workOrderId } from '../../shared/domain/asset-id.ts';
+import type { AssetSource } from '../../shared/domain/asset.ts';
+import { PROBE_STEP } from '../../shared/domain/step.ts';
+import { PermanentError, PermanentErrorCode, isPermanent } from '../../shared/errors.ts';
+import type { ProbeSummary } from '../../shared/media/classify.ts';
+import { BlobNotFoundError } from '../../shared/ports/blob-store.ts';
+import type { Deps } from '../../shared/runtime/deps.ts';
+import { withScratchDir } from '../../shared/runtime/scratch.ts';
+import { publishStepResult } from '../../shared/runtime/worker.ts';
+import path from 'node:path';
+
+/** Bumped when what the probe records changes. */
+export const PROBE_RECIPE_VERSION = '1';
+const ONE_SHARD = { index: 0, count: 1 } as const;
+
+export async function probeSource(assetId: string, source: AssetSource, deps: Deps): Promise<ProbeSummary> {
+  if (source.size === 0) throw new PermanentError(PermanentErrorCode.EMPTY_OBJECT, 'the object is empty (0 bytes)');
+  const tools = await deps.mediaTools();
+  return withScratchDir(async (dir) => {
+    const local = path.join(dir, 'source');
+    try {
+      await deps.blobs.download({ bucket: source.bucket, name: source.name, generation: source.generation }, local);
+    } catch (error) {
+      if (error instanceof BlobNotFoundError) throw await sourceGone(source, deps);
+      throw error;
+    }
+    return deps.probe(local, tools);
+  });
+}
+
+/** The pinned generation is gone: either replaced (a newer asset version will handle it) or deleted. */
+async function sourceGone(source: AssetSource, deps: Deps): Promise<PermanentError> {
+  const live = await deps.blobs.stat({ bucket: source.bucket, name: source.name });
+  return live
+    ? new PermanentError(PermanentErrorCode.SOURCE_CHANGED, `${source.uri} was replaced by generation ${live.generation} before it could be read`)
+    : new PermanentError(PermanentErrorCode.SOURCE_NOT_FOUND, `${source.uri} (generation ${source.generation}) does not exist`);
+}
+
+export async function reportProbe(
+  assetId: string,
+  source: AssetSource,
+  attempt: number,
+  deps: Deps,
+): Promise<'done' | 'failed'> {
+  const orderId = workOrderId(assetId, PROBE_STEP, 0);
+  const startedAt = deps.clock.now();
+  const common = { orderId, assetId, step: PROBE_STEP, shard: ONE_SHARD, attempt };
+  try {
+    const probe = await probeSource(assetId, source, deps);
+    const tools = await deps.mediaTools();
+    const completed: StepCompleted = {
+      ...common,
+      startedAt: startedAt.toISOString(),
+      finishedAt: deps.clock.now().toISOString(),
+      outputs: { ...probe },
+      provenance: { ...(source.md5Hash ? { inputMd5: source.md5Hash } : {}), recipeVersion: PROBE_RECIPE_VERSION, tools: { ffprobe: tools.versions.ffprobe } },
+    };
+    await publishStepResult(deps, completed);
+    return 'done';
+  } catch (error) {
+    if (!isPermanent(error)) throw error;
+    const failed: StepFailed = { ...common, failedAt: deps.clock.now().toISOString(), error: { code: error.code, message: error.message }, deadLettered: false };
+    await publishStepResult(deps, failed);
+    return 'failed';
+  }
+}

@@ -1,0 +1,35 @@
+/**
+ * Creates the asset document, in one transaction with the per-object generation record, so the duplicate
+ * check and the create can never interleave with another delivery of the same (or a newer) event.
+ */
+import { assetPath, compareGenerations, objectPath } from '../../shared/domain/asset-id.ts';
+import { newAssetDoc, type AssetDoc } from '../../shared/domain/asset.ts';
+import type { AssetStore } from '../../shared/ports/asset-store.ts';
+import type { IngestRequest } from './request.ts';
+
+type ObjectRecord = { bucket: string; name: string; latestGeneration: string; latestAssetId: string; updatedAt: Date };
+
+export type Registration =
+  | { readonly status: 'created'; readonly asset: AssetDoc }
+  | { readonly status: 'existing'; readonly asset: AssetDoc }
+  | { readonly status: 'stale'; readonly latestGeneration: string };
+
+export async function registerAsset(store: AssetStore, request: IngestRequest, now: Date): Promise<Registration> {
+  const { bucket, name, generation } = request.source;
+  return store.runTransaction(async (tx): Promise<Registration> => {
+    const object = request.ordered ? await tx.get<ObjectRecord>(objectPath(bucket, name)) : undefined;
+    const existing = await tx.get<AssetDoc>(assetPath(request.assetId));
+    if (object && compareGenerations(object.latestGeneration, generation) > 0) return { status: 'stale', latestGeneration: object.latestGeneration };
+    if (existing) return { status: 'existing', asset: existing };
+    const asset = newAssetDoc({
+      id: request.assetId,
+      source: request.source,
+      profile: request.profile,
+      previousVersion: object && object.latestAssetId !== request.assetId ? object.latestAssetId : null,
+      now,
+    });
+    if (request.ordered) tx.set(objectPath(bucket, name), { bucket, name, latestGeneration: generation, latestAssetId: request.assetId, updatedAt: now });
+    tx.set(assetPath(request.assetId), asset);
+    return { status: 'created', asset };
+  });
+}

@@ -1,0 +1,41 @@
+/**
+ * ingest: an upload notification or a partner's ingest event → one asset document → probe → a step result for
+ * the coordinator. Safe to run any number of times for the same event.
+ */
+import { EventType } from '../../events/catalog.ts';
+import { logs } from '../../shared/observability/messages.ts';
+import { eventFunction } from '../../shared/runtime/handler.ts';
+import { reportProbe } from './probe.ts';
+import { registerAsset } from './register.ts';
+import { resolveIngest } from './request.ts';
+
+export const ingestFunction = eventFunction({
+  name: 'ingest',
+  accepts: (type) => type === EventType.objectFinalized || type === EventType.ingestRequested,
+  defaultType: EventType.ingestRequested,
+  async run(event, { delivery, log }, deps) {
+    const resolution = await resolveIngest(event, deps);
+    if (!resolution.process) {
+      logs.loopGuard(log, event.subject ?? event.id, resolution.reason);
+      return 'ignored';
+    }
+    const { request } = resolution;
+    const registration = await registerAsset(deps.store, request, deps.clock.now());
+    if (registration.status === 'stale') {
+      logs.staleGeneration(log, request.assetId, registration.latestGeneration);
+      return 'ignored';
+    }
+    if (registration.status === 'existing') {
+      if (registration.asset.source.uri !== request.source.uri) logs.idempotencyKeyReused(log, request.assetId, request.source.uri);
+      // Still RECEIVED means an earlier delivery stopped before its probe result was published: finish its work.
+      if (registration.asset.status !== 'RECEIVED') {
+        logs.assetDuplicate(log, request.assetId, registration.asset.status);
+        return 'duplicate';
+      }
+    } else {
+      logs.assetReceived(log, request.assetId, request.source.via);
+    }
+    // A partner's missing object is found out by the probe's download and recorded like any unreadable input.
+    return reportProbe(request.assetId, registration.asset.source, delivery.deliveryAttempt, deps);
+  },
+});

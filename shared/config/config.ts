@@ -1,0 +1,125 @@
+/**
+ * Configuration is a function of the environment, checked once at cold start. Handlers receive the frozen
+ * result and never read process.env, so a bad deploy fails at boot with every problem listed at once.
+ */
+import path from 'node:path';
+import { ConfigError } from '../errors.ts';
+
+export type Env = Readonly<Record<string, string | undefined>>;
+export type RuntimeKind = 'embedded' | 'gcp';
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
+
+export interface Config {
+  readonly runtime: RuntimeKind;
+  readonly projectId: string;
+  readonly buckets: {
+    readonly ingest: string;
+    readonly derivatives: string;
+    /** Buckets partners publish ingest events for; mediaflow only reads them. */
+    readonly partner: readonly string[];
+  };
+  readonly topics: {
+    readonly uploads: string;
+    readonly ingestRequests: string;
+    readonly stepResults: string;
+    readonly assetEvents: string;
+    readonly deadLetters: string;
+    /** Work orders go to `<workPrefix><step>`: one topic per step, so each step gets its own ack deadline. */
+    readonly workPrefix: string;
+  };
+  readonly retry: {
+    readonly maxDeliveryAttempts: number;
+    readonly minimumBackoffSeconds: number;
+    readonly maximumBackoffSeconds: number;
+  };
+  /** Only meaningful for the embedded runtime: where the buckets and the state database live. */
+  readonly dataDir: string;
+  /** Scales the bus's backoffs and ack deadlines in the embedded runtime; Pub/Sub's 10 s minimum backoff is too slow on a laptop. */
+  readonly embeddedTimeScale: number;
+  /** In-flight deliveries per subscription in the embedded runtime. */
+  readonly embeddedConcurrency: number;
+  readonly defaultProfile: string;
+  readonly logLevel: LogLevel;
+}
+
+const bucketPattern = /^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$/;
+const namePattern = /^[a-zA-Z][a-zA-Z0-9._~%+-]{2,200}$/;
+const logLevels: readonly LogLevel[] = ['debug', 'info', 'warn', 'error', 'silent'];
+
+/** Pub/Sub's own limits: 5..100 delivery attempts with a dead-letter policy, backoff 0..600 s. */
+const deliveryAttemptRange = [5, 100] as const;
+const backoffRangeSeconds = [0, 600] as const;
+
+export function loadConfig(env: Env, overrides: { dataDir?: string } = {}): Config {
+  const problems: string[] = [];
+  const read = (key: string, fallback?: string): string => {
+    const value = env[key]?.trim();
+    if (value) return value;
+    if (fallback !== undefined) return fallback;
+    problems.push(`${key} is required`);
+    return '';
+  };
+  const readNumber = (key: string, fallback: number, [min, max]: readonly [number, number]): number => {
+    const raw = env[key]?.trim();
+    if (!raw) return fallback;
+    const value = Number(raw);
+    if (!Number.isFinite(value) || value < min || value > max) {
+      problems.push(`${key} must be a number in [${min}, ${max}], got '${raw}'`);
+      return fallback;
+    }
+    return value;
+  };
+
+  const runtime = read('MEDIAFLOW_RUNTIME', 'embedded');
+  if (runtime !== 'embedded' && runtime !== 'gcp') problems.push(`MEDIAFLOW_RUNTIME must be 'embedded' or 'gcp', got '${runtime}'`);
+  const onGcp = runtime === 'gcp';
+  // Bucket names are deployment facts; only the embedded runtime, whose buckets are folders, has defaults.
+  const ingest = read('MEDIAFLOW_INGEST_BUCKET', onGcp ? undefined : 'mediaflow-ingest');
+  const derivatives = read('MEDIAFLOW_DERIVATIVES_BUCKET', onGcp ? undefined : 'mediaflow-derivatives');
+  const partner = (env.MEDIAFLOW_PARTNER_BUCKETS ?? '').split(',').map((bucket) => bucket.trim()).filter(Boolean);
+  const named: [string, string][] = [['MEDIAFLOW_INGEST_BUCKET', ingest], ['MEDIAFLOW_DERIVATIVES_BUCKET', derivatives], ...partner.map((bucket): [string, string] => ['MEDIAFLOW_PARTNER_BUCKETS', bucket])];
+  for (const [key, bucket] of named) {
+    if (bucket && !bucketPattern.test(bucket)) problems.push(`${key} '${bucket}' is not a valid bucket name`);
+  }
+  if (ingest && ingest === derivatives) problems.push('MEDIAFLOW_INGEST_BUCKET and MEDIAFLOW_DERIVATIVES_BUCKET must differ, or the pipeline would see its own outputs');
+
+  const prefix = read('MEDIAFLOW_TOPIC_PREFIX', 'mediaflow');
+  if (!namePattern.test(`${prefix}-x`)) problems.push(`MEDIAFLOW_TOPIC_PREFIX '${prefix}' does not make valid Pub/Sub topic names`);
+  const projectId = read('GOOGLE_CLOUD_PROJECT', onGcp ? undefined : 'mediaflow-local');
+
+  const logLevel = read('MEDIAFLOW_LOG_LEVEL', 'info') as LogLevel;
+  if (!logLevels.includes(logLevel)) problems.push(`MEDIAFLOW_LOG_LEVEL must be one of ${logLevels.join(', ')}`);
+
+  const config: Config = {
+    runtime: runtime as RuntimeKind,
+    projectId,
+    buckets: { ingest, derivatives, partner },
+    topics: {
+      uploads: `${prefix}-uploads`,
+      ingestRequests: `${prefix}-ingest-requests`,
+      stepResults: `${prefix}-step-results`,
+      assetEvents: `${prefix}-asset-events`,
+      deadLetters: `${prefix}-dead-letters`,
+      workPrefix: `${prefix}-work-`,
+    },
+    retry: {
+      maxDeliveryAttempts: readNumber('MEDIAFLOW_MAX_DELIVERY_ATTEMPTS', 5, deliveryAttemptRange),
+      minimumBackoffSeconds: readNumber('MEDIAFLOW_MIN_BACKOFF_SECONDS', 10, backoffRangeSeconds),
+      maximumBackoffSeconds: readNumber('MEDIAFLOW_MAX_BACKOFF_SECONDS', 600, backoffRangeSeconds),
+    },
+    dataDir: path.resolve(overrides.dataDir ?? read('MEDIAFLOW_DATA_DIR', 'mediaflow-data')),
+    embeddedTimeScale: readNumber('MEDIAFLOW_EMBEDDED_TIME_SCALE', 0.02, [0.0001, 1]),
+    embeddedConcurrency: readNumber('MEDIAFLOW_EMBEDDED_CONCURRENCY', 2, [1, 64]),
+    defaultProfile: read('MEDIAFLOW_DEFAULT_PROFILE', 'default'),
+    logLevel,
+  };
+  if (config.retry.minimumBackoffSeconds > config.retry.maximumBackoffSeconds) {
+    problems.push('MEDIAFLOW_MIN_BACKOFF_SECONDS must not exceed MEDIAFLOW_MAX_BACKOFF_SECONDS');
+  }
+  if (problems.length > 0) throw new ConfigError(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+  return Object.freeze(config);
+}
+
+export function workTopic(config: Config, step: string): string {
+  return `${config.topics.workPrefix}${step}`;
+}

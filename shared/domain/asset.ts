@@ -1,0 +1,108 @@
+/**
+ * The asset document, shaped for the Firestore console: readable field names, statuses as strings, real
+ * timestamps, and null rather than missing fields so every document shows the same columns.
+ */
+import type { DocData } from '../ports/asset-store.ts';
+import type { AssetStatus, StepStatus } from './state-machine.ts';
+
+export type MediaKind = 'image' | 'audio' | 'video';
+
+/** How the asset reached us; the CloudEvents `source` forms are normalized to these. */
+export type SourceChannel = 'eventarc' | 'pubsub-notification' | 'partner-ingest';
+
+export type AssetSource = {
+  uri: string;
+  bucket: string;
+  name: string;
+  generation: string;
+  size: number | null;
+  contentType: string | null;
+  md5Hash: string | null;
+  via: SourceChannel;
+  partner: string | null;
+  idempotencyKey: string | null;
+  correlationId: string | null;
+  metadata: Record<string, string>;
+};
+
+export type StepError = { code: string; message: string };
+
+export type StepState = {
+  status: StepStatus;
+  dependsOn: string[];
+  /** Work orders this step fans out to; fan-in waits for all of them. */
+  shards: number;
+  /** The delivery attempt that settled the step (1 = first try); for a sharded step, the highest over its shards. */
+  attempts: number;
+  queuedAt: Date | null;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+  durationMs: number | null;
+  outputs: DocData | null;
+  provenance: DocData | null;
+  error: StepError | null;
+};
+
+export type AssetError = { step: string; code: string; message: string; at: Date };
+
+export type HistoryEntry = { at: Date; event: string; step: string | null; detail: string | null };
+
+export type AssetDoc = {
+  id: string;
+  status: AssetStatus;
+  kind: MediaKind | null;
+  profile: string;
+  source: AssetSource;
+  /** What ffprobe saw; null until the probe step has reported. */
+  probe: DocData | null;
+  /** Step names in plan order. */
+  plan: string[];
+  steps: Record<string, StepState>;
+  error: AssetError | null;
+  history: HistoryEntry[];
+  /** The asset made from the previous generation of the same object, if any. */
+  previousVersion: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+  completedAt: Date | null;
+  /** Increments on every coordinator write; ops can see how often a document changed. */
+  revision: number;
+};
+
+/** History is capped so a long-lived asset's document stays far below Firestore's 1 MiB limit. */
+export const HISTORY_LIMIT = 100;
+
+export function appendHistory(history: readonly HistoryEntry[], entry: HistoryEntry): HistoryEntry[] {
+  const next = [...history, entry];
+  return next.length > HISTORY_LIMIT ? next.slice(next.length - HISTORY_LIMIT) : next;
+}
+
+export function newAssetDoc(input: { id: string; source: AssetSource; profile: string; previousVersion: string | null; now: Date }): AssetDoc {
+  return {
+    id: input.id,
+    status: 'RECEIVED',
+    kind: null,
+    profile: input.profile,
+    source: input.source,
+    probe: null,
+    plan: [],
+    steps: {},
+    error: null,
+    history: [{ at: input.now, event: 'RECEIVED', step: null, detail: `via ${input.source.via}` }],
+    previousVersion: input.previousVersion,
+    createdAt: input.now,
+    updatedAt: input.now,
+    completedAt: null,
+    revision: 1,
+  };
+}
+
+/** The outputs of every succeeded step, keyed by step: what partners get in asset.ready and the CLI prints. */
+export function collectOutputs(asset: AssetDoc): Record<string, DocData> {
+  const outputs: Record<string, DocData> = {};
+  for (const step of asset.plan) {
+    const state = asset.steps[step];
+    if (state?.status === 'SUCCEEDED' && state.outputs) outputs[step] = state.outputs;
+  }
+  return outputs;
+}

@@ -1,0 +1,202 @@
+/**
+ * The coordinator's decisions, as pure functions from (asset, result) to (next asset, emissions). No I/O here:
+ * functions/coordinator runs these inside a transaction and publishes the emissions through an outbox.
+ */
+import type { AssetFailed, AssetReady, StepCompleted, StepFailed } from '../../events/catalog.ts';
+import type { ProbeSummary } from '../media/classify.ts';
+import type { DocData } from '../ports/asset-store.ts';
+import { appendHistory, collectOutputs, type AssetDoc, type StepState } from './asset.ts';
+import { assertTransition, isStepSettled, isTerminal, rejectionCodes, type AssetStatus } from './state-machine.ts';
+import { PROBE_STEP, type PlanContext, type StepRegistry } from './step.ts';
+
+/** Something to publish once the decision is committed. Work orders are expanded at publish time, so a step with a thousand shards is one outbox entry. */
+export type Emission =
+  | { readonly kind: 'queue-step'; readonly step: string }
+  | { readonly kind: 'asset-ready'; readonly event: AssetReady }
+  | { readonly kind: 'asset-failed'; readonly event: AssetFailed };
+
+export type DecisionNote = 'applied' | 'duplicate' | 'late';
+
+export interface Decision {
+  readonly asset: AssetDoc;
+  readonly emissions: readonly Emission[];
+  /** duplicate: this result was already recorded; late: the asset had already settled. Neither changes anything. */
+  readonly note: DecisionNote;
+}
+
+/** A step's result, already folded over its shards for fanned-out steps. */
+export interface StepOutcome {
+  readonly step: string;
+  readonly attempt: number;
+  readonly startedAt: Date;
+  readonly finishedAt: Date;
+  readonly outputs: DocData;
+  readonly provenance: DocData;
+}
+
+export function outcomeOf(result: StepCompleted): StepOutcome {
+  return {
+    step: result.step,
+    attempt: result.attempt,
+    startedAt: new Date(result.startedAt),
+    finishedAt: new Date(result.finishedAt),
+    outputs: result.outputs as DocData,
+    provenance: result.provenance as DocData,
+  };
+}
+
+const unchanged = (asset: AssetDoc, note: DecisionNote): Decision => ({ asset, emissions: [], note });
+
+export function planContextOf(asset: AssetDoc): PlanContext {
+  if (!asset.kind || !asset.probe) throw new Error(`asset ${asset.id} has not been probed`);
+  return { assetId: asset.id, kind: asset.kind, profile: asset.profile, probe: asset.probe as unknown as ProbeSummary, source: asset.source };
+}
+
+/** The probe reported: record what it saw, plan the registered steps that apply, and queue the first ones. */
+export function applyProbeCompleted(asset: AssetDoc, outcome: StepOutcome, probe: ProbeSummary, registry: StepRegistry, now: Date): Decision {
+  if (asset.status !== 'RECEIVED') return unchanged(asset, isTerminal(asset.status) ? 'late' : 'duplicate');
+  const context: PlanContext = { assetId: asset.id, kind: probe.kind, profile: asset.profile, probe, source: asset.source };
+  const plan = [...registry.values()].filter((step) => step.appliesTo(context));
+  const planned = new Set(plan.map((step) => step.name));
+  const steps: Record<string, StepState> = { [PROBE_STEP]: settledStep(outcome, []) };
+  for (const step of plan) {
+    // A dependency that does not apply to this asset (say, audio analysis of a silent video) is no reason to wait.
+    const dependsOn = step.dependsOn.filter((name) => planned.has(name));
+    const shards = Math.max(1, Math.floor(step.shardCount?.(context) ?? 1));
+    steps[step.name] = { ...emptyStep(dependsOn, shards) };
+  }
+  const probed = appendEntry({ ...asset, kind: probe.kind, probe: probe as unknown as DocData, plan: plan.map((step) => step.name), steps }, now, {
+    event: 'SUCCEEDED',
+    step: PROBE_STEP,
+    detail: `${probe.kind} (${probe.formatName})`,
+  });
+  const detail = plan.map((step) => step.name).join(', ') || 'no steps apply';
+  return advance(transition(probed, 'PROCESSING', now, { event: 'PLANNED', step: null, detail }), now);
+}
+
+export function applyStepCompleted(asset: AssetDoc, outcome: StepOutcome, now: Date): Decision {
+  const state = asset.steps[outcome.step];
+  if (isTerminal(asset.status)) return unchanged(asset, 'late');
+  if (!state) throw new Error(`asset ${asset.id} has no step '${outcome.step}' in its plan`);
+  if (isStepSettled(state.status)) return unchanged(asset, 'duplicate');
+  if (state.status !== 'QUEUED') throw new Error(`step '${outcome.step}' of ${asset.id} completed while ${state.status}`);
+  const next = appendEntry(
+    { ...asset, steps: { ...asset.steps, [outcome.step]: settledStep(outcome, state.dependsOn, state) } },
+    now,
+    { event: 'SUCCEEDED', step: outcome.step, detail: outcome.attempt > 1 ? `after ${outcome.attempt} attempts` : null },
+  );
+  return advance(next, now);
+}
+
+export function applyStepFailed(asset: AssetDoc, failure: StepFailed, now: Date): Decision {
+  if (isTerminal(asset.status)) return unchanged(asset, 'late');
+  const failedAt = new Date(failure.failedAt);
+  if (failure.step === PROBE_STEP) {
+    if (asset.status !== 'RECEIVED') return unchanged(asset, 'duplicate');
+    const probeState: StepState = { ...emptyStep([], 1), status: 'FAILED', attempts: failure.attempt, finishedAt: failedAt, error: { ...failure.error } };
+    const status: AssetStatus = rejectionCodes.has(failure.error.code) ? 'REJECTED' : 'FAILED';
+    return settleAsFailed({ ...asset, steps: { ...asset.steps, [PROBE_STEP]: probeState } }, status, failure, now);
+  }
+  const state = asset.steps[failure.step];
+  if (!state) throw new Error(`asset ${asset.id} has no step '${failure.step}' in its plan`);
+  if (isStepSettled(state.status)) return unchanged(asset, 'duplicate');
+  const failedState: StepState = { ...state, status: 'FAILED', attempts: Math.max(state.attempts, failure.attempt), finishedAt: failedAt, error: { ...failure.error } };
+  return settleAsFailed({ ...asset, steps: { ...asset.steps, [failure.step]: failedState } }, 'FAILED', failure, now);
+}
+
+/** Queue every pending step whose dependencies have succeeded; settle the asset once nothing is left. */
+function advance(asset: AssetDoc, now: Date): Decision {
+  const emissions: Emission[] = [];
+  let next = asset;
+  for (const name of asset.plan) {
+    const state = next.steps[name];
+    if (state?.status !== 'PENDING') continue;
+    if (!state.dependsOn.every((dependency) => next.steps[dependency]?.status === 'SUCCEEDED')) continue;
+    next = appendEntry({ ...next, steps: { ...next.steps, [name]: { ...state, status: 'QUEUED', queuedAt: now } } }, now, {
+      event: 'QUEUED',
+      step: name,
+      detail: state.shards > 1 ? `${state.shards} work orders` : null,
+    });
+    emissions.push({ kind: 'queue-step', step: name });
+  }
+  const allSucceeded = next.plan.every((name) => next.steps[name]?.status === 'SUCCEEDED');
+  if (allSucceeded) {
+    next = { ...transition(next, 'READY', now, { event: 'READY', step: null, detail: null }), completedAt: now };
+    emissions.push({ kind: 'asset-ready', event: readyEvent(next, now) });
+  }
+  return { asset: bump(next, now), emissions, note: 'applied' };
+}
+
+function settleAsFailed(asset: AssetDoc, status: 'FAILED' | 'REJECTED', failure: StepFailed, now: Date): Decision {
+  const steps: Record<string, StepState> = {};
+  for (const [name, state] of Object.entries(asset.steps)) {
+    steps[name] = isStepSettled(state.status) ? state : { ...state, status: 'CANCELLED', finishedAt: now };
+  }
+  const error = { step: failure.step, code: failure.error.code, message: failure.error.message, at: now };
+  let next: AssetDoc = appendEntry({ ...asset, steps }, now, { event: 'FAILED', step: failure.step, detail: `${failure.error.code}: ${failure.error.message}` });
+  next = { ...transition(next, status, now, { event: status, step: failure.step, detail: failure.error.code }), error, completedAt: now };
+  const event: AssetFailed = {
+    assetId: next.id,
+    source: eventSource(next),
+    status,
+    ...(next.kind ? { kind: next.kind } : {}),
+    error: { step: error.step, code: error.code, message: error.message },
+    failedAt: now.toISOString(),
+  };
+  return { asset: bump(next, now), emissions: [{ kind: 'asset-failed', event }], note: 'applied' };
+}
+
+function readyEvent(asset: AssetDoc, now: Date): AssetReady {
+  return {
+    assetId: asset.id,
+    source: eventSource(asset),
+    kind: asset.kind!,
+    profile: asset.profile,
+    steps: asset.plan,
+    outputs: collectOutputs(asset),
+    readyAt: now.toISOString(),
+  };
+}
+
+function eventSource(asset: AssetDoc): AssetReady['source'] {
+  const { uri, bucket, name, generation, partner, idempotencyKey, correlationId } = asset.source;
+  return {
+    uri,
+    bucket,
+    name,
+    generation,
+    ...(partner ? { partner } : {}),
+    ...(idempotencyKey ? { idempotencyKey } : {}),
+    ...(correlationId ? { correlationId } : {}),
+  };
+}
+
+function emptyStep(dependsOn: string[], shards: number): StepState {
+  return { status: 'PENDING', dependsOn, shards, attempts: 0, queuedAt: null, startedAt: null, finishedAt: null, durationMs: null, outputs: null, provenance: null, error: null };
+}
+
+function settledStep(outcome: StepOutcome, dependsOn: string[], previous?: StepState): StepState {
+  return {
+    ...(previous ?? emptyStep(dependsOn, 1)),
+    status: 'SUCCEEDED',
+    attempts: outcome.attempt,
+    startedAt: outcome.startedAt,
+    finishedAt: outcome.finishedAt,
+    durationMs: outcome.finishedAt.getTime() - outcome.startedAt.getTime(),
+    outputs: outcome.outputs,
+    provenance: outcome.provenance,
+  };
+}
+
+function transition(asset: AssetDoc, to: AssetStatus, now: Date, entry: { event: string; step: string | null; detail: string | null }): AssetDoc {
+  assertTransition(asset.status, to);
+  return appendEntry({ ...asset, status: to }, now, entry);
+}
+
+function appendEntry(asset: AssetDoc, now: Date, entry: { event: string; step: string | null; detail: string | null }): AssetDoc {
+  return { ...asset, history: appendHistory(asset.history, { at: now, ...entry }) };
+}
+
+function bump(asset: AssetDoc, now: Date): AssetDoc {
+  return { ...asset, updatedAt: now, revision: asset.revision + 1 };
+}

@@ -1,0 +1,152 @@
+/**
+ * Probes one local file with ffprobe and decides whether the pipeline can process it. Failures caused by the file
+ * are PermanentErrors with a reason a user can act on; failures of the machine (timeout, spawn) are transient.
+ */
+import { execFile } from 'node:child_process';
+import { open, stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { ConfigError, PermanentError, PermanentErrorCode, TransientError } from '../errors.ts';
+import { summarize } from './classify.ts';
+import type { ProbeSummary } from './classify.ts';
+import { checkIsoBmff } from './isobmff.ts';
+import type { MediaTools } from './tools.ts';
+
+/** Headers of even a multi-gigabyte file parse in well under a second; this bounds pathological inputs. */
+export const PROBE_TIMEOUT_MS = 30_000;
+/** The JSON grows with the stream count only; real files produce a few KiB. */
+const MAX_OUTPUT_BYTES = 16 * 1024 * 1024;
+const MAX_WARNINGS = 20;
+/** Signals that mean ffprobe crashed on this input, which a retry would only repeat. */
+const CRASH_SIGNALS = new Set(['SIGSEGV', 'SIGBUS', 'SIGILL', 'SIGFPE', 'SIGABRT']);
+
+interface FfprobeRun {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+export async function probeFile(path: string, tools: Pick<MediaTools, 'ffprobe'>, options: { timeoutMs?: number } = {}): Promise<ProbeSummary> {
+  const info = await stat(path);
+  if (!info.isFile()) throw new PermanentError(PermanentErrorCode.UNSUPPORTED_MEDIA, 'not a regular file');
+  if (info.size === 0) throw new PermanentError(PermanentErrorCode.EMPTY_OBJECT, 'the object is empty (0 bytes)');
+
+  const run = await runFfprobe(tools.ffprobe, path, options.timeoutMs ?? PROBE_TIMEOUT_MS);
+  const json = parseJson(run.stdout);
+  if (run.exitCode !== 0 || json === undefined || 'error' in json) throw await explainFailure(path, run, json);
+
+  const formatName = typeof json.format === 'object' && json.format !== null ? (json.format as { format_name?: unknown }).format_name : undefined;
+  if (typeof formatName === 'string' && formatName.split(',').some((name) => name === 'mov' || name === 'mp4')) {
+    const check = await checkIsoBmff(path);
+    if (!check.ok) throw new PermanentError(PermanentErrorCode.CORRUPT_MEDIA, `truncated or corrupt MP4: ${check.reason}`);
+  }
+  return { ...summarize(json, info.size), warnings: diagnostics(run.stderr, path).slice(0, MAX_WARNINGS) };
+}
+
+function runFfprobe(ffprobe: string, path: string, timeoutMs: number): Promise<FfprobeRun> {
+  const args = [
+    '-v', 'error', '-hide_banner',
+    // A playlist or reference movie must not make a worker fetch URLs (SSRF): local files only.
+    '-protocol_whitelist', 'file',
+    '-print_format', 'json', '-show_format', '-show_streams', '-show_error',
+    // The file: prefix stops a name like "concat:a|b" or "-x" from being read as a protocol or an option.
+    `file:${resolve(path)}`,
+  ];
+  return new Promise((resolvePromise, reject) => {
+    execFile(ffprobe, args, { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: MAX_OUTPUT_BYTES, windowsHide: true }, (error, stdout, stderr) => {
+      if (!error) return resolvePromise({ exitCode: 0, stdout, stderr });
+      const { code, killed, signal } = error;
+      if (typeof code === 'number') return resolvePromise({ exitCode: code, stdout, stderr });
+      if (code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER') {
+        return reject(new PermanentError(PermanentErrorCode.UNSUPPORTED_MEDIA, `ffprobe output exceeded ${MAX_OUTPUT_BYTES} bytes: too many streams`));
+      }
+      if (killed) return reject(new TransientError('PROBE_TIMEOUT', `ffprobe did not finish within ${timeoutMs} ms`));
+      if (signal && CRASH_SIGNALS.has(signal)) {
+        return reject(new PermanentError(PermanentErrorCode.CORRUPT_MEDIA, `ffprobe crashed (${signal}) reading the file`));
+      }
+      if (code === 'ENOENT' || code === 'EACCES') {
+        return reject(new ConfigError(`ffprobe at ${ffprobe} cannot be started (${code}); reinstall ffmpeg or fix FFPROBE_PATH`));
+      }
+      reject(new TransientError('PROBE_SPAWN_FAILED', `ffprobe failed to run: ${error.message}`, { cause: error }));
+    });
+  });
+}
+
+/** Picks the most useful explanation; the order matters because ffprobe's own words are often generic. */
+async function explainFailure(path: string, run: FfprobeRun, json: Record<string, unknown> | undefined): Promise<PermanentError> {
+  const lines = diagnostics(run.stderr, path);
+  const reported = (json?.error as { string?: unknown } | undefined)?.string;
+  const headline = typeof reported === 'string' ? reported : lines[0] ?? `ffprobe exited with code ${run.exitCode} and no message`;
+  // stderr repeats the headline as "<file>: <headline>" (the path is stripped above); keep only what it adds.
+  const extra = lines.filter((line) => line !== headline).slice(0, 3);
+  const detail = extra.length > 0 ? `${headline} (${extra.join('; ')})` : headline;
+  const head = await readHead(path, 4096);
+
+  // An MP4 whose moov sits at the end (no faststart) and was cut short makes ffprobe say "moov atom not found".
+  if (['ftyp', 'moov', 'mdat', 'wide', 'free', 'skip'].includes(head.toString('latin1', 4, 8))) {
+    const check = await checkIsoBmff(path);
+    if (!check.ok) return new PermanentError(PermanentErrorCode.CORRUPT_MEDIA, `truncated or corrupt MP4: ${check.reason}; ffprobe: ${detail}`);
+    if (check.boxes.includes('meta') && !check.boxes.includes('moov')) {
+      return new PermanentError(PermanentErrorCode.UNSUPPORTED_MEDIA, `HEIF/AVIF still images are not supported by this ffprobe; ffprobe: ${detail}`);
+    }
+  }
+  if (looksLikeText(head)) {
+    return new PermanentError(PermanentErrorCode.UNSUPPORTED_MEDIA, `the file is text, not media; ffprobe could not read the file: ${detail}`);
+  }
+  // A "[demuxer @ 0x…]" line means a container was recognised and then failed: damaged rather than foreign data.
+  const recognised = /^\[[\w,]+ @ 0x[0-9a-f]+\]/m.test(run.stderr);
+  const code = recognised ? PermanentErrorCode.CORRUPT_MEDIA : PermanentErrorCode.UNSUPPORTED_MEDIA;
+  return new PermanentError(code, `ffprobe could not read the file: ${detail}`);
+}
+
+/** ffprobe's stderr as short, path-free lines: "[mp3 @ 0x55d…] Header missing" becomes "mp3: Header missing". */
+function diagnostics(stderr: string, path: string): string[] {
+  const absolute = resolve(path);
+  const lines = stderr
+    .split(/\r?\n/)
+    .map((line) =>
+      line
+        .replace(/^\[([\w,]+) @ 0x[0-9a-f]+\] ?/, '$1: ')
+        .replaceAll(`file:${absolute}: `, '')
+        .replaceAll(`file:${absolute}`, 'the file')
+        .trim()
+        .slice(0, 300),
+    )
+    .filter((line) => line !== '');
+  return [...new Set(lines)];
+}
+
+function parseJson(stdout: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(stdout);
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function readHead(path: string, length: number): Promise<Buffer> {
+  const handle = await open(path, 'r');
+  try {
+    const buffer = Buffer.alloc(length);
+    const { bytesRead } = await handle.read(buffer, 0, length, 0);
+    return buffer.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Valid UTF-8 with no control characters besides whitespace: no media container starts like that. */
+function looksLikeText(head: Buffer): boolean {
+  if (head.length === 0) return false;
+  for (const byte of head) {
+    const whitespace = byte === 0x09 || byte === 0x0a || byte === 0x0c || byte === 0x0d;
+    if ((byte < 0x20 && !whitespace) || byte === 0x7f) return false;
+  }
+  try {
+    // stream: true tolerates a multi-byte character cut at the end of the sample.
+    new TextDecoder('utf-8', { fatal: true }).decode(head, { stream: true });
+    return true;
+  } catch {
+    return false;
+  }
+}

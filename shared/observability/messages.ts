@@ -1,0 +1,30 @@
+/**
+ * One named helper per log message, so every message has one wording, one severity and one set of fields,
+ * and a search in Cloud Logging for a message finds every place that can emit it.
+ */
+import { errorMessage } from '../errors.ts';
+import type { Logger } from './log.ts';
+
+export const logs = {
+  eventRejected: (log: Logger, fn: string, messageId: string, reason: string, issues: string) =>
+    log.warn('event rejected and acked; it will not be retried', { function: fn, messageId, reason, issues }),
+  deliveryIgnored: (log: Logger, reason: string) => log.debug('delivery ignored', { reason }),
+  deliveryHandled: (log: Logger, outcome: string) => log.debug('delivery handled', { outcome }),
+  deliveryWillRetry: (log: Logger, error: unknown) => log.warn('transient failure; the message will be redelivered', { error: errorMessage(error) }),
+  failureNotRecorded: (log: Logger, error: unknown) => log.error('could not record a transient failure', { error: errorMessage(error) }),
+  assetReceived: (log: Logger, assetId: string, via: string) => log.info('asset received', { assetId, via }),
+  assetDuplicate: (log: Logger, assetId: string, status: string) => log.info('duplicate ingest event; asset already exists', { assetId, status }),
+  staleGeneration: (log: Logger, assetId: string, latest: string) =>
+    log.info('ignored an event for an older object generation', { assetId, latestGeneration: latest }),
+  loopGuard: (log: Logger, uri: string, reason: string) => log.debug('not processing this object', { uri, reason }),
+  idempotencyKeyReused: (log: Logger, assetId: string, uri: string) =>
+    log.warn('idempotency key reused for a different source; kept the first', { assetId, uri }),
+  probeFailed: (log: Logger, assetId: string, code: string, message: string) => log.warn('probe failed permanently', { assetId, code, message }),
+  stepResultRecorded: (log: Logger, assetId: string, step: string, note: string) => log.info('step result recorded', { assetId, step, note }),
+  shardRecorded: (log: Logger, assetId: string, step: string, done: number, total: number) => log.debug('shard result recorded', { assetId, step, done, total }),
+  assetSettled: (log: Logger, assetId: string, status: string) => log.info('asset settled', { assetId, status }),
+  workStarted: (log: Logger, orderId: string) => log.debug('work order started', { orderId }),
+  workFailedPermanently: (log: Logger, orderId: string, code: string, message: string) => log.warn('work order failed permanently', { orderId, code, message }),
+  deadLetterRecorded: (log: Logger, subscription: string, eventId: string, deliveryCount: string) =>
+    log.error('message dead-lettered', { subscription, eventId, deliveryCount }),
+} as const;

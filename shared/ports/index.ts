@@ -1,0 +1,7 @@
+export type { AssetStore, DocData, DocSnapshot, DocValue, Query, Transaction } from './asset-store.ts';
+export type { BlobMetadata, BlobRef, BlobStore, WriteOptions } from './blob-store.ts';
+export { BlobNotFoundError, PreconditionFailedError } from './blob-store.ts';
+export type { Delivery, DeliveryHandler, MessageBus, OutgoingMessage, Publisher, SubscriptionSpec } from './bus.ts';
+export { DeadLetterAttribute } from './bus.ts';
+export type { Clock } from './clock.ts';
+export { systemClock } from './clock.ts';

@@ -1,0 +1,103 @@
+/**
+ * Turns a bus delivery into a CloudEvent candidate. Every wire form a handler can receive is recognised here,
+ * once, so handlers never look at attributes or raw bytes:
+ *  - CloudEvents binary mode over Pub/Sub (`ce-*` attributes, data = payload), what mediaflow publishes;
+ *  - CloudEvents structured mode (`application/cloudevents+json`, or a JSON body carrying specversion/type/id);
+ *  - GCS notifications (payloadFormat JSON_API_V1), normalized to com.mediaflow.object.finalized.v1;
+ *  - a plain JSON payload, typed by the subscription it arrived on (partners publishing bare JSON).
+ */
+import { EventType } from '../../events/catalog.ts';
+import type { Delivery } from '../ports/bus.ts';
+import { normalizeStorageObject } from './storage-object.ts';
+
+export interface RawEvent {
+  readonly id: string;
+  readonly source: string;
+  readonly type: string;
+  readonly subject?: string;
+  readonly time?: string;
+  readonly data: unknown;
+}
+
+export type Decoded =
+  | { readonly status: 'event'; readonly event: RawEvent }
+  | { readonly status: 'ignored'; readonly reason: string }
+  | { readonly status: 'invalid'; readonly reason: string };
+
+const structuredContentType = 'application/cloudevents+json';
+
+export function decodeDelivery(delivery: Delivery, defaultType: string | undefined): Decoded {
+  const attributes = delivery.attributes;
+  if (attributes.payloadFormat !== undefined && attributes.eventType !== undefined) return decodeStorageNotification(delivery);
+  const text = delivery.data.toString('utf8');
+  let data: unknown;
+  try {
+    data = text.length === 0 ? undefined : JSON.parse(text);
+  } catch (error) {
+    return { status: 'invalid', reason: `message data is not JSON: ${(error as Error).message}` };
+  }
+  if (attributes['ce-type'] !== undefined) {
+    const specversion = attributes['ce-specversion'];
+    if (specversion !== '1.0') return { status: 'invalid', reason: `unsupported CloudEvents specversion '${specversion ?? ''}'` };
+    return envelope(attributes['ce-id'], attributes['ce-source'], attributes['ce-type'], attributes['ce-subject'], attributes['ce-time'], data);
+  }
+  if ((attributes['content-type'] ?? '').startsWith(structuredContentType) || looksStructured(data)) {
+    const event = data as Record<string, unknown>;
+    if (event.specversion !== '1.0') return { status: 'invalid', reason: `unsupported CloudEvents specversion '${String(event.specversion)}'` };
+    return envelope(event.id, event.source, event.type, event.subject, event.time, event.data);
+  }
+  if (!defaultType) return { status: 'invalid', reason: 'message is not a CloudEvent and this subscription has no default type' };
+  if (data === undefined) return { status: 'invalid', reason: 'message data is empty' };
+  return { status: 'event', event: { id: delivery.messageId, source: `//pubsub.googleapis.com/topics/${delivery.topic}`, type: defaultType, data } };
+}
+
+function looksStructured(data: unknown): boolean {
+  if (!data || typeof data !== 'object' || Array.isArray(data)) return false;
+  const candidate = data as Record<string, unknown>;
+  return 'specversion' in candidate && 'type' in candidate && 'id' in candidate;
+}
+
+function envelope(id: unknown, source: unknown, type: unknown, subject: unknown, time: unknown, data: unknown): Decoded {
+  const missing = Object.entries({ id, source, type })
+    .filter(([, value]) => typeof value !== 'string' || value === '')
+    .map(([name]) => name);
+  if (missing.length > 0) return { status: 'invalid', reason: `CloudEvent is missing required attribute(s): ${missing.join(', ')}` };
+  return {
+    status: 'event',
+    event: {
+      id: id as string,
+      source: source as string,
+      type: type as string,
+      ...(typeof subject === 'string' ? { subject } : {}),
+      ...(typeof time === 'string' ? { time } : {}),
+      data,
+    },
+  };
+}
+
+/** https://cloud.google.com/storage/docs/pubsub-notifications: attributes name the event, data is the object resource. */
+function decodeStorageNotification(delivery: Delivery): Decoded {
+  const { eventType, payloadFormat, bucketId, objectId, objectGeneration } = delivery.attributes;
+  if (eventType !== 'OBJECT_FINALIZE') return { status: 'ignored', reason: `storage event ${eventType ?? ''} is not a finalize` };
+  if (payloadFormat !== 'JSON_API_V1') {
+    return { status: 'invalid', reason: `storage notification payloadFormat '${payloadFormat ?? ''}' carries no object resource; configure JSON_API_V1` };
+  }
+  let resource: unknown;
+  try {
+    resource = JSON.parse(delivery.data.toString('utf8'));
+  } catch (error) {
+    return { status: 'invalid', reason: `storage notification data is not JSON: ${(error as Error).message}` };
+  }
+  return {
+    status: 'event',
+    event: {
+      // The same object generation is the same event, however many times GCS notifies it.
+      id: `${bucketId ?? ''}/${objectId ?? ''}#${objectGeneration ?? ''}`,
+      source: `//storage.googleapis.com/projects/_/buckets/${bucketId ?? ''}`,
+      type: EventType.objectFinalized,
+      subject: `objects/${objectId ?? ''}`,
+      ...(delivery.attributes.eventTime ? { time: delivery.attributes.eventTime } : {}),
+      data: normalizeStorageObject(resource, 'pubsub-notification'),
+    },
+  };
+}

@@ -1,0 +1,104 @@
+/**
+ * The embedded runtime: the whole pipeline in one process with nothing from the cloud. Buckets are folders,
+ * the bus is in-process (with Pub/Sub's retry, backoff and dead-letter behaviour), and the store is SQLite.
+ * The functions are the same objects that run on Cloud Run; only the adapters differ.
+ */
+import path from 'node:path';
+import { EventValidator } from '../../events/catalog.ts';
+import { SqliteAssetStore } from '../adapters/local/asset-store.ts';
+import { LocalBlobStore } from '../adapters/local/blob-store.ts';
+import { LocalBus } from '../adapters/local/bus.ts';
+import { finalizeNotification } from '../adapters/local/storage-notification.ts';
+import type { Config } from '../config/config.ts';
+import type { StepRegistry } from '../domain/step.ts';
+import { probeFile } from '../media/probe.ts';
+import { resolveMediaTools, type MediaTools } from '../media/tools.ts';
+import { createLogger, type Logger } from '../observability/log.ts';
+import type { DeliveryHandler, SubscriptionSpec } from '../ports/bus.ts';
+import { systemClock, type Clock } from '../ports/clock.ts';
+import { once, type Deps } from './deps.ts';
+import type { FunctionDefinition } from './handler.ts';
+
+export interface EmbeddedPipeline {
+  readonly functions: readonly { readonly definition: FunctionDefinition }[];
+  readonly subscriptions: readonly (SubscriptionSpec & { readonly function: string })[];
+}
+
+export interface EmbeddedOptions {
+  readonly config: Config;
+  readonly steps: StepRegistry;
+  /** Builds the wiring from the config (functions/pipeline.ts); injected so shared/ does not depend on functions/. */
+  readonly pipeline: (config: Config, steps: StepRegistry) => EmbeddedPipeline;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly clock?: Clock;
+  readonly log?: Logger;
+  /** Replaces ffprobe, for benchmarks of the orchestration alone. */
+  readonly probe?: Deps['probe'];
+  readonly mediaTools?: () => Promise<MediaTools>;
+  /** Wraps every subscription's handler, so tests can inject faults or count deliveries. */
+  readonly wrapHandler?: (subscription: SubscriptionSpec & { readonly function: string }, handler: DeliveryHandler) => DeliveryHandler;
+}
+
+export interface EmbeddedRuntime {
+  readonly deps: Deps;
+  readonly bus: LocalBus;
+  readonly store: SqliteAssetStore;
+  readonly blobs: LocalBlobStore;
+  /** Resolves when no message is queued, in flight or waiting for a retry. */
+  idle(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export const STATE_FILE = 'state.sqlite';
+export const BUCKETS_DIR = 'buckets';
+
+export function createEmbeddedRuntime(options: EmbeddedOptions): EmbeddedRuntime {
+  const { config, steps } = options;
+  const clock = options.clock ?? systemClock;
+  const log = options.log ?? createLogger(config.logLevel, { runtime: 'embedded' });
+  const store = SqliteAssetStore.open(path.join(config.dataDir, STATE_FILE));
+  const bus = new LocalBus({ clock, timeScale: config.embeddedTimeScale, projectId: config.projectId });
+  // GCS notifications exist only for the ingest bucket: derivatives never re-enter the pipeline.
+  const blobs = new LocalBlobStore({
+    root: path.join(config.dataDir, BUCKETS_DIR),
+    buckets: [...new Set([config.buckets.ingest, config.buckets.derivatives, ...config.buckets.partner])],
+    clock,
+    onFinalize: async (meta) => {
+      if (meta.bucket === config.buckets.ingest) await bus.publish(config.topics.uploads, finalizeNotification(meta));
+    },
+  });
+  const validator = new EventValidator(new Map([...steps.values()].map((step) => [step.name, step.paramsSchema])));
+  const deps: Deps = {
+    config,
+    blobs,
+    bus,
+    store,
+    clock,
+    log,
+    validator,
+    steps,
+    mediaTools: options.mediaTools ?? once(() => resolveMediaTools(options.env)),
+    probe: options.probe ?? ((file, tools) => probeFile(file, tools)),
+  };
+  const pipeline = options.pipeline(config, steps);
+  const definitions = new Map(pipeline.functions.map((fn) => [fn.definition.name, fn.definition]));
+  for (const subscription of pipeline.subscriptions) {
+    const definition = definitions.get(subscription.function);
+    if (!definition) throw new Error(`subscription ${subscription.name} names unknown function ${subscription.function}`);
+    const handler: DeliveryHandler = async (delivery) => {
+      await definition.handle(delivery, deps);
+    };
+    bus.subscribe({ ...subscription, maxConcurrency: config.embeddedConcurrency }, options.wrapHandler?.(subscription, handler) ?? handler);
+  }
+  return {
+    deps,
+    bus,
+    store,
+    blobs,
+    idle: () => bus.idle(),
+    async close() {
+      await bus.close();
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,124 @@
+/**
+ * The edge every function shares: decode the delivery, validate it against its schema, run the function, and
+ * map the result onto Pub/Sub semantics. Resolve = ack (success, duplicate, ignored, rejected, permanent failure);
+ * throw = nack (transient), so the bus redelivers with backoff and finally dead-letters.
+ */
+import { formatIssues, type CloudEvent, type ValidationIssue } from '../../events/catalog.ts';
+import { documentId } from '../domain/asset-id.ts';
+import { errorMessage, isPermanent } from '../errors.ts';
+import type { Logger } from '../observability/log.ts';
+import { logs } from '../observability/messages.ts';
+import type { Delivery } from '../ports/bus.ts';
+import { decodeDelivery } from './decode.ts';
+import type { Deps } from './deps.ts';
+
+export type Outcome = 'done' | 'duplicate' | 'ignored' | 'rejected' | 'failed';
+
+export interface InvocationContext {
+  readonly delivery: Delivery;
+  readonly log: Logger;
+}
+
+export interface FunctionDefinition {
+  readonly name: string;
+  handle(delivery: Delivery, deps: Deps): Promise<Outcome>;
+}
+
+export interface EventFunctionSpec {
+  readonly name: string;
+  accepts(type: string): boolean;
+  /** Type given to a bare JSON payload with no CloudEvents attributes. */
+  readonly defaultType?: string;
+  run(event: CloudEvent<unknown>, context: InvocationContext, deps: Deps): Promise<Outcome>;
+}
+
+/** Preview of a rejected payload kept for ops; enough to recognise it, small enough for a document. */
+const REJECTED_PAYLOAD_PREVIEW_BYTES = 4096;
+const FAILURE_MESSAGE_LIMIT = 2000;
+
+export function eventFunction(spec: EventFunctionSpec): FunctionDefinition {
+  return {
+    name: spec.name,
+    async handle(delivery, deps) {
+      const log = deps.log.child({ function: spec.name, messageId: delivery.messageId, attempt: delivery.deliveryAttempt });
+      const decoded = decodeDelivery(delivery, spec.defaultType);
+      if (decoded.status === 'ignored') {
+        logs.deliveryIgnored(log, decoded.reason);
+        return 'ignored';
+      }
+      if (decoded.status === 'invalid') {
+        await recordRejection(spec.name, delivery, deps, { reason: 'INVALID_EVENT', eventId: null, type: null, issues: [{ path: '', message: decoded.reason }] });
+        return 'rejected';
+      }
+      const raw = decoded.event;
+      const validated = spec.accepts(raw.type)
+        ? deps.validator.validate(raw.type, raw.data)
+        : { ok: false as const, issues: [{ path: '', message: `function '${spec.name}' does not accept events of type '${raw.type}'` }] };
+      if (!validated.ok) {
+        await recordRejection(spec.name, delivery, deps, { reason: 'INVALID_EVENT', eventId: raw.id, type: raw.type, issues: validated.issues });
+        return 'rejected';
+      }
+      const event: CloudEvent<unknown> = Object.freeze({ specversion: '1.0', ...raw, data: validated.value });
+      const context: InvocationContext = { delivery, log: log.child({ eventId: event.id, eventType: event.type }) };
+      try {
+        const outcome = await spec.run(event, context, deps);
+        logs.deliveryHandled(context.log, outcome);
+        return outcome;
+      } catch (error) {
+        if (isPermanent(error)) {
+          // A permanent fault the function did not turn into a step result itself: ack, and leave a readable trace.
+          await recordRejection(spec.name, delivery, deps, { reason: error.code, eventId: event.id, type: event.type, issues: [{ path: '', message: error.message }] });
+          return 'failed';
+        }
+        await recordTransientFailure(spec.name, event, delivery, deps, error);
+        logs.deliveryWillRetry(context.log, error);
+        throw error;
+      }
+    },
+  };
+}
+
+/** Where the edge records a transient fault, so the dead-letter handler can say what the last error was. */
+export function failurePath(functionName: string, eventId: string): string {
+  return `failures/${documentId(`${functionName}:${eventId}`)}`;
+}
+
+async function recordTransientFailure(functionName: string, event: CloudEvent<unknown>, delivery: Delivery, deps: Deps, error: unknown): Promise<void> {
+  try {
+    await deps.store.set(failurePath(functionName, event.id), {
+      function: functionName,
+      eventId: event.id,
+      eventType: event.type,
+      subject: event.subject ?? null,
+      attempt: delivery.deliveryAttempt,
+      message: errorMessage(error).slice(0, FAILURE_MESSAGE_LIMIT),
+      at: deps.clock.now(),
+    });
+  } catch (recordError) {
+    // The retry matters more than the note about it; never let the note turn into the failure.
+    logs.failureNotRecorded(deps.log, recordError);
+  }
+}
+
+async function recordRejection(
+  functionName: string,
+  delivery: Delivery,
+  deps: Deps,
+  details: { reason: string; eventId: string | null; type: string | null; issues: readonly ValidationIssue[] },
+): Promise<void> {
+  const path = `rejections/${documentId(`${functionName}:${delivery.messageId}`)}`;
+  await deps.store.create(path, {
+    function: functionName,
+    subscription: delivery.subscription,
+    topic: delivery.topic,
+    messageId: delivery.messageId,
+    eventId: details.eventId,
+    eventType: details.type,
+    reason: details.reason,
+    errors: details.issues.map((issue) => ({ path: issue.path, message: issue.message })),
+    attributes: { ...delivery.attributes },
+    payloadPreview: delivery.data.subarray(0, REJECTED_PAYLOAD_PREVIEW_BYTES).toString('utf8'),
+    receivedAt: deps.clock.now(),
+  });
+  logs.eventRejected(deps.log, functionName, delivery.messageId, details.reason, formatIssues(details.issues));
+}

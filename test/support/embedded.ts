@@ -1,0 +1,110 @@
+/**
+ * A real embedded runtime in a temp folder, for integration tests: real bus, real SQLite store, real folders,
+ * real ffprobe. Tests add steps and fault injection through the same options production code uses.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { buildPipeline } from '../../functions/pipeline.ts';
+import { productionSteps } from '../../functions/registry.ts';
+import { loadConfig } from '../../shared/config/config.ts';
+import { assetPath } from '../../shared/domain/asset-id.ts';
+import type { AssetDoc } from '../../shared/domain/asset.ts';
+import { createStepRegistry, type StepDefinition, type StepRegistry } from '../../shared/domain/step.ts';
+import type { Delivery, DeliveryHandler } from '../../shared/ports/bus.ts';
+import { createEmbeddedRuntime, type EmbeddedOptions, type EmbeddedRuntime } from '../../shared/runtime/embedded.ts';
+
+export interface TestRuntime extends EmbeddedRuntime {
+  readonly dataDir: string;
+  /** Every message published to the asset-events topic, in order. */
+  readonly assetEvents: Delivery[];
+  /** Deliveries per function, counted before the handler runs. */
+  readonly deliveries: Map<string, number>;
+  asset(id: string): Promise<AssetDoc | undefined>;
+  dispose(): Promise<void>;
+}
+
+export interface TestRuntimeOptions {
+  readonly steps?: StepRegistry;
+  readonly env?: Readonly<Record<string, string>>;
+  readonly wrapHandler?: EmbeddedOptions['wrapHandler'];
+}
+
+export async function startTestRuntime(options: TestRuntimeOptions = {}): Promise<TestRuntime> {
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'mediaflow-test-'));
+  const config = loadConfig(
+    {
+      PATH: process.env.PATH,
+      MEDIAFLOW_LOG_LEVEL: 'silent',
+      // Pub/Sub's 10 s backoff scaled to 10 ms: retries stay observable, tests stay fast.
+      MEDIAFLOW_EMBEDDED_TIME_SCALE: '0.001',
+      MEDIAFLOW_PARTNER_BUCKETS: 'partner-drop',
+      ...options.env,
+    },
+    { dataDir },
+  );
+  const deliveries = new Map<string, number>();
+  const runtime = createEmbeddedRuntime({
+    config,
+    steps: options.steps ?? productionSteps,
+    pipeline: buildPipeline,
+    env: { PATH: process.env.PATH },
+    wrapHandler: (subscription, handler) => {
+      const counted: DeliveryHandler = async (delivery) => {
+        deliveries.set(subscription.function, (deliveries.get(subscription.function) ?? 0) + 1);
+        await handler(delivery);
+      };
+      return options.wrapHandler?.(subscription, counted) ?? counted;
+    },
+  });
+  const assetEvents: Delivery[] = [];
+  runtime.bus.subscribe(
+    { name: 'test-tap--asset-events', topic: config.topics.assetEvents, ackDeadlineSeconds: 60, maxDeliveryAttempts: 5, minimumBackoffSeconds: 0, maximumBackoffSeconds: 0, maxConcurrency: 1 },
+    async (delivery) => {
+      assetEvents.push(delivery);
+    },
+  );
+  return {
+    ...runtime,
+    dataDir,
+    assetEvents,
+    deliveries,
+    asset: (id) => runtime.store.get<AssetDoc>(assetPath(id)),
+    async dispose() {
+      await runtime.close();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The production steps plus the given test steps. */
+export function withSteps(...extra: StepDefinition[]): StepRegistry {
+  return createStepRegistry([...productionSteps.values(), ...extra]);
+}
+
+/** A step for tests: applies to everything, no params, behaviour supplied by the test. */
+export function testStep(name: string, run: StepDefinition['run'], overrides: Partial<StepDefinition> = {}): StepDefinition {
+  return {
+    name,
+    dependsOn: [],
+    timeoutMs: 30_000,
+    recipeVersion: 'test',
+    paramsSchema: { type: 'object' },
+    appliesTo: () => true,
+    params: () => ({}),
+    run,
+    ...overrides,
+  };
+}
+
+/** Replaces what differs between two otherwise identical runs (clock readings, generations), so documents can be compared. */
+export function normalizeDoc(value: unknown): unknown {
+  if (value instanceof Date) return '<date>';
+  if (Array.isArray(value)) return value.map(normalizeDoc);
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value).map(([key, item]) => [key, key === 'durationMs' ? '<ms>' : typeof item === 'string' ? item.replace(/\d{13,19}/g, '<gen>').replace(/\d{4}-\d\d-\d\dT[\d:.]+Z/g, '<date>') : normalizeDoc(item)]),
+    );
+  }
+  return value;
+}
