@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --disable-warning=ExperimentalWarning
 /**
  * The mediaflow CLI. Exit codes: 0 success, 1 some asset did not reach READY, 2 usage or configuration error.
  */

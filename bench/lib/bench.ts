@@ -43,5 +43,6 @@ export function formatMs(value: number): string {
 export function formatRatio(value: number, baseline: number): string {
   if (!(baseline > 0) || !Number.isFinite(value)) return '–';
   const ratio = value / baseline;
-  return `${ratio >= 100 ? ratio.toFixed(0) : ratio >= 10 ? ratio.toFixed(1) : ratio.toFixed(2)}×`;
+  const digits = ratio >= 100 ? ratio.toFixed(0) : ratio >= 10 ? ratio.toFixed(1) : ratio >= 0.01 ? ratio.toFixed(2) : ratio.toPrecision(2);
+  return `${digits}×`;
 }

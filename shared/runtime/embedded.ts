@@ -57,7 +57,7 @@ export function createEmbeddedRuntime(options: EmbeddedOptions): EmbeddedRuntime
   const clock = options.clock ?? systemClock;
   const log = options.log ?? createLogger(config.logLevel, { runtime: 'embedded' });
   const store = SqliteAssetStore.open(path.join(config.dataDir, STATE_FILE));
-  const bus = new LocalBus({ clock, timeScale: config.embeddedTimeScale, projectId: config.projectId });
+  const bus = new LocalBus({ clock, timeScale: config.embeddedTimeScale, ackDeadlineScale: 1, projectId: config.projectId });
   // GCS notifications exist only for the ingest bucket: derivatives never re-enter the pipeline.
   const blobs = new LocalBlobStore({
     root: path.join(config.dataDir, BUCKETS_DIR),

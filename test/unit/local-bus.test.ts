@@ -331,3 +331,22 @@ describe('LocalBus idle and close', () => {
     await bus.idle();
   });
 });
+
+describe('ackDeadlineScale', () => {
+  it('scales ack deadlines separately from backoffs, so a slow handler is not redelivered while it works', async () => {
+    const run = async (options: LocalBusOptions): Promise<number> => {
+      const bus = makeBus(options);
+      let deliveries = 0;
+      // 0.2 s of work against a 1 s deadline: scaled by 0.002 the deadline is 2 ms and the handler is redelivered.
+      bus.subscribe(spec('slow', 'slow-topic', { ackDeadlineSeconds: 1, maxDeliveryAttempts: 5, deadLetterTopic: 'slow-dlq' }), async () => {
+        deliveries += 1;
+        await sleep(200);
+      });
+      await bus.publish('slow-topic', message('x'));
+      await bus.idle();
+      return deliveries;
+    };
+    expect(await run({ ackDeadlineScale: 1 })).toBe(1);
+    expect(await run({})).toBeGreaterThan(1);
+  });
+});

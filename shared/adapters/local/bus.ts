@@ -27,10 +27,15 @@ export interface LocalBusOptions {
   /** Source of publishTime. Default systemClock. */
   clock?: Clock;
   /**
-   * Multiplies every backoff and ack deadline from the SubscriptionSpec, so embedded runs and tests don't wait
-   * Pub/Sub's real 10 s..600 s. Default 1; e.g. 0.01.
+   * Multiplies every backoff and ack deadline from the SubscriptionSpec, so tests don't wait Pub/Sub's real
+   * 10 s..600 s. Default 1; e.g. 0.01.
    */
   timeScale?: number;
+  /**
+   * Overrides timeScale for ack deadlines only. The embedded runtime shortens backoffs but keeps real deadlines
+   * (1), because a deadline scaled down would redeliver a legitimately long ffmpeg run while it still works.
+   */
+  ackDeadlineScale?: number;
   /** Goes into the dead-letter attributes, as Pub/Sub names the source project. Default 'local'. */
   projectId?: string;
   /** Called with each dead-lettered message, after it was published to the dead-letter topic. */
@@ -67,6 +72,7 @@ interface Subscription {
 export class LocalBus implements MessageBus {
   readonly #clock: Clock;
   readonly #timeScale: number;
+  readonly #ackDeadlineScale: number;
   readonly #projectId: string;
   readonly #onDeadLetter: ((info: DeadLetterInfo) => void) | undefined;
   readonly #onNack: ((info: NackInfo) => void) | undefined;
@@ -82,6 +88,7 @@ export class LocalBus implements MessageBus {
     }
     this.#clock = options.clock ?? systemClock;
     this.#timeScale = timeScale;
+    this.#ackDeadlineScale = options.ackDeadlineScale ?? timeScale;
     this.#projectId = options.projectId ?? 'local';
     this.#onDeadLetter = options.onDeadLetter;
     this.#onNack = options.onNack;
@@ -95,7 +102,7 @@ export class LocalBus implements MessageBus {
   subscribe(spec: SubscriptionSpec, handler: DeliveryHandler): void {
     if (this.#closed) throw new Error(`LocalBus is closed; cannot subscribe ${spec.name}`);
     if (this.#subscriptions.has(spec.name)) throw new ConfigError(`Subscription ${spec.name} already exists`);
-    // Either would stall the subscription forever instead of failing where the wiring is wrong.
+    // Otherwise the subscription would stall or fail every attempt, far from the wiring mistake that caused it.
     if (!(spec.maxConcurrency >= 1)) throw new ConfigError(`Subscription ${spec.name}: maxConcurrency must be >= 1`);
     if (!(spec.ackDeadlineSeconds > 0)) throw new ConfigError(`Subscription ${spec.name}: ackDeadlineSeconds must be > 0`);
     this.#subscriptions.set(spec.name, { spec, handler, queue: [], retryTimers: new Set(), inFlight: 0, zombies: 0 });
@@ -164,7 +171,7 @@ export class LocalBus implements MessageBus {
       sub.zombies++;
       this.#failed(sub, pending, 'ack deadline exceeded');
       this.#pump(sub);
-    }, 1e9);
+    }, sub.spec.ackDeadlineSeconds * 1000 * this.#ackDeadlineScale);
     const settle = (failure: string | undefined): void => {
       if (expired) {
         sub.zombies--;
