@@ -14,7 +14,7 @@ export async function generateEventTypes(): Promise<string> {
   const parts: string[] = [banner];
   for (const file of eventSchemaFiles()) {
     const schema = JSON.parse(await readFile(path.join(schemasDir, file), 'utf8')) as Record<string, unknown>;
-    const ts = await compile(schema as never, String(schema.title), {
+    const ts = await compile(schema, String(schema.title), {
       bannerComment: '',
       cwd: schemasDir,
       additionalProperties: true,

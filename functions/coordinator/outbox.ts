@@ -104,7 +104,7 @@ async function publishWorkOrders(asset: AssetDoc, step: string, deps: Deps): Pro
       source: { bucket, name, generation },
       kind: asset.kind!,
       profile: asset.profile,
-      params: definition.params(context, index) as WorkOrder['params'],
+      params: definition.params(context, index),
       issuedAt,
     };
     const type = workOrderType(step);

@@ -3,9 +3,10 @@
  * timestamps, and null rather than missing fields so every document shows the same columns.
  */
 import type { DocData } from '../ports/asset-store.ts';
+import type { MediaKind } from '../media/classify.ts';
 import type { AssetStatus, StepStatus } from './state-machine.ts';
 
-export type MediaKind = 'image' | 'audio' | 'video';
+export type { MediaKind };
 
 /** How the asset reached us; the CloudEvents `source` forms are normalized to these. */
 export type SourceChannel = 'eventarc' | 'pubsub-notification' | 'partner-ingest';

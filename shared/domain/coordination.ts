@@ -41,7 +41,7 @@ export function outcomeOf(result: StepCompleted): StepOutcome {
     startedAt: new Date(result.startedAt),
     finishedAt: new Date(result.finishedAt),
     outputs: result.outputs as DocData,
-    provenance: result.provenance as DocData,
+    provenance: result.provenance,
   };
 }
 

@@ -206,6 +206,9 @@ export class SqliteAssetStore implements AssetStore {
     const db = new DatabaseSync(filePath, { timeout: BUSY_TIMEOUT_MS });
     // WAL lets another process (e.g. `mediaflow status`) read while this one writes.
     db.exec('PRAGMA journal_mode = WAL');
+    // In WAL mode NORMAL still survives a crash of the process; only a power cut can lose the last commits.
+    // FULL fsyncs every commit, and a pipeline hop commits two or three times.
+    db.exec('PRAGMA synchronous = NORMAL');
     db.exec(`CREATE TABLE IF NOT EXISTS documents (
       path TEXT PRIMARY KEY, collection TEXT NOT NULL, id TEXT NOT NULL, data TEXT NOT NULL,
       created_at TEXT NOT NULL, updated_at TEXT NOT NULL)`);
