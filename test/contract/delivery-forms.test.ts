@@ -170,7 +170,8 @@ describe('decodeDelivery: GCS notifications (JSON_API_V1)', () => {
 
   it.each(['OBJECT_DELETE', 'OBJECT_METADATA_UPDATE', 'OBJECT_ARCHIVE'])('ignores %s, naming it', (eventType) => {
     const decoded = decodeDelivery(delivery(documentedNotification({ eventType }), uploadsTopic), EventType.ingestRequested);
-    expect(decoded).toEqual({ status: 'ignored', reason: expect.stringContaining(eventType) as unknown as string });
+    expect(decoded.status).toBe('ignored');
+    expect(decoded.status === 'ignored' && decoded.reason).toContain(eventType);
   });
 
   it.each([
