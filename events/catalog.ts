@@ -126,13 +126,16 @@ export class EventValidator {
   }
 }
 
+/** Paths name the offending field itself, so `/source/uri` rather than `/source` for a missing uri. */
 function toIssues(errors: readonly ErrorObject[]): ValidationIssue[] {
-  return errors.map((error) => ({
-    path: error.instancePath || '/',
-    message: error.keyword === 'additionalProperties'
-      ? `unexpected property '${String((error.params as { additionalProperty?: string }).additionalProperty)}'`
-      : (error.message ?? error.keyword),
-  }));
+  return errors.map((error) => {
+    const params = error.params as { missingProperty?: string; additionalProperty?: string };
+    const field = error.keyword === 'required' ? params.missingProperty : error.keyword === 'additionalProperties' ? params.additionalProperty : undefined;
+    return {
+      path: field === undefined ? error.instancePath || '/' : `${error.instancePath}/${field}`,
+      message: error.keyword === 'additionalProperties' ? `unexpected property '${String(field)}'` : (error.message ?? error.keyword),
+    };
+  });
 }
 
 export function deepFreeze<T>(value: T): T {

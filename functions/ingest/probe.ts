@@ -60,12 +60,12 @@ export async function reportProbe(
       outputs: { ...probe },
       provenance: { ...(source.md5Hash ? { inputMd5: source.md5Hash } : {}), recipeVersion: PROBE_RECIPE_VERSION, tools: { ffprobe: tools.versions.ffprobe } },
     };
-    await publishStepResult(deps, completed);
+    await publishStepResult(deps, 'ingest', completed);
     return 'done';
   } catch (error) {
     if (!isPermanent(error)) throw error;
     const failed: StepFailed = { ...common, failedAt: deps.clock.now().toISOString(), error: { code: error.code, message: error.message }, deadLettered: false };
-    await publishStepResult(deps, failed);
+    await publishStepResult(deps, 'ingest', failed);
     return 'failed';
   }
 }

@@ -12,7 +12,8 @@ import { resolveIngest } from './request.ts';
 export const ingestFunction = eventFunction({
   name: 'ingest',
   accepts: (type) => type === EventType.objectFinalized || type === EventType.ingestRequested,
-  defaultType: EventType.ingestRequested,
+  // Partners may publish bare JSON to the ingest-requests topic; on the uploads topic it means nothing.
+  defaultType: (delivery, deps) => (delivery.topic === deps.config.topics.ingestRequests ? EventType.ingestRequested : undefined),
   async run(event, { delivery, log }, deps) {
     const resolution = await resolveIngest(event, deps);
     if (!resolution.process) {

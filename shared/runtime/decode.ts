@@ -25,6 +25,8 @@ export type Decoded =
   | { readonly status: 'invalid'; readonly reason: string };
 
 const structuredContentType = 'application/cloudevents+json';
+/** What Eventarc delivers for a GCS upload; its data is the same object resource a notification carries. */
+export const eventarcFinalizedType = 'google.cloud.storage.object.v1.finalized';
 
 export function decodeDelivery(delivery: Delivery, defaultType: string | undefined): Decoded {
   const attributes = delivery.attributes;
@@ -39,6 +41,7 @@ export function decodeDelivery(delivery: Delivery, defaultType: string | undefin
   if (attributes['ce-type'] !== undefined) {
     const specversion = attributes['ce-specversion'];
     if (specversion !== '1.0') return { status: 'invalid', reason: `unsupported CloudEvents specversion '${specversion ?? ''}'` };
+    if (data === undefined) return { status: 'invalid', reason: 'message data is empty' };
     return envelope(attributes['ce-id'], attributes['ce-source'], attributes['ce-type'], attributes['ce-subject'], attributes['ce-time'], data);
   }
   if ((attributes['content-type'] ?? '').startsWith(structuredContentType) || looksStructured(data)) {
@@ -54,7 +57,8 @@ export function decodeDelivery(delivery: Delivery, defaultType: string | undefin
 function looksStructured(data: unknown): boolean {
   if (!data || typeof data !== 'object' || Array.isArray(data)) return false;
   const candidate = data as Record<string, unknown>;
-  return 'specversion' in candidate && 'type' in candidate && 'id' in candidate;
+  // Not 'id': a structured event that lacks one should be told so, not mistaken for a bare payload.
+  return 'specversion' in candidate && 'type' in candidate;
 }
 
 function envelope(id: unknown, source: unknown, type: unknown, subject: unknown, time: unknown, data: unknown): Decoded {
@@ -62,6 +66,10 @@ function envelope(id: unknown, source: unknown, type: unknown, subject: unknown,
     .filter(([, value]) => typeof value !== 'string' || value === '')
     .map(([name]) => name);
   if (missing.length > 0) return { status: 'invalid', reason: `CloudEvent is missing required attribute(s): ${missing.join(', ')}` };
+  if (type === eventarcFinalizedType) {
+    if (data === undefined || data === null) return { status: 'invalid', reason: 'message data is empty' };
+    return eventarcFinalized(source as string, subject, time, data);
+  }
   return {
     status: 'event',
     event: {
@@ -98,6 +106,22 @@ function decodeStorageNotification(delivery: Delivery): Decoded {
       subject: `objects/${objectId ?? ''}`,
       ...(delivery.attributes.eventTime ? { time: delivery.attributes.eventTime } : {}),
       data: normalizeStorageObject(resource, 'pubsub-notification'),
+    },
+  };
+}
+
+/** Eventarc's storage event, normalized like the notification so both forms of one upload look the same. */
+function eventarcFinalized(source: string, subject: unknown, time: unknown, resource: unknown): Decoded {
+  const data = normalizeStorageObject(resource, 'eventarc');
+  return {
+    status: 'event',
+    event: {
+      id: `${String(data.bucket)}/${String(data.name)}#${String(data.generation)}`,
+      source,
+      type: EventType.objectFinalized,
+      ...(typeof subject === 'string' ? { subject } : {}),
+      ...(typeof time === 'string' ? { time } : {}),
+      data,
     },
   };
 }

@@ -27,8 +27,8 @@ export interface FunctionDefinition {
 export interface EventFunctionSpec {
   readonly name: string;
   accepts(type: string): boolean;
-  /** Type given to a bare JSON payload with no CloudEvents attributes. */
-  readonly defaultType?: string;
+  /** Type given to a bare JSON payload with no CloudEvents attributes, where the topic implies one. */
+  defaultType?(delivery: Delivery, deps: Deps): string | undefined;
   run(event: CloudEvent<unknown>, context: InvocationContext, deps: Deps): Promise<Outcome>;
 }
 
@@ -41,7 +41,7 @@ export function eventFunction(spec: EventFunctionSpec): FunctionDefinition {
     name: spec.name,
     async handle(delivery, deps) {
       const log = deps.log.child({ function: spec.name, messageId: delivery.messageId, attempt: delivery.deliveryAttempt });
-      const decoded = decodeDelivery(delivery, spec.defaultType);
+      const decoded = decodeDelivery(delivery, spec.defaultType?.(delivery, deps));
       if (decoded.status === 'ignored') {
         logs.deliveryIgnored(log, decoded.reason);
         return 'ignored';

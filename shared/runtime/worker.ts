@@ -39,13 +39,13 @@ export function workerFunction(step: StepDefinition): FunctionDefinition {
           outputs: { ...result.outputs },
           provenance: { ...(result.inputMd5 ? { inputMd5: result.inputMd5 } : {}), recipeVersion: step.recipeVersion, tools: { ...(result.tools ?? {}) } },
         };
-        await publishStepResult(deps, completed);
+        await publishStepResult(deps, step.name, completed);
         return 'done';
       } catch (error) {
         if (!isPermanent(error)) throw error;
         logs.workFailedPermanently(log, order.orderId, error.code, error.message);
         const failed: StepFailed = { ...common, failedAt: deps.clock.now().toISOString(), error: { code: error.code, message: error.message }, deadLettered: false };
-        await publishStepResult(deps, failed);
+        await publishStepResult(deps, step.name, failed);
         return 'failed';
       }
     },
@@ -61,12 +61,12 @@ function sourceGoneIsPermanent(error: unknown, order: WorkOrder): unknown {
 }
 
 /** Result event ids derive from the order id, so re-running an order re-publishes a recognisable duplicate. */
-export async function publishStepResult(deps: Deps, result: StepCompleted | StepFailed): Promise<void> {
+export async function publishStepResult(deps: Deps, functionName: string, result: StepCompleted | StepFailed): Promise<void> {
   const completed = 'outputs' in result;
   await publishEvent(deps.bus, deps.config.topics.stepResults, {
     type: completed ? EventType.stepCompleted : EventType.stepFailed,
     id: `${result.orderId}/${completed ? 'completed' : 'failed'}`,
-    source: sourceOf(result.step),
+    source: sourceOf(functionName),
     subject: result.assetId,
     time: deps.clock.now(),
     data: result,

@@ -3,19 +3,27 @@
  * that forms carrying the same fact become the same event, so partners may pick a form and handlers never see
  * which one arrived; and that a malformed message is refused with a reason an operator can act on.
  */
-import { describe, expect, it } from 'vitest';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventType, EventValidator } from '../../events/catalog.ts';
+import { ingestFunction } from '../../functions/ingest/run.ts';
 import { productionSteps } from '../../functions/registry.ts';
 import { finalizeNotification } from '../../shared/adapters/local/storage-notification.ts';
+import { loadConfig } from '../../shared/config/config.ts';
 import type { BlobMetadata } from '../../shared/ports/blob-store.ts';
 import type { Delivery, OutgoingMessage } from '../../shared/ports/bus.ts';
 import { decodeDelivery, type Decoded, type RawEvent } from '../../shared/runtime/decode.ts';
+import { createEmbeddedRuntime, type EmbeddedRuntime } from '../../shared/runtime/embedded.ts';
+import type { StorageOrigin } from '../../shared/runtime/storage-object.ts';
 
 const validator = new EventValidator(new Map([...productionSteps.values()].map((step) => [step.name, step.paramsSchema])));
 
-const uploadsTopic = 'mediaflow-uploads';
-const ingestRequestsTopic = 'mediaflow-ingest-requests';
-const assetEventsTopic = 'mediaflow-asset-events';
+const { topics } = loadConfig({});
+const uploadsTopic = topics.uploads;
+const ingestRequestsTopic = topics.ingestRequests;
+const assetEventsTopic = topics.assetEvents;
 
 function delivery(message: OutgoingMessage, topic: string, overrides: Partial<Delivery> = {}): Delivery {
   return {
@@ -68,6 +76,32 @@ const catJpg: BlobMetadata = {
   metadata: { 'mediaflow-profile': 'default' },
 };
 
+/** The JSON API object resource (`storage#object`) of cat.jpg: what a notification and an Eventarc event both carry as data. */
+function objectResource(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  const objectGeneration = typeof overrides.generation === 'string' ? overrides.generation : generation;
+  return {
+    kind: 'storage#object',
+    id: `${bucket}/${name}/${objectGeneration}`,
+    selfLink: `https://www.googleapis.com/storage/v1/b/${bucket}/o/photos%2Fcat.jpg`,
+    name,
+    bucket,
+    generation: objectGeneration,
+    metageneration: '1',
+    contentType: 'image/jpeg',
+    timeCreated: written,
+    updated: written,
+    storageClass: 'STANDARD',
+    timeStorageClassUpdated: written,
+    size: '482113',
+    md5Hash,
+    mediaLink: `https://storage.googleapis.com/download/storage/v1/b/${bucket}/o/photos%2Fcat.jpg?generation=${objectGeneration}&alt=media`,
+    crc32c: 'Vga5qA==',
+    etag: 'CLXm4Z3P3fkCEAE=',
+    metadata: { 'mediaflow-profile': 'default' },
+    ...overrides,
+  };
+}
+
 /** Written out from the shape documented at cloud.google.com/storage/docs/pubsub-notifications, independently of finalizeNotification. */
 function documentedNotification(attributes: Record<string, string> = {}, resource: Record<string, unknown> = {}): OutgoingMessage {
   return {
@@ -81,27 +115,7 @@ function documentedNotification(attributes: Record<string, string> = {}, resourc
       eventTime: written,
       ...attributes,
     },
-    data: json({
-      kind: 'storage#object',
-      id: `${bucket}/${name}/${generation}`,
-      selfLink: `https://www.googleapis.com/storage/v1/b/${bucket}/o/photos%2Fcat.jpg`,
-      name,
-      bucket,
-      generation,
-      metageneration: '1',
-      contentType: 'image/jpeg',
-      timeCreated: written,
-      updated: written,
-      storageClass: 'STANDARD',
-      timeStorageClassUpdated: written,
-      size: '482113',
-      md5Hash,
-      mediaLink: `https://storage.googleapis.com/download/storage/v1/b/${bucket}/o/photos%2Fcat.jpg?generation=${generation}&alt=media`,
-      crc32c: 'Vga5qA==',
-      etag: 'CLXm4Z3P3fkCEAE=',
-      metadata: { 'mediaflow-profile': 'default' },
-      ...resource,
-    }),
+    data: json(objectResource(resource)),
   };
 }
 
@@ -139,8 +153,8 @@ describe('decodeDelivery: GCS notifications (JSON_API_V1)', () => {
     expect(typeof (event.data as { generation: unknown }).generation).toBe('string');
   });
 
-  it('ignores the default type of the subscription: a notification is never typed as a partner request', () => {
-    const decoded = decodeDelivery(delivery(documentedNotification(), uploadsTopic), EventType.ingestRequested);
+  it('is typed by its attributes even where a default type applies: a notification is never a partner request', () => {
+    const decoded = decodeDelivery(delivery(documentedNotification(), ingestRequestsTopic), EventType.ingestRequested);
     expect(eventOf(decoded).type).toBe(EventType.objectFinalized);
   });
 
@@ -169,7 +183,7 @@ describe('decodeDelivery: GCS notifications (JSON_API_V1)', () => {
   });
 
   it.each(['OBJECT_DELETE', 'OBJECT_METADATA_UPDATE', 'OBJECT_ARCHIVE'])('ignores %s, naming it', (eventType) => {
-    const decoded = decodeDelivery(delivery(documentedNotification({ eventType }), uploadsTopic), EventType.ingestRequested);
+    const decoded = decodeDelivery(delivery(documentedNotification({ eventType }), uploadsTopic), undefined);
     expect(decoded.status).toBe('ignored');
     expect(decoded.status === 'ignored' && decoded.reason).toContain(eventType);
   });
@@ -181,6 +195,82 @@ describe('decodeDelivery: GCS notifications (JSON_API_V1)', () => {
     const decoded = decodeDelivery(delivery(message, uploadsTopic), undefined);
     expect(decoded.status).toBe('invalid');
     expect(decoded.status === 'invalid' && decoded.reason).toMatch(reason);
+  });
+});
+
+/* ------------------------------------------------------------------------------------------------------------
+ * (c') The same upload as an Eventarc CloudEvent (google.cloud.storage.object.v1.finalized), pushed over HTTP.
+ * ------------------------------------------------------------------------------------------------------------ */
+
+/** Written out from Eventarc's documented Cloud Storage event, independently of the decoder's constant. */
+const eventarcType = 'google.cloud.storage.object.v1.finalized';
+const eventarcSource = `//storage.googleapis.com/projects/_/buckets/${bucket}`;
+
+/** Eventarc's context attributes; `bucket` is the extension attribute Eventarc adds to storage events. */
+function eventarcContext(ceId: string): Record<string, string> {
+  return { specversion: '1.0', id: ceId, source: eventarcSource, type: eventarcType, subject: `objects/${name}`, time: written, bucket };
+}
+
+/** Binary mode: Eventarc's ce-* HTTP headers, as the push adapter hands them over as attributes. */
+function eventarcBinary(ceId: string, resource: Record<string, unknown> = {}): OutgoingMessage {
+  const context = Object.entries(eventarcContext(ceId)).map(([key, value]): [string, string] => [`ce-${key}`, value]);
+  return { attributes: { ...Object.fromEntries(context), 'content-type': 'application/json' }, data: json(objectResource(resource)) };
+}
+
+/** Structured mode: the whole CloudEvent as the body, the resource under `data`. */
+function eventarcStructured(ceId: string, contentType: string | undefined, resource: Record<string, unknown> = {}): OutgoingMessage {
+  return {
+    attributes: contentType ? { 'content-type': contentType } : {},
+    data: json({ ...eventarcContext(ceId), datacontenttype: 'application/json', data: objectResource(resource) }),
+  };
+}
+
+const eventarcForms: [string, (ceId: string, resource?: Record<string, unknown>) => OutgoingMessage][] = [
+  ['Eventarc, binary mode', (ceId, resource) => eventarcBinary(ceId, resource)],
+  ['Eventarc, structured mode', (ceId, resource) => eventarcStructured(ceId, 'application/cloudevents+json', resource)],
+  ['Eventarc, structured mode recognised by its shape alone', (ceId, resource) => eventarcStructured(ceId, undefined, resource)],
+];
+
+const uploadForms: [string, OutgoingMessage, StorageOrigin][] = [
+  ['the GCS notification', documentedNotification(), 'pubsub-notification'],
+  ...eventarcForms.map(([form, encode]): [string, OutgoingMessage, StorageOrigin] => [form, encode('1234567890123456'), 'eventarc']),
+];
+
+describe('decodeDelivery: Eventarc storage events', () => {
+  it.each(uploadForms)('%s → com.mediaflow.object.finalized.v1 with origin %s', (_form, message, origin) => {
+    const event = eventOf(decodeDelivery(delivery(message, uploadsTopic), undefined));
+    expect(event).toEqual({ ...finalizedEvent, data: { ...finalizedData, crc32c: 'Vga5qA==', origin } });
+    expect(typeof (event.data as { size: unknown }).size).toBe('number');
+  });
+
+  it.each(eventarcForms)('%s and the GCS notification of one upload: same type, same id, same data apart from origin', (_form, encode) => {
+    const notified = eventOf(decodeDelivery(delivery(documentedNotification(), uploadsTopic, { messageId: '100' }), undefined));
+    const pushed = eventOf(decodeDelivery(delivery(encode('1234567890123456'), uploadsTopic, { messageId: '200' }), undefined));
+    expect(pushed.type).toBe(notified.type);
+    expect(pushed.id).toBe(notified.id);
+    const { origin: pushedOrigin, ...pushedData } = pushed.data as Record<string, unknown>;
+    const { origin: notifiedOrigin, ...notifiedData } = notified.data as Record<string, unknown>;
+    expect(pushedData).toEqual(notifiedData);
+    expect([pushedOrigin, notifiedOrigin]).toEqual(['eventarc', 'pubsub-notification']);
+  });
+
+  it.each(eventarcForms)('%s: the id is the object generation, not the ce-id, so a redelivered event is the same', (_form, encode) => {
+    const first = decodeDelivery(delivery(encode('1234567890123456'), uploadsTopic, { messageId: '100' }), undefined);
+    const again = decodeDelivery(delivery(encode('1234567890123999'), uploadsTopic, { messageId: '200', deliveryAttempt: 2 }), undefined);
+    expect(eventOf(first).id).toBe(`${bucket}/${name}#${generation}`);
+    expect(again).toEqual(first);
+  });
+
+  it.each(eventarcForms)('%s: an overwrite (a new generation) gets a new id', (_form, encode) => {
+    const newer = '1732312399000001';
+    const decoded = eventOf(decodeDelivery(delivery(encode('1234567890123457', { generation: newer }), uploadsTopic), undefined));
+    expect(decoded.id).toBe(`${bucket}/${name}#${newer}`);
+    expect((decoded.data as { generation: string }).generation).toBe(newer);
+  });
+
+  it.each(eventarcForms)('%s: is typed as an upload even where a default type applies', (_form, encode) => {
+    const decoded = decodeDelivery(delivery(encode('1234567890123456'), ingestRequestsTopic), EventType.ingestRequested);
+    expect(eventOf(decoded).type).toBe(EventType.objectFinalized);
   });
 });
 
@@ -301,42 +391,95 @@ describe('decodeDelivery: bare partner JSON', () => {
 
 const sample = samples[0]!;
 const envelopeWithoutId = Object.fromEntries(Object.entries({ specversion: '1.0', ...sample.event }).filter(([key]) => key !== 'id'));
+const withoutAttribute = (message: OutgoingMessage, attribute: string): OutgoingMessage => ({
+  ...message,
+  attributes: Object.fromEntries(Object.entries(message.attributes).filter(([key]) => key !== attribute)),
+});
+const eventarcWithoutId = Object.fromEntries(Object.entries(JSON.parse(eventarcStructured('1', undefined).data.toString('utf8')) as Record<string, unknown>).filter(([key]) => key !== 'id'));
 
-const invalidCases: [string, OutgoingMessage, string | undefined, RegExp][] = [
-  ['bare data that is not JSON', { data: Buffer.from('partner=acme&key=order-8841-hero'), attributes: {} }, EventType.ingestRequested, /^message data is not JSON: /],
-  ['binary mode with data that is not JSON', { ...binary(sample.event), data: Buffer.from('<ingest partner="acme"/>') }, undefined, /^message data is not JSON: /],
-  ['bare empty data', { data: Buffer.alloc(0), attributes: {} }, EventType.ingestRequested, /^message data is empty$/],
-  ['bare JSON where no default type applies', { data: json(ingestRequest), attributes: {} }, undefined, /not a CloudEvent and this subscription has no default type/],
-  ['binary mode, ce-specversion 0.3', { ...binary(sample.event), attributes: { ...binary(sample.event).attributes, 'ce-specversion': '0.3' } }, undefined, /unsupported CloudEvents specversion '0\.3'/],
-  ['binary mode without ce-specversion', { ...binary(sample.event), attributes: Object.fromEntries(Object.entries(binary(sample.event).attributes).filter(([key]) => key !== 'ce-specversion')) }, undefined, /unsupported CloudEvents specversion ''/],
-  ['binary mode without ce-id', { ...binary(sample.event), attributes: Object.fromEntries(Object.entries(binary(sample.event).attributes).filter(([key]) => key !== 'ce-id')) }, undefined, /missing required attribute\(s\): id$/],
-  ['binary mode with an empty ce-source', { ...binary(sample.event), attributes: { ...binary(sample.event).attributes, 'ce-source': '' } }, undefined, /missing required attribute\(s\): source$/],
-  ['structured mode, specversion 0.3', { data: json({ ...envelopeWithoutId, id: sample.event.id, specversion: '0.3' }), attributes: { 'content-type': 'application/cloudevents+json' } }, undefined, /unsupported CloudEvents specversion '0\.3'/],
-  ['structured mode without id', { data: json(envelopeWithoutId), attributes: { 'content-type': 'application/cloudevents+json' } }, EventType.ingestRequested, /missing required attribute\(s\): id$/],
-  ['structured mode without id and source', { data: json({ ...envelopeWithoutId, source: undefined }), attributes: { 'content-type': 'application/cloudevents+json' } }, undefined, /missing required attribute\(s\): id, source$/],
-  ['structured mode whose body is not JSON', { data: Buffer.from('{"specversion":"1.0",'), attributes: { 'content-type': 'application/cloudevents+json' } }, undefined, /^message data is not JSON: /],
+/** [case, topic, message, the default type ingest gives that topic, reason]. */
+const invalidCases: [string, string, OutgoingMessage, string | undefined, RegExp][] = [
+  ['bare data that is not JSON', ingestRequestsTopic, { data: Buffer.from('partner=acme&key=order-8841-hero'), attributes: {} }, EventType.ingestRequested, /^message data is not JSON: /],
+  ['binary mode with data that is not JSON', ingestRequestsTopic, { ...binary(sample.event), data: Buffer.from('<ingest partner="acme"/>') }, EventType.ingestRequested, /^message data is not JSON: /],
+  ['bare empty data', ingestRequestsTopic, { data: Buffer.alloc(0), attributes: {} }, EventType.ingestRequested, /^message data is empty$/],
+  ['binary mode with empty data', ingestRequestsTopic, { ...binary(sample.event), data: Buffer.alloc(0) }, EventType.ingestRequested, /^message data is empty$/],
+  ['bare JSON on the uploads topic, where no default type applies', uploadsTopic, { data: json(ingestRequest), attributes: {} }, undefined, /^message is not a CloudEvent and this subscription has no default type$/],
+  ['a GCS object resource without its notification attributes', uploadsTopic, { data: json(objectResource()), attributes: {} }, undefined, /^message is not a CloudEvent and this subscription has no default type$/],
+  ['binary mode, ce-specversion 0.3', ingestRequestsTopic, { ...binary(sample.event), attributes: { ...binary(sample.event).attributes, 'ce-specversion': '0.3' } }, EventType.ingestRequested, /^unsupported CloudEvents specversion '0\.3'$/],
+  ['binary mode without ce-specversion', ingestRequestsTopic, withoutAttribute(binary(sample.event), 'ce-specversion'), EventType.ingestRequested, /^unsupported CloudEvents specversion ''$/],
+  ['binary mode without ce-id', ingestRequestsTopic, withoutAttribute(binary(sample.event), 'ce-id'), EventType.ingestRequested, /^CloudEvent is missing required attribute\(s\): id$/],
+  ['binary mode with an empty ce-source', ingestRequestsTopic, { ...binary(sample.event), attributes: { ...binary(sample.event).attributes, 'ce-source': '' } }, EventType.ingestRequested, /^CloudEvent is missing required attribute\(s\): source$/],
+  ['structured mode, specversion 0.3', ingestRequestsTopic, { data: json({ ...envelopeWithoutId, id: sample.event.id, specversion: '0.3' }), attributes: { 'content-type': 'application/cloudevents+json' } }, EventType.ingestRequested, /^unsupported CloudEvents specversion '0\.3'$/],
+  ['structured mode without id', ingestRequestsTopic, { data: json(envelopeWithoutId), attributes: { 'content-type': 'application/cloudevents+json' } }, EventType.ingestRequested, /^CloudEvent is missing required attribute\(s\): id$/],
+  ['structured mode without id or content-type (not mistaken for bare JSON)', ingestRequestsTopic, { data: json(envelopeWithoutId), attributes: {} }, EventType.ingestRequested, /^CloudEvent is missing required attribute\(s\): id$/],
+  ['structured mode without id and source', ingestRequestsTopic, { data: json({ ...envelopeWithoutId, source: undefined }), attributes: { 'content-type': 'application/cloudevents+json' } }, EventType.ingestRequested, /^CloudEvent is missing required attribute\(s\): id, source$/],
+  ['structured mode whose body is not JSON', ingestRequestsTopic, { data: Buffer.from('{"specversion":"1.0",'), attributes: { 'content-type': 'application/cloudevents+json' } }, EventType.ingestRequested, /^message data is not JSON: /],
+  ['Eventarc binary mode with empty data', uploadsTopic, { ...eventarcBinary('1234567890123456'), data: Buffer.alloc(0) }, undefined, /^message data is empty$/],
+  ['Eventarc binary mode without ce-source', uploadsTopic, withoutAttribute(eventarcBinary('1234567890123456'), 'ce-source'), undefined, /^CloudEvent is missing required attribute\(s\): source$/],
+  ['Eventarc structured mode without id', uploadsTopic, { data: json(eventarcWithoutId), attributes: {} }, undefined, /^CloudEvent is missing required attribute\(s\): id$/],
 ];
 
 describe('decodeDelivery: refusals', () => {
-  it.each(invalidCases)('%s → invalid', (_case, message, defaultType, reason) => {
-    const decoded = decodeDelivery(delivery(message, ingestRequestsTopic), defaultType);
+  it.each(invalidCases)('%s → invalid', (_case, topic, message, defaultType, reason) => {
+    const decoded = decodeDelivery(delivery(message, topic), defaultType);
     expect(decoded.status).toBe('invalid');
     expect(decoded.status === 'invalid' && decoded.reason).toMatch(reason);
   });
+});
 
-  // These two pass the decoder and are only caught by the schema; the handler validates every event, so neither is accepted.
-  it('binary mode with empty data decodes without data, which the schema then refuses', () => {
-    const decoded = eventOf(decodeDelivery(delivery({ ...binary(sample.event), data: Buffer.alloc(0) }, ingestRequestsTopic), undefined));
-    expect(decoded.data).toBeUndefined();
-    const result = validator.validate(decoded.type, decoded.data);
-    expect(result.ok ? [] : result.issues).toContainEqual({ path: '/', message: 'must be object' });
+/* ------------------------------------------------------------------------------------------------------------
+ * (g) ingest gives bare JSON a type only on the ingest requests topic: what it rejects, and what it records.
+ * ------------------------------------------------------------------------------------------------------------ */
+
+const noDefaultType = { path: '', message: 'message is not a CloudEvent and this subscription has no default type' };
+const requestWithoutPartner = Object.fromEntries(Object.entries(ingestRequest).filter(([key]) => key !== 'partner'));
+
+/** [case, topic, bare payload, the rejection ingest records]. Each payload is refused, so ingest never reaches its probe. */
+const bareIngestCases: [string, string, unknown, { eventType: string | null; errors: { path: string; message: string }[] }][] = [
+  [
+    'a request without a partner on the ingest requests topic: typed as a request, then refused by its schema',
+    ingestRequestsTopic,
+    requestWithoutPartner,
+    { eventType: EventType.ingestRequested, errors: [{ path: '/partner', message: "must have required property 'partner'" }] },
+  ],
+  ['a partner request on the uploads topic: untyped', uploadsTopic, ingestRequest, { eventType: null, errors: [noDefaultType] }],
+  ['a bare GCS object resource on the uploads topic: untyped', uploadsTopic, objectResource(), { eventType: null, errors: [noDefaultType] }],
+];
+
+describe('ingest: the default type of bare JSON depends on the topic', () => {
+  let dataDir = '';
+  let runtime: EmbeddedRuntime | undefined;
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(path.join(os.tmpdir(), 'mediaflow-contract-'));
+    runtime = createEmbeddedRuntime({
+      config: loadConfig({ MEDIAFLOW_LOG_LEVEL: 'silent' }, { dataDir }),
+      steps: productionSteps,
+      pipeline: () => ({ functions: [], subscriptions: [] }),
+      env: {},
+    });
   });
 
-  it('a structured envelope without id or content-type reads as bare JSON, which the schema then refuses', () => {
-    const decoded = eventOf(decodeDelivery(delivery({ data: json(envelopeWithoutId), attributes: {} }, ingestRequestsTopic), EventType.ingestRequested));
-    expect(decoded.type).toBe(EventType.ingestRequested);
-    const result = validator.validate(decoded.type, decoded.data);
-    expect(result.ok ? [] : result.issues).toContainEqual({ path: '/', message: "unexpected property 'specversion'" });
+  afterAll(async () => {
+    await runtime?.close();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it.each(bareIngestCases.map((testCase, index) => [...testCase, `9100${index}`] as const))('%s', async (_case, topic, payload, expected, messageId) => {
+    const deps = runtime!.deps;
+    const outcome = await ingestFunction.handle(delivery({ data: json(payload), attributes: {} }, topic, { messageId }), deps);
+    expect(outcome).toBe('rejected');
+    const rejections = await deps.store.list('rejections', { where: [['messageId', '==', messageId]] });
+    expect(rejections.map((rejection) => rejection.data)).toEqual([
+      expect.objectContaining({
+        function: 'ingest',
+        topic,
+        reason: 'INVALID_EVENT',
+        eventId: expected.eventType === null ? null : messageId,
+        eventType: expected.eventType,
+        errors: expected.errors,
+      }),
+    ]);
   });
 });
 
@@ -347,9 +490,17 @@ describe('decodeDelivery: refusals', () => {
 const validDeliveries: [string, Delivery, string | undefined][] = [
   ['GCS notification (finalizeNotification)', delivery(finalizeNotification(catJpg), uploadsTopic), undefined],
   ['GCS notification (documented shape)', delivery(documentedNotification(), uploadsTopic), undefined],
+  ...eventarcForms.map(([form, encode]): [string, Delivery, string | undefined] => [form, delivery(encode('1234567890123456'), uploadsTopic), undefined]),
   ...samples.flatMap((s) => forms.map(([form, encode]): [string, Delivery, string | undefined] => [`${s.name} in ${form}`, delivery(encode(s.event), s.topic), undefined])),
   ['bare partner JSON', delivery({ data: json(ingestRequest), attributes: {} }, ingestRequestsTopic), EventType.ingestRequested],
 ];
+
+function validatedUpload(input: Delivery): Record<string, unknown> {
+  const event = eventOf(decodeDelivery(input, undefined));
+  const result = validator.validate(EventType.objectFinalized, event.data);
+  if (!result.ok) throw new Error(`rejected: ${JSON.stringify(result.issues)}`);
+  return { ...result.value };
+}
 
 describe('decoded events through the EventValidator', () => {
   it.each(validDeliveries)('%s: validates to a deep-frozen copy of the decoded data', (_form, input, defaultType) => {
@@ -364,15 +515,17 @@ describe('decoded events through the EventValidator', () => {
     expectDeepFrozen(result.value);
   });
 
-  it('normalizes both GCS forms to the same validated value, apart from the crc32c only real GCS sends', () => {
-    const [emulated, documented] = validDeliveries.slice(0, 2).map(([, input]) => {
-      const event = eventOf(decodeDelivery(input, undefined));
-      const result = validator.validate(EventType.objectFinalized, event.data);
-      if (!result.ok) throw new Error(`rejected: ${JSON.stringify(result.issues)}`);
-      return result.value;
-    });
+  it('normalizes both GCS notification forms to the same validated value, apart from the crc32c only real GCS sends', () => {
+    const [emulated, documented] = validDeliveries.slice(0, 2).map(([, input]) => validatedUpload(input));
     const { crc32c, ...documentedWithoutCrc } = documented!;
     expect(crc32c).toBe('Vga5qA==');
     expect(emulated).toEqual(documentedWithoutCrc);
+  });
+
+  it.each(eventarcForms)('%s validates to the value of the documented notification, apart from origin', (_form, encode) => {
+    const pushed = validatedUpload(delivery(encode('1234567890123456'), uploadsTopic));
+    const notified = validatedUpload(delivery(documentedNotification(), uploadsTopic));
+    expect(pushed).toEqual({ ...notified, origin: 'eventarc' });
+    expect(notified.origin).toBe('pubsub-notification');
   });
 });

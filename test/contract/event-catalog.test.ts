@@ -4,18 +4,23 @@
  * so every claim the document makes that the code can confirm is confirmed here.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
-import { EventType, EventValidator, stepOfWorkOrderType, workOrderType } from '../../events/catalog.ts';
+import { EventType, EventValidator, stepOfWorkOrderType, workOrderType, type StepCompleted, type StepFailed } from '../../events/catalog.ts';
 import { eventSchemaFiles, schemasDir } from '../../events/schema-files.ts';
 import { buildPipeline } from '../../functions/pipeline.ts';
 import { productionSteps } from '../../functions/registry.ts';
 import { loadConfig, workTopic } from '../../shared/config/config.ts';
-import { DeadLetterAttribute, type Delivery } from '../../shared/ports/bus.ts';
-import { decodeDelivery } from '../../shared/runtime/decode.ts';
+import { PROBE_STEP } from '../../shared/domain/step.ts';
+import { DeadLetterAttribute, type Delivery, type OutgoingMessage } from '../../shared/ports/bus.ts';
+import { decodeDelivery, eventarcFinalizedType } from '../../shared/runtime/decode.ts';
+import { createEmbeddedRuntime, type EmbeddedRuntime } from '../../shared/runtime/embedded.ts';
+import { publishStepResult } from '../../shared/runtime/worker.ts';
 
 type Json = Record<string, unknown>;
 
@@ -41,6 +46,7 @@ interface Message {
 
 interface Channel {
   readonly address: string;
+  readonly description?: string;
   readonly messages: Record<string, Ref>;
 }
 
@@ -140,6 +146,7 @@ const documentedMessages: DocumentedMessage[] = Object.entries(doc.channels).fla
 
 const cloudEventMessages = documentedMessages.filter((entry) => entry.ceType !== undefined);
 const uploadMessages = documentedMessages.filter((entry) => entry.address === config.topics.uploads);
+const stepResultMessages = documentedMessages.filter((entry) => entry.address === config.topics.stepResults);
 const deadLetterMessages = documentedMessages.filter((entry) => entry.address === config.topics.deadLetters);
 
 function examplesOf(entries: readonly DocumentedMessage[]): [string, DocumentedMessage, Example][] {
@@ -239,6 +246,17 @@ describe('asyncapi.yaml: every event type and schema is documented', () => {
     const expected = step ? ['./schemas/com.mediaflow.work.requested.v1.json', `./schemas/work/${step}.params.v1.json`] : [`./schemas/${type}.json`];
     expect(entry.message.payload?.schemaFormat).toBe('application/schema+json;version=draft-2020-12');
     expect(collectRefs(entry.message.payload).sort()).toEqual(expected.sort());
+  });
+
+  it.each([
+    ['the Eventarc event type', eventarcFinalizedType],
+    ['that it is pushed over HTTP', 'over HTTP'],
+    ['the type both forms are normalized to', EventType.objectFinalized],
+    ['the id both forms get', '`bucket/name#generation`'],
+    ['the origin an Eventarc upload is marked with', '`origin: eventarc`'],
+  ])('the uploads channel names %s (%s)', (_what, text) => {
+    const uploads = Object.values(doc.channels).find((channel) => channel.address === config.topics.uploads);
+    expect(uploads?.description).toContain(text);
   });
 
   it('names the normalized type and schema of the upload notification', () => {
@@ -356,6 +374,76 @@ describe('asyncapi.yaml: examples are real messages', () => {
 });
 
 /* ------------------------------------------------------------------------------------------------------------
+ * Step results: the source names the function that published the result, and the examples are what it sends.
+ * ------------------------------------------------------------------------------------------------------------ */
+
+type StepResult = StepCompleted | StepFailed;
+
+function isDeadLettered(result: StepResult): boolean {
+  return 'deadLettered' in result && result.deadLettered;
+}
+
+/** Functions subscribed to the topic whose delivery produces the result: dead letters, ingest (which runs the probe itself), or the step's work topic. */
+function publishersOf(result: StepResult): string[] {
+  const topic = isDeadLettered(result) ? config.topics.deadLetters : result.step === PROBE_STEP ? config.topics.ingestRequests : workTopic(config, result.step);
+  return [...new Set(pipeline.subscriptions.filter((subscription) => subscription.topic === topic).map((subscription) => subscription.function))];
+}
+
+const stepResultExamples = examplesOf(stepResultMessages).map(([name, _entry, example]) => [name, example.payload as StepResult, example.headers ?? {}] as const);
+
+describe('asyncapi.yaml: step results name the function that published them', () => {
+  let dataDir = '';
+  let runtime: EmbeddedRuntime | undefined;
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(path.join(os.tmpdir(), 'mediaflow-contract-'));
+    runtime = createEmbeddedRuntime({
+      config: loadConfig({ MEDIAFLOW_LOG_LEVEL: 'silent' }, { dataDir }),
+      steps: productionSteps,
+      pipeline: () => ({ functions: [], subscriptions: [] }),
+      env: {},
+    });
+  });
+
+  afterAll(async () => {
+    await runtime?.close();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it.each([
+    ['a probe result, published by ingest', (result: StepResult) => result.step === PROBE_STEP && !isDeadLettered(result)],
+    ['a worker result', (result: StepResult) => productionSteps.has(result.step) && !isDeadLettered(result)],
+    ['a dead-lettered result', isDeadLettered],
+  ])('has an example of %s', (_kind, matches) => {
+    expect(stepResultExamples.filter(([, result]) => matches(result)).length).toBeGreaterThan(0);
+  });
+
+  it.each(stepResultExamples)('%s: ce-source is //mediaflow/<the function that published it>', (_name, result, headers) => {
+    const publishers = publishersOf(result);
+    expect(publishers).toHaveLength(1);
+    expect(headers['ce-source']).toBe(`//mediaflow/${publishers[0]!}`);
+  });
+
+  it.each(stepResultExamples.filter(([, result]) => !isDeadLettered(result)))('%s: is exactly what publishStepResult sends for that function', async (_name, result, headers) => {
+    const sent: { topic: string; message: OutgoingMessage }[] = [];
+    const deps = {
+      ...runtime!.deps,
+      bus: {
+        publish: (topic: string, message: OutgoingMessage) => {
+          sent.push({ topic, message });
+          return Promise.resolve(String(sent.length));
+        },
+      },
+      clock: { now: () => new Date(headers['ce-time'] ?? '') },
+    };
+    await publishStepResult(deps, publishersOf(result)[0]!, result);
+    expect(sent.map(({ topic, message }) => ({ topic, attributes: message.attributes, payload: JSON.parse(message.data.toString('utf8')) as unknown }))).toEqual([
+      { topic: config.topics.stepResults, attributes: headers, payload: result },
+    ]);
+  });
+});
+
+/* ------------------------------------------------------------------------------------------------------------
  * The validator itself, per event type: what it accepts, what it refuses and how it says so.
  * ------------------------------------------------------------------------------------------------------------ */
 
@@ -448,9 +536,11 @@ interface InvalidCase {
   readonly name: string;
   readonly type: string;
   readonly payload: unknown;
-  /** The issue must have this path and a message containing this text. */
+  /** An issue must have this path and a message containing this text. */
   readonly path: string;
   readonly message: string;
+  /** The issue is the only one, and its message is exactly this text. */
+  readonly only?: true;
 }
 
 const missingRequired: InvalidCase[] = Object.keys(minimalPayloads).flatMap((type) =>
@@ -458,8 +548,9 @@ const missingRequired: InvalidCase[] = Object.keys(minimalPayloads).flatMap((typ
     name: `missing required ${field}`,
     type,
     payload: variant(type, `/${field}`, undefined),
-    path: '/',
+    path: `/${field}`,
     message: `must have required property '${field}'`,
+    only: true,
   })),
 );
 
@@ -467,13 +558,14 @@ const unexpectedProperty: InvalidCase[] = Object.keys(minimalPayloads).map((type
   name: 'unexpected top-level property',
   type,
   payload: variant(type, '/priority', 'high'),
-  path: '/',
+  path: '/priority',
   message: "unexpected property 'priority'",
+  only: true,
 }));
 
 const specificCases: InvalidCase[] = [
-  { name: 'missing nested source.uri', type: EventType.ingestRequested, payload: variant(EventType.ingestRequested, '/source/uri', undefined), path: '/source', message: "must have required property 'uri'" },
-  { name: 'unexpected nested property', type: EventType.ingestRequested, payload: variant(EventType.ingestRequested, '/source/size', 10), path: '/source', message: "unexpected property 'size'" },
+  { name: 'missing nested source.uri', type: EventType.ingestRequested, payload: variant(EventType.ingestRequested, '/source/uri', undefined), path: '/source/uri', message: "must have required property 'uri'", only: true },
+  { name: 'unexpected nested property', type: EventType.ingestRequested, payload: variant(EventType.ingestRequested, '/source/size', 10), path: '/source/size', message: "unexpected property 'size'", only: true },
   { name: 'https instead of gs:// uri', type: EventType.ingestRequested, payload: variant(EventType.ingestRequested, '/source/uri', 'https://storage.googleapis.com/acme-media-exchange/hero.mp4'), path: '/source/uri', message: 'must match pattern' },
   { name: 'gs:// uri without an object', type: EventType.ingestRequested, payload: variant(EventType.ingestRequested, '/source/uri', 'gs://acme-media-exchange/'), path: '/source/uri', message: 'must match pattern' },
   { name: 'gs:// uri with an invalid bucket', type: EventType.ingestRequested, payload: variant(EventType.ingestRequested, '/source/uri', 'gs://Acme_Media/hero.mp4'), path: '/source/uri', message: 'must match pattern' },
@@ -493,10 +585,10 @@ const specificCases: InvalidCase[] = [
   { name: 'generation as a number', type: EventType.assetReady, payload: variant(EventType.assetReady, '/source/generation', 1732312345678901), path: '/source/generation', message: 'must be string' },
   { name: 'unknown kind', type: EventType.assetReady, payload: variant(EventType.assetReady, '/kind', 'document'), path: '/kind', message: 'must be equal to one of the allowed values' },
   { name: 'status READY', type: EventType.assetFailed, payload: variant(EventType.assetFailed, '/status', 'READY'), path: '/status', message: 'must be equal to one of the allowed values' },
-  { name: 'error without a step', type: EventType.assetFailed, payload: variant(EventType.assetFailed, '/error/step', undefined), path: '/error', message: "must have required property 'step'" },
+  { name: 'error without a step', type: EventType.assetFailed, payload: variant(EventType.assetFailed, '/error/step', undefined), path: '/error/step', message: "must have required property 'step'", only: true },
   { name: 'generation as a number', type: checksumType, payload: variant(checksumType, '/source/generation', 1732312345678901), path: '/source/generation', message: 'must be string' },
   { name: 'another step in a checksum order', type: checksumType, payload: variant(checksumType, '/step', 'probe'), path: '/step', message: 'must be equal to constant' },
-  { name: 'params the checksum step does not take', type: checksumType, payload: variant(checksumType, '/params', { algorithm: 'sha1' }), path: '/params', message: "unexpected property 'algorithm'" },
+  { name: 'params the checksum step does not take', type: checksumType, payload: variant(checksumType, '/params', { algorithm: 'sha1' }), path: '/params/algorithm', message: "unexpected property 'algorithm'", only: true },
   { name: 'expectedMd5Hash as a number', type: checksumType, payload: variant(checksumType, '/params', { expectedMd5Hash: 42 }), path: '/params/expectedMd5Hash', message: 'must be string' },
   { name: 'payload not an object', type: EventType.assetReady, payload: [minimal(EventType.assetReady)], path: '/', message: 'must be object' },
   { name: 'unknown event type', type: 'com.mediaflow.asset.deleted.v1', payload: minimal(EventType.assetReady), path: '', message: "unknown event type 'com.mediaflow.asset.deleted.v1'" },
@@ -528,6 +620,10 @@ describe('EventValidator: per event type', () => {
     const result = validator.validate(testCase.type, testCase.payload);
     expect(result.ok).toBe(false);
     if (result.ok) return;
+    if (testCase.only) {
+      expect(result.issues).toEqual([{ path: testCase.path, message: testCase.message }]);
+      return;
+    }
     const named = result.issues.some((issue) => issue.path === testCase.path && issue.message.includes(testCase.message));
     expect(named, `an issue at '${testCase.path}' saying "${testCase.message}" among ${JSON.stringify(result.issues)}`).toBe(true);
   });

@@ -190,7 +190,7 @@ describe('LocalBus acks and retries', () => {
     expect(dead?.topic).toBe('jobs-dlq');
     expect(dead?.attributes).toEqual({
       assetId: 'a1',
-      [DeadLetterAttribute.sourceSubscription]: 'projects/proj/subscriptions/work',
+      [DeadLetterAttribute.sourceSubscription]: 'work',
       [DeadLetterAttribute.sourceSubscriptionProject]: 'proj',
       [DeadLetterAttribute.sourceDeliveryCount]: '5',
       [DeadLetterAttribute.sourceTopicPublishTime]: '2024-05-01T12:00:01.000Z',

@@ -220,7 +220,8 @@ export class LocalBus implements MessageBus {
       data: message.data,
       attributes: {
         ...message.attributes,
-        [DeadLetterAttribute.sourceSubscription]: `projects/${this.#projectId}/subscriptions/${subscription}`,
+        // Pub/Sub (and its emulator) name the source subscription by its short id; the project is its own attribute.
+        [DeadLetterAttribute.sourceSubscription]: subscription,
         [DeadLetterAttribute.sourceSubscriptionProject]: this.#projectId,
         [DeadLetterAttribute.sourceDeliveryCount]: String(deliveryCount),
         [DeadLetterAttribute.sourceTopicPublishTime]: message.publishTime.toISOString(),
