@@ -82,7 +82,7 @@ function toJson(value: unknown, field: string, inArray = false): unknown {
     const out: Record<string, unknown> = {};
     for (const [key, child] of Object.entries(value)) {
       const childField = field === '' ? key : `${field}.${key}`;
-      const reserved = key === DATE_KEY ? 'is reserved by the local store' : /^__.*__$/.test(key) ? 'matches __.*__, reserved by Firestore' : '';
+      const reserved = key === '' ? 'is empty, which Firestore rejects' : key === DATE_KEY ? 'is reserved by the local store' : /^__.*__$/.test(key) ? 'matches __.*__, reserved by Firestore' : '';
       if (reserved) throw new TypeError(`Cannot store field "${childField}": the name ${reserved}`);
       out[key] = toJson(child, childField);
     }
