@@ -4,6 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { createFirestoreAssetStore } from '../../shared/adapters/gcp/asset-store.ts';
 import { SqliteAssetStore } from '../../shared/adapters/local/asset-store.ts';
 import { assetPath } from '../../shared/domain/asset-id.ts';
 import type { AssetDoc } from '../../shared/domain/asset.ts';
@@ -20,16 +21,21 @@ export interface StatusOptions {
   readonly limit: number;
 }
 
+/** The embedded runtime's SQLite file, or Firestore (the emulator too) when MEDIAFLOW_RUNTIME=gcp. */
 export async function withStateStore<T>(out: string | undefined, fn: (store: AssetStore) => Promise<T>): Promise<T> {
   const config = cliConfig(out, false);
-  const file = path.join(config.dataDir, STATE_FILE);
-  if (!existsSync(file)) throw new UsageError(`no mediaflow state at ${config.dataDir} (run \`mediaflow process\` first, or pass --out)`);
-  const store = SqliteAssetStore.open(file);
+  const store = config.runtime === 'gcp' ? createFirestoreAssetStore({ projectId: config.projectId }) : openEmbeddedState(config.dataDir);
   try {
     return await fn(store);
   } finally {
     await store.close();
   }
+}
+
+function openEmbeddedState(dataDir: string): AssetStore {
+  const file = path.join(dataDir, STATE_FILE);
+  if (!existsSync(file)) throw new UsageError(`no mediaflow state at ${dataDir} (run \`mediaflow process\` first, or pass --out)`);
+  return SqliteAssetStore.open(file);
 }
 
 export async function statusCommand(options: StatusOptions): Promise<number> {

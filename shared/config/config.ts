@@ -40,6 +40,8 @@ export interface Config {
   readonly embeddedConcurrency: number;
   readonly defaultProfile: string;
   readonly logLevel: LogLevel;
+  /** GCP runtime against the local cloud: fake-gcs-server's endpoint (STORAGE_EMULATOR_HOST); unset on GCP. */
+  readonly storageApiEndpoint: string | undefined;
 }
 
 const bucketPattern = /^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$/;
@@ -112,6 +114,7 @@ export function loadConfig(env: Env, overrides: { dataDir?: string } = {}): Conf
     embeddedConcurrency: readNumber('MEDIAFLOW_EMBEDDED_CONCURRENCY', 2, [1, 64]),
     defaultProfile: read('MEDIAFLOW_DEFAULT_PROFILE', 'default'),
     logLevel,
+    storageApiEndpoint: env.STORAGE_EMULATOR_HOST?.trim() || undefined,
   };
   if (config.retry.minimumBackoffSeconds > config.retry.maximumBackoffSeconds) {
     problems.push('MEDIAFLOW_MIN_BACKOFF_SECONDS must not exceed MEDIAFLOW_MAX_BACKOFF_SECONDS');

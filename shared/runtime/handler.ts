@@ -39,9 +39,10 @@ const FAILURE_MESSAGE_LIMIT = 2000;
 export function eventFunction(spec: EventFunctionSpec): FunctionDefinition {
   return {
     name: spec.name,
-    async handle(delivery, deps) {
+    async handle(received, deps) {
+      const decoded = decodeDelivery(received, spec.defaultType?.(received, deps));
+      const delivery = decoded.status === 'event' ? await withKnownAttempt(spec.name, decoded.event.id, received, deps) : received;
       const log = deps.log.child({ function: spec.name, messageId: delivery.messageId, attempt: delivery.deliveryAttempt });
-      const decoded = decodeDelivery(delivery, spec.defaultType?.(delivery, deps));
       if (decoded.status === 'ignored') {
         logs.deliveryIgnored(log, decoded.reason);
         return 'ignored';
@@ -76,6 +77,16 @@ export function eventFunction(spec: EventFunctionSpec): FunctionDefinition {
       }
     },
   };
+}
+
+/**
+ * Push deliveries through the framework (and the emulator) do not say which attempt they are. The edge's own
+ * record of the last transient failure does: one read, only when the transport left the count out.
+ */
+async function withKnownAttempt(functionName: string, eventId: string, delivery: Delivery, deps: Deps): Promise<Delivery> {
+  if (delivery.deliveryAttempt > 0) return delivery;
+  const previous = await deps.store.get<{ attempt: number }>(failurePath(functionName, eventId));
+  return { ...delivery, deliveryAttempt: (previous?.attempt ?? 0) + 1 };
 }
 
 /** Where the edge records a transient fault, so the dead-letter handler can say what the last error was. */

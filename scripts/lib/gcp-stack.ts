@@ -1,0 +1,135 @@
+/**
+ * The whole pipeline on the local cloud: emulators and fake-gcs-server, buckets, topics, push subscriptions
+ * with dead-letter topics, and every function as its own functions-framework process on its own port.
+ * `npm run dev` runs it for people; the GCP end-to-end suites run it for tests.
+ */
+import path from 'node:path';
+import { buildPipeline, type Pipeline } from '../../functions/pipeline.ts';
+import { productionSteps } from '../../functions/registry.ts';
+import { createStorageClient } from '../../shared/adapters/gcp/blob-store.ts';
+import { createPubSubClient, ensureSubscription, ensureTopic } from '../../shared/adapters/gcp/pubsub.ts';
+import { loadConfig, type Config } from '../../shared/config/config.ts';
+import type { SubscriptionSpec } from '../../shared/ports/bus.ts';
+import { freePort, startLocalCloud, startServer, type LocalCloud, type RunningServer } from './local-cloud.ts';
+
+const repoRoot = path.resolve(import.meta.dirname, '..', '..');
+const frameworkMain = path.join(repoRoot, 'node_modules', '@google-cloud', 'functions-framework', 'build', 'src', 'main.js');
+
+export interface GcpStack {
+  readonly cloud: LocalCloud;
+  readonly config: Config;
+  readonly pipeline: Pipeline;
+  /** Environment a client (or a function) needs to reach this stack. */
+  readonly env: Record<string, string>;
+  readonly functionUrls: ReadonlyMap<string, string>;
+  /** Kills a function's process group and starts it again on the same port. */
+  restartFunction(name: string): Promise<void>;
+  stopFunction(name: string): Promise<void>;
+  startFunction(name: string): Promise<void>;
+  /** Recent output of a function's process. */
+  functionOutput(name: string): string;
+  stop(): Promise<void>;
+}
+
+export interface GcpStackOptions {
+  readonly projectId?: string;
+  /** Reuse servers that are already running (a test run's global setup); they are then not stopped here. */
+  readonly cloud?: Omit<LocalCloud, 'stop'>;
+  /** Extra environment for the functions (log level, retry knobs...). */
+  readonly functionEnv?: Readonly<Record<string, string>>;
+  readonly log?: (line: string) => void;
+}
+
+export async function startGcpStack(options: GcpStackOptions = {}): Promise<GcpStack> {
+  const projectId = options.projectId ?? 'mediaflow-dev';
+  const log = options.log ?? (() => undefined);
+  const baseEnv: Record<string, string> = {
+    MEDIAFLOW_RUNTIME: 'gcp',
+    GOOGLE_CLOUD_PROJECT: projectId,
+    MEDIAFLOW_INGEST_BUCKET: 'mediaflow-ingest',
+    MEDIAFLOW_DERIVATIVES_BUCKET: 'mediaflow-derivatives',
+    MEDIAFLOW_PARTNER_BUCKETS: 'partner-drop',
+    // The emulator's retry policy is real; keep its minimum short so a redelivery shows up in seconds.
+    MEDIAFLOW_MIN_BACKOFF_SECONDS: '1',
+    MEDIAFLOW_MAX_BACKOFF_SECONDS: '10',
+    ...options.functionEnv,
+  };
+  const config = loadConfig(baseEnv);
+  const pipeline = buildPipeline(config, productionSteps);
+  const cloud: LocalCloud = options.cloud
+    ? { ...options.cloud, stop: async () => undefined }
+    : await startLocalCloud({ projectId, notificationTopic: config.topics.uploads, notificationBucket: config.buckets.ingest, log });
+  const env = { ...baseEnv, ...cloud.env };
+  const processes = new Map<string, RunningServer>();
+  const ports = new Map<string, number>();
+  const urls = new Map<string, string>();
+  try {
+    for (const fn of pipeline.functions) {
+      const port = await freePort();
+      ports.set(fn.definition.name, port);
+      urls.set(fn.definition.name, `http://127.0.0.1:${port}`);
+    }
+    await provision(cloud, config, pipeline, urls);
+    log(`buckets            ${[config.buckets.ingest, config.buckets.derivatives, ...config.buckets.partner].join(', ')}`);
+    log(`topics             ${pipeline.topics.join(', ')}`);
+    const start = async (name: string): Promise<void> => {
+      const port = ports.get(name)!;
+      const server = await startServer(
+        `function ${name}`,
+        urls.get(name)!,
+        process.execPath,
+        ['--disable-warning=ExperimentalWarning', frameworkMain, `--target=${name}`, `--source=${path.join(repoRoot, 'functions', 'index.ts')}`, '--signature-type=cloudevent', `--port=${port}`],
+        { ...process.env, ...env, NODE_ENV: 'production' },
+        // The framework serves POST only; any HTTP answer means it is listening.
+        async () => (await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(2_000) })).status > 0,
+      );
+      processes.set(name, server);
+    };
+    await Promise.all(pipeline.functions.map((fn) => start(fn.definition.name)));
+    for (const [name, url] of urls) log(`function ${name.padEnd(11)} ${url}`);
+    return {
+      cloud,
+      config,
+      pipeline,
+      env,
+      functionUrls: urls,
+      async restartFunction(name) {
+        await processes.get(name)?.stop();
+        await start(name);
+      },
+      async stopFunction(name) {
+        await processes.get(name)?.stop();
+      },
+      startFunction: start,
+      functionOutput: (name) => processes.get(name)?.output() ?? '',
+      async stop() {
+        await Promise.all([...processes.values()].map((server) => server.stop()));
+        await cloud.stop();
+      },
+    };
+  } catch (error) {
+    await Promise.all([...processes.values()].map((server) => server.stop()));
+    await cloud.stop();
+    throw error;
+  }
+}
+
+/** Buckets, topics, and one push subscription per (function, topic), each with its dead-letter topic and retry policy. */
+async function provision(cloud: LocalCloud, config: Config, pipeline: Pipeline, urls: ReadonlyMap<string, string>): Promise<void> {
+  const storage = createStorageClient({ apiEndpoint: cloud.storageEndpoint, projectId: cloud.projectId });
+  for (const bucket of [config.buckets.ingest, config.buckets.derivatives, ...config.buckets.partner]) {
+    const [exists] = await storage.bucket(bucket).exists();
+    if (!exists) await storage.createBucket(bucket);
+  }
+  const pubsub = createPubSubClient({ projectId: cloud.projectId });
+  for (const topic of [...pipeline.topics, config.topics.deadLetters]) await ensureTopic(pubsub, topic);
+  for (const subscription of pipeline.subscriptions) {
+    await ensureSubscription(pubsub, subscription as SubscriptionSpec, pushEndpoint(urls.get(subscription.function)!, cloud.projectId, subscription.topic));
+  }
+  await pubsub.close();
+}
+
+/** The topic goes in the path: functions-framework puts it into the CloudEvent source only from there. */
+export function pushEndpoint(functionUrl: string, projectId: string, topic: string): string {
+  return `${functionUrl}/projects/${projectId}/topics/${topic}`;
+}
