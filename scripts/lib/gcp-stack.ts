@@ -60,6 +60,9 @@ export async function startGcpStack(options: GcpStackOptions = {}): Promise<GcpS
     ? { ...options.cloud, stop: async () => undefined }
     : await startLocalCloud({ projectId, notificationTopic: config.topics.uploads, notificationBucket: config.buckets.ingest, log });
   const env = { ...baseEnv, ...cloud.env };
+  // The provisioning clients below (and any client the caller makes) find the emulators the way the Google
+  // libraries always do: through these variables. This process exists to run the stack, so it adopts them.
+  Object.assign(process.env, cloud.env);
   const processes = new Map<string, RunningServer>();
   const ports = new Map<string, number>();
   const urls = new Map<string, string>();

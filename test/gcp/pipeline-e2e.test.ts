@@ -153,3 +153,26 @@ describe('a worker killed mid-run', () => {
     expect(started()).toBe(true);
   });
 });
+
+describe('subscriptions on the emulator', () => {
+  it('carry ack deadlines from the named step timeouts, a dead-letter topic and a retry policy', async () => {
+    const { ackDeadlineSeconds, INGEST_TIMEOUT_MS } = await import('../../functions/pipeline.ts');
+    const { CHECKSUM_TIMEOUT_MS } = await import('../../functions/checksum/step.ts');
+    // The emulator pushes with the ack deadline as its timeout: a deadline below the step's own timeout re-pushes forever.
+    const expected = new Map([
+      [`ingest--${stack.config.topics.uploads}`, ackDeadlineSeconds(INGEST_TIMEOUT_MS)],
+      [`checksum--${stack.config.topics.workPrefix}checksum`, ackDeadlineSeconds(CHECKSUM_TIMEOUT_MS)],
+    ]);
+    for (const [name, seconds] of expected) expect(stack.pipeline.subscriptions.find((spec) => spec.name === name)?.ackDeadlineSeconds, name).toBe(seconds);
+    for (const spec of stack.pipeline.subscriptions) {
+      const [metadata] = await pubsub.subscription(spec.name).getMetadata();
+      expect(Number(metadata.ackDeadlineSeconds), spec.name).toBe(spec.ackDeadlineSeconds);
+      expect(Number(metadata.retryPolicy?.minimumBackoff?.seconds), spec.name).toBe(spec.minimumBackoffSeconds);
+      if (spec.deadLetterTopic) {
+        expect(metadata.deadLetterPolicy?.deadLetterTopic).toBe(`projects/${stack.cloud.projectId}/topics/${stack.config.topics.deadLetters}`);
+        expect(metadata.deadLetterPolicy?.maxDeliveryAttempts).toBe(spec.maxDeliveryAttempts);
+      }
+      expect(metadata.pushConfig?.pushEndpoint).toBe(`${stack.functionUrls.get(spec.function)}/projects/${stack.cloud.projectId}/topics/${spec.topic}`);
+    }
+  });
+});
