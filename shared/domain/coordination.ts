@@ -49,13 +49,13 @@ const unchanged = (asset: AssetDoc, note: DecisionNote): Decision => ({ asset, e
 
 export function planContextOf(asset: AssetDoc): PlanContext {
   if (!asset.kind || !asset.probe) throw new Error(`asset ${asset.id} has not been probed`);
-  return { assetId: asset.id, kind: asset.kind, profile: asset.profile, probe: asset.probe as unknown as ProbeSummary, source: asset.source };
+  return { assetId: asset.id, kind: asset.kind, profile: asset.profile, probe: asset.probe as unknown as ProbeSummary, source: asset.source, outputs: collectOutputs(asset) };
 }
 
 /** The probe reported: record what it saw, plan the registered steps that apply, and queue the first ones. */
 export function applyProbeCompleted(asset: AssetDoc, outcome: StepOutcome, probe: ProbeSummary, registry: StepRegistry, now: Date): Decision {
   if (asset.status !== 'RECEIVED') return unchanged(asset, isTerminal(asset.status) ? 'late' : 'duplicate');
-  const context: PlanContext = { assetId: asset.id, kind: probe.kind, profile: asset.profile, probe, source: asset.source };
+  const context: PlanContext = { assetId: asset.id, kind: probe.kind, profile: asset.profile, probe, source: asset.source, outputs: {} };
   const plan = [...registry.values()].filter((step) => step.appliesTo(context));
   const planned = new Set(plan.map((step) => step.name));
   const steps: Record<string, StepState> = { [PROBE_STEP]: settledStep(outcome, []) };

@@ -19,6 +19,11 @@ export interface PlanContext {
   readonly profile: string;
   readonly probe: ProbeSummary;
   readonly source: AssetSource;
+  /**
+   * Outputs of the steps that have succeeded so far, by step. Empty at planning; when a step is queued its
+   * dependencies' outputs are here, so its params can carry what it needs from them (e.g. a loudness gain).
+   */
+  readonly outputs: Readonly<Record<string, DocData>>;
 }
 
 export interface StepRunContext {
