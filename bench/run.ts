@@ -4,9 +4,10 @@
  * means writing a module that exports a Bench and listing it here.
  */
 import { embeddedChainBench } from './embedded-chain.bench.ts';
+import { gcpStackBench } from './gcp-stack.bench.ts';
 import { machineContext, type Bench } from './lib/bench.ts';
 
-const benches: readonly Bench[] = [embeddedChainBench];
+const benches: readonly Bench[] = [embeddedChainBench, gcpStackBench];
 
 const requested = process.argv.slice(2);
 const unknown = requested.filter((name) => !benches.some((bench) => bench.name === name));
