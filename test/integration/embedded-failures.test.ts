@@ -2,33 +2,22 @@
  * Retry, dead-letter and permanent-failure semantics, end to end through the embedded runtime: real bus,
  * real store, real ffprobe, with test steps that fail on purpose.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { jpegImage } from '../../scripts/lib/sample-media.ts';
+import { afterEach, describe, expect, it } from 'vitest';
 import { uploadAssetId } from '../../shared/domain/asset-id.ts';
 import { PermanentError } from '../../shared/errors.ts';
 import { startTestRuntime, testStep, withSteps, type TestRuntime } from '../support/embedded.ts';
+import { useImageFixture } from '../support/fixtures.ts';
 
-let fixtures: string;
-let image: string;
+const image = useImageFixture();
 let runtime: TestRuntime | undefined;
 
-beforeAll(async () => {
-  fixtures = await mkdtemp(path.join(os.tmpdir(), 'mediaflow-fixtures-'));
-  image = await jpegImage('ffmpeg', path.join(fixtures, 'photo.jpg'), { width: 320, height: 240 });
-});
-afterAll(async () => {
-  await rm(fixtures, { recursive: true, force: true });
-});
 afterEach(async () => {
   await runtime?.dispose();
   runtime = undefined;
 });
 
 async function processImage(rt: TestRuntime): Promise<string> {
-  const meta = await rt.blobs.upload(image, { bucket: rt.deps.config.buckets.ingest, name: 'photo.jpg' });
+  const meta = await rt.blobs.upload(image.path, { bucket: rt.deps.config.buckets.ingest, name: 'photo.jpg' });
   await rt.idle();
   return uploadAssetId(meta.bucket, meta.name, meta.generation);
 }

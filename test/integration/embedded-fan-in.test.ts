@@ -2,27 +2,16 @@
  * Fan-out and fan-in: a step split into many work orders records each shard in the results subcollection and
  * writes the asset document once, when the last shard lands, however the shards and their duplicates interleave.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { jpegImage } from '../../scripts/lib/sample-media.ts';
+import { afterEach, describe, expect, it } from 'vitest';
 import { assetPath, uploadAssetId } from '../../shared/domain/asset-id.ts';
 import type { DocData } from '../../shared/ports/asset-store.ts';
 import { startTestRuntime, testStep, withSteps, type TestRuntime } from '../support/embedded.ts';
+import { useImageFixture } from '../support/fixtures.ts';
 
 const SHARDS = 24;
-let fixtures: string;
-let image: string;
+const image = useImageFixture();
 let runtime: TestRuntime;
 
-beforeAll(async () => {
-  fixtures = await mkdtemp(path.join(os.tmpdir(), 'mediaflow-fixtures-'));
-  image = await jpegImage('ffmpeg', path.join(fixtures, 'photo.jpg'), { width: 320, height: 240 });
-});
-afterAll(async () => {
-  await rm(fixtures, { recursive: true, force: true });
-});
 afterEach(async () => {
   await runtime.dispose();
 });
@@ -44,7 +33,7 @@ describe('a step fanned out to many work orders', () => {
       env: { MEDIAFLOW_EMBEDDED_CONCURRENCY: '4' },
       wrapHandler: duplicate ? (_subscription, handler) => async (delivery) => void (await Promise.all([handler(delivery), handler(delivery)])) : undefined,
     });
-    const meta = await runtime.blobs.upload(image, { bucket: runtime.deps.config.buckets.ingest, name: 'photo.jpg' });
+    const meta = await runtime.blobs.upload(image.path, { bucket: runtime.deps.config.buckets.ingest, name: 'photo.jpg' });
     await runtime.idle();
     const asset = await runtime.asset(uploadAssetId(meta.bucket, meta.name, meta.generation));
     expect(asset?.status).toBe('READY');

@@ -2,27 +2,16 @@
  * Ingest's rules of the road on the embedded runtime: generations order asset versions, partner idempotency
  * keys name one asset, the loop guard keeps derivatives out, and a missing source is a recorded failure.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { finalizeNotification } from '../../shared/adapters/local/storage-notification.ts';
-import { jpegImage } from '../../scripts/lib/sample-media.ts';
 import { objectPath, partnerAssetId, uploadAssetId } from '../../shared/domain/asset-id.ts';
 import { DERIVATIVE_MARKER } from '../../shared/domain/ingest-request.ts';
 import { startTestRuntime, type TestRuntime } from '../support/embedded.ts';
+import { useImageFixture } from '../support/fixtures.ts';
 
-let fixtures: string;
-let image: string;
+const image = useImageFixture();
 let runtime: TestRuntime;
 
-beforeAll(async () => {
-  fixtures = await mkdtemp(path.join(os.tmpdir(), 'mediaflow-fixtures-'));
-  image = await jpegImage('ffmpeg', path.join(fixtures, 'photo.jpg'), { width: 320, height: 240 });
-});
-afterAll(async () => {
-  await rm(fixtures, { recursive: true, force: true });
-});
 afterEach(async () => {
   await runtime.dispose();
 });
@@ -38,9 +27,9 @@ describe('object generations', () => {
   it('a new generation is a new asset version; a late event for the older one is ignored', async () => {
     runtime = await startTestRuntime();
     const bucket = runtime.deps.config.buckets.ingest;
-    const first = await runtime.blobs.upload(image, { bucket, name: 'photo.jpg' });
+    const first = await runtime.blobs.upload(image.path, { bucket, name: 'photo.jpg' });
     await runtime.idle();
-    const second = await runtime.blobs.upload(image, { bucket, name: 'photo.jpg' });
+    const second = await runtime.blobs.upload(image.path, { bucket, name: 'photo.jpg' });
     await runtime.idle();
     const v1 = uploadAssetId(bucket, 'photo.jpg', first.generation);
     const v2 = uploadAssetId(bucket, 'photo.jpg', second.generation);
@@ -60,9 +49,9 @@ describe('the loop guard', () => {
   it('never processes derivatives: not from the derivatives bucket, not with the marker metadata', async () => {
     runtime = await startTestRuntime();
     const { ingest, derivatives } = runtime.deps.config.buckets;
-    const derived = await runtime.blobs.upload(image, { bucket: derivatives, name: 'x/thumb.jpg' }, { metadata: { [DERIVATIVE_MARKER]: 'thumbnail' } });
+    const derived = await runtime.blobs.upload(image.path, { bucket: derivatives, name: 'x/thumb.jpg' }, { metadata: { [DERIVATIVE_MARKER]: 'thumbnail' } });
     await runtime.bus.publish(runtime.deps.config.topics.uploads, finalizeNotification(derived));
-    await runtime.blobs.upload(image, { bucket: ingest, name: 'marked.jpg' }, { metadata: { [DERIVATIVE_MARKER]: 'thumbnail' } });
+    await runtime.blobs.upload(image.path, { bucket: ingest, name: 'marked.jpg' }, { metadata: { [DERIVATIVE_MARKER]: 'thumbnail' } });
     await runtime.idle();
     expect(runtime.deliveries.get('ingest')).toBe(2);
     expect(await runtime.store.count('assets')).toBe(0);
@@ -73,8 +62,8 @@ describe('the loop guard', () => {
 describe('partner ingest', () => {
   it('reaches READY once per idempotency key, however often it is published, and keeps the first source', async () => {
     runtime = await startTestRuntime();
-    await runtime.blobs.upload(image, { bucket: 'partner-drop', name: 'acme/p1.jpg' });
-    await runtime.blobs.upload(image, { bucket: 'partner-drop', name: 'acme/other.jpg' });
+    await runtime.blobs.upload(image.path, { bucket: 'partner-drop', name: 'acme/p1.jpg' });
+    await runtime.blobs.upload(image.path, { bucket: 'partner-drop', name: 'acme/other.jpg' });
     const request = { partner: 'acme', idempotencyKey: 'order-1', source: { uri: 'gs://partner-drop/acme/p1.jpg' }, correlationId: 'c-9' };
     const topic = runtime.deps.config.topics.ingestRequests;
     await runtime.bus.publish(topic, ingestEvent(request));
