@@ -1,0 +1,88 @@
+/**
+ * ffmpeg for pictures: runs it with a deadline and the step's abort signal, and builds the filter chain that turns
+ * a stored video frame into display pixels (tone mapping, YUV matrix, sample aspect ratio, rotation).
+ */
+import { execFile } from 'node:child_process';
+import { PermanentError, PermanentErrorCode, TransientError } from '../../shared/errors.ts';
+import type { VideoParams } from './plan.ts';
+import type { Dimensions } from './sizes.ts';
+
+/** Signals that mean ffmpeg crashed on this input, which a retry would only repeat. */
+const CRASH_SIGNALS = new Set(['SIGSEGV', 'SIGBUS', 'SIGILL', 'SIGFPE', 'SIGABRT']);
+/** Only stderr is captured (frames go to files); error output is a few lines. */
+const MAX_STDERR_BYTES = 1024 * 1024;
+const HDR_TRANSFERS = new Set(['smpte2084', 'arib-std-b67']);
+/** ffprobe color_space → swscale's in_color_matrix. */
+const MATRICES: Readonly<Record<string, string>> = {
+  bt709: 'bt709', smpte170m: 'bt601', bt470bg: 'bt601', bt2020nc: 'bt2020', bt2020c: 'bt2020', fcc: 'fcc', smpte240m: 'smpte240m',
+};
+
+export interface RunOptions {
+  readonly timeoutMs: number;
+  readonly signal: AbortSignal;
+}
+
+/** Common arguments: quiet, no stdin, local files only (a crafted playlist must not fetch URLs), never autorotate. */
+export function baseArgs(): string[] {
+  return ['-nostdin', '-hide_banner', '-v', 'error', '-protocol_whitelist', 'file'];
+}
+
+export function runFfmpeg(ffmpeg: string, args: readonly string[], options: RunOptions): Promise<void> {
+  options.signal.throwIfAborted();
+  return new Promise((resolve, reject) => {
+    execFile(
+      ffmpeg, args,
+      { timeout: options.timeoutMs, killSignal: 'SIGKILL', maxBuffer: MAX_STDERR_BYTES, signal: options.signal, windowsHide: true },
+      (error, _stdout, stderr) => {
+        if (!error) return resolve();
+        if (options.signal.aborted) return reject(options.signal.reason as Error);
+        const detail = stderr.trim().split('\n').slice(-3).join('; ').slice(0, 500) || error.message;
+        if (error.killed) return reject(new TransientError('FFMPEG_TIMEOUT', `ffmpeg did not finish within ${options.timeoutMs} ms`));
+        if (error.signal && CRASH_SIGNALS.has(error.signal)) return reject(new PermanentError(PermanentErrorCode.CORRUPT_MEDIA, `ffmpeg crashed (${error.signal}) decoding the video`));
+        if (typeof error.code !== 'number' || /No space left|Cannot allocate memory/.test(stderr)) {
+          return reject(new TransientError('FFMPEG_FAILED', `ffmpeg could not run: ${detail}`, { cause: error }));
+        }
+        reject(new PermanentError(PermanentErrorCode.CORRUPT_MEDIA, `ffmpeg could not decode the picture: ${detail}`, { cause: error }));
+      },
+    );
+  });
+}
+
+/**
+ * Stored frame → display pixels at `target` (display orientation), as packed RGB24:
+ * - PQ and HLG (BT.2100) are tone-mapped to SDR BT.709 with Hable's curve, or the poster would look washed out;
+ * - YUV → RGB with the stream's own matrix, or, untagged, BT.709 for HD and BT.601 for SD (what players assume);
+ * - the scale to the display size applies the sample aspect ratio: 720×480 at SAR 32:27 becomes 853×480;
+ * - the rotation side data is applied last, on the small frame, as players do (-noautorotate keeps ffmpeg from
+ *   doing it a second time).
+ */
+export function displayFilters(video: VideoParams, target: Dimensions): string[] {
+  const filters: string[] = [];
+  let matrix = MATRICES[video.colorSpace ?? ''] ?? (Math.max(video.width, video.height) >= 1280 || Math.min(video.width, video.height) > 576 ? 'bt709' : 'bt601');
+  if (video.colorTransfer && HDR_TRANSFERS.has(video.colorTransfer)) {
+    filters.push(
+      `zscale=tin=${video.colorTransfer}:min=${video.colorSpace ?? 'bt2020nc'}:pin=${video.colorPrimaries ?? 'bt2020'}:t=linear:npl=100`,
+      'format=gbrpf32le',
+      'zscale=p=bt709',
+      'tonemap=tonemap=hable:desat=0',
+      'zscale=t=bt709:m=bt709:r=tv',
+      'format=yuv420p',
+    );
+    matrix = 'bt709';
+  }
+  const turned = video.rotation === 90 || video.rotation === 270;
+  const stored = turned ? { width: target.height, height: target.width } : target;
+  filters.push(
+    `scale=w=${stored.width}:h=${stored.height}:flags=lanczos+accurate_rnd+full_chroma_int:in_color_matrix=${matrix}`,
+    'format=rgb24',
+    'setsar=1',
+  );
+  if (video.rotation === 90) filters.push('transpose=clock');
+  if (video.rotation === 270) filters.push('transpose=cclock');
+  if (video.rotation === 180) filters.push('hflip', 'vflip');
+  return filters;
+}
+
+export function isHdr(video: VideoParams): boolean {
+  return video.colorTransfer !== null && HDR_TRANSFERS.has(video.colorTransfer);
+}

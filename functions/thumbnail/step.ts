@@ -1,0 +1,92 @@
+/**
+ * thumbnail: the pictures of an asset. Images get a derivative set (every profile size in AVIF, WebP and JPEG, plus
+ * animated WebP for GIF and WebP animations); videos get a poster frame and a storyboard; audio with cover art
+ * gets the cover's derivative set. Every asset also gets a placeholder (BlurHash, tiny WebP, dominant colour), and
+ * images get their dimensions, colour and EXIF basics recorded. No output carries EXIF GPS or any other metadata
+ * unless the profile asks for the rights fields.
+ */
+import path from 'node:path';
+import { loadStepParamsSchema } from '../../events/catalog.ts';
+import type { StepDefinition, StepRunContext } from '../../shared/domain/step.ts';
+import type { DocData } from '../../shared/ports/asset-store.ts';
+import type { DerivativeTarget } from '../../shared/runtime/derivatives.ts';
+import { encode } from './encoders.ts';
+import { isHdr } from './ffmpeg.ts';
+import { encodeOptions, parseHexColour, renderCover, renderImage } from './image.ts';
+import { imageOutputs, uploadRenditions, uploadStoryboard, videoOutputs } from './outputs.ts';
+import { makePlaceholder } from './placeholder.ts';
+import { planThumbnail, type ThumbnailParams, type VideoParams } from './plan.ts';
+import { resolveProfile, type ThumbnailProfile } from './profiles.ts';
+import { sharpVersions } from './sharp.ts';
+import { fetchSource } from './source.ts';
+import { renderVideo } from './video.ts';
+
+/**
+ * A 12 MP photo takes under two CPU-seconds; a long video's keyframe-only storyboard takes minutes. Nine minutes
+ * stays under the 585 s ceiling that Pub/Sub's 600 s maximum ack deadline leaves.
+ */
+export const THUMBNAIL_TIMEOUT_MS = 9 * 60_000;
+/** Bump whenever the same input would give different files or outputs; it is also the folder the files go in. */
+export const THUMBNAIL_RECIPE_VERSION = '1';
+
+interface StepResult {
+  readonly outputs: DocData;
+  readonly usedFfmpeg: boolean;
+}
+
+export const thumbnailStep: StepDefinition = {
+  name: 'thumbnail',
+  dependsOn: [],
+  timeoutMs: THUMBNAIL_TIMEOUT_MS,
+  recipeVersion: THUMBNAIL_RECIPE_VERSION,
+  paramsSchema: loadStepParamsSchema('thumbnail'),
+  appliesTo: (context) => planThumbnail(context) !== undefined,
+  params(context) {
+    const params = planThumbnail(context);
+    // The coordinator only asks for params of a step that applies.
+    if (!params) throw new Error(`thumbnail does not apply to asset ${context.assetId}`);
+    return params;
+  },
+  async run(order, context) {
+    const params = order.params as ThumbnailParams;
+    const profile = resolveProfile(order.profile);
+    const source = path.join(context.scratchDir, 'source');
+    const inputMd5 = await fetchSource(context.blobs, order.source, source, context.signal);
+    const target: DerivativeTarget = { blobs: context.blobs, config: context.config, order, recipeVersion: THUMBNAIL_RECIPE_VERSION };
+    const result = params.mode === 'video'
+      ? await runVideo(source, params.video, profile, target, context)
+      : await runImage(source, params, profile, target, context);
+    const tools = result.usedFfmpeg ? { ...sharpVersions, ffmpeg: (await context.mediaTools()).versions.ffmpeg } : sharpVersions;
+    return { outputs: result.outputs, inputMd5, tools };
+  },
+};
+
+async function runImage(source: string, params: Exclude<ThumbnailParams, { mode: 'video' }>, profile: ThumbnailProfile, target: DerivativeTarget, context: StepRunContext): Promise<StepResult> {
+  const render = params.mode === 'cover'
+    ? await renderCover(source, params.cover.streamIndex, profile, context)
+    : await renderImage(source, profile, context);
+  const role = params.mode === 'cover' ? 'cover' : 'still';
+  const [placeholder, stills, animated] = await Promise.all([
+    makePlaceholder(render.stills.tiny, parseHexColour(profile.background)),
+    uploadRenditions(target, role, render.stills.renditions),
+    uploadRenditions(target, 'animated', render.animated),
+  ]);
+  return { outputs: imageOutputs(params.mode, render, placeholder, [...stills, ...animated]), usedFfmpeg: render.viaFfmpeg };
+}
+
+async function runVideo(source: string, video: VideoParams, profile: ThumbnailProfile, target: DerivativeTarget, context: StepRunContext): Promise<StepResult> {
+  const { ffmpeg } = await context.mediaTools();
+  const options = encodeOptions(profile, { exif: null });
+  const render = await renderVideo(source, video, profile, options, { ffmpeg, scratchDir: context.scratchDir, signal: context.signal });
+  const board = render.storyboard;
+  const sheets = board
+    ? await Promise.all(board.sheets.map(async (sheet) => ({ data: await encode(sheet, { format: 'jpeg', quality: profile.storyboard.quality }, options), width: sheet.width, height: sheet.height })))
+    : [];
+  const [placeholder, posters, storyboard] = await Promise.all([
+    makePlaceholder(render.poster.tiny, options.background),
+    uploadRenditions(target, 'poster', render.poster.renditions),
+    board ? uploadStoryboard(target, sheets, board.vtt) : Promise.resolve(null),
+  ]);
+  const display = { width: video.width, height: video.height };
+  return { outputs: videoOutputs(render, display, isHdr(video), placeholder, posters, storyboard), usedFfmpeg: true };
+}

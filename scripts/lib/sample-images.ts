@@ -1,0 +1,234 @@
+/**
+ * Images and clips that exercise the thumbnail step's corner cases: EXIF orientation, ICC profiles, CMYK, 16-bit,
+ * grey, animation, panoramas, decompression bombs, anamorphic and rotated video. Generated, never downloaded:
+ * ffmpeg draws the pictures, sharp writes the metadata ffmpeg cannot, and the rest is a few bytes built by hand.
+ * Same shape as sample-media.ts: `(ffmpegPath, outPath, opts?) => Promise<outPath>`.
+ */
+import { execFile } from 'node:child_process';
+import { rename, rm, writeFile } from 'node:fs/promises';
+import zlib from 'node:zlib';
+import sharp from 'sharp';
+
+const FFMPEG_TIMEOUT_MS = 120_000;
+const BITEXACT = ['-fflags', '+bitexact', '-flags:v', '+bitexact', '-map_metadata', '-1'];
+
+type Rgb = readonly [number, number, number];
+
+/**
+ * A photo stand-in: testsrc2's flat colours with sensor-like grain (uniform noise softened over about two pixels,
+ * as demosaicing does), at JPEG quality ~93. A 12 MP one is about 3 MB, like a phone photo, and costs encoders
+ * what a photo does; flat test patterns compress unrealistically well.
+ */
+export async function photoJpeg(ffmpegPath: string, outPath: string, opts: { width?: number; height?: number } = {}): Promise<string> {
+  const { width = 4000, height = 3000 } = opts;
+  await ffmpeg(ffmpegPath, [
+    '-f', 'lavfi', '-i', `testsrc2=size=${width}x${height}:rate=1,noise=alls=20:allf=u,gblur=sigma=0.7`,
+    '-frames:v', '1', '-c:v', 'mjpeg', '-pix_fmt', 'yuvj420p', '-q:v', '2', ...BITEXACT, '-f', 'image2', '-update', '1', outPath,
+  ]);
+  return outPath;
+}
+
+/** The colours of the quadrants of `quadrantImage` as displayed: top-left, top-right, bottom-left, bottom-right. */
+export const QUADRANTS: readonly Rgb[] = [[255, 0, 0], [0, 255, 0], [0, 0, 255], [255, 255, 255]];
+
+/**
+ * A JPEG whose *displayed* picture (after its EXIF orientation, EXIF 2.32 tag 0x0112) is `width`×`height` with
+ * red, green, blue and white quadrants. The stored pixels are the display transformed by the inverse of the
+ * orientation, so a viewer that ignores the tag shows it wrong and one that applies it shows it right.
+ */
+export async function orientedJpeg(_ffmpegPath: string, outPath: string, opts: { orientation: number; width?: number; height?: number }): Promise<string> {
+  const { orientation, width = 64, height = 48 } = opts;
+  const display = quadrantPixels(width, height);
+  // Each entry undoes what the orientation asks a viewer to do: clockwise turns (as sharp's rotate()), then a
+  // left-right mirror. 5 is the transpose, 7 the transverse; both are their own inverse.
+  const stored: Record<number, [turn: number, mirror: boolean]> = { 1: [0, false], 2: [0, true], 3: [180, false], 4: [180, true], 5: [90, true], 6: [270, false], 7: [270, true], 8: [90, false] };
+  const transform = stored[orientation];
+  if (!transform) throw new RangeError(`EXIF orientation must be 1–8, got ${orientation}`);
+  // Two pipelines, because sharp applies a mirror before a turn whatever order they are called in.
+  const turned = await sharp(display, { raw: { width, height, channels: 3 } }).rotate(transform[0]).raw().toBuffer({ resolveWithObject: true });
+  const pixels = await sharp(turned.data, { raw: turned.info }).flop(transform[1]).raw().toBuffer({ resolveWithObject: true });
+  await sharp(pixels.data, { raw: pixels.info }).withMetadata({ orientation }).jpeg({ quality: 95, chromaSubsampling: '4:4:4' }).toFile(outPath);
+  return outPath;
+}
+
+function quadrantPixels(width: number, height: number): Buffer {
+  const data = Buffer.alloc(width * height * 3);
+  for (let y = 0; y < height; y += 1) {
+    for (let x = 0; x < width; x += 1) {
+      const colour = QUADRANTS[(y < height / 2 ? 0 : 2) + (x < width / 2 ? 0 : 1)]!;
+      data.set(colour, (y * width + x) * 3);
+    }
+  }
+  return data;
+}
+
+/** What `cameraJpeg` writes: the basics a thumbnail step should record, and GPS it must never pass on. */
+export const CAMERA_EXIF = {
+  IFD0: { Make: 'Acme Optics', Model: 'Acme X100', Artist: 'Ada Lovelace', Copyright: '(C) 2024 Ada Lovelace', Software: 'Acme Firmware 1.2' },
+  IFD2: { DateTimeOriginal: '2024:05:01 12:34:56', OffsetTimeOriginal: '+02:00', LensModel: 'Acme 35mm f/1.8', ExposureTime: '1/250', FNumber: '28/10', ISOSpeedRatings: '200', FocalLength: '35/1' },
+  IFD3: { GPSLatitudeRef: 'N', GPSLatitude: '51/1 30/1 2646/100', GPSLongitudeRef: 'W', GPSLongitude: '0/1 7/1 3960/100' },
+} as const;
+
+/** A JPEG with camera EXIF, including a GPS position (IFD3 is the GPS IFD in libvips' numbering). */
+export async function cameraJpeg(_ffmpegPath: string, outPath: string, opts: { width?: number; height?: number } = {}): Promise<string> {
+  const { width = 320, height = 240 } = opts;
+  await sharp({ create: { width, height, channels: 3, background: { r: 90, g: 140, b: 200 } } })
+    .withExif({ IFD0: { ...CAMERA_EXIF.IFD0 }, IFD2: { ...CAMERA_EXIF.IFD2 }, IFD3: { ...CAMERA_EXIF.IFD3 } })
+    .jpeg({ quality: 90 })
+    .toFile(outPath);
+  return outPath;
+}
+
+/**
+ * A flat PNG whose pixel values are `rgb` *in the given profile's colour space*: the profile is attached without
+ * converting anything (sharp's withIccProfile would convert), so a Display P3 file can hold colours sRGB cannot.
+ * With `bitDepth: 16` the PNG is 16-bit, which sharp decodes along a different colour path.
+ */
+export async function iccTaggedPng(_ffmpegPath: string, outPath: string, opts: { profile: 'p3' | 'srgb'; rgb: Rgb; bitDepth?: 8 | 16; width?: number; height?: number }): Promise<string> {
+  const { profile, rgb, bitDepth = 8, width = 64, height = 48 } = opts;
+  const icc = (await sharp({ create: { width: 1, height: 1, channels: 3, background: '#000' } }).withIccProfile(profile).png().toBuffer().then((png) => sharp(png).metadata())).icc;
+  if (!icc) throw new Error(`libvips has no built-in '${profile}' profile`);
+  const png = bitDepth === 16
+    ? await sharp(new Uint16Array(width * height * 3).map((_, i) => rgb[i % 3]! * 257), { raw: { width, height, channels: 3 } }).toColourspace('rgb16').png().toBuffer()
+    : await sharp({ create: { width, height, channels: 3, background: { r: rgb[0], g: rgb[1], b: rgb[2] } } }).png().toBuffer();
+  await writeFile(outPath, withIccpChunk(png, icc));
+  return outPath;
+}
+
+/** Inserts an iCCP chunk (PNG 1.2 §4.2.2.4: name, NUL, compression method 0, zlib data) right after IHDR. */
+function withIccpChunk(png: Buffer, icc: Buffer): Buffer {
+  const ihdrEnd = 8 + 4 + 4 + 13 + 4;
+  const body = Buffer.concat([Buffer.from('ICC profile\0\0', 'latin1'), zlib.deflateSync(icc)]);
+  return Buffer.concat([png.subarray(0, ihdrEnd), pngChunk('iCCP', body), png.subarray(ihdrEnd)]);
+}
+
+function pngChunk(type: string, data: Buffer): Buffer {
+  const head = Buffer.alloc(8);
+  head.writeUInt32BE(data.length, 0);
+  head.write(type, 4, 'latin1');
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(zlib.crc32(data, zlib.crc32(head.subarray(4))), 0);
+  return Buffer.concat([head, data, crc]);
+}
+
+/** A CMYK JPEG (no embedded profile) of a flat sRGB colour, converted by libvips' built-in CMYK profile. */
+export async function cmykJpeg(_ffmpegPath: string, outPath: string, opts: { rgb?: Rgb; width?: number; height?: number } = {}): Promise<string> {
+  const { rgb = [220, 30, 40], width = 64, height = 48 } = opts;
+  await sharp({ create: { width, height, channels: 3, background: { r: rgb[0], g: rgb[1], b: rgb[2] } } }).toColourspace('cmyk').jpeg({ quality: 95 }).toFile(outPath);
+  return outPath;
+}
+
+/** testsrc2 in any ffmpeg pixel format the PNG encoder takes: rgb48be (16-bit), gray, gray16be, rgba… */
+export async function pngImage(ffmpegPath: string, outPath: string, opts: { pixelFormat: string; width?: number; height?: number }): Promise<string> {
+  const { pixelFormat, width = 96, height = 64 } = opts;
+  await ffmpeg(ffmpegPath, [
+    '-f', 'lavfi', '-i', `testsrc2=size=${width}x${height}:rate=1`,
+    '-frames:v', '1', '-c:v', 'png', '-pix_fmt', pixelFormat, ...BITEXACT, '-f', 'image2', '-update', '1', outPath,
+  ]);
+  return outPath;
+}
+
+/** A BMP, a format libvips does not read, so the step has to go through ffmpeg. */
+export async function bmpImage(ffmpegPath: string, outPath: string, opts: { width?: number; height?: number } = {}): Promise<string> {
+  const { width = 96, height = 64 } = opts;
+  await ffmpeg(ffmpegPath, ['-f', 'lavfi', '-i', `testsrc2=size=${width}x${height}:rate=1`, '-frames:v', '1', '-c:v', 'bmp', '-pix_fmt', 'bgr24', ...BITEXACT, '-f', 'image2', '-update', '1', outPath]);
+  return outPath;
+}
+
+/** An animated WebP: the looping testsrc2 GIF of sample-media.ts, re-encoded by libwebp with its timing. */
+export async function animatedWebp(ffmpegPath: string, outPath: string, opts: { width?: number; height?: number; frames?: number } = {}): Promise<string> {
+  const { width = 160, height = 120, frames = 10 } = opts;
+  const gif = `${outPath}.gif`;
+  await ffmpeg(ffmpegPath, ['-f', 'lavfi', '-i', `testsrc2=size=${width}x${height}:rate=10`, '-frames:v', String(frames), '-loop', '0', ...BITEXACT, '-f', 'gif', gif]);
+  await sharp(gif, { animated: true }).webp({ quality: 80 }).toFile(outPath);
+  await rm(gif, { force: true });
+  return outPath;
+}
+
+/**
+ * A decompression bomb: a valid 8-bit grey PNG of width × height zeros that compresses to about a thousandth of
+ * its size (62000×62000 is 3.8 GB of pixels in 3.7 MB). Built without ever holding the pixels: the same 1 MiB
+ * deflate block, ended by a full flush so it stands alone, repeated, then a final empty stored block and the
+ * Adler-32 of all those zeros (RFC 1950/1951), which is (count mod 65521) << 16 | 1.
+ */
+export async function pngBomb(_ffmpegPath: string, outPath: string, opts: { width?: number; height?: number } = {}): Promise<string> {
+  const { width = 62_000, height = 62_000 } = opts;
+  const total = height * (width + 1); // a filter-type byte (0, None) before every row
+  const chunk = 1 << 20;
+  const block = zlib.deflateRawSync(Buffer.alloc(chunk), { finishFlush: zlib.constants.Z_FULL_FLUSH });
+  const tail = zlib.deflateRawSync(Buffer.alloc(total % chunk), { finishFlush: zlib.constants.Z_FULL_FLUSH });
+  const adler = Buffer.alloc(4);
+  adler.writeUInt32BE((((total % 65521) << 16) | 1) >>> 0, 0);
+  const stream = Buffer.concat([Buffer.from([0x78, 0x01]), ...Array<Buffer>(Math.floor(total / chunk)).fill(block), tail, Buffer.from([0x01, 0x00, 0x00, 0xff, 0xff]), adler]);
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr.set([8, 0, 0, 0, 0], 8); // 8-bit greyscale, deflate, adaptive filtering, no interlace
+  const signature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+  await writeFile(outPath, Buffer.concat([signature, pngChunk('IHDR', ihdr), pngChunk('IDAT', stream), pngChunk('IEND', Buffer.alloc(0))]));
+  return outPath;
+}
+
+/**
+ * A clip for poster choice: black, a one-second fade in, testsrc2, a one-second fade out, black. Of equal thirds
+ * of its length only the middle one makes a good poster.
+ */
+export async function fadeVideo(ffmpegPath: string, outPath: string, opts: { durationSeconds?: number; width?: number; height?: number } = {}): Promise<string> {
+  const { durationSeconds = 9, width = 320, height = 180 } = opts;
+  const third = durationSeconds / 3;
+  await ffmpeg(ffmpegPath, [
+    '-f', 'lavfi', '-i', `testsrc2=size=${width}x${height}:rate=25:duration=${durationSeconds},fade=in:st=${third - 1}:d=1,fade=out:st=${2 * third}:d=1`,
+    '-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', ...BITEXACT, '-f', 'mp4', outPath,
+  ]);
+  return outPath;
+}
+
+/** DVD-style anamorphic H.264: 720×480 stored, sample aspect ratio 32:27, so it displays at 853×480 (16:9). */
+export async function anamorphicVideo(ffmpegPath: string, outPath: string, opts: { durationSeconds?: number } = {}): Promise<string> {
+  const { durationSeconds = 2 } = opts;
+  await ffmpeg(ffmpegPath, [
+    '-f', 'lavfi', '-i', `testsrc2=size=720x480:rate=25:duration=${durationSeconds}`, '-vf', 'setsar=32/27',
+    '-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', ...BITEXACT, '-f', 'mp4', outPath,
+  ]);
+  return outPath;
+}
+
+/**
+ * A phone-style clip: stored landscape (320×180, white top half over a dark testsrc2 bottom half) with a display
+ * matrix turning it a quarter turn, as a phone held upright records. The `rotate` tag is written on a remux,
+ * which is how this ffmpeg turns it into the matrix (ffprobe: Display Matrix, rotation 90 counter-clockwise).
+ */
+export async function rotatedVideo(ffmpegPath: string, outPath: string, opts: { durationSeconds?: number } = {}): Promise<string> {
+  const { durationSeconds = 2 } = opts;
+  const plain = `${outPath}.plain.mp4`;
+  await ffmpeg(ffmpegPath, [
+    '-f', 'lavfi', '-i', `testsrc2=size=320x180:rate=25:duration=${durationSeconds},drawbox=x=0:y=0:w=iw:h=ih/2:color=white:t=fill`,
+    '-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', ...BITEXACT, '-f', 'mp4', plain,
+  ]);
+  await ffmpeg(ffmpegPath, ['-i', plain, '-c', 'copy', '-metadata:s:v:0', 'rotate=90', '-f', 'mp4', `${outPath}.tmp`]);
+  await rename(`${outPath}.tmp`, outPath);
+  await rm(plain, { force: true });
+  return outPath;
+}
+
+/** 10-bit H.264 tagged HLG (BT.2100: arib-std-b67 transfer, BT.2020 primaries and matrix), as phones record HDR. */
+export async function hlgVideo(ffmpegPath: string, outPath: string, opts: { durationSeconds?: number } = {}): Promise<string> {
+  const { durationSeconds = 1 } = opts;
+  await ffmpeg(ffmpegPath, [
+    '-f', 'lavfi', '-i', `testsrc2=size=320x180:rate=25:duration=${durationSeconds}`,
+    '-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p10le', '-color_trc', 'arib-std-b67', '-color_primaries', 'bt2020', '-colorspace', 'bt2020nc',
+    ...BITEXACT, '-f', 'mp4', outPath,
+  ]);
+  return outPath;
+}
+
+function ffmpeg(ffmpegPath: string, args: readonly string[]): Promise<void> {
+  const fullArgs = ['-y', '-nostdin', '-v', 'error', ...args];
+  return new Promise((resolvePromise, reject) => {
+    execFile(ffmpegPath, fullArgs, { timeout: FFMPEG_TIMEOUT_MS, killSignal: 'SIGKILL', maxBuffer: 4 * 1024 * 1024 }, (error, _stdout, stderr) => {
+      if (!error) return resolvePromise();
+      const why = error.killed ? `timed out after ${FFMPEG_TIMEOUT_MS} ms` : stderr.trim() || error.message;
+      reject(new Error(`ffmpeg ${fullArgs.join(' ')} failed: ${why}`, { cause: error }));
+    });
+  });
+}

@@ -1,0 +1,114 @@
+/**
+ * The thumbnail step end to end on the embedded runtime (real bus, store, folders, ffprobe, sharp): uploads in,
+ * derivatives in the derivatives bucket with their metadata, outputs and provenance on the asset.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { THUMBNAIL_RECIPE_VERSION, thumbnailStep } from '../../functions/thumbnail/step.ts';
+import { sharp } from '../../functions/thumbnail/sharp.ts';
+import { cameraJpeg, pngBomb } from '../../scripts/lib/sample-images.ts';
+import { mp3WithCoverArt } from '../../scripts/lib/sample-media.ts';
+import { documentId, uploadAssetId } from '../../shared/domain/asset-id.ts';
+import { DERIVATIVE_MARKER } from '../../shared/domain/ingest-request.ts';
+import { createStepRegistry } from '../../shared/domain/step.ts';
+import { IMMUTABLE_CACHE_CONTROL } from '../../shared/runtime/derivatives.ts';
+import { startTestRuntime, type TestRuntime } from '../support/embedded.ts';
+
+type Derivative = { uri: string; role: string; width: number; height: number; format: string; bytes: number };
+
+let fixtures: string;
+let runtime: TestRuntime | undefined;
+
+beforeAll(async () => {
+  fixtures = await mkdtemp(path.join(os.tmpdir(), 'thumbnail-it-'));
+});
+afterAll(async () => {
+  await rm(fixtures, { recursive: true, force: true });
+});
+afterEach(async () => {
+  await runtime?.dispose();
+  runtime = undefined;
+});
+
+async function upload(rt: TestRuntime, file: string, name: string) {
+  const meta = await rt.blobs.upload(file, { bucket: rt.deps.config.buckets.ingest, name });
+  await rt.idle();
+  const id = uploadAssetId(meta.bucket, meta.name, meta.generation);
+  return { id, meta, asset: await rt.asset(id) };
+}
+
+function ref(uri: string): { bucket: string; name: string } {
+  const match = /^gs:\/\/([^/]+)\/(.+)$/.exec(uri);
+  if (!match) throw new Error(`not a gs:// URI: ${uri}`);
+  return { bucket: match[1]!, name: match[2]! };
+}
+
+describe('an image upload', () => {
+  it('gets the default derivative set, with placeholders, EXIF basics and provenance, and none of it is ingested again', async () => {
+    runtime = await startTestRuntime({ steps: createStepRegistry([thumbnailStep]) });
+    const source = await cameraJpeg('ffmpeg', path.join(fixtures, 'camera.jpg'), { width: 2400, height: 1600 });
+    const { id, meta, asset } = await upload(runtime, source, 'holiday/camera.jpg');
+    expect(asset?.status).toBe('READY');
+    const step = asset!.steps.thumbnail!;
+    const outputs = step.outputs as Record<string, unknown> & { derivatives: Derivative[] };
+
+    expect(outputs).toMatchObject({
+      mode: 'image',
+      source: { format: 'jpeg', width: 2400, height: 1600, bitDepth: 8, hasAlpha: false, orientation: 1 },
+      display: { width: 2400, height: 1600 },
+      colour: { output: 'srgb', wideGamut: false, gamutClipped: false },
+      exif: { make: 'Acme Optics', model: 'Acme X100', capturedAt: '2024-05-01T12:34:56+02:00' },
+    });
+    // The source is flat (90,140,200), give or take JPEG's rounding.
+    const dominant = /^#(..)(..)(..)$/.exec((outputs.placeholder as { dominantColour: string }).dominantColour)!.slice(1).map((hex) => Number.parseInt(hex, 16));
+    dominant.forEach((channel, index) => expect(Math.abs(channel - [90, 140, 200][index]!)).toBeLessThanOrEqual(2));
+    expect(JSON.stringify(outputs)).not.toContain('GPS');
+    expect(step.provenance).toMatchObject({ inputMd5: meta.md5Hash, recipeVersion: THUMBNAIL_RECIPE_VERSION });
+    expect(Object.keys(step.provenance!.tools as object)).toEqual(expect.arrayContaining(['sharp', 'libvips']));
+
+    const sizes = [[2048, 1365], [1280, 853], [640, 427], [320, 213], [160, 107]];
+    expect(outputs.derivatives.map((d) => [d.format, d.width, d.height])).toEqual(sizes.flatMap(([w, h]) => ['avif', 'webp', 'jpeg'].map((f) => [f, w, h])));
+    const folder = `gs://${runtime.deps.config.buckets.derivatives}/${documentId(id)}/thumbnail/v${THUMBNAIL_RECIPE_VERSION}/`;
+    expect(outputs.derivatives[0]!.uri).toBe(`${folder}still-2048.avif`);
+    expect(outputs.derivatives.at(-1)!.uri).toBe(`${folder}still-160.jpg`);
+
+    for (const derivative of outputs.derivatives) {
+      const stored = await runtime.blobs.stat(ref(derivative.uri));
+      expect(stored, derivative.uri).toMatchObject({
+        size: derivative.bytes,
+        contentType: { avif: 'image/avif', webp: 'image/webp', jpeg: 'image/jpeg' }[derivative.format],
+        cacheControl: IMMUTABLE_CACHE_CONTROL,
+        metadata: { [DERIVATIVE_MARKER]: 'thumbnail', 'mediaflow-asset-id': id, 'mediaflow-source-generation': meta.generation, role: 'still', width: String(derivative.width) },
+      });
+    }
+    const largest = await sharp(await runtime.blobs.read(ref(outputs.derivatives[0]!.uri))).metadata();
+    expect([largest.format, largest.width, largest.height, largest.exif]).toEqual(['heif', 2048, 1365, undefined]);
+    // The derivatives bucket is never ingested: one asset, whatever was written.
+    expect(await runtime.store.count('assets')).toBe(1);
+  });
+
+  it('a decompression bomb fails the asset at once with a readable reason, without retries', async () => {
+    runtime = await startTestRuntime({ steps: createStepRegistry([thumbnailStep]) });
+    const source = await pngBomb('ffmpeg', path.join(fixtures, 'bomb.png'), { width: 62_000, height: 62_000 });
+    const { asset } = await upload(runtime, source, 'bomb.png');
+    expect(asset).toMatchObject({ status: 'FAILED', error: { step: 'thumbnail', code: 'IMAGE_TOO_LARGE', message: '62000×62000 = 3.8 Gpx exceeds the 268 Mpx budget' } });
+    expect(runtime.deliveries.get('thumbnail')).toBe(1);
+    expect(await runtime.store.count('deadLetters')).toBe(0);
+  });
+});
+
+describe('an audio upload with cover art', () => {
+  it('gets the cover rendered as stills, never upscaled', async () => {
+    runtime = await startTestRuntime({ steps: createStepRegistry([thumbnailStep]) });
+    const source = await mp3WithCoverArt('ffmpeg', path.join(fixtures, 'song.mp3'), { durationSeconds: 1 });
+    const { asset } = await upload(runtime, source, 'song.mp3');
+    expect(asset?.status).toBe('READY');
+    const outputs = asset!.steps.thumbnail!.outputs as { mode: string; source: { format: string }; derivatives: Derivative[] };
+    expect(outputs.mode).toBe('cover');
+    expect(outputs.source.format).toBe('mjpeg');
+    expect(outputs.derivatives.map((d) => [d.role, d.format, d.width])).toEqual([300, 160].flatMap((w) => ['avif', 'webp', 'jpeg'].map((f) => ['cover', f, w])));
+    expect(Object.keys(asset!.steps.thumbnail!.provenance!.tools as object)).toContain('ffmpeg');
+  });
+});
