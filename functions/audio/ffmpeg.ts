@@ -1,0 +1,128 @@
+/**
+ * Spawning ffmpeg for the audio step: argument arrays (never a shell), extra pipes on fd 3+ for the streams a graph
+ * emits, SIGKILL when the step's signal aborts (its timeout), and a bounded tail of stderr for the error message
+ * and for ebur128's summary, which ffmpeg prints last.
+ */
+import { spawn, type StdioOptions } from 'node:child_process';
+import type { Readable, Transform, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+
+/** ebur128's summary is ~600 bytes and error reports a few lines; 64 KiB keeps both even after a burst of warnings. */
+const STDERR_TAIL_CHARS = 64 * 1024;
+/** Closing lines of stderr quoted in an error message: how the run ended, short enough for the asset document. */
+const REASON_LINES = 2;
+
+export interface FfmpegExit {
+  readonly label: string;
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stderr: string;
+}
+
+export interface FfmpegOptions {
+  /** Names the process in errors: "analysis", "aac encoder"… */
+  readonly label: string;
+  readonly signal: AbortSignal;
+  readonly stdin?: boolean;
+  readonly stdout?: boolean;
+  /** Extra output pipes, opened as fd 3, 4, … (ffmpeg writes to them as `pipe:3`…). */
+  readonly outputFds?: number;
+  /** 'info' where ebur128's summary is needed; 'error' keeps other processes quiet. */
+  readonly logLevel?: 'error' | 'info';
+}
+
+export interface FfmpegProcess {
+  readonly label: string;
+  readonly stdin: Writable;
+  readonly stdout: Readable;
+  output(fd: number): Readable;
+  /** Settles when the process has exited and its pipes are closed; rejects only if it could not run or was aborted. */
+  readonly exit: Promise<FfmpegExit>;
+}
+
+export function startFfmpeg(ffmpeg: string, args: readonly string[], options: FfmpegOptions): FfmpegProcess {
+  const { label, signal } = options;
+  const stdio: StdioOptions = [options.stdin ? 'pipe' : 'ignore', options.stdout ? 'pipe' : 'ignore', 'pipe', ...Array<'pipe'>(options.outputFds ?? 0).fill('pipe')];
+  const child = spawn(ffmpeg, ['-hide_banner', '-nostdin', '-nostats', '-v', options.logLevel ?? 'error', ...args], {
+    stdio,
+    signal,
+    killSignal: 'SIGKILL',
+    windowsHide: true,
+  });
+  let stderr = '';
+  child.stderr?.setEncoding('utf8');
+  child.stderr?.on('data', (chunk: string) => {
+    stderr = (stderr + chunk).slice(-STDERR_TAIL_CHARS);
+  });
+  const exit = new Promise<FfmpegExit>((resolve, reject) => {
+    child.once('error', (error) => reject(signal.aborted ? (signal.reason as Error) : new Error(`${label}: ffmpeg could not run: ${error.message}`, { cause: error })));
+    child.once('close', (code, exitSignal) => resolve({ label, code, signal: exitSignal, stderr }));
+  });
+  const pipeAt = <T>(fd: number): T => {
+    const stream = child.stdio[fd];
+    if (!stream) throw new Error(`${label}: fd ${fd} was not opened as a pipe`);
+    return stream as T;
+  };
+  return {
+    label,
+    get stdin() {
+      return pipeAt<Writable>(0);
+    },
+    get stdout() {
+      return pipeAt<Readable>(1);
+    },
+    output: (fd) => pipeAt<Readable>(fd),
+    exit,
+  };
+}
+
+/**
+ * Streams one process's output into another's input. When the reader dies, the writer fails with EPIPE and both
+ * exits say so; the pipe's own error is only the symptom, so it is not reported twice.
+ */
+export function connect(from: Readable, to: Writable, via?: Transform): Promise<void> {
+  return (via ? pipeline(from, via, to) : pipeline(from, to)).catch(() => undefined);
+}
+
+export function succeeded(exit: FfmpegExit): boolean {
+  return exit.code === 0;
+}
+
+/** "aac encoder exited with code 1: <why, from stderr>" */
+export function describeExit(exit: FfmpegExit): string {
+  const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code ?? 'unknown'}`;
+  const reason = reasonFrom(exit.stderr);
+  return `${exit.label} ${how}${reason ? `: ${reason}` : ''}`;
+}
+
+/** Why a process failed: its most repeated error (a corrupt file repeats one per packet), then how the run ended. */
+export function reasonFrom(stderr: string): string {
+  const lines = messages(stderr);
+  const [commonest] = errorCounts(lines);
+  const tail = lines.slice(-REASON_LINES).filter((line) => line !== commonest?.[0]);
+  return [...(commonest ? [counted(commonest)] : []), ...tail].join(' | ');
+}
+
+/** ffmpeg's own messages, without the indented blocks (stream listings, ebur128's summary) and "[aac @ 0x…]" prefixes. */
+export function messages(stderr: string): string[] {
+  return stderr
+    .split('\n')
+    .filter((line) => line.trim() !== '' && !/^\s/.test(line) && !line.includes('Summary:'))
+    .map((line) => line.replace(/^\[[^\]]*@ 0x[0-9a-f]+\]\s*/, '').trim());
+}
+
+/** Error messages and how often each was printed, most frequent first. */
+export function errorCounts(lines: readonly string[]): [string, number][] {
+  const counts = new Map<string, number>();
+  for (const line of lines) if (/error|invalid|corrupt/i.test(line)) counts.set(line, (counts.get(line) ?? 0) + 1);
+  return [...counts].sort((a, b) => b[1] - a[1]);
+}
+
+export function counted([line, times]: readonly [string, number]): string {
+  return times > 1 ? `${line} (×${times})` : line;
+}
+
+/** Filter arguments need ':' escaped; a quoted value keeps the backslash for the option parser, not the graph parser. */
+export function pipeUrl(fd: number): string {
+  return `'pipe\\:${fd}'`;
+}

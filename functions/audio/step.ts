@@ -1,0 +1,49 @@
+/**
+ * audio: measures the audio once (ITU-R BS.1770-4 / EBU R128 loudness, loudness range, true and sample peak,
+ * silence), computes the playback gain for the profile's target, encodes AAC-LC and Opus renditions plus a preview
+ * clip in the same decode, re-measures every rendition, and draws the waveform. Video gets the same analysis and
+ * waveform; its audio rendition is the HLS step's, which reuses the gain recorded here.
+ */
+import path from 'node:path';
+import { loadStepParamsSchema } from '../../events/catalog.ts';
+import type { StepDefinition } from '../../shared/domain/step.ts';
+import { PermanentError } from '../../shared/errors.ts';
+import { planAudioParams, paramsDoc, primaryAudioStream, type AudioParams } from './params.ts';
+import { publishAudio } from './outputs.ts';
+import { processAudio } from './process.ts';
+
+/** Pub/Sub's 600 s ack ceiling less the pipeline's margin: the most one work order may take. */
+export const AUDIO_TIMEOUT_MS = 585_000;
+/**
+ * Longest source accepted. The AAC encoder paces the step: ~19× realtime on one core of the dev machine (53× on the
+ * issue's), so two hours take ~380 s, leaving the rest of the timeout for a busy instance. Anything longer would
+ * time out on every retry and dead-letter; it is refused up front instead, until long audio is split into shards.
+ */
+export const MAX_AUDIO_SECONDS = 2 * 3600;
+/** Analysis alone (video: no encode here) runs at ~150× realtime (decode, ebur128, waveform): 12 hours in ~290 s. */
+export const MAX_ANALYSIS_SECONDS = 12 * 3600;
+/** Bumped whenever the renditions, tags or recorded fields change for the same input. */
+export const AUDIO_RECIPE_VERSION = '1';
+
+export const audioStep: StepDefinition = {
+  name: 'audio',
+  dependsOn: [],
+  timeoutMs: AUDIO_TIMEOUT_MS,
+  recipeVersion: AUDIO_RECIPE_VERSION,
+  paramsSchema: loadStepParamsSchema('audio'),
+  appliesTo: (context) => (context.kind === 'audio' || context.kind === 'video') && primaryAudioStream(context) !== undefined,
+  params: (context) => paramsDoc(planAudioParams(context)),
+  async run(order, context) {
+    const params = order.params as unknown as AudioParams;
+    const limit = params.renditions ? MAX_AUDIO_SECONDS : MAX_ANALYSIS_SECONDS;
+    if (params.durationSeconds !== null && params.durationSeconds > limit) {
+      throw new PermanentError('AUDIO_TOO_LONG', `${Math.round(params.durationSeconds)} s of audio is more than the ${limit} s one audio work order can process in time`);
+    }
+    const tools = await context.mediaTools();
+    const sourcePath = path.join(context.scratchDir, 'source');
+    const source = await context.blobs.download(order.source, sourcePath);
+    const outcome = await processAudio({ ffmpeg: tools.ffmpeg, sourcePath, params, scratchDir: context.scratchDir, signal: context.signal });
+    const outputs = await publishAudio({ blobs: context.blobs, config: context.config, order, recipeVersion: AUDIO_RECIPE_VERSION }, params, outcome);
+    return { outputs, inputMd5: source.md5Hash, tools: { ffmpeg: tools.versions.ffmpeg } };
+  },
+};
