@@ -1,0 +1,66 @@
+/**
+ * Publishing the audio rendition: the init segment and one media segment per fragment, under deterministic
+ * names, with what the package step needs to list and check them.
+ */
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { PermanentError, PermanentErrorCode } from '../../shared/errors.ts';
+import { parseInit, parseSegment, splitFragmented } from '../../shared/media/hls/fmp4.ts';
+import { AUDIO_CONTENT_TYPE, AUDIO_RENDITION, initFile, segmentFile } from '../../shared/media/hls/layout.ts';
+import { writeDerivative, type DerivativeTarget } from '../../shared/runtime/derivatives.ts';
+import { AAC_PRIMING_SAMPLES, type HlsAudioParams } from './params.ts';
+import type { SourceStarts } from './source-start.ts';
+
+export interface AudioOutputs {
+  readonly rendition: string;
+  readonly segmentCount: number;
+  readonly codec: string;
+  readonly channels: number;
+  readonly sampleRate: number;
+  readonly kbps: number;
+  readonly gainDb: number;
+  readonly gainSource: HlsAudioParams['gainSource'];
+  readonly initSha256: string;
+  /** Presentation start of the first real sample on the HLS timeline, after the encoder's priming frame. */
+  readonly startSeconds: number;
+  /** The priming (encoder delay) before it: decoded, but not part of the source. */
+  readonly primingSeconds: number;
+  /** Duration of the source's audio as encoded, priming excluded. */
+  readonly durationSeconds: number;
+  readonly source: SourceStarts;
+}
+
+export async function publishAudio(target: DerivativeTarget, params: HlsAudioParams, file: string, starts: SourceStarts): Promise<AudioOutputs> {
+  const { init, fragments } = splitFragmented(await readFile(file));
+  const [track] = parseInit(init);
+  if (!track) throw new Error('the AAC encoder wrote an init segment without a track');
+  if (fragments.length === 0) throw new PermanentError(PermanentErrorCode.CORRUPT_MEDIA, 'the audio stream decoded to no samples');
+  await writeDerivative(target, initFile(AUDIO_RENDITION), init, { contentType: AUDIO_CONTENT_TYPE });
+  let first: number | undefined;
+  let total = 0;
+  for (const [index, fragment] of fragments.entries()) {
+    const timing = parseSegment(fragment, track);
+    first ??= timing.presentationStart;
+    total += timing.duration;
+    await writeDerivative(target, segmentFile(AUDIO_RENDITION, index), fragment, {
+      contentType: AUDIO_CONTENT_TYPE,
+      metadata: { 'mediaflow-segment-index': String(index), 'mediaflow-rendition': AUDIO_RENDITION },
+    });
+  }
+  const primingSeconds = AAC_PRIMING_SAMPLES / track.timescale;
+  return {
+    rendition: AUDIO_RENDITION,
+    segmentCount: fragments.length,
+    codec: track.codec,
+    channels: track.channels ?? params.outputChannels,
+    sampleRate: track.sampleRate ?? track.timescale,
+    kbps: params.kbps,
+    gainDb: params.gainDb,
+    gainSource: params.gainSource,
+    initSha256: createHash('sha256').update(init).digest('hex'),
+    startSeconds: (first ?? 0) / track.timescale + primingSeconds,
+    primingSeconds,
+    durationSeconds: total / track.timescale - primingSeconds,
+    source: starts,
+  };
+}

@@ -1,0 +1,54 @@
+/**
+ * hls-audio: the HLS audio rendition, one AAC-LC track for the whole asset in its own audio group, at the
+ * playback gain the audio step computed. Video assets pair it with the hls-segment video; audio-only assets get
+ * an audio-only HLS of it alone.
+ */
+import path from 'node:path';
+import { loadStepParamsSchema } from '../../events/catalog.ts';
+import type { StepDefinition } from '../../shared/domain/step.ts';
+import { PermanentError, PermanentErrorCode } from '../../shared/errors.ts';
+import { toDoc } from '../../shared/media/hls/doc.ts';
+import { classifyFailure, runTool } from '../../shared/media/hls/ffmpeg.ts';
+import { HLS_AUDIO_STEP } from '../../shared/media/hls/layout.ts';
+import { DEFAULT_HLS_SETTINGS, type HlsSettings } from '../../shared/media/hls/settings.ts';
+import { audioEncodeArgs } from './encode.ts';
+import { AUDIO_ANALYSIS_STEP, planAudioParams, primaryAudioStream, type HlsAudioParams } from './params.ts';
+import { publishAudio } from './publish.ts';
+import { sourceStarts } from './source-start.ts';
+
+/** Pub/Sub's 600 s ack ceiling less the pipeline's margin. */
+export const HLS_AUDIO_TIMEOUT_MS = 585_000;
+/**
+ * Longest track one order encodes in time: ffmpeg's AAC encoder runs at ~60× realtime on one busy core, so
+ * three hours take ~180 s plus the download, well inside the timeout.
+ */
+export const MAX_HLS_AUDIO_SECONDS = 3 * 3600;
+export const HLS_AUDIO_RECIPE_VERSION = '1';
+
+export function createHlsAudioStep(settings: HlsSettings = DEFAULT_HLS_SETTINGS): StepDefinition {
+  return {
+    name: HLS_AUDIO_STEP,
+    dependsOn: [AUDIO_ANALYSIS_STEP],
+    timeoutMs: HLS_AUDIO_TIMEOUT_MS,
+    recipeVersion: HLS_AUDIO_RECIPE_VERSION,
+    paramsSchema: loadStepParamsSchema(HLS_AUDIO_STEP),
+    appliesTo: (context) => (context.kind === 'audio' || context.kind === 'video') && primaryAudioStream(context) !== undefined,
+    params: (context) => toDoc(planAudioParams(context, settings)),
+    async run(order, context) {
+      const params = order.params as unknown as HlsAudioParams;
+      if (params.durationSeconds !== null && params.durationSeconds > MAX_HLS_AUDIO_SECONDS) {
+        throw new PermanentError('AUDIO_TOO_LONG', `${Math.round(params.durationSeconds)} s of audio is more than the ${MAX_HLS_AUDIO_SECONDS} s one HLS audio order is sized for`);
+      }
+      const tools = await context.mediaTools();
+      const sourcePath = path.join(context.scratchDir, 'source');
+      const source = await context.blobs.download(order.source, sourcePath);
+      const starts = await sourceStarts(tools.ffprobe, sourcePath, params.stream.index, params.videoStreamIndex, context.signal);
+      const output = path.join(context.scratchDir, 'audio.mp4');
+      await runTool(tools.ffmpeg, audioEncodeArgs(params, sourcePath, output), { label: 'AAC encode', signal: context.signal }).catch((error: unknown) => {
+        throw classifyFailure(error, PermanentErrorCode.CORRUPT_MEDIA, 'the source audio could not be decoded and encoded');
+      });
+      const outputs = await publishAudio({ blobs: context.blobs, config: context.config, order, recipeVersion: HLS_AUDIO_RECIPE_VERSION }, params, output, starts);
+      return { outputs: toDoc(outputs), inputMd5: source.md5Hash, tools: { ffmpeg: tools.versions.ffmpeg } };
+    },
+  };
+}

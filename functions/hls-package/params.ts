@@ -1,0 +1,80 @@
+/**
+ * The hls-package work order's params (events/schemas/work/hls-package.params.v1.json), resolved once both
+ * halves have succeeded: what the segment fan-in and the audio rendition reported, and the source facts the
+ * checks compare against. Segment-level detail is not here: the step reads it from the segments themselves.
+ */
+import type { PlanContext } from '../../shared/domain/step.ts';
+import { primaryVideoStream } from '../../shared/media/hls/ladder.ts';
+import { HLS_AUDIO_STEP, HLS_SEGMENT_STEP } from '../../shared/media/hls/layout.ts';
+import { planVideo } from '../../shared/media/hls/plan.ts';
+import type { HlsSettings } from '../../shared/media/hls/settings.ts';
+import { offsetSeconds, type Rational } from '../../shared/media/hls/timeline.ts';
+import type { AudioOutputs } from '../hls-audio/publish.ts';
+import { segmentSummary } from '../hls-segment/combine.ts';
+
+export interface PackageParams {
+  readonly targetDuration: number;
+  /** The whole file's duration as probed (its longest stream); null when it states none. */
+  readonly sourceSeconds: number | null;
+  readonly video: {
+    readonly segmentCount: number;
+    /** Shards that produced no frame; only trailing ones are acceptable. */
+    readonly emptySegments: readonly number[];
+    readonly frameRate: Rational;
+    readonly offsetSeconds: number;
+    /** The video stream's own duration, as probed; null when the container states none per stream (Matroska). */
+    readonly sourceSeconds: number | null;
+    readonly renditions: readonly { readonly name: string; readonly initSha256: readonly string[] }[];
+  } | null;
+  readonly audio: {
+    readonly rendition: string;
+    readonly segmentCount: number;
+    readonly initSha256: string;
+    readonly gainDb: number;
+    readonly gainSource: string;
+    readonly primingSeconds: number;
+    /** The audio stream's own duration, as probed; null when the container states none per stream. */
+    readonly sourceSeconds: number | null;
+    /** Where the source's audio and video start (seconds from the file's start), for the A/V sync check. */
+    readonly sourceAudioStart: number;
+    readonly sourceVideoStart: number | null;
+  } | null;
+}
+
+export function planPackageParams(context: PlanContext, settings: HlsSettings): PackageParams {
+  const segmentOutputs = context.outputs[HLS_SEGMENT_STEP];
+  const segments = segmentOutputs ? segmentSummary(segmentOutputs) : undefined;
+  const audio = context.outputs[HLS_AUDIO_STEP] as unknown as AudioOutputs | undefined;
+  const videoStream = context.kind === 'video' ? primaryVideoStream(context.probe) : undefined;
+  const audioStream = context.probe.streams.find((stream) => stream.type === 'audio');
+  let video: PackageParams['video'] = null;
+  if (videoStream && segments) {
+    const plan = planVideo(context, settings);
+    video = {
+      segmentCount: segments.segmentCount,
+      emptySegments: segments.emptySegments,
+      frameRate: plan.timeline.frameRate,
+      offsetSeconds: offsetSeconds(plan.timeline),
+      sourceSeconds: videoStream.durationSeconds ?? null,
+      renditions: plan.renditions.map((rendition) => ({ name: rendition.name, initSha256: segments.renditions[rendition.name]?.initSha256 ?? [] })),
+    };
+  }
+  return {
+    targetDuration: settings.segmentSeconds,
+    sourceSeconds: context.probe.durationSeconds,
+    video,
+    audio: audio
+      ? {
+          rendition: audio.rendition,
+          segmentCount: audio.segmentCount,
+          initSha256: audio.initSha256,
+          gainDb: audio.gainDb,
+          gainSource: audio.gainSource,
+          primingSeconds: audio.primingSeconds,
+          sourceSeconds: audioStream?.durationSeconds ?? null,
+          sourceAudioStart: audio.source.audioSeconds,
+          sourceVideoStart: audio.source.videoSeconds,
+        }
+      : null,
+  };
+}

@@ -1,0 +1,110 @@
+/**
+ * hls-package: the fan-in of adaptive HLS. Once every segment and the audio rendition exist, it reads each track
+ * back as a player would (measuring every segment and decoding them all with ffmpeg), checks the presentation,
+ * and only then writes the media playlists and the master playlist. A failed check fails the asset permanently,
+ * naming the check.
+ */
+import { availableParallelism } from 'node:os';
+import { loadStepParamsSchema } from '../../events/catalog.ts';
+import type { StepDefinition } from '../../shared/domain/step.ts';
+import { PermanentError } from '../../shared/errors.ts';
+import { toDoc } from '../../shared/media/hls/doc.ts';
+import { AUDIO_GROUP_ID, HLS_AUDIO_STEP, HLS_PACKAGE_STEP, HLS_SEGMENT_STEP, MASTER_PLAYLIST, mediaPlaylistFile } from '../../shared/media/hls/layout.ts';
+import { primaryVideoStream } from '../../shared/media/hls/ladder.ts';
+import { PLAYLIST_CONTENT_TYPE } from '../../shared/media/hls/playlist.ts';
+import { DEFAULT_HLS_SETTINGS, type HlsSettings } from '../../shared/media/hls/settings.ts';
+import { rateValue } from '../../shared/media/hls/timeline.ts';
+import type { DocData } from '../../shared/ports/asset-store.ts';
+import { derivativeUri, writeDerivative, type DerivativeTarget } from '../../shared/runtime/derivatives.ts';
+import { measureTracks, type MeasureJob, type TrackSpec } from './measure.ts';
+import { planPackageParams, type PackageParams } from './params.ts';
+import { AUDIO_NAME, buildPresentation, type Presentation } from './playlists.ts';
+import { failureMessage, HLS_VALIDATION_FAILED, totalSeconds, trailingEmpty, validate, type Check } from './validate.ts';
+
+/**
+ * Pub/Sub's 600 s ack ceiling less the pipeline's margin. Reading back and decoding every rendition is the bulk
+ * of the work: ~17 CPU-s per minute of a 1080p ladder on the bench machine, so a two-hour film needs an instance
+ * of four or more vCPUs to finish inside it.
+ */
+export const PACKAGE_TIMEOUT_MS = 585_000;
+export const PACKAGE_RECIPE_VERSION = '1';
+/** Playlists of a VOD presentation never change once written, but a re-run may rewrite them: caches revalidate. */
+const PLAYLIST_CACHE_CONTROL = 'public, max-age=60';
+
+export function createPackageStep(settings: HlsSettings = DEFAULT_HLS_SETTINGS): StepDefinition {
+  return {
+    name: HLS_PACKAGE_STEP,
+    dependsOn: [HLS_SEGMENT_STEP, HLS_AUDIO_STEP],
+    timeoutMs: PACKAGE_TIMEOUT_MS,
+    recipeVersion: PACKAGE_RECIPE_VERSION,
+    paramsSchema: loadStepParamsSchema(HLS_PACKAGE_STEP),
+    appliesTo: (context) =>
+      (context.kind === 'video' && primaryVideoStream(context.probe) !== undefined) ||
+      ((context.kind === 'audio' || context.kind === 'video') && context.probe.streams.some((stream) => stream.type === 'audio')),
+    params: (context) => toDoc(planPackageParams(context, settings)),
+    async run(order, context) {
+      const params = order.params as unknown as PackageParams;
+      const tools = await context.mediaTools();
+      const job: MeasureJob = { blobs: context.blobs, config: context.config, assetId: order.assetId, ffmpeg: tools.ffmpeg, scratchDir: context.scratchDir, signal: context.signal, targetDuration: params.targetDuration };
+      const specs = trackSpecs(params);
+      // One single-threaded decoder per core, over slices of every track.
+      const tracks = await measureTracks(job, specs, availableParallelism());
+      const video = tracks.filter((track) => track.spec.kind === 'video');
+      const audio = tracks.find((track) => track.spec.kind === 'audio');
+      const checks = validate(params, { video, audio });
+      if (checks.some((check) => !check.passed)) throw new PermanentError(HLS_VALIDATION_FAILED, failureMessage(checks));
+      const presentation = buildPresentation(video, audio, params.video?.frameRate, params.targetDuration);
+      const target: DerivativeTarget = { blobs: context.blobs, config: context.config, order, recipeVersion: PACKAGE_RECIPE_VERSION };
+      // Media playlists first, the master last: a master that exists always points at playlists that exist.
+      for (const [file, text] of presentation.media) await writeDerivative(target, file, text, { contentType: PLAYLIST_CONTENT_TYPE, cacheControl: PLAYLIST_CACHE_CONTROL });
+      await writeDerivative(target, MASTER_PLAYLIST, presentation.master, { contentType: PLAYLIST_CONTENT_TYPE, cacheControl: PLAYLIST_CACHE_CONTROL });
+      return { outputs: packageOutputs(target, params, presentation, checks), tools: { ffmpeg: tools.versions.ffmpeg } };
+    },
+  };
+}
+
+function trackSpecs(params: PackageParams): TrackSpec[] {
+  const specs: TrackSpec[] = [];
+  if (params.video) {
+    const count = params.video.segmentCount - trailingEmpty(params);
+    for (const rendition of params.video.renditions) specs.push({ name: rendition.name, kind: 'video', step: HLS_SEGMENT_STEP, segmentCount: count });
+  }
+  if (params.audio) specs.push({ name: params.audio.rendition, kind: 'audio', step: HLS_AUDIO_STEP, segmentCount: params.audio.segmentCount });
+  return specs;
+}
+
+function packageOutputs(target: DerivativeTarget, params: PackageParams, presentation: Presentation, checks: readonly Check[]): DocData {
+  const uri = (file: string): string => derivativeUri(target.config, target.order.assetId, HLS_PACKAGE_STEP, file);
+  const [first] = presentation.variants;
+  const audio = presentation.audio;
+  return toDoc({
+    masterUri: uri(MASTER_PLAYLIST),
+    targetDurationSeconds: params.targetDuration,
+    durationSeconds: first ? totalSeconds(first.track) : audio ? totalSeconds(audio.track) - (params.audio?.primingSeconds ?? 0) : 0,
+    segmentCount: first ? first.track.segments.length : (audio?.track.segments.length ?? 0),
+    renditions: presentation.variants.map((variant) => ({
+      name: variant.track.spec.name,
+      width: variant.resolution?.width,
+      height: variant.resolution?.height,
+      bandwidth: variant.bandwidth,
+      averageBandwidth: variant.averageBandwidth,
+      codecs: variant.codecs.join(','),
+      frameRate: params.video ? Number(rateValue(params.video.frameRate).toFixed(3)) : null,
+      playlistUri: uri(variant.uri),
+    })),
+    audio: audio
+      ? {
+          name: AUDIO_NAME,
+          groupId: presentation.variants.length > 0 ? AUDIO_GROUP_ID : null,
+          codecs: audio.track.info.codec,
+          channels: audio.track.info.channels ?? null,
+          bandwidth: audio.peak,
+          averageBandwidth: audio.average,
+          gainDb: params.audio?.gainDb ?? 0,
+          gainSource: params.audio?.gainSource ?? 'none',
+          playlistUri: uri(mediaPlaylistFile(audio.track.spec.name)),
+        }
+      : null,
+    validation: { passed: true, checks: checks.map((check) => ({ name: check.name, detail: check.detail })) },
+  });
+}

@@ -1,0 +1,68 @@
+/**
+ * One shard's encode: a single decode of the source from just before the segment, split into every rendition.
+ *
+ * - Seek: `-ss` lands on the keyframe at or before the segment (-noaccurate_seek: nothing is dropped by ffmpeg),
+ *   and with -copyts -start_at_zero the timestamps stay on the source's own timeline (zero = the file's start).
+ * - Frames: the fps filter puts them on one constant-rate grid (duplicating or dropping by timestamp, which is
+ *   also how a variable-rate source is handled), and trim keeps exactly grid frames [start, start + frames):
+ *   integers in the 1/rate time base, so neighbouring shards neither overlap nor leave a gap.
+ * - Timestamps: every frame keeps its grid number plus the common offset, so the fragments' decode times
+ *   (tfdt, written from the first packet's dts with frag_discont) continue across shards: one stream to a player.
+ * - GOPs: each shard starts with an IDR frame, then one every framesPerKeyframe; closed GOPs, no scene-cut
+ *   keyframes, so all renditions switch at the same frames. x264's stitchable mode keeps the SPS/PPS independent
+ *   of the content, so every shard writes byte-identical init segments.
+ */
+import { FMP4_MOVFLAGS, fileUrl, fmp4MuxerArgs, quietArgs } from '../../shared/media/hls/ffmpeg.ts';
+import { rateText } from '../../shared/media/hls/timeline.ts';
+import type { SegmentParams } from './params.ts';
+
+/** One movie fragment per GOP: each fragment starts with a keyframe, and the muxer never holds more than 2 s. */
+const FRAGMENT_PER_KEYFRAME = '+frag_keyframe';
+
+/**
+ * Where the demuxer seeks: the segment's first frame, less the slack the plan allows, rounded up to ffmpeg's
+ * microseconds so a keyframe exactly on the boundary is the one found (rounding down would back up a whole GOP).
+ */
+export function segmentSeekSeconds(params: SegmentParams): number {
+  const { num, den } = params.video.frameRate;
+  const seconds = ((params.segment.startFrame - params.video.seekSlackFrames) * den) / num;
+  return seconds <= 0 ? 0 : Math.ceil(seconds * 1e6 - 1e-6) / 1e6;
+}
+
+export function filterGraph(params: SegmentParams): string {
+  const { segment, video, renditions } = params;
+  const head = [
+    `[0:${video.streamIndex}]fps=${rateText(video.frameRate)}`,
+    `trim=start_pts=${segment.startFrame}:end_pts=${segment.startFrame + segment.frames}`,
+    `setpts=PTS+${video.offsetFrames}`,
+    `split=${renditions.length}${renditions.map((_, i) => `[s${i}]`).join('')}`,
+  ].join(',');
+  // Scaling to the display size applies the sample aspect ratio; the output has square pixels.
+  const branches = renditions.map((rendition, i) => `[s${i}]scale=w=${rendition.width}:h=${rendition.height}:flags=bicubic,setsar=1,format=yuv420p[v${i}]`);
+  return [head, ...branches].join(';');
+}
+
+export function encodeArgs(params: SegmentParams, sourcePath: string, outputs: readonly string[]): string[] {
+  const { encoder, video } = params;
+  const threads = String(encoder.threads);
+  const args = [
+    ...quietArgs(),
+    '-protocol_whitelist', 'file',
+    '-copyts', '-start_at_zero', '-noaccurate_seek', '-ss', segmentSeekSeconds(params).toFixed(6),
+    // ffmpeg's autorotate (on by default) turns the pictures as the display matrix asks and writes none on the
+    // output; turning them in the graph instead would leave the matrix on the output for players to apply again.
+    '-threads', threads, '-i', fileUrl(sourcePath),
+    '-filter_complex_threads', threads, '-filter_complex', filterGraph(params),
+  ];
+  params.renditions.forEach((rendition, i) => {
+    args.push(
+      '-map', `[v${i}]`,
+      '-c:v', 'libx264', '-preset', encoder.preset, '-profile:v', 'high', '-crf', String(encoder.crf),
+      '-maxrate', `${rendition.maxKbps}k`, '-bufsize', `${rendition.bufferKbits}k`,
+      '-x264-params', `keyint=${video.framesPerKeyframe}:scenecut=0:open-gop=0:stitchable=1`,
+      '-threads', threads, '-flags:v', '+bitexact',
+      ...fmp4MuxerArgs(), '-movflags', `${FRAGMENT_PER_KEYFRAME}${FMP4_MOVFLAGS}`, outputs[i]!,
+    );
+  });
+  return args;
+}

@@ -1,0 +1,63 @@
+/**
+ * hls-segment: the video half of adaptive HLS, fanned out one work order per segment. Each order decodes its
+ * few seconds of the source once and encodes every rendition of the ladder from that decode, as fragmented MP4
+ * (CMAF-style) whose timestamps continue across orders, so an hour of video is hundreds of small parallel
+ * invocations and the player still sees one continuous stream per rendition.
+ */
+import path from 'node:path';
+import { loadStepParamsSchema } from '../../events/catalog.ts';
+import type { StepDefinition } from '../../shared/domain/step.ts';
+import { PermanentError, PermanentErrorCode } from '../../shared/errors.ts';
+import { toDoc } from '../../shared/media/hls/doc.ts';
+import { classifyFailure, runTool } from '../../shared/media/hls/ffmpeg.ts';
+import { HLS_SEGMENT_STEP } from '../../shared/media/hls/layout.ts';
+import { primaryVideoStream } from '../../shared/media/hls/ladder.ts';
+import { tryPlanVideo } from '../../shared/media/hls/plan.ts';
+import { DEFAULT_HLS_SETTINGS, type HlsSettings } from '../../shared/media/hls/settings.ts';
+import { combineShards } from './combine.ts';
+import { encodeArgs } from './encode.ts';
+import { segmentParams, type SegmentParams } from './params.ts';
+import { publishShard } from './publish.ts';
+
+/**
+ * Six seconds of 1080p into four renditions take ~10 CPU-s single-threaded with veryfast on the bench machine;
+ * five minutes covers a slow instance, a slower preset and the source download, and stays inside Pub/Sub's
+ * 600 s ack ceiling.
+ */
+export const SEGMENT_TIMEOUT_MS = 5 * 60_000;
+/** Bumped whenever the segments change for the same input and settings. */
+export const SEGMENT_RECIPE_VERSION = '1';
+
+export function createSegmentStep(settings: HlsSettings = DEFAULT_HLS_SETTINGS): StepDefinition {
+  return {
+    name: HLS_SEGMENT_STEP,
+    dependsOn: [],
+    timeoutMs: SEGMENT_TIMEOUT_MS,
+    recipeVersion: SEGMENT_RECIPE_VERSION,
+    paramsSchema: loadStepParamsSchema(HLS_SEGMENT_STEP),
+    appliesTo: (context) => context.kind === 'video' && primaryVideoStream(context.probe) !== undefined,
+    shardCount: (context) => {
+      const planned = tryPlanVideo(context, settings);
+      return 'plan' in planned ? planned.plan.timeline.segmentCount : 1;
+    },
+    params: (context, shardIndex) => {
+      const planned = tryPlanVideo(context, settings);
+      return toDoc('plan' in planned ? segmentParams(planned.plan, settings, shardIndex) : { unplannable: planned.problem });
+    },
+    async run(order, context) {
+      const params = order.params as unknown as SegmentParams | { unplannable: string };
+      if ('unplannable' in params) throw new PermanentError(PermanentErrorCode.UNSUPPORTED_MEDIA, params.unplannable);
+      const tools = await context.mediaTools();
+      const sourcePath = path.join(context.scratchDir, 'source');
+      const source = await context.blobs.download(order.source, sourcePath);
+      const files = params.renditions.map((rendition) => path.join(context.scratchDir, `${rendition.name}.mp4`));
+      const label = `segment ${params.segment.index} of ${params.segment.count}`;
+      await runTool(tools.ffmpeg, encodeArgs(params, sourcePath, files), { label: 'ffmpeg', signal: context.signal }).catch((error: unknown) => {
+        throw classifyFailure(error, PermanentErrorCode.CORRUPT_MEDIA, `the source video could not be decoded and encoded (${label})`);
+      });
+      const shard = await publishShard({ blobs: context.blobs, config: context.config, order, recipeVersion: SEGMENT_RECIPE_VERSION }, params, files);
+      return { outputs: toDoc(shard), inputMd5: source.md5Hash, tools: { ffmpeg: tools.versions.ffmpeg } };
+    },
+    combine: combineShards,
+  };
+}

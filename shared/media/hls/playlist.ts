@@ -1,0 +1,208 @@
+/**
+ * Writing and reading HLS playlists (RFC 8216). mediaflow writes its own rather than keep ffmpeg's: its hls
+ * muxer lists an audio-only stream as a variant beside the video ones and names the audio group after the
+ * stream map, and its BANDWIDTH comes from the encoder's settings, not from the segments that were made.
+ */
+
+/** §7: EXT-X-MAP in a playlist without EXT-X-I-FRAMES-ONLY needs protocol version 6; nothing here needs more. */
+export const PROTOCOL_VERSION = 6;
+export const PLAYLIST_CONTENT_TYPE = 'application/vnd.apple.mpegurl';
+
+export interface MediaSegmentEntry {
+  readonly uri: string;
+  readonly durationSeconds: number;
+}
+
+export interface MediaPlaylist {
+  readonly targetDuration: number;
+  readonly initUri: string;
+  readonly segments: readonly MediaSegmentEntry[];
+}
+
+export interface AudioRenditionEntry {
+  readonly groupId: string;
+  readonly name: string;
+  readonly uri: string;
+  readonly channels: number;
+  readonly language?: string;
+}
+
+export interface VariantEntry {
+  readonly uri: string;
+  readonly bandwidth: number;
+  readonly averageBandwidth: number;
+  readonly codecs: readonly string[];
+  readonly resolution?: { readonly width: number; readonly height: number };
+  readonly frameRate?: number;
+  readonly audioGroup?: string;
+}
+
+export interface MasterPlaylist {
+  readonly audio: readonly AudioRenditionEntry[];
+  readonly variants: readonly VariantEntry[];
+}
+
+/** A VOD media playlist: every segment exists, so PLAYLIST-TYPE is VOD and the list ends with EXT-X-ENDLIST (§4.3.3.5, §4.3.3.4). */
+export function writeMediaPlaylist(playlist: MediaPlaylist): string {
+  const lines = [
+    '#EXTM3U',
+    `#EXT-X-VERSION:${PROTOCOL_VERSION}`,
+    `#EXT-X-TARGETDURATION:${playlist.targetDuration}`,
+    '#EXT-X-MEDIA-SEQUENCE:0',
+    '#EXT-X-PLAYLIST-TYPE:VOD',
+    // §4.3.5.1: every segment starts with a sync sample (an IDR frame, or any AAC frame), checked before this is written.
+    '#EXT-X-INDEPENDENT-SEGMENTS',
+    `#EXT-X-MAP:URI=${quoted(playlist.initUri)}`,
+  ];
+  for (const segment of playlist.segments) lines.push(`#EXTINF:${formatDuration(segment.durationSeconds)},`, segment.uri);
+  lines.push('#EXT-X-ENDLIST');
+  return `${lines.join('\n')}\n`;
+}
+
+/**
+ * The master playlist: one AUDIO group that every video variant references, so the audio is its own rendition
+ * and video segment boundaries never cut it (§4.3.4.1.1). An audio-only asset has no video variant; its
+ * audio playlist is then the one variant, with an audio-only CODECS.
+ */
+export function writeMasterPlaylist(master: MasterPlaylist): string {
+  const lines = ['#EXTM3U', `#EXT-X-VERSION:${PROTOCOL_VERSION}`, '#EXT-X-INDEPENDENT-SEGMENTS'];
+  master.audio.forEach((audio, index) => {
+    const attributes = [
+      'TYPE=AUDIO',
+      `GROUP-ID=${quoted(audio.groupId)}`,
+      `NAME=${quoted(audio.name)}`,
+      ...(audio.language ? [`LANGUAGE=${quoted(audio.language)}`] : []),
+      `DEFAULT=${index === 0 ? 'YES' : 'NO'}`,
+      'AUTOSELECT=YES',
+      `CHANNELS=${quoted(String(audio.channels))}`,
+      `URI=${quoted(audio.uri)}`,
+    ];
+    lines.push(`#EXT-X-MEDIA:${attributes.join(',')}`);
+  });
+  for (const variant of master.variants) {
+    const attributes = [
+      `BANDWIDTH=${variant.bandwidth}`,
+      `AVERAGE-BANDWIDTH=${variant.averageBandwidth}`,
+      `CODECS=${quoted(variant.codecs.join(','))}`,
+      ...(variant.resolution ? [`RESOLUTION=${variant.resolution.width}x${variant.resolution.height}`] : []),
+      // §4.3.4.2: FRAME-RATE is a decimal-floating-point rounded to three decimal places.
+      ...(variant.frameRate !== undefined ? [`FRAME-RATE=${variant.frameRate.toFixed(3)}`] : []),
+      ...(variant.audioGroup ? [`AUDIO=${quoted(variant.audioGroup)}`] : []),
+      ...(variant.resolution ? ['CLOSED-CAPTIONS=NONE'] : []),
+    ];
+    lines.push(`#EXT-X-STREAM-INF:${attributes.join(',')}`, variant.uri);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** One tag line or URI line of a parsed playlist. */
+export interface PlaylistLine {
+  readonly tag?: string;
+  /** The text after the colon, for tags that have one. */
+  readonly value?: string;
+  readonly uri?: string;
+}
+
+export interface ParsedMaster {
+  readonly version: number | undefined;
+  readonly independentSegments: boolean;
+  readonly media: readonly Readonly<Record<string, string>>[];
+  readonly variants: readonly { readonly attributes: Readonly<Record<string, string>>; readonly uri: string }[];
+}
+
+export interface ParsedMedia {
+  readonly version: number | undefined;
+  readonly targetDuration: number;
+  readonly independentSegments: boolean;
+  readonly playlistType: string | undefined;
+  readonly mapUri: string | undefined;
+  readonly ended: boolean;
+  readonly segments: readonly MediaSegmentEntry[];
+}
+
+export class PlaylistError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PlaylistError';
+  }
+}
+
+export function parseLines(text: string): PlaylistLine[] {
+  const lines = text.split(/\r?\n/).map((line) => line.trim()).filter((line) => line !== '');
+  if (lines[0] !== '#EXTM3U') throw new PlaylistError('a playlist must start with #EXTM3U (§4.3.1.1)');
+  return lines.slice(1).flatMap((line): PlaylistLine[] => {
+    if (!line.startsWith('#')) return [{ uri: line }];
+    if (!line.startsWith('#EXT')) return []; // a comment
+    const colon = line.indexOf(':');
+    return [colon === -1 ? { tag: line.slice(1) } : { tag: line.slice(1, colon), value: line.slice(colon + 1) }];
+  });
+}
+
+export function parseMaster(text: string): ParsedMaster {
+  const lines = parseLines(text);
+  const variants: { attributes: Record<string, string>; uri: string }[] = [];
+  lines.forEach((line, index) => {
+    if (line.tag !== 'EXT-X-STREAM-INF') return;
+    const uri = lines[index + 1]?.uri;
+    if (!uri) throw new PlaylistError('EXT-X-STREAM-INF must be followed by a URI (§4.3.4.2)');
+    variants.push({ attributes: parseAttributes(line.value ?? ''), uri });
+  });
+  return {
+    version: versionOf(lines),
+    independentSegments: lines.some((line) => line.tag === 'EXT-X-INDEPENDENT-SEGMENTS'),
+    media: lines.filter((line) => line.tag === 'EXT-X-MEDIA').map((line) => parseAttributes(line.value ?? '')),
+    variants,
+  };
+}
+
+export function parseMedia(text: string): ParsedMedia {
+  const lines = parseLines(text);
+  const segments: MediaSegmentEntry[] = [];
+  let pending: number | undefined;
+  for (const line of lines) {
+    if (line.tag === 'EXTINF') pending = Number.parseFloat((line.value ?? '').split(',')[0] ?? '');
+    if (line.uri !== undefined) {
+      if (pending === undefined || !Number.isFinite(pending)) throw new PlaylistError(`segment ${line.uri} has no EXTINF (§4.3.2.1)`);
+      segments.push({ uri: line.uri, durationSeconds: pending });
+      pending = undefined;
+    }
+  }
+  const target = lines.find((line) => line.tag === 'EXT-X-TARGETDURATION')?.value;
+  if (target === undefined || !/^\d+$/.test(target)) throw new PlaylistError('EXT-X-TARGETDURATION is missing or not an integer (§4.3.3.1)');
+  const map = lines.find((line) => line.tag === 'EXT-X-MAP')?.value;
+  return {
+    version: versionOf(lines),
+    targetDuration: Number(target),
+    independentSegments: lines.some((line) => line.tag === 'EXT-X-INDEPENDENT-SEGMENTS'),
+    playlistType: lines.find((line) => line.tag === 'EXT-X-PLAYLIST-TYPE')?.value,
+    mapUri: map === undefined ? undefined : parseAttributes(map).URI,
+    ended: lines.some((line) => line.tag === 'EXT-X-ENDLIST'),
+    segments,
+  };
+}
+
+/** §4.2 attribute lists: NAME=value pairs separated by commas, where quoted strings may hold commas. */
+export function parseAttributes(list: string): Record<string, string> {
+  const attributes: Record<string, string> = {};
+  const pattern = /([A-Z0-9-]+)=("[^"]*"|[^,]*)(?:,|$)/gy;
+  for (let match = pattern.exec(list); match && match[0] !== ''; match = pattern.exec(list)) {
+    const raw = match[2] ?? '';
+    attributes[match[1]!] = raw.startsWith('"') ? raw.slice(1, -1) : raw;
+  }
+  return attributes;
+}
+
+/** Microsecond precision: enough to tell 1001/30000 s frames apart across an hour, and what ffmpeg's own muxer prints. */
+export function formatDuration(seconds: number): string {
+  return seconds.toFixed(6);
+}
+
+function quoted(value: string): string {
+  if (/["\r\n]/.test(value)) throw new PlaylistError(`a quoted-string may not contain '"', CR or LF (§4.2): ${value}`);
+  return `"${value}"`;
+}
+
+function versionOf(lines: readonly PlaylistLine[]): number | undefined {
+  const value = lines.find((line) => line.tag === 'EXT-X-VERSION')?.value;
+  return value === undefined ? undefined : Number(value);
+}

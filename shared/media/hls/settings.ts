@@ -1,0 +1,58 @@
+/**
+ * The HLS recipe: segment and keyframe cadence, the ladder's rungs and the encoder settings. The plan resolves
+ * these into each work order's params, so a work order records exactly what it ran with and a later change of
+ * this table never alters a re-run. Tests and the bench pass their own settings (a faster preset, say).
+ */
+
+export interface Rung {
+  /** Names the rendition in paths and playlists: '1080p' means a short side of 1080 pixels, portrait or not. */
+  readonly name: string;
+  readonly shortSide: number;
+  /** VBV cap at 30 fps and below (x264 -maxrate); frame rates above 30 get HIGH_FRAME_RATE_FACTOR more. */
+  readonly maxKbps: number;
+}
+
+export interface HlsSettings {
+  /**
+   * EXT-X-TARGETDURATION, an integer (RFC 8216 §4.3.3.1). Every video segment lasts a whole number of frames at
+   * or below it, and every audio segment a whole number of AAC frames at or below it.
+   */
+  readonly segmentSeconds: number;
+  /** Apple's HLS authoring spec asks for a keyframe every 2 s; segments start with one whatever this says. */
+  readonly keyframeSeconds: number;
+  /** Largest first. A rung is used when the source's display short side is at least as large: never upscale. */
+  readonly rungs: readonly Rung[];
+  readonly x264Preset: string;
+  /** Capped CRF: constant quality under each rung's VBV cap, so a segment's encode does not depend on its neighbours. */
+  readonly crf: number;
+  /**
+   * Threads per work order (decoder, filters, x264). One: the segment step scales out over instances, one vCPU
+   * each, and single-threaded x264 spends the least CPU per frame.
+   */
+  readonly threads: number;
+  /** Apple's HLS authoring spec tops out at 60 fps; faster sources are halved until they fit. */
+  readonly maxFrameRate: number;
+  /** AAC-LC for two channels; mono gets half. */
+  readonly audioKbps: number;
+}
+
+/** Apple's HLS authoring spec ladder gives 60 fps rungs about half as much again as their 30 fps counterparts. */
+export const HIGH_FRAME_RATE_FACTOR = 1.5;
+/** x264's VBV buffer in seconds of the cap: 2 s lets a keyframe borrow from the frames around it. */
+export const VBV_BUFFER_SECONDS = 2;
+
+export const DEFAULT_HLS_SETTINGS: HlsSettings = {
+  segmentSeconds: 6,
+  keyframeSeconds: 2,
+  rungs: [
+    { name: '1080p', shortSide: 1080, maxKbps: 6000 },
+    { name: '720p', shortSide: 720, maxKbps: 3000 },
+    { name: '480p', shortSide: 480, maxKbps: 1500 },
+    { name: '360p', shortSide: 360, maxKbps: 800 },
+  ],
+  x264Preset: 'veryfast',
+  crf: 23,
+  threads: 1,
+  maxFrameRate: 60,
+  audioKbps: 128,
+};

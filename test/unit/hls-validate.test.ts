@@ -1,0 +1,150 @@
+import { describe, expect, it } from 'vitest';
+import type { MeasuredSegment, MeasuredTrack } from '../../functions/hls-package/measure.ts';
+import type { PackageParams } from '../../functions/hls-package/params.ts';
+import { failureMessage, trailingEmpty, validate, type Measured } from '../../functions/hls-package/validate.ts';
+
+const VIDEO_SCALE = 15_360;
+const FRAME = 512; // 1/30 s
+const AUDIO_SCALE = 48_000;
+const AAC = 1024;
+const INIT = 'a'.repeat(64);
+
+/** The tests bend one measured field at a time. */
+type Editable = { -readonly [K in keyof MeasuredSegment]: MeasuredSegment[K] };
+
+/** 20 s of 30 fps video: three 6 s segments and a 2 s one, one second into the timeline, B-frames two deep. */
+function videoTrack(name: string, edit: (segments: Editable[]) => void = () => undefined): MeasuredTrack {
+  const frames = [180, 180, 180, 60];
+  let frame = 30;
+  const segments = frames.map((count, index) => {
+    const segment = { index, bytes: 100_000 * count, decodeTime: (frame - 2) * FRAME, duration: count * FRAME, presentationStart: frame * FRAME, samples: count, startsWithSync: true, internalGaps: 0 };
+    frame += count;
+    return segment;
+  });
+  edit(segments);
+  return track(name, 'video', VIDEO_SCALE, segments);
+}
+
+/** 20 s of AAC after the priming frame: 281-frame segments. */
+function audioTrack(edit: (segments: Editable[]) => void = () => undefined): MeasuredTrack {
+  const total = Math.ceil((20 * AUDIO_SCALE) / AAC) + 1;
+  const segments: Editable[] = [];
+  let at = AUDIO_SCALE - AAC;
+  for (let index = 0, left = total; left > 0; index++) {
+    const count = Math.min(281, left);
+    segments.push({ index, bytes: 20_000, decodeTime: at, duration: count * AAC, presentationStart: at, samples: count, startsWithSync: true, internalGaps: 0 });
+    at += count * AAC;
+    left -= count;
+  }
+  edit(segments);
+  return track('aac', 'audio', AUDIO_SCALE, segments);
+}
+
+function track(name: string, kind: 'video' | 'audio', timescale: number, segments: MeasuredSegment[]): MeasuredTrack {
+  return {
+    spec: { name, kind, step: kind === 'video' ? 'hls-segment' : 'hls-audio', segmentCount: segments.length },
+    info: { trackId: 1, handler: kind === 'video' ? 'vide' : 'soun', timescale, defaultDuration: 0, defaultSize: 0, defaultFlags: 0, codec: kind === 'video' ? 'avc1.640028' : 'mp4a.40.2' },
+    initSha256: INIT,
+    segments,
+    decodeErrors: [],
+  };
+}
+
+const params: PackageParams = {
+  targetDuration: 6,
+  sourceSeconds: 20,
+  video: {
+    segmentCount: 4,
+    emptySegments: [],
+    frameRate: { num: 30, den: 1 },
+    offsetSeconds: 1,
+    sourceSeconds: 20,
+    renditions: [
+      { name: '720p', initSha256: [INIT] },
+      { name: '360p', initSha256: [INIT] },
+    ],
+  },
+  audio: { rendition: 'aac', segmentCount: 4, initSha256: INIT, gainDb: -2, gainSource: 'audio', primingSeconds: AAC / AUDIO_SCALE, sourceSeconds: 20, sourceAudioStart: 0, sourceVideoStart: 0 },
+};
+
+const good = (): Measured => ({ video: [videoTrack('720p'), videoTrack('360p')], audio: audioTrack() });
+
+function failing(measured: Measured, changed: PackageParams = params): Record<string, string> {
+  return Object.fromEntries(validate(changed, measured).filter((check) => !check.passed).map((check) => [check.name, check.detail]));
+}
+
+describe('HLS validation', () => {
+  it('passes a consistent presentation, naming every check', () => {
+    const checks = validate(params, good());
+    expect(checks.filter((check) => !check.passed)).toEqual([]);
+    expect(checks.map((check) => check.name)).toEqual([
+      'init-segments', 'no-empty-segments', 'segment-durations', 'independent-segments', 'timestamps-continuous', 'renditions-aligned', 'video-duration', 'audio-duration', 'total-duration', 'av-sync', 'decodes',
+    ]);
+  });
+
+  it('fails a segment over the target duration', () => {
+    const measured = { ...good(), video: [videoTrack('720p', (s) => void Object.assign(s[3]!, { duration: 7 * VIDEO_SCALE })), videoTrack('360p')] };
+    expect(failing(measured)['segment-durations']).toBe('720p segment 3 lasts 7.000000 s, over the 6 s target');
+  });
+
+  it('fails a gap and an overlap between segments, to the tick', () => {
+    const gap = failing({ ...good(), audio: audioTrack((s) => void (s[2]!.decodeTime += AAC, s[2]!.presentationStart += AAC)) });
+    expect(gap['timestamps-continuous']).toMatch(/^aac segment 2: gap of 21\.333 ms after segment 1/);
+    const overlap = failing({ ...good(), video: [videoTrack('720p', (s) => void (s[1]!.presentationStart -= 1)), videoTrack('360p')] });
+    expect(overlap['timestamps-continuous']).toMatch(/720p segment 1: overlap/);
+  });
+
+  it('fails a segment that does not start with a sync sample, which EXT-X-INDEPENDENT-SEGMENTS would misstate', () => {
+    expect(failing({ ...good(), video: [videoTrack('720p', (s) => void (s[2]!.startsWithSync = false)), videoTrack('360p')] })['independent-segments']).toBe('720p segment 2 does not start with a sync sample');
+  });
+
+  it('fails init segments that differ between shards or from what is stored', () => {
+    const split: PackageParams = { ...params, video: { ...params.video!, renditions: [{ name: '720p', initSha256: [INIT, 'b'.repeat(64)] }, { name: '360p', initSha256: ['c'.repeat(64)] }] } };
+    expect(failing(good(), split)['init-segments']).toBe('720p: the shards wrote 2 different init segments; 360p: the stored init segment is not the one the shards wrote');
+  });
+
+  it('fails renditions that do not cut at the same instants', () => {
+    const shifted = videoTrack('360p', (s) => {
+      s[0]!.duration -= FRAME;
+      for (const later of s.slice(1)) later.presentationStart -= FRAME;
+      for (const later of s.slice(1)) later.decodeTime -= FRAME;
+    });
+    expect(failing({ ...good(), video: [videoTrack('720p'), shifted] })['renditions-aligned']).toMatch(/^360p segment 0 is not aligned with 720p/);
+  });
+
+  it('fails a duration more than a frame from the source', () => {
+    const long: PackageParams = { ...params, video: { ...params.video!, sourceSeconds: 19.9 } };
+    expect(failing(good(), long)['video-duration']).toBe('20.000000 s of video for 19.900000 s in the source (+100.000 ms; tolerance one frame, 33.333 ms)');
+    const short: PackageParams = { ...params, sourceSeconds: 20.1 };
+    expect(failing(good(), short)['total-duration']).toMatch(/^20\.0\d{5} s of presentation for 20\.100000 s in the source \(−\d+\.\d{3} ms/);
+  });
+
+  it('checks only the whole presentation where the container states no per-stream durations (Matroska)', () => {
+    const matroska: PackageParams = { ...params, sourceSeconds: 20.021, video: { ...params.video!, sourceSeconds: null }, audio: { ...params.audio!, sourceSeconds: null } };
+    const checks = validate(matroska, good());
+    expect(checks.map((check) => check.name)).not.toContain('video-duration');
+    expect(checks.find((check) => check.name === 'total-duration')).toMatchObject({ passed: true });
+  });
+
+  it('fails audio more than a frame away from where the source put it', () => {
+    const late = failing({ ...good(), audio: audioTrack((s) => s.forEach((segment) => void ((segment.decodeTime += 2 * 1600), (segment.presentationStart += 2 * 1600)))) });
+    expect(late['av-sync']).toBe('audio starts +66.667 ms from the video, the source +0.000 ms: off by +66.667 ms (one frame is 33.333 ms)');
+    // The same offset in the source is in sync.
+    expect(failing({ ...good(), audio: audioTrack((s) => s.forEach((segment) => void ((segment.decodeTime += 3200), (segment.presentationStart += 3200)))) }, { ...params, audio: { ...params.audio!, sourceAudioStart: 3200 / AUDIO_SCALE } })['av-sync']).toBeUndefined();
+  });
+
+  it('fails when ffmpeg could not decode a slice, quoting it', () => {
+    const broken = { ...good(), audio: { ...audioTrack(), decodeErrors: ['aac segments 0–3: Invalid data found when processing input'] } };
+    const message = failureMessage(validate(params, broken));
+    expect(message).toBe('decodes: aac segments 0–3: Invalid data found when processing input');
+  });
+
+  it('leaves out empty shards past the end, and fails an empty one in the middle', () => {
+    const trailing: PackageParams = { ...params, video: { ...params.video!, segmentCount: 6, emptySegments: [4, 5] } };
+    expect(trailingEmpty(trailing)).toBe(2);
+    expect(failing(good(), trailing)['no-empty-segments']).toBeUndefined();
+    const hole: PackageParams = { ...params, video: { ...params.video!, segmentCount: 6, emptySegments: [2, 5] } };
+    expect(trailingEmpty(hole)).toBe(1);
+    expect(failing(good(), hole)['no-empty-segments']).toBe('segment 2 has no frame');
+  });
+});
