@@ -3,11 +3,14 @@
  * bench is reported and the rest still run, but the exit code says so. Adding a bench (images, audio, segments)
  * means writing a module that exports a Bench and listing it here.
  */
+import { audioBench } from './audio.bench.ts';
 import { embeddedChainBench } from './embedded-chain.bench.ts';
 import { gcpStackBench } from './gcp-stack.bench.ts';
+import { hlsBench } from './hls.bench.ts';
 import { machineContext, type Bench } from './lib/bench.ts';
+import { thumbnailBench } from './thumbnail.bench.ts';
 
-const benches: readonly Bench[] = [embeddedChainBench, gcpStackBench];
+const benches: readonly Bench[] = [embeddedChainBench, gcpStackBench, thumbnailBench, audioBench, hlsBench];
 
 const requested = process.argv.slice(2);
 const unknown = requested.filter((name) => !benches.some((bench) => bench.name === name));

@@ -4,7 +4,7 @@
  * next delivery for the asset (a redelivery or a duplicate) finds the entries and publishes them. Entries have
  * deterministic ids and so do the events, so a double publish is recognisable downstream.
  */
-import { EventType, workOrderType, type WorkOrder } from '../../events/catalog.ts';
+import { EventType, workOrderType, type StepFailed, type WorkOrder } from '../../events/catalog.ts';
 import { workTopic } from '../../shared/config/config.ts';
 import { assetPath, documentId, workOrderId } from '../../shared/domain/asset-id.ts';
 import type { AssetDoc } from '../../shared/domain/asset.ts';
@@ -12,6 +12,7 @@ import { planContextOf, type Emission } from '../../shared/domain/coordination.t
 import type { DocData, Transaction } from '../../shared/ports/asset-store.ts';
 import type { Deps } from '../../shared/runtime/deps.ts';
 import { publishEvent, sourceOf } from '../../shared/runtime/publish.ts';
+import { errorMessage } from '../../shared/errors.ts';
 
 type OutboxEntry = { emissionId: string; kind: Emission['kind']; step: string | null; payload: string; createdAt: Date; claimedUntil: Date | null };
 
@@ -53,28 +54,34 @@ export function stageEmissions(tx: Transaction, assetId: string, emissions: read
   }
 }
 
-/** Publishes and clears whatever the outbox holds for this asset. */
-export async function flushOutbox(assetId: string, deps: Deps): Promise<number> {
+/**
+ * Publishes and clears whatever the outbox holds for this asset. Returns the steps whose work orders could not
+ * be built, for the coordinator to record as failed.
+ */
+export async function flushOutbox(assetId: string, deps: Deps): Promise<StepFailed[]> {
   const entries = await deps.store.list<OutboxEntry>(outboxCollection(assetId), { orderBy: { field: 'createdAt' } });
-  if (entries.length === 0) return 0;
+  if (entries.length === 0) return [];
   const asset = await deps.store.get<AssetDoc>(assetPath(assetId));
   if (!asset) throw new Error(`asset ${assetId} vanished while its outbox held ${entries.length} entries`);
-  let published = 0;
+  const unplannable: StepFailed[] = [];
   for (const entry of entries) {
     const claimed = await claim(entry.path, deps);
     if (!claimed) continue;
     try {
-      if (claimed.kind === 'queue-step') await publishWorkOrders(asset, claimed.step!, deps);
-      else await publishAssetEvent(asset, claimed, deps);
+      if (claimed.kind === 'queue-step') {
+        const failure = await publishWorkOrders(asset, claimed.step!, deps);
+        if (failure) unplannable.push(failure);
+      } else {
+        await publishAssetEvent(asset, claimed, deps);
+      }
       await deps.store.delete(entry.path);
-      published += 1;
     } catch (error) {
       // Hand the entry back at once so this message's redelivery can publish it, instead of waiting out the lease.
       await deps.store.set(entry.path, { ...claimed, claimedUntil: null }).catch(() => undefined);
       throw error;
     }
   }
-  return published;
+  return unplannable;
 }
 
 async function claim(path: string, deps: Deps): Promise<OutboxEntry | undefined> {
@@ -88,13 +95,30 @@ async function claim(path: string, deps: Deps): Promise<OutboxEntry | undefined>
   });
 }
 
-async function publishWorkOrders(asset: AssetDoc, step: string, deps: Deps): Promise<void> {
+/** Publishes a queued step's orders, or returns the step's failure when its params cannot be built. */
+async function publishWorkOrders(asset: AssetDoc, step: string, deps: Deps): Promise<StepFailed | undefined> {
   const definition = deps.steps.get(step);
   const state = asset.steps[step];
   if (!definition || !state) throw new Error(`asset ${asset.id} queued unknown step '${step}'`);
   const context = planContextOf(asset);
   const { bucket, name, generation } = asset.source;
   const issuedAt = (state.queuedAt ?? deps.clock.now()).toISOString();
+  let params: WorkOrder['params'][];
+  try {
+    params = Array.from({ length: state.shards }, (_, index) => definition.params(context, index));
+  } catch (error) {
+    // A step that cannot even describe its work for this asset will not manage on a retry: fail the step, not the message.
+    return {
+      orderId: workOrderId(asset.id, step, 0),
+      assetId: asset.id,
+      step,
+      shard: { index: 0, count: state.shards },
+      attempt: 1,
+      failedAt: deps.clock.now().toISOString(),
+      error: { code: 'PLAN_FAILED', message: `could not build the work orders: ${errorMessage(error)}`.slice(0, 4000) },
+      deadLettered: false,
+    };
+  }
   for (let index = 0; index < state.shards; index += 1) {
     const order: WorkOrder = {
       orderId: workOrderId(asset.id, step, index),
@@ -104,13 +128,14 @@ async function publishWorkOrders(asset: AssetDoc, step: string, deps: Deps): Pro
       source: { bucket, name, generation },
       kind: asset.kind!,
       profile: asset.profile,
-      params: definition.params(context, index),
+      params: params[index]!,
       issuedAt,
     };
     const type = workOrderType(step);
     assertValid(deps, type, order);
     await publishEvent(deps.bus, workTopic(deps.config, step), { type, id: order.orderId, source, subject: asset.id, time: deps.clock.now(), data: order });
   }
+  return undefined;
 }
 
 async function publishAssetEvent(asset: AssetDoc, entry: OutboxEntry, deps: Deps): Promise<void> {

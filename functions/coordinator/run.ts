@@ -25,7 +25,10 @@ export const coordinatorFunction = eventFunction({
     const assetId = (event.data as StepCompleted | StepFailed).assetId;
     logs.stepResultRecorded(log, assetId, (event.data as StepCompleted | StepFailed).step, outcome);
     // Also on duplicates: an earlier delivery may have committed and died before publishing.
-    await flushOutbox(assetId, deps);
+    for (const failure of await flushOutbox(assetId, deps)) {
+      await decide(assetId, deps, (asset, now) => applyStepFailed(asset, failure, now));
+      await flushOutbox(assetId, deps);
+    }
     return outcome;
   },
 });
@@ -34,7 +37,13 @@ async function onCompleted(result: StepCompleted, deps: Deps): Promise<Outcome> 
   if (result.step === PROBE_STEP) {
     return decide(result.assetId, deps, (asset, now) => applyProbeCompleted(asset, outcomeOf(result), result.outputs as unknown as ProbeSummary, deps.steps, now));
   }
-  if (result.shard.count === 1) return decide(result.assetId, deps, (asset, now) => applyStepCompleted(asset, outcomeOf(result), now));
+  if (result.shard.count === 1) {
+    // A fanned-out step that happened to need one shard still gets its outputs folded the same way.
+    const definition = deps.steps.get(result.step);
+    const outcome = outcomeOf(result);
+    const folded = definition?.combine ? { ...outcome, outputs: definition.combine([outcome.outputs]) } : outcome;
+    return decide(result.assetId, deps, (asset, now) => applyStepCompleted(asset, folded, now));
+  }
   const progress = await recordShard(result, deps);
   if (!progress.complete) return progress.created ? 'done' : 'duplicate';
   return decide(result.assetId, deps, (asset, now) => applyStepCompleted(asset, progress.outcome, now));

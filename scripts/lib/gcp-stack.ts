@@ -9,7 +9,6 @@ import { productionSteps } from '../../functions/registry.ts';
 import { createStorageClient } from '../../shared/adapters/gcp/blob-store.ts';
 import { createPubSubClient, ensureSubscription, ensureTopic } from '../../shared/adapters/gcp/pubsub.ts';
 import { loadConfig, type Config } from '../../shared/config/config.ts';
-import type { SubscriptionSpec } from '../../shared/ports/bus.ts';
 import { freePort, startLocalCloud, startServer, type LocalCloud, type RunningServer } from './local-cloud.ts';
 
 const repoRoot = path.resolve(import.meta.dirname, '..', '..');
@@ -57,7 +56,7 @@ export async function startGcpStack(options: GcpStackOptions = {}): Promise<GcpS
   const config = loadConfig(baseEnv);
   const pipeline = buildPipeline(config, productionSteps);
   const cloud: LocalCloud = options.cloud
-    ? { ...options.cloud, stop: async () => undefined }
+    ? { ...options.cloud, stop: () => Promise.resolve() }
     : await startLocalCloud({ projectId, notificationTopic: config.topics.uploads, notificationBucket: config.buckets.ingest, log });
   const env = { ...baseEnv, ...cloud.env };
   // The provisioning clients below (and any client the caller makes) find the emulators the way the Google
@@ -127,7 +126,7 @@ async function provision(cloud: LocalCloud, config: Config, pipeline: Pipeline, 
   const pubsub = createPubSubClient({ projectId: cloud.projectId });
   for (const topic of [...pipeline.topics, config.topics.deadLetters]) await ensureTopic(pubsub, topic);
   for (const subscription of pipeline.subscriptions) {
-    await ensureSubscription(pubsub, subscription as SubscriptionSpec, pushEndpoint(urls.get(subscription.function)!, cloud.projectId, subscription.topic));
+    await ensureSubscription(pubsub, subscription, pushEndpoint(urls.get(subscription.function)!, cloud.projectId, subscription.topic));
   }
   await pubsub.close();
 }

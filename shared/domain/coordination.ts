@@ -5,9 +5,10 @@
 import type { AssetFailed, AssetReady, StepCompleted, StepFailed } from '../../events/catalog.ts';
 import type { ProbeSummary } from '../media/classify.ts';
 import type { DocData } from '../ports/asset-store.ts';
+import { workOrderId } from './asset-id.ts';
 import { appendHistory, collectOutputs, type AssetDoc, type StepState } from './asset.ts';
 import { assertTransition, isStepSettled, isTerminal, rejectionCodes, type AssetStatus } from './state-machine.ts';
-import { PROBE_STEP, type PlanContext, type StepRegistry } from './step.ts';
+import { PROBE_STEP, type PlanContext, type StepDefinition, type StepRegistry } from './step.ts';
 
 /** Something to publish once the decision is committed. Work orders are expanded at publish time, so a step with a thousand shards is one outbox entry. */
 export type Emission =
@@ -56,15 +57,24 @@ export function planContextOf(asset: AssetDoc): PlanContext {
 export function applyProbeCompleted(asset: AssetDoc, outcome: StepOutcome, probe: ProbeSummary, registry: StepRegistry, now: Date): Decision {
   if (asset.status !== 'RECEIVED') return unchanged(asset, isTerminal(asset.status) ? 'late' : 'duplicate');
   const context: PlanContext = { assetId: asset.id, kind: probe.kind, profile: asset.profile, probe, source: asset.source, outputs: {} };
-  const plan = [...registry.values()].filter((step) => step.appliesTo(context));
-  const planned = new Set(plan.map((step) => step.name));
-  const steps: Record<string, StepState> = { [PROBE_STEP]: settledStep(outcome, []) };
-  for (const step of plan) {
-    // A dependency that does not apply to this asset (say, audio analysis of a silent video) is no reason to wait.
-    const dependsOn = step.dependsOn.filter((name) => planned.has(name));
-    const shards = Math.max(1, Math.floor(step.shardCount?.(context) ?? 1));
-    steps[step.name] = { ...emptyStep(dependsOn, shards) };
+  const planning = planSteps(context, registry);
+  const steps: Record<string, StepState> = { [PROBE_STEP]: settledStep(outcome, []), ...(planning.ok ? planning.steps : {}) };
+  if (!planning.ok) {
+    // A step whose planning throws for this asset fails the asset with a reason, instead of failing the message forever.
+    const started = transition({ ...asset, kind: probe.kind, probe: probe as unknown as DocData, steps }, 'PROCESSING', now, { event: 'PLANNED', step: null, detail: `planning ${planning.step} failed` });
+    const failure: StepFailed = {
+      orderId: workOrderId(asset.id, planning.step, 0),
+      assetId: asset.id,
+      step: planning.step,
+      shard: { index: 0, count: 1 },
+      attempt: 1,
+      failedAt: now.toISOString(),
+      error: { code: 'PLAN_FAILED', message: `could not plan this step: ${planning.reason}`.slice(0, 4000) },
+      deadLettered: false,
+    };
+    return applyStepFailed({ ...started, steps: { ...steps, [planning.step]: emptyStep([], 1) } }, failure, now);
   }
+  const plan = planning.plan;
   const probed = appendEntry({ ...asset, kind: probe.kind, probe: probe as unknown as DocData, plan: plan.map((step) => step.name), steps }, now, {
     event: 'SUCCEEDED',
     step: PROBE_STEP,
@@ -144,6 +154,30 @@ function settleAsFailed(asset: AssetDoc, status: 'FAILED' | 'REJECTED', failure:
     failedAt: now.toISOString(),
   };
   return { asset: bump(next, now), emissions: [{ kind: 'asset-failed', event }], note: 'applied' };
+}
+
+type Planning =
+  | { readonly ok: true; readonly plan: readonly StepDefinition[]; readonly steps: Record<string, StepState> }
+  | { readonly ok: false; readonly step: string; readonly reason: string };
+
+/** The registered steps that apply, in registry order, with their shard counts and the dependencies that also apply. */
+function planSteps(context: PlanContext, registry: StepRegistry): Planning {
+  const plan: StepDefinition[] = [];
+  const shards = new Map<string, number>();
+  for (const step of registry.values()) {
+    try {
+      if (!step.appliesTo(context)) continue;
+      shards.set(step.name, Math.max(1, Math.floor(step.shardCount?.(context) ?? 1)));
+      plan.push(step);
+    } catch (error) {
+      return { ok: false, step: step.name, reason: error instanceof Error ? error.message : String(error) };
+    }
+  }
+  const planned = new Set(plan.map((step) => step.name));
+  const steps: Record<string, StepState> = {};
+  // A dependency that does not apply to this asset (say, audio analysis of a silent video) is no reason to wait.
+  for (const step of plan) steps[step.name] = emptyStep(step.dependsOn.filter((name) => planned.has(name)), shards.get(step.name)!);
+  return { ok: true, plan, steps };
 }
 
 function readyEvent(asset: AssetDoc, now: Date): AssetReady {

@@ -33,7 +33,7 @@ export function deliveryFromCloudEvent(event: FrameworkCloudEvent): Delivery {
     return fromPushMessage(data.message as PushMessage, stringOr(data.subscription), topicOfSource(stringOr(event.source)), numberOr(data.deliveryAttempt));
   }
   if (event.type === undefined && typeof event.message === 'object' && event.message !== null) {
-    return fromPushMessage(event.message as PushMessage, stringOr(event.subscription), '', numberOr(event.deliveryAttempt));
+    return fromPushMessage(event.message, stringOr(event.subscription), '', numberOr(event.deliveryAttempt));
   }
   const attributes: Record<string, string> = {};
   for (const name of contextAttributes) {

@@ -32,6 +32,9 @@ export interface EventFunctionSpec {
   run(event: CloudEvent<unknown>, context: InvocationContext, deps: Deps): Promise<Outcome>;
 }
 
+/** How long Firestore keeps these records (a TTL policy on `expireAt`): long enough for ops to look, not forever. */
+export const FAILURE_RECORD_TTL_MS = 7 * 24 * 3600_000;
+export const REJECTION_RECORD_TTL_MS = 30 * 24 * 3600_000;
 /** Preview of a rejected payload kept for ops; enough to recognise it, small enough for a document. */
 const REJECTED_PAYLOAD_PREVIEW_BYTES = 4096;
 const FAILURE_MESSAGE_LIMIT = 2000;
@@ -95,6 +98,7 @@ export function failurePath(functionName: string, eventId: string): string {
 }
 
 async function recordTransientFailure(functionName: string, event: CloudEvent<unknown>, delivery: Delivery, deps: Deps, error: unknown): Promise<void> {
+  const now = deps.clock.now();
   try {
     await deps.store.set(failurePath(functionName, event.id), {
       function: functionName,
@@ -103,7 +107,8 @@ async function recordTransientFailure(functionName: string, event: CloudEvent<un
       subject: event.subject ?? null,
       attempt: delivery.deliveryAttempt,
       message: errorMessage(error).slice(0, FAILURE_MESSAGE_LIMIT),
-      at: deps.clock.now(),
+      at: now,
+      expireAt: new Date(now.getTime() + FAILURE_RECORD_TTL_MS),
     });
   } catch (recordError) {
     // The retry matters more than the note about it; never let the note turn into the failure.
@@ -118,6 +123,7 @@ async function recordRejection(
   details: { reason: string; eventId: string | null; type: string | null; issues: readonly ValidationIssue[] },
 ): Promise<void> {
   const path = `rejections/${documentId(`${functionName}:${delivery.messageId}`)}`;
+  const now = deps.clock.now();
   await deps.store.create(path, {
     function: functionName,
     subscription: delivery.subscription,
@@ -129,7 +135,8 @@ async function recordRejection(
     errors: details.issues.map((issue) => ({ path: issue.path, message: issue.message })),
     attributes: { ...delivery.attributes },
     payloadPreview: delivery.data.subarray(0, REJECTED_PAYLOAD_PREVIEW_BYTES).toString('utf8'),
-    receivedAt: deps.clock.now(),
+    receivedAt: now,
+    expireAt: new Date(now.getTime() + REJECTION_RECORD_TTL_MS),
   });
   logs.eventRejected(deps.log, functionName, delivery.messageId, details.reason, formatIssues(details.issues));
 }

@@ -4,14 +4,14 @@
  * permanent failures.
  */
 import * as functions from '@google-cloud/functions-framework';
-import { deliveryFromCloudEvent, type FrameworkCloudEvent } from './cloud-event.ts';
+import { deliveryFromCloudEvent } from './cloud-event.ts';
 import type { Deps } from './deps.ts';
 import type { FunctionDefinition } from './handler.ts';
 
 export function registerCloudEventFunctions(definitions: readonly FunctionDefinition[], deps: () => Promise<Deps>): void {
   for (const definition of definitions) {
     functions.cloudEvent(definition.name, async (event: functions.CloudEvent<unknown>) => {
-      await definition.handle(deliveryFromCloudEvent(event as unknown as FrameworkCloudEvent), await deps());
+      await definition.handle(deliveryFromCloudEvent(event), await deps());
     });
   }
 }

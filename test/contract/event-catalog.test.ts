@@ -464,6 +464,12 @@ const minimalPayloads: Record<string, Json> = {
   [EventType.assetReady]: { assetId, source: assetSource, kind: 'image', profile: 'default', steps: [], outputs: {}, readyAt: at },
   [EventType.assetFailed]: { assetId, source: assetSource, status: 'REJECTED', error: { step: 'probe', code: 'EMPTY_OBJECT', message: 'the object is empty (0 bytes)' }, failedAt: at },
   [checksumType]: { orderId, assetId, step: 'checksum', shard, source: objectRef, kind: 'image', profile: 'default', params: {}, issuedAt: at },
+  // The media steps' params are too rich to restate here: their documented example (a real captured order) serves.
+  ...Object.fromEntries(
+    cloudEventMessages
+      .filter((entry) => entry.ceType !== undefined && entry.ceType !== checksumType && stepOfWorkOrderType(entry.ceType) !== undefined)
+      .map((entry) => [entry.ceType!, entry.message.examples![0]!.payload as Json]),
+  ),
 };
 
 function minimal(type: string): Json {

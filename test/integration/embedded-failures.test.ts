@@ -87,6 +87,22 @@ describe('a step that throws a PermanentError', () => {
   });
 });
 
+describe('a step whose params cannot be built for this asset', () => {
+  it('fails the asset with PLAN_FAILED rather than dead-lettering the coordinator', async () => {
+    const unplannable = testStep('unplannable', async () => ({ outputs: {} }), {
+      params: () => {
+        throw new Error('the probe reported no frame rate');
+      },
+    });
+    runtime = await startTestRuntime({ steps: withSteps(unplannable) });
+    const id = await processImage(runtime);
+    const asset = await runtime.asset(id);
+    expect(asset).toMatchObject({ status: 'FAILED', error: { step: 'unplannable', code: 'PLAN_FAILED' } });
+    expect(asset?.error?.message).toContain('no frame rate');
+    expect(await runtime.store.count('deadLetters')).toBe(0);
+  });
+});
+
 describe('a malformed partner event', () => {
   it('is recorded as rejected with the validation errors, acked, and never retried', async () => {
     runtime = await startTestRuntime();

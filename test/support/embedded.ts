@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { buildPipeline } from '../../functions/pipeline.ts';
-import { productionSteps } from '../../functions/registry.ts';
+import { checksumStep } from '../../functions/checksum/step.ts';
 import { loadConfig } from '../../shared/config/config.ts';
 import { assetPath } from '../../shared/domain/asset-id.ts';
 import type { AssetDoc } from '../../shared/domain/asset.ts';
@@ -23,6 +23,13 @@ export interface TestRuntime extends EmbeddedRuntime {
   asset(id: string): Promise<AssetDoc | undefined>;
   dispose(): Promise<void>;
 }
+
+/**
+ * Orchestration tests run the cheapest real step only: what they check (retries, duplicates, fan-in, ordering)
+ * does not depend on which media steps exist, and encoding thumbnails for each case would only slow them down.
+ * Suites about a media step pass their own registry.
+ */
+export const orchestrationSteps: StepRegistry = createStepRegistry([checksumStep]);
 
 export interface TestRuntimeOptions {
   readonly steps?: StepRegistry;
@@ -46,7 +53,7 @@ export async function startTestRuntime(options: TestRuntimeOptions = {}): Promis
   const deliveries = new Map<string, number>();
   const runtime = createEmbeddedRuntime({
     config,
-    steps: options.steps ?? productionSteps,
+    steps: options.steps ?? orchestrationSteps,
     pipeline: buildPipeline,
     env: { PATH: process.env.PATH },
     wrapHandler: (subscription, handler) => {
@@ -77,9 +84,9 @@ export async function startTestRuntime(options: TestRuntimeOptions = {}): Promis
   };
 }
 
-/** The production steps plus the given test steps. */
+/** The orchestration steps plus the given test steps. */
 export function withSteps(...extra: StepDefinition[]): StepRegistry {
-  return createStepRegistry([...productionSteps.values(), ...extra]);
+  return createStepRegistry([...orchestrationSteps.values(), ...extra]);
 }
 
 /** A step for tests: applies to everything, no params, behaviour supplied by the test. */

@@ -76,6 +76,16 @@ describe('step results', () => {
   });
 });
 
+describe('a step whose planning throws', () => {
+  it('fails the asset with PLAN_FAILED naming the step, instead of failing the message forever', () => {
+    const broken = createStepRegistry([testStep('segments', noop, { shardCount: () => { throw new Error('no frame rate'); } })]);
+    const decision = applyProbeCompleted(fresh(), outcome('probe'), probe('video'), broken, now);
+    expect(decision.asset).toMatchObject({ status: 'FAILED', error: { step: 'segments', code: 'PLAN_FAILED' } });
+    expect(decision.asset.error?.message).toContain('no frame rate');
+    expect(decision.emissions.map((emission) => emission.kind)).toEqual(['asset-failed']);
+  });
+});
+
 describe('probe failures', () => {
   it.each([
     ['EMPTY_OBJECT', 'REJECTED'],

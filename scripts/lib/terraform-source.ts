@@ -1,0 +1,191 @@
+/**
+ * Reading the TypeScript sources the way the deployment needs to: which modules a function's code can reach
+ * (value imports only, since type imports vanish at run time), and the calls in them. The Terraform generator
+ * and the consistency tests use this to derive IAM grants and Firestore indexes from the code itself.
+ */
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { builtinModules } from 'node:module';
+import path from 'node:path';
+import ts from 'typescript';
+
+export const repoRoot = path.resolve(import.meta.dirname, '..', '..');
+
+export interface SourceFile {
+  /** Repository-relative, forward slashes. */
+  readonly file: string;
+  readonly ast: ts.SourceFile;
+}
+
+const cache = new Map<string, SourceFile>();
+
+export function readSource(relative: string): SourceFile {
+  const file = relative.split(path.sep).join('/');
+  let source = cache.get(file);
+  if (!source) {
+    const text = readFileSync(path.join(repoRoot, file), 'utf8');
+    source = { file, ast: ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true, ts.ScriptKind.TS) };
+    cache.set(file, source);
+  }
+  return source;
+}
+
+/** Where a node is, for error messages: `shared/runtime/handler.ts:42`. */
+export function where(source: SourceFile, node: ts.Node): string {
+  return `${source.file}:${source.ast.getLineAndCharacterOfPosition(node.getStart(source.ast)).line + 1}`;
+}
+
+export interface ModuleImports {
+  /** Repository-relative files imported for their values. */
+  readonly local: string[];
+  /** Bare specifiers imported for their values (`@google-cloud/storage`, `sharp`), without node builtins. */
+  readonly packages: string[];
+  /** Packages only import()ed at run time, which the code treats as optional extras (`ffmpeg-static`). */
+  readonly optionalPackages: string[];
+}
+
+function isTypeOnlyImport(node: ts.ImportDeclaration): boolean {
+  const clause = node.importClause;
+  if (!clause) return false; // `import 'x'` runs x
+  if (clause.isTypeOnly) return true;
+  if (clause.name) return false;
+  const bindings = clause.namedBindings;
+  if (!bindings) return false;
+  if (ts.isNamespaceImport(bindings)) return false;
+  return bindings.elements.length > 0 && bindings.elements.every((element) => element.isTypeOnly);
+}
+
+function isBuiltin(specifier: string): boolean {
+  return specifier.startsWith('node:') || builtinModules.includes(specifier);
+}
+
+/** The package name of a bare specifier: `@scope/name` or `name`. */
+export function packageName(specifier: string): string {
+  const parts = specifier.split('/');
+  return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0]!;
+}
+
+/** Value imports of one file: static imports and re-exports that are not type-only, and dynamic import()s (of a literal or a same-file const). */
+export function importsOf(relative: string): ModuleImports {
+  const source = readSource(relative);
+  const specifiers: string[] = [];
+  const dynamic = new Set<string>();
+  const visit = (node: ts.Node): void => {
+    if (ts.isImportDeclaration(node) && ts.isStringLiteral(node.moduleSpecifier)) {
+      if (!isTypeOnlyImport(node)) specifiers.push(node.moduleSpecifier.text);
+    } else if (ts.isExportDeclaration(node) && node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier)) {
+      if (!node.isTypeOnly) specifiers.push(node.moduleSpecifier.text);
+    } else if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword) {
+      const [argument] = node.arguments;
+      const value = argument && ts.isIdentifier(argument) ? resolveConst(source, argument.text, argument) : argument;
+      if (!value || !ts.isStringLiteralLike(value)) throw new Error(`${where(source, node)}: import() of a computed path cannot be followed`);
+      dynamic.add(value.text);
+      specifiers.push(value.text);
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(source.ast);
+  const local: string[] = [];
+  const packages: string[] = [];
+  const optionalPackages: string[] = [];
+  for (const specifier of specifiers) {
+    if (specifier.startsWith('.')) {
+      const resolved = path.posix.normalize(path.posix.join(path.posix.dirname(source.file), specifier));
+      if (resolved.endsWith('.ts') && existsSync(path.join(repoRoot, resolved))) local.push(resolved);
+      else if (!resolved.endsWith('.json')) throw new Error(`${source.file}: cannot resolve '${specifier}'`);
+    } else if (!isBuiltin(specifier)) {
+      (dynamic.has(specifier) ? optionalPackages : packages).push(packageName(specifier));
+    }
+  }
+  return { local, packages, optionalPackages };
+}
+
+/** Every repository file reachable from the entry files through value imports, and the packages they use. */
+export function reachable(entries: readonly string[]): { files: string[]; packages: string[] } {
+  const seen = new Set<string>();
+  const packages = new Set<string>();
+  const queue = [...entries];
+  while (queue.length > 0) {
+    const file = queue.pop()!;
+    if (seen.has(file)) continue;
+    seen.add(file);
+    const imports = importsOf(file);
+    imports.packages.forEach((name) => packages.add(name));
+    queue.push(...imports.local);
+  }
+  return { files: [...seen].sort(), packages: [...packages].sort() };
+}
+
+/** `.ts` files under the given repository folders, tests and generated code excluded. */
+export function sourceFiles(folders: readonly string[]): string[] {
+  const files: string[] = [];
+  const walk = (relative: string): void => {
+    for (const entry of readdirSync(path.join(repoRoot, relative))) {
+      const child = path.posix.join(relative, entry);
+      if (statSync(path.join(repoRoot, child)).isDirectory()) {
+        if (entry !== 'node_modules' && entry !== 'generated') walk(child);
+      } else if (entry.endsWith('.ts') && !entry.endsWith('.test.ts') && !entry.endsWith('.d.ts')) {
+        files.push(child);
+      }
+    }
+  };
+  folders.forEach(walk);
+  return files.sort();
+}
+
+/** Strips the wrappers that do not change a value: parentheses, `as`, `satisfies`, `!`. */
+export function unwrap(node: ts.Expression): ts.Expression {
+  let current = node;
+  while (ts.isParenthesizedExpression(current) || ts.isAsExpression(current) || ts.isSatisfiesExpression(current) || ts.isNonNullExpression(current) || ts.isTypeAssertionExpression(current)) {
+    current = current.expression;
+  }
+  return current;
+}
+
+/** Calls in a file whose callee matches: `receiver.method(...)` or `fn(...)`. */
+export function findCalls(source: SourceFile, match: (call: ts.CallExpression, callee: { receiver: string | undefined; name: string }) => boolean): ts.CallExpression[] {
+  const calls: ts.CallExpression[] = [];
+  const visit = (node: ts.Node): void => {
+    if (ts.isCallExpression(node)) {
+      const callee = unwrap(node.expression);
+      if (ts.isPropertyAccessExpression(callee)) {
+        if (match(node, { receiver: callee.expression.getText(source.ast), name: callee.name.text })) calls.push(node);
+      } else if (ts.isIdentifier(callee)) {
+        if (match(node, { receiver: undefined, name: callee.text })) calls.push(node);
+      }
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(source.ast);
+  return calls;
+}
+
+/** The initializer of a `const` declared in the same file and visible from `from` (closest enclosing scope first). */
+export function resolveConst(source: SourceFile, name: string, from: ts.Node): ts.Expression | undefined {
+  for (let scope: ts.Node | undefined = from.parent; scope; scope = scope.parent) {
+    let found: ts.Expression | undefined;
+    const visit = (node: ts.Node): void => {
+      if (found) return;
+      if (ts.isVariableDeclaration(node) && ts.isIdentifier(node.name) && node.name.text === name && node.initializer) {
+        found = node.initializer;
+        return;
+      }
+      // Do not look into nested functions: their consts are not in scope here.
+      if (node !== scope && (ts.isFunctionLike(node) || ts.isClassLike(node))) return;
+      ts.forEachChild(node, visit);
+    };
+    ts.forEachChild(scope, visit);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/** The single returned expression of a function declared at the top level of the same file. */
+export function resolveFunctionResult(source: SourceFile, name: string): ts.Expression | undefined {
+  for (const statement of source.ast.statements) {
+    if (ts.isFunctionDeclaration(statement) && statement.name?.text === name && statement.body) {
+      const returns = statement.body.statements.filter(ts.isReturnStatement);
+      if (returns.length === 1 && returns[0]!.expression) return returns[0]!.expression;
+    }
+  }
+  return undefined;
+}

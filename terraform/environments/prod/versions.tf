@@ -1,0 +1,14 @@
+terraform {
+  required_version = ">= 1.8.0"
+  required_providers {
+    google = {
+      source  = "hashicorp/google"
+      version = ">= 7.0.0, < 8.0.0"
+    }
+  }
+  # State in a GCS bucket created before the first apply:
+  #   tofu init -backend-config="bucket=<state bucket>"
+  backend "gcs" {
+    prefix = "mediaflow/prod"
+  }
+}

@@ -1,0 +1,508 @@
+/**
+ * terraform/ parsed (HCL, via @cdktf/hcl2json) and checked against the code and against itself: the topics and
+ * subscriptions come from the generated pipeline and nothing else makes any; every function has its own service
+ * account holding only what its code uses; every subscription pushes with OIDC, retries, dead-letters and keeps its
+ * function's ack deadline; no primitive or admin roles anywhere; the Firestore indexes cover the queries the code
+ * runs; the functions' environment is what loadConfig reads; and every module call, root and example is wired right.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse } from '@cdktf/hcl2json';
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../shared/config/config.ts';
+import { eventarcFinalizedType } from '../../shared/runtime/decode.ts';
+import { block, dynamicBlock, loadModule, moduleDirs, ofType, strings, terraformRoot, type Attrs, type HclModule } from '../../scripts/lib/terraform-hcl.ts';
+import { pipelineJsonFile, type TerraformPipeline } from '../../scripts/lib/terraform-pipeline.ts';
+import { indexServes, requiredIndex, storeQueries, type IndexField } from '../../scripts/lib/terraform-queries.ts';
+import { readSource, repoRoot, sourceFiles } from '../../scripts/lib/terraform-source.ts';
+
+const spec = JSON.parse(readFileSync(pipelineJsonFile, 'utf8')) as TerraformPipeline;
+const dirs = moduleDirs();
+const modules = new Map<string, HclModule>(await Promise.all(dirs.map(async (dir) => [dir, await loadModule(dir)] as const)));
+const stack = modules.get('terraform/modules/mediaflow')!;
+const fn = modules.get('terraform/modules/function')!;
+const functionCall = stack.modules.get('function')!;
+
+/** Whitespace-insensitive view of an HCL expression string. */
+const squash = (value: unknown): string => String(value).replace(/\s+/g, ' ').trim();
+const resource = (module: HclModule, address: string): Attrs => {
+  const found = module.resources.get(address);
+  if (!found) throw new Error(`${module.dir} has no ${address}`);
+  return found;
+};
+
+describe('terraform/: layout', () => {
+  it('has the function module, the environment module, an environment root and a tested example', () => {
+    expect(dirs).toEqual(expect.arrayContaining(['terraform/modules/function', 'terraform/modules/mediaflow', 'terraform/environments/prod', 'terraform/examples/minimal']));
+  });
+
+  it.each(dirs)('%s pins the Terraform/OpenTofu version and the google provider major', (dir) => {
+    const settings = modules.get(dir)!.terraform;
+    expect(settings.map((t) => t.required_version).filter(Boolean)).toEqual(['>= 1.8.0']);
+    const providers = settings.flatMap((t) => block(t, 'required_providers'));
+    expect(providers).toEqual([{ google: { source: 'hashicorp/google', version: '>= 7.0.0, < 8.0.0' } }]);
+  });
+
+  it('keeps provider configuration in roots only', () => {
+    for (const [dir, module] of modules) {
+      const isRoot = dir.startsWith('terraform/environments/') || dir.startsWith('terraform/examples/');
+      expect(module.providers.size > 0, dir).toBe(isRoot);
+    }
+  });
+
+  it.each(dirs)('%s: every reference resolves (variables, locals, resources, data sources, module outputs)', (dir) => {
+    const module = modules.get(dir)!;
+    const expressions = [...module.resources.values(), ...module.data.values(), ...module.modules.values(), ...module.outputs.values(), module.locals, ...module.variables.values(), ...module.providers.values()]
+      .flatMap(strings)
+      .filter((text) => text.includes('${'));
+    const unresolved = new Set<string>();
+    for (const text of expressions) {
+      for (const [, name] of text.matchAll(/\bvar\.(\w+)/g)) if (!module.variables.has(name!)) unresolved.add(`var.${name}`);
+      for (const [, name] of text.matchAll(/\blocal\.(\w+)/g)) if (!(name! in module.locals)) unresolved.add(`local.${name}`);
+      for (const [, type, name] of text.matchAll(/\bdata\.(\w+)\.(\w+)/g)) if (!module.data.has(`${type}.${name}`)) unresolved.add(`data.${type}.${name}`);
+      for (const [, type, name] of text.matchAll(/(?<![.\w])(google_\w+|terraform_data)\.(\w+)/g)) if (!module.resources.has(`${type}.${name}`)) unresolved.add(`${type}.${name}`);
+      for (const [, name, output] of text.matchAll(/\bmodule\.(\w+)(?:\[[^\]]+\])?\.(\w+)/g)) {
+        const call = module.modules.get(name!);
+        const target = call && modules.get(path.relative(repoRoot, path.join(repoRoot, dir, String(call.source))));
+        if (!target?.outputs.has(output!)) unresolved.add(`module.${name}.${output}`);
+      }
+    }
+    expect([...unresolved]).toEqual([]);
+  });
+
+  describe.each(dirs.flatMap((dir) => [...modules.get(dir)!.modules].map(([name, call]) => [`${dir}: module.${name}`, dir, call] as const)))('%s', (_label, dir, call) => {
+    const target = path.join(dir, String(call.source));
+    const called = modules.get(path.relative(repoRoot, path.join(repoRoot, target)));
+    const meta = new Set(['source', 'for_each', 'count', 'depends_on', 'providers', 'version']);
+
+    it('calls a module of this repository', () => {
+      expect(String(call.source)).toMatch(/^\.\.?\//);
+      expect(called, target).toBeDefined();
+    });
+
+    it('passes only arguments the module declares', () => {
+      const unknown = Object.keys(call).filter((key) => !meta.has(key) && !called!.variables.has(key));
+      expect(unknown).toEqual([]);
+    });
+
+    it('passes every variable the module requires', () => {
+      const required = [...called!.variables].filter(([, variable]) => !('default' in variable)).map(([name]) => name);
+      expect(required.filter((name) => !(name in call))).toEqual([]);
+    });
+  });
+});
+
+describe('topics and subscriptions come from the generated pipeline, and nothing else makes any', () => {
+  it('reads generated/pipeline.json', () => {
+    expect(stack.locals.pipeline).toBe('${jsondecode(file("${path.module}/generated/pipeline.json"))}');
+  });
+
+  it('creates one topic per pipeline topic, named <prefix>-<suffix>', () => {
+    expect(ofType(stack, 'google_pubsub_topic').map(([address]) => address)).toEqual(['google_pubsub_topic.this']);
+    expect(resource(stack, 'google_pubsub_topic.this').for_each).toBe('${local.topic_names}');
+    expect(squash(stack.locals.topic_names)).toBe('${{ for suffix in local.pipeline.topics : suffix => "${var.prefix}-${suffix}" }}');
+  });
+
+  it('creates subscriptions only in the function module, one per entry it is given', () => {
+    for (const [dir, module] of modules) {
+      const subs = ofType(module, 'google_pubsub_subscription').map(([address]) => address);
+      expect(subs, dir).toEqual(dir === 'terraform/modules/function' ? ['google_pubsub_subscription.this'] : []);
+      if (dir !== 'terraform/modules/mediaflow') expect(ofType(module, 'google_pubsub_topic'), dir).toEqual([]);
+    }
+    expect(resource(fn, 'google_pubsub_subscription.this').for_each).toBe('${var.subscriptions}');
+  });
+
+  it('gives each function exactly its own subscriptions, named <function>--<prefix>-<topic>', () => {
+    expect(squash(stack.locals.subscriptions)).toBe('${{ for key, sub in local.pipeline.subscriptions : key => merge(sub, { name = "${sub.function}--${local.topic_names[sub.topic]}" }) }}');
+    const passed = squash(functionCall.subscriptions);
+    expect(passed).toMatch(/^\$\{\{ for key, sub in local\.subscriptions : sub\.name => \{/);
+    expect(passed).toMatch(/\} if sub\.function == each\.key \}\}$/);
+  });
+
+  it('instantiates the function module once per pipeline function', () => {
+    expect(functionCall.source).toBe('../function');
+    expect(functionCall.for_each).toBe('${local.deployed_functions}');
+    expect(squash(stack.locals.deployed_functions)).toBe('${var.image == null ? {} : local.pipeline.functions}');
+  });
+});
+
+describe('every subscription: push with OIDC, ack deadline from the code, retry policy, dead-letter topic', () => {
+  const subscription = resource(fn, 'google_pubsub_subscription.this');
+  const passed = squash(functionCall.subscriptions);
+
+  it('takes its ack deadline from the generated pipeline (the function’s named timeout)', () => {
+    expect(subscription.ack_deadline_seconds).toBe('${each.value.ack_deadline_seconds}');
+    expect(passed).toContain('ack_deadline_seconds = sub.ack_deadline_seconds');
+  });
+
+  it('pushes to the function’s service at a path ending in the topic id, with an OIDC token for the service', () => {
+    const [push] = block(subscription, 'push_config');
+    expect(push!.push_endpoint).toBe('${google_cloud_run_v2_service.this.uri}/${each.value.topic_id}');
+    expect(block(push, 'oidc_token')).toEqual([{ service_account_email: '${var.push_service_account}', audience: '${google_cloud_run_v2_service.this.uri}' }]);
+    expect(block(push, 'no_wrapper')).toEqual([]);
+  });
+
+  it('lets only the push identity (and a configured trigger identity) invoke the service', () => {
+    const invokers = resource(fn, 'google_cloud_run_v2_service_iam_member.invokers');
+    expect(invokers.role).toBe('roles/run.invoker');
+    expect(squash(invokers.for_each)).toBe('${merge({ push = "serviceAccount:${var.push_service_account}" }, var.invokers)}');
+    expect(functionCall.push_service_account).toBe('${google_service_account.push.email}');
+  });
+
+  it('always has a retry policy, with the deployment’s backoffs', () => {
+    expect(block(subscription, 'retry_policy')).toEqual([{ minimum_backoff: '${each.value.minimum_backoff_seconds}s', maximum_backoff: '${each.value.maximum_backoff_seconds}s' }]);
+    expect(passed).toContain('minimum_backoff_seconds = local.retry.minimum_backoff_seconds');
+    expect(passed).toContain('maximum_backoff_seconds = local.retry.maximum_backoff_seconds');
+  });
+
+  it('dead-letters to the dead-letter topic after max delivery attempts, except the dead-letter topic’s own', () => {
+    const policy = dynamicBlock(subscription, 'dead_letter_policy')!;
+    expect(policy.for_each).toBe('${each.value.dead_letter_topic_id == null ? [] : [each.value.dead_letter_topic_id]}');
+    expect(block(policy, 'content')).toEqual([{ dead_letter_topic: '${dead_letter_policy.value}', max_delivery_attempts: '${each.value.max_delivery_attempts}' }]);
+    expect(passed).toContain('dead_letter_topic_id = sub.dead_letter ? local.topic_ids[local.roles.dead_letters] : null');
+    expect(passed).toContain('max_delivery_attempts = local.retry.max_delivery_attempts');
+    const deadLettering = Object.values(spec.subscriptions).filter((sub) => sub.dead_letter);
+    expect(Object.values(spec.subscriptions).filter((sub) => !deadLettering.includes(sub)).map((sub) => sub.topic)).toEqual([spec.topic_roles.dead_letters]);
+  });
+
+  it('grants the Pub/Sub service agent what dead-lettering needs: subscriber on each source subscription, publisher on the dead-letter topic', () => {
+    const ack = resource(fn, 'google_pubsub_subscription_iam_member.dead_letter_ack');
+    expect(ack).toMatchObject({ for_each: '${local.dead_lettering}', role: 'roles/pubsub.subscriber', member: 'serviceAccount:${var.pubsub_service_agent}' });
+    expect(squash(fn.locals.dead_lettering)).toBe('${{ for name, sub in var.subscriptions : name => sub if sub.dead_letter_topic_id != null }}');
+    expect(resource(stack, 'google_pubsub_topic_iam_member.pubsub_agent_dead_letters')).toMatchObject({
+      topic: '${google_pubsub_topic.this[local.roles.dead_letters].name}',
+      role: 'roles/pubsub.publisher',
+      member: 'serviceAccount:${local.service_agents.pubsub}',
+    });
+    expect(resource(stack, 'google_service_account_iam_member.pubsub_agent_push_tokens')).toMatchObject({
+      service_account_id: '${google_service_account.push.name}',
+      role: 'roles/iam.serviceAccountTokenCreator',
+    });
+  });
+
+  it('never lets a subscription expire', () => {
+    expect(block(subscription, 'expiration_policy')).toEqual([{ ttl: '' }]);
+  });
+
+  it('sets Cloud Run’s request timeout to the ack deadline, so Cloud Run never cuts a push Pub/Sub still waits for', () => {
+    const [template] = block(resource(fn, 'google_cloud_run_v2_service.this'), 'template');
+    expect(template!.timeout).toBe('${var.request_timeout_seconds}s');
+    expect(functionCall.request_timeout_seconds).toBe('${each.value.request_timeout_seconds}');
+  });
+});
+
+describe('every function has its own service account, holding only what its code uses', () => {
+  const service = resource(fn, 'google_cloud_run_v2_service.this');
+  const account = resource(fn, 'google_service_account.this');
+
+  it('creates one service account per function and runs the service as it', () => {
+    expect(account.count).toBeUndefined();
+    expect(account.for_each).toBeUndefined();
+    expect(account.account_id).toBe('${var.service_account_id}');
+    expect(functionCall.service_account_id).toBe('${var.prefix}-${each.key}');
+    expect(block(service, 'template')[0]!.service_account).toBe('${google_service_account.this.email}');
+  });
+
+  it.each(Object.keys(spec.functions))('%s: its service account id is valid for the longest allowed prefix', (name) => {
+    const longestPrefix = 'x'.repeat(12);
+    expect(`${longestPrefix}-${name}`).toMatch(/^[a-z][-a-z0-9]{4,28}[a-z0-9]$/);
+    expect(['push', 'deployer', 'eventarc']).not.toContain(name);
+  });
+
+  // The least role for each capability, and why it is enough: the test's own reference, not the module's.
+  const leastRoles: Record<string, string> = {
+    firestore: 'roles/datastore.user', // document reads, writes, queries and transactions; no index or database admin
+    vertex_ai: 'roles/aiplatform.user', // calling models
+    publishes: 'roles/pubsub.publisher', // publish only, per topic
+    reads_sources: 'roles/storage.objectViewer', // get and list objects, per bucket
+    reads_derivatives: 'roles/storage.objectViewer',
+    writes_derivatives: 'roles/storage.objectUser', // create, and delete to overwrite on a re-run; no IAM changes
+  };
+
+  it('maps each capability the code uses to its least role', () => {
+    expect(stack.locals.capability_roles).toEqual(leastRoles);
+  });
+
+  it('derives each function’s grants from its access in the generated pipeline, and from nothing else', () => {
+    const access = squash(stack.locals.function_access);
+    expect(access).toMatch(/^\$\{\{ for name, fn in local\.pipeline\.functions : name => \{/);
+    expect(access).toContain('fn.access.firestore ? [local.capability_roles.firestore] : []');
+    expect(access).toContain('fn.access.vertex_ai ? [local.capability_roles.vertex_ai] : []');
+    expect(access).toContain('publish_topics = [for suffix in fn.access.publishes : local.topic_ids[suffix]]');
+    expect(access).toContain('fn.access.reads_sources ? merge( { (google_storage_bucket.this["ingest"].name) = local.capability_roles.reads_sources }, { for bucket in local.managed_partner_buckets : bucket => local.capability_roles.reads_sources }, ) : {}');
+    expect(access).toContain('fn.access.reads_derivatives ? { (google_storage_bucket.this["derivatives"].name) = local.capability_roles.reads_derivatives } : {}');
+    expect(access).toContain('fn.access.writes_derivatives ? { (google_storage_bucket.this["derivatives"].name) = local.capability_roles.writes_derivatives } : {}');
+    expect(functionCall.access).toBe('${local.function_access[each.key]}');
+  });
+
+  it('grants the function’s service account exactly var.access (the deployer and invokers are other members)', () => {
+    const grants = [...fn.resources].filter(([address, attrs]) => /_iam_member\./.test(address) && strings(attrs.member).some((member) => member.includes('local.member')));
+    expect(grants.map(([address, attrs]) => [address, attrs.for_each, attrs.role])).toEqual([
+      ['google_project_iam_member.access', '${toset(var.access.project_roles)}', '${each.value}'],
+      ['google_pubsub_topic_iam_member.publish', '${toset(var.access.publish_topics)}', 'roles/pubsub.publisher'],
+      ['google_storage_bucket_iam_member.access', '${var.access.bucket_roles}', '${each.value}'],
+    ]);
+    expect(fn.locals.member).toBe('serviceAccount:${google_service_account.this.email}');
+  });
+
+  it.each(Object.entries(spec.functions))('%s: gets only the roles of what its code uses', (_name, definition) => {
+    const roles = Object.entries(definition.access).flatMap(([capability, used]) => (used === true || (Array.isArray(used) && used.length > 0) ? [leastRoles[capability]!] : []));
+    for (const role of roles) expect(role).not.toMatch(/^roles\/(owner|editor|viewer)$|admin/i);
+    // Firestore is the only project-wide grant a function gets (Vertex AI too, for a step that calls it).
+    const projectWide = roles.filter((role) => role === leastRoles.firestore || role === leastRoles.vertex_ai);
+    expect(projectWide.length).toBeLessThanOrEqual(2);
+  });
+});
+
+describe('least privilege throughout', () => {
+  const iam = [...modules].flatMap(([dir, module]) => [...module.resources].filter(([address]) => address.includes('_iam_')).map(([address, attrs]) => [dir, address, attrs] as const));
+
+  // Every literal role the configuration grants, and why it is needed.
+  const allowed: Record<string, string> = {
+    'roles/run.invoker': 'Pub/Sub push and Eventarc identities invoke the services',
+    'roles/run.developer': 'the deployer updates the image of each existing service (service-level)',
+    'roles/iam.serviceAccountUser': 'the deployer deploys revisions that run as each function account (account-level)',
+    'roles/iam.serviceAccountTokenCreator': 'the Pub/Sub service agent mints OIDC tokens for the push account (account-level)',
+    'roles/pubsub.publisher': 'publishing: functions per topic, storage agent to uploads, Pub/Sub agent to dead letters, partners to ingest requests',
+    'roles/pubsub.subscriber': 'Pub/Sub agent acks dead-lettered messages; partners attach subscriptions to asset events',
+    'roles/storage.objectViewer': 'reading sources; the deployer reading its build sources',
+    'roles/artifactregistry.writer': 'the deployer pushes images (repository-level)',
+    'roles/logging.logWriter': 'the deployer writes build logs',
+    'roles/eventarc.eventReceiver': 'the Eventarc trigger identity receives events (eventarc upload trigger only)',
+  };
+
+  it('uses only additive *_iam_member grants, never authoritative policies or bindings', () => {
+    const all = [...modules.values()].flatMap((module) => [...module.resources.keys()]);
+    expect(all.filter((address) => /_iam_(policy|binding)\./.test(address))).toEqual([]);
+  });
+
+  it.each(iam.map(([dir, address, attrs]) => [`${dir}: ${address}`, attrs] as const))('%s grants a known, non-primitive, non-admin role', (_label, attrs) => {
+    const role = String(attrs.role);
+    if (role === '${each.value}') return; // var.access / capability_roles, checked above and validated in the module
+    expect(Object.keys(allowed)).toContain(role);
+  });
+
+  it('has no primitive role, storage.admin, or admin role anywhere', () => {
+    const text = dirs.flatMap((dir) => modules.get(dir)!.files.map((file) => readFileSync(path.join(repoRoot, dir, file), 'utf8'))).join('\n');
+    const granted = [...text.matchAll(/"(roles\/[A-Za-z.]+)"/g)].map((match) => match[1]!);
+    expect(granted.filter((role) => /^roles\/(owner|editor|viewer)$/.test(role) || /admin$/i.test(role) || role === 'roles/storage.admin')).toEqual(
+      // The function module's validation names them in order to refuse them.
+      ['roles/owner', 'roles/editor', 'roles/viewer', 'roles/storage.admin'],
+    );
+    expect(text).not.toMatch(/"(allUsers|allAuthenticatedUsers)"/);
+  });
+
+  it('grants project-wide only Firestore to functions, and logging to the deployer, and Eventarc’s required receiver/publisher roles', () => {
+    const projectGrants = iam.filter(([, address]) => address.startsWith('google_project_iam_member.')).map(([dir, address, attrs]) => `${dir}: ${address} ${String(attrs.role)}`);
+    expect(projectGrants.sort()).toEqual(
+      [
+        'terraform/modules/function: google_project_iam_member.access ${each.value}',
+        'terraform/modules/mediaflow: google_project_iam_member.deployer_logs roles/logging.logWriter',
+        'terraform/modules/mediaflow: google_project_iam_member.eventarc_receiver roles/eventarc.eventReceiver',
+        'terraform/modules/mediaflow: google_project_iam_member.storage_agent_eventarc roles/pubsub.publisher',
+      ].sort(),
+    );
+    expect(resource(stack, 'google_project_iam_member.storage_agent_eventarc').count).toBe('${local.eventarc ? 1 : 0}');
+  });
+});
+
+describe('the functions’ environment is the configuration loadConfig reads', () => {
+  const env = stack.locals.function_env as Record<string, string>;
+  const configSource = readFileSync(path.join(repoRoot, 'shared/config/config.ts'), 'utf8');
+  const known = new Set([...configSource.matchAll(/read(?:Number)?\('([A-Z_]+)'/g), ...configSource.matchAll(/env\.([A-Z_]+)/g)].map((match) => match[1]!));
+
+  it('sets only variables loadConfig knows, and none of the embedded runtime or emulators', () => {
+    expect(Object.keys(env).filter((key) => !known.has(key))).toEqual([]);
+    expect(Object.keys(env).filter((key) => /DATA_DIR|EMBEDDED|EMULATOR/.test(key))).toEqual([]);
+  });
+
+  it('makes a valid GCP configuration, with the deployment’s topics and retry policy', () => {
+    const sample: Record<string, string> = {
+      MEDIAFLOW_RUNTIME: 'gcp',
+      GOOGLE_CLOUD_PROJECT: 'acme-media-prod',
+      MEDIAFLOW_INGEST_BUCKET: 'acme-media-prod-mediaflow-ingest',
+      MEDIAFLOW_DERIVATIVES_BUCKET: 'acme-media-prod-mediaflow-derivatives',
+      MEDIAFLOW_PARTNER_BUCKETS: '',
+      MEDIAFLOW_TOPIC_PREFIX: 'mediaflow',
+      MEDIAFLOW_MAX_DELIVERY_ATTEMPTS: String(spec.retry.max_delivery_attempts),
+      MEDIAFLOW_MIN_BACKOFF_SECONDS: String(spec.retry.minimum_backoff_seconds),
+      MEDIAFLOW_MAX_BACKOFF_SECONDS: String(spec.retry.maximum_backoff_seconds),
+      MEDIAFLOW_LOG_LEVEL: 'info',
+      MEDIAFLOW_DEFAULT_PROFILE: 'default',
+    };
+    expect(Object.keys(env).sort()).toEqual(Object.keys(sample).sort());
+    const config = loadConfig(sample);
+    expect(config.runtime).toBe('gcp');
+    expect(config.topics.deadLetters).toBe(`mediaflow-${spec.topic_roles.dead_letters}`);
+    expect(env.MEDIAFLOW_TOPIC_PREFIX).toBe('${var.prefix}');
+    expect(env.MEDIAFLOW_MAX_DELIVERY_ATTEMPTS).toBe('${tostring(local.retry.max_delivery_attempts)}');
+  });
+
+  it('falls back to the code’s retry defaults from the generated pipeline', () => {
+    const retry = stack.locals.retry as Record<string, string>;
+    for (const key of ['max_delivery_attempts', 'minimum_backoff_seconds', 'maximum_backoff_seconds']) {
+      expect(retry[key]).toBe(`\${coalesce(var.retry.${key}, local.pipeline.retry.${key})}`);
+    }
+  });
+
+  it('selects the function by FUNCTION_TARGET, which functions-framework reads', () => {
+    const [container] = block(block(resource(fn, 'google_cloud_run_v2_service.this'), 'template')[0], 'containers');
+    expect(block(container, 'env')).toEqual([{ name: 'FUNCTION_TARGET', value: '${var.function}' }]);
+    expect(functionCall.function).toBe('${each.key}');
+    const options = readFileSync(path.join(repoRoot, 'node_modules/@google-cloud/functions-framework/build/src/options.js'), 'utf8');
+    expect(options).toContain("'FUNCTION_TARGET'");
+  });
+});
+
+describe('Firestore: indexes cover the queries the code runs; TTL on the idempotency records', () => {
+  const indexes = Object.entries(stack.locals.firestore_indexes as Record<string, { collection: string; fields: IndexField[] }>);
+  const queries = storeQueries();
+  const ttl = stack.locals.firestore_ttl as Record<string, string>;
+
+  it('finds the code’s queries (status, incidents, fan-in, outbox)', () => {
+    expect(new Set(queries.map((query) => query.collection))).toEqual(new Set(['assets', 'deadLetters', 'rejections', 'results', 'outbox']));
+  });
+
+  it.each(queries.map((query) => [`${query.at} ${query.method} ${query.collection} ${JSON.stringify({ where: query.equalities, orderBy: query.orderBy })}`, query] as const))(
+    '%s is served by an automatic or a declared index',
+    (_label, query) => {
+      const need = requiredIndex(query);
+      if (!need) return;
+      expect(indexes.filter(([, index]) => indexServes(index, need)).map(([name]) => name)).toHaveLength(1);
+    },
+  );
+
+  it('declares no composite index that no query needs', () => {
+    const needed = queries.map(requiredIndex).filter((need) => need !== undefined);
+    for (const [name, index] of indexes) expect(needed.some((need) => indexServes(index, need)), name).toBe(true);
+  });
+
+  it('creates the declared indexes in the database the code uses, scoped to the collection', () => {
+    expect(resource(stack, 'google_firestore_index.this')).toMatchObject({ for_each: '${local.firestore_indexes}', database: '(default)', query_scope: 'COLLECTION' });
+    expect(resource(stack, 'google_firestore_database.this')).toMatchObject({ name: '(default)', type: 'FIRESTORE_NATIVE' });
+    expect(readFileSync(path.join(repoRoot, 'shared/runtime/gcp.ts'), 'utf8')).not.toContain('databaseId');
+  });
+
+  it('puts TTL on collections the code writes, with the expiry field unindexed and unqueried', () => {
+    const writers = sourceFiles(['functions', 'shared']).filter((file) => !file.startsWith('shared/adapters/'));
+    for (const collection of Object.keys(ttl)) {
+      expect(writers.some((file) => readSource(file).ast.text.includes(`\`${collection}/`)), collection).toBe(true);
+    }
+    expect(resource(stack, 'google_firestore_field.ttl')).toMatchObject({ for_each: '${local.firestore_ttl}', ttl_config: [{}], index_config: [{}] });
+    const ttlFields = new Set(Object.values(ttl));
+    expect(queries.filter((query) => [...query.equalities, query.orderBy?.field].some((field) => field && ttlFields.has(field)))).toEqual([]);
+  });
+
+  it.each(Object.entries(ttl))('%s: the code sets %s on what it writes, or nothing would ever expire', (collection, field) => {
+    const writer = sourceFiles(['functions', 'shared']).find((file) => readSource(file).ast.text.includes(`\`${collection}/`))!;
+    expect(readSource(writer).ast.text).toMatch(new RegExp(`${field}: new Date\\(`));
+  });
+});
+
+describe('buckets, upload trigger, schema, scheduler, registry', () => {
+  it('makes both pipeline buckets uniform, never public, unversioned, with lifecycle rules', () => {
+    const bucket = resource(stack, 'google_storage_bucket.this');
+    expect(bucket).toMatchObject({ for_each: '${local.bucket_settings}', uniform_bucket_level_access: true, public_access_prevention: 'enforced' });
+    expect(block(bucket, 'versioning')).toEqual([{ enabled: false }]);
+    expect(dynamicBlock(bucket, 'lifecycle_rule')!.for_each).toBe('${each.value.lifecycle_rules}');
+    expect(resource(stack, 'google_storage_bucket.builds')).toMatchObject({ uniform_bucket_level_access: true, public_access_prevention: 'enforced' });
+  });
+
+  it('defaults to the GCS notification upload trigger, with Eventarc as the option', () => {
+    const variable = stack.variables.get('upload_trigger')!;
+    expect(variable.default).toBe('notification');
+    const notification = resource(stack, 'google_storage_notification.uploads');
+    expect(notification).toMatchObject({ payload_format: 'JSON_API_V1', event_types: ['OBJECT_FINALIZE'], topic: '${local.topic_ids[local.roles.uploads]}' });
+    expect(notification.count).toBe('${local.functions_deployed && var.upload_trigger == "notification" ? 1 : 0}');
+    expect(resource(stack, 'google_pubsub_topic_iam_member.storage_agent_uploads')).toMatchObject({ role: 'roles/pubsub.publisher', member: 'serviceAccount:${local.service_agents.storage}' });
+  });
+
+  it('sends the Eventarc finalize type the ingest decoder accepts, to ingest, as its own identity', () => {
+    const trigger = resource(stack, 'google_eventarc_trigger.uploads');
+    expect(block(trigger, 'matching_criteria')).toEqual([
+      { attribute: 'type', value: eventarcFinalizedType },
+      { attribute: 'bucket', value: '${google_storage_bucket.this["ingest"].name}' },
+    ]);
+    expect(block(block(trigger, 'destination')[0], 'cloud_run_service')).toEqual([{ service: '${module.function["ingest"].service_name}', region: '${var.region}' }]);
+    expect(trigger.location).toBe('${var.region}');
+    expect(squash(stack.locals.eventarc)).toBe('${local.functions_deployed && var.upload_trigger == "eventarc"}');
+    expect(functionCall.invokers).toBe('${each.key == "ingest" && local.eventarc ? { eventarc = "serviceAccount:${google_service_account.eventarc[0].email}" } : {}}');
+  });
+
+  it('gives the partner ingest topic the generated Protocol Buffer schema, attached when enforced', () => {
+    expect(resource(stack, 'google_pubsub_schema.ingest_requested')).toMatchObject({ type: 'PROTOCOL_BUFFER', definition: '${file("${path.module}/generated/ingest-requested.v1.proto")}' });
+    const topic = resource(stack, 'google_pubsub_topic.this');
+    const settings = dynamicBlock(topic, 'schema_settings')!;
+    expect(settings.for_each).toBe('${each.key == local.roles.ingest_requests && var.ingest_requests.enforce_schema ? [google_pubsub_schema.ingest_requested.id] : []}');
+    expect(block(settings, 'content')).toEqual([{ schema: '${schema_settings.value}', encoding: 'JSON' }]);
+  });
+
+  it('schedules the watchdog only once the pipeline has a watchdog function', () => {
+    const job = resource(stack, 'google_cloud_scheduler_job.watchdog');
+    expect(job.count).toBe('${local.functions_deployed && local.watchdog != null ? 1 : 0}');
+    expect(stack.locals.watchdog).toBe('${try(local.pipeline.functions["watchdog"], null)}');
+    expect(block(job, 'pubsub_target')[0]!.topic_name).toBe('${local.topic_ids[local.watchdog.topics[0]]}');
+    expect('watchdog' in spec.functions).toBe(false);
+  });
+
+  it('keeps images in one Artifact Registry repository with immutable tags and cleanup', () => {
+    const repository = resource(stack, 'google_artifact_registry_repository.images');
+    expect(repository).toMatchObject({ format: 'DOCKER', docker_config: [{ immutable_tags: true }] });
+    expect(block(repository, 'cleanup_policies').map((policy) => policy.action)).toEqual(['KEEP', 'DELETE']);
+  });
+});
+
+describe('variables: typed objects with validation; roots and examples agree with the module', () => {
+  it.each([...stack.variables].map(([name, variable]) => [name, variable] as const))('mediaflow.%s is typed and described', (_name, variable) => {
+    expect(variable.type).toBeDefined();
+    expect(typeof variable.description === 'string' && variable.description.length > 0).toBe(true);
+  });
+
+  it('validates every variable the operator is likely to get wrong', () => {
+    const validated = [...stack.variables].filter(([, variable]) => block(variable, 'validation').length > 0).map(([name]) => name);
+    expect(validated).toEqual(expect.arrayContaining(['project_id', 'region', 'prefix', 'image', 'buckets', 'upload_trigger', 'firestore', 'ingest_requests', 'retry', 'log_level']));
+  });
+
+  it('the production root declares the module’s variables with the same types and defaults', () => {
+    const root = modules.get('terraform/environments/prod')!;
+    expect([...root.variables.keys()].sort()).toEqual([...stack.variables.keys()].sort());
+    for (const [name, variable] of stack.variables) {
+      const mine = root.variables.get(name)!;
+      expect({ name, type: squash(mine.type), default: mine.default }).toEqual({ name, type: squash(variable.type), default: variable.default });
+      expect(root.modules.get('mediaflow')![name], name).toBe(`\${var.${name}}`);
+    }
+    expect(root.terraform.map((t) => t.backend)).toEqual([{ gcs: [{ prefix: 'mediaflow/prod' }] }]);
+  });
+
+  it('terraform.tfvars.example sets real variables, the required ones, and sizes real functions', async () => {
+    const file = path.join(terraformRoot, 'environments/prod/terraform.tfvars.example');
+    const values = (await parse('terraform.tfvars', readFileSync(file, 'utf8'))) as Record<string, unknown>;
+    const root = modules.get('terraform/environments/prod')!;
+    expect(Object.keys(values).filter((key) => !root.variables.has(key))).toEqual([]);
+    const required = [...root.variables].filter(([, variable]) => !('default' in variable)).map(([name]) => name);
+    expect(required.filter((name) => !(name in values))).toEqual([]);
+    expect(Object.keys(values.functions as object).filter((name) => !(name in spec.functions))).toEqual([]);
+  });
+
+  it('the README’s deploy section sets real variables and reads real outputs', async () => {
+    const readme = readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
+    const deploy = readme.slice(readme.indexOf('## Deploy'));
+    const hcl = /```hcl\n([\s\S]+?)```/.exec(deploy)![1]!;
+    const values = (await parse('README.tfvars', hcl)) as Record<string, unknown>;
+    const root = modules.get('terraform/environments/prod')!;
+    expect(Object.keys(values).filter((key) => !root.variables.has(key))).toEqual([]);
+    const required = [...root.variables].filter(([, variable]) => !('default' in variable)).map(([name]) => name);
+    expect(required.filter((name) => !(name in values))).toEqual([]);
+    const outputs = [...deploy.matchAll(/output (?:-raw |-json )?(\w+)/g)].map((match) => match[1]!);
+    expect(outputs.length).toBeGreaterThan(2);
+    expect(outputs.filter((name) => !root.outputs.has(name))).toEqual([]);
+  });
+
+  it('the minimal example instantiates the module with only the required inputs (and its disposable settings)', () => {
+    const example = modules.get('terraform/examples/minimal')!;
+    const call = example.modules.get('mediaflow')!;
+    expect(call.source).toBe('../../modules/mediaflow');
+    expect(Object.keys(call).filter((key) => key !== 'source').sort()).toEqual(['buckets', 'deletion_protection', 'firestore', 'image', 'project_id', 'region']);
+    expect(existsSync(path.join(terraformRoot, 'examples/minimal/main.tf'))).toBe(true);
+  });
+});

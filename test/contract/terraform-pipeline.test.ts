@@ -1,0 +1,174 @@
+/**
+ * The deployment's picture of the pipeline checked against the code: terraform/modules/mediaflow/generated/ (what
+ * Terraform reads) must be exactly what functions/pipeline.ts, the step registry, the function code and the event
+ * catalog imply. A timeout, a step, a publish or a schema that changes without regenerating fails here.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseDocument } from 'yaml';
+import { schemasDir } from '../../events/schema-files.ts';
+import { ackDeadlineSeconds, buildPipeline, COORDINATOR_TIMEOUT_MS, DEADLETTER_TIMEOUT_MS, INGEST_TIMEOUT_MS, subscriptionName } from '../../functions/pipeline.ts';
+import { productionSteps } from '../../functions/registry.ts';
+import { createStepRegistry } from '../../shared/domain/step.ts';
+import { staleTerraformFiles } from '../../scripts/lib/terraform-gen.ts';
+import {
+  functionAccess,
+  ingestProtoFile,
+  ingestRequestedProto,
+  ingestSchemaFile,
+  pipelineJsonFile,
+  REFERENCE_PREFIX,
+  referenceConfig,
+  terraformPipeline,
+  topicSuffix,
+  type TerraformPipeline,
+} from '../../scripts/lib/terraform-pipeline.ts';
+
+const committed = JSON.parse(readFileSync(pipelineJsonFile, 'utf8')) as TerraformPipeline;
+const config = referenceConfig();
+const pipeline = buildPipeline(config, productionSteps);
+
+type Channel = { address: string };
+type Operation = { action: 'send' | 'receive'; channel: { $ref: string } };
+const catalog = parseDocument(readFileSync(path.join(path.dirname(schemasDir), 'asyncapi.yaml'), 'utf8')).toJS() as {
+  channels: Record<string, Channel>;
+  operations: Record<string, Operation>;
+};
+
+describe('generated Terraform inputs', () => {
+  it('are up to date with the code (node scripts/lib/terraform-gen.ts)', async () => {
+    expect(await staleTerraformFiles()).toEqual([]);
+  });
+
+  it('would go stale if a step timeout changed without regenerating', async () => {
+    const [first, ...rest] = [...productionSteps.values()];
+    const slower = createStepRegistry([{ ...first!, timeoutMs: first!.timeoutMs + 60_000 }, ...rest]);
+    const regenerated = await terraformPipeline(slower);
+    expect(regenerated).not.toEqual(committed);
+    expect(regenerated.subscriptions[`${first!.name}--${topicSuffix(config.topics.workPrefix + first!.name)}`]!.ack_deadline_seconds).toBe(
+      ackDeadlineSeconds(first!.timeoutMs + 60_000),
+    );
+  });
+});
+
+describe('pipeline.json: topics and subscriptions are functions/pipeline.ts', () => {
+  it('has every topic of the pipeline and no other', () => {
+    expect(committed.topics).toEqual(pipeline.topics.map((topic) => topicSuffix(topic)).sort());
+  });
+
+  it('names the topics Terraform wires specially after the configuration', () => {
+    expect(committed.topic_roles).toEqual({
+      uploads: topicSuffix(config.topics.uploads),
+      ingest_requests: topicSuffix(config.topics.ingestRequests),
+      step_results: topicSuffix(config.topics.stepResults),
+      asset_events: topicSuffix(config.topics.assetEvents),
+      dead_letters: topicSuffix(config.topics.deadLetters),
+    });
+  });
+
+  it('has one subscription per (function, topic), named <function>--<topic> once the prefix is applied', () => {
+    const expected = pipeline.subscriptions.map((sub) => sub.name).sort();
+    const deployed = Object.values(committed.subscriptions).map((sub) => subscriptionName(sub.function, `${REFERENCE_PREFIX}-${sub.topic}`)).sort();
+    expect(deployed).toEqual(expected);
+  });
+
+  it.each(pipeline.subscriptions.map((sub) => [sub.name, sub] as const))('%s: ack deadline, dead-lettering and function match the code', (_name, sub) => {
+    const deployed = committed.subscriptions[`${sub.function}--${topicSuffix(sub.topic)}`]!;
+    expect(deployed).toEqual({ function: sub.function, topic: topicSuffix(sub.topic), ack_deadline_seconds: sub.ackDeadlineSeconds, dead_letter: sub.deadLetterTopic !== undefined });
+    // Every subscription dead-letters, except the dead-letter topic's own (its function retries until it records).
+    expect(deployed.dead_letter).toBe(sub.topic !== config.topics.deadLetters);
+  });
+
+  it('derives each deadline from the named timeout in the code', () => {
+    const named: Record<string, number> = {
+      ingest: INGEST_TIMEOUT_MS,
+      coordinator: COORDINATOR_TIMEOUT_MS,
+      deadletter: DEADLETTER_TIMEOUT_MS,
+      ...Object.fromEntries([...productionSteps.values()].map((step) => [step.name, step.timeoutMs])),
+    };
+    expect(Object.keys(committed.functions).sort()).toEqual(Object.keys(named).sort());
+    for (const [name, timeoutMs] of Object.entries(named)) {
+      const fn = committed.functions[name]!;
+      expect(fn.timeout_seconds, name).toBe(Math.ceil(timeoutMs / 1000));
+      expect(fn.request_timeout_seconds, name).toBe(ackDeadlineSeconds(timeoutMs));
+      for (const sub of Object.values(committed.subscriptions).filter((s) => s.function === name)) {
+        expect(sub.ack_deadline_seconds, `${name} on ${sub.topic}`).toBe(ackDeadlineSeconds(timeoutMs));
+        // Cloud Run must not cut a request Pub/Sub still waits for.
+        expect(fn.request_timeout_seconds).toBeGreaterThanOrEqual(sub.ack_deadline_seconds);
+      }
+    }
+  });
+
+  it('carries the code’s retry defaults', () => {
+    expect(committed.retry).toEqual({
+      max_delivery_attempts: config.retry.maxDeliveryAttempts,
+      minimum_backoff_seconds: config.retry.minimumBackoffSeconds,
+      maximum_backoff_seconds: config.retry.maximumBackoffSeconds,
+    });
+  });
+});
+
+describe('pipeline.json: topics and subscriptions are the event catalog’s (events/asyncapi.yaml)', () => {
+  const addresses = Object.values(catalog.channels).map((channel) => channel.address);
+  const channelOf = (operation: Operation): Channel => catalog.channels[operation.channel.$ref.replace('#/channels/', '')]!;
+
+  it('deploys every catalog channel as a topic, and no topic the catalog lacks', () => {
+    expect(committed.topics.map((suffix) => `${REFERENCE_PREFIX}-${suffix}`).sort()).toEqual([...addresses].sort());
+  });
+
+  it('subscribes to exactly the channels mediaflow receives on', () => {
+    const received = new Set(Object.values(catalog.operations).filter((op) => op.action === 'receive').map((op) => channelOf(op).address));
+    const subscribed = new Set(Object.values(committed.subscriptions).map((sub) => `${REFERENCE_PREFIX}-${sub.topic}`));
+    expect([...subscribed].sort()).toEqual([...received].sort());
+  });
+});
+
+describe('pipeline.json: each function’s access is what its code uses', async () => {
+  const analysed = await functionAccess(config, pipeline);
+
+  it.each([...analysed].map(([name, found]) => [name, found] as const))('%s', (name, found) => {
+    // On mismatch, `found.evidence` lists the file:line of every use.
+    expect({ name, access: committed.functions[name]?.access }).toEqual({ name, access: found.access });
+  });
+
+  it('every function records failures and rejections in Firestore at its edge', () => {
+    for (const [name, found] of analysed) expect(found.access.firestore, name).toBe(true);
+  });
+
+  it('only the coordinator publishes work orders and asset events; everyone else only reports step results', () => {
+    const workTopics = committed.topics.filter((topic) => `${REFERENCE_PREFIX}-${topic}`.startsWith(config.topics.workPrefix));
+    for (const [name, found] of analysed) {
+      const expected = name === 'coordinator' ? [topicSuffix(config.topics.assetEvents), ...workTopics].sort() : [topicSuffix(config.topics.stepResults)];
+      expect(found.access.publishes, name).toEqual(expected);
+    }
+  });
+
+  it('only step workers write derivatives; coordinator and deadletter touch no bucket', () => {
+    for (const name of ['coordinator', 'deadletter', 'ingest']) expect(analysed.get(name)!.access.writes_derivatives, name).toBe(false);
+    for (const name of ['coordinator', 'deadletter']) expect(analysed.get(name)!.access.reads_sources, name).toBe(false);
+    expect(analysed.get('ingest')!.access.reads_sources).toBe(true);
+  });
+});
+
+describe('ingest-requested.v1.proto: the partner ingest topic’s Pub/Sub schema', () => {
+  const proto = readFileSync(ingestProtoFile, 'utf8');
+  const schema = JSON.parse(readFileSync(ingestSchemaFile, 'utf8')) as { required: string[]; properties: Record<string, unknown> };
+  const topLevel = proto.slice(proto.indexOf('message '), proto.indexOf('\n  message ') === -1 ? undefined : proto.indexOf('\n  message '));
+
+  it('is generated from the JSON Schema', () => {
+    expect(proto).toBe(ingestRequestedProto());
+  });
+
+  it('is one top-level message, as Pub/Sub requires, with no imports', () => {
+    expect(proto.match(/^message /gm)).toHaveLength(1);
+    expect(proto).not.toMatch(/^import /m);
+    expect(proto).toMatch(/^syntax = "proto2";$/m);
+  });
+
+  it.each(Object.keys(schema.properties))('has field %s, required exactly when the JSON Schema requires it', (property) => {
+    const field = new RegExp(`^  (required|optional|repeated|map<[^>]+>)\\s*(\\S+)?\\s*${property} = \\d+;$`, 'm').exec(topLevel);
+    expect(field, property).not.toBeNull();
+    expect(field![1] === 'required', property).toBe(schema.required.includes(property));
+  });
+});
