@@ -40,6 +40,11 @@ export interface Config {
   readonly embeddedConcurrency: number;
   readonly defaultProfile: string;
   readonly logLevel: LogLevel;
+  /**
+   * Gemini on Vertex AI for the tag step: set when MEDIAFLOW_VERTEX_PROJECT and MEDIAFLOW_VERTEX_LOCATION are;
+   * without it the step records technical signals only. Credentials come from ADC.
+   */
+  readonly vertex: { readonly project: string; readonly location: string; readonly model?: string; readonly baseUrl?: string; readonly timeoutMs?: number } | undefined;
   /** GCP runtime against the local cloud: fake-gcs-server's endpoint (STORAGE_EMULATOR_HOST); unset on GCP. */
   readonly storageApiEndpoint: string | undefined;
 }
@@ -115,6 +120,7 @@ export function loadConfig(env: Env, overrides: { dataDir?: string } = {}): Conf
     defaultProfile: read('MEDIAFLOW_DEFAULT_PROFILE', 'default'),
     logLevel,
     storageApiEndpoint: env.STORAGE_EMULATOR_HOST?.trim() || undefined,
+    vertex: readVertex(env, problems),
   };
   if (config.retry.minimumBackoffSeconds > config.retry.maximumBackoffSeconds) {
     problems.push('MEDIAFLOW_MIN_BACKOFF_SECONDS must not exceed MEDIAFLOW_MAX_BACKOFF_SECONDS');
@@ -125,4 +131,23 @@ export function loadConfig(env: Env, overrides: { dataDir?: string } = {}): Conf
 
 export function workTopic(config: Config, step: string): string {
   return `${config.topics.workPrefix}${step}`;
+}
+
+function readVertex(env: Env, problems: string[]): Config['vertex'] {
+  const project = env.MEDIAFLOW_VERTEX_PROJECT?.trim();
+  const location = env.MEDIAFLOW_VERTEX_LOCATION?.trim();
+  if (!project && !location) return undefined;
+  if (!project || !location) {
+    problems.push('MEDIAFLOW_VERTEX_PROJECT and MEDIAFLOW_VERTEX_LOCATION go together: set both to tag with Gemini, or neither');
+    return undefined;
+  }
+  const timeout = env.MEDIAFLOW_VERTEX_TIMEOUT_MS?.trim();
+  if (timeout && !(Number(timeout) > 0)) problems.push(`MEDIAFLOW_VERTEX_TIMEOUT_MS must be a positive number, got '${timeout}'`);
+  return {
+    project,
+    location,
+    ...(env.MEDIAFLOW_VERTEX_MODEL?.trim() ? { model: env.MEDIAFLOW_VERTEX_MODEL.trim() } : {}),
+    ...(env.GOOGLE_VERTEX_BASE_URL?.trim() ? { baseUrl: env.GOOGLE_VERTEX_BASE_URL.trim() } : {}),
+    ...(timeout && Number(timeout) > 0 ? { timeoutMs: Number(timeout) } : {}),
+  };
 }

@@ -16,6 +16,15 @@ describe('loadConfig', () => {
     expect(Object.isFrozen(config)).toBe(true);
   });
 
+  it('turns Vertex tagging on only with a project and a location', () => {
+    expect(loadConfig({}).vertex).toBeUndefined();
+    expect(loadConfig({ MEDIAFLOW_VERTEX_PROJECT: 'p', MEDIAFLOW_VERTEX_LOCATION: 'europe-west4', MEDIAFLOW_VERTEX_MODEL: 'gemini-2.5-flash' }).vertex).toEqual({
+      project: 'p',
+      location: 'europe-west4',
+      model: 'gemini-2.5-flash',
+    });
+  });
+
   it('requires the deployment facts on gcp, and lists every problem at once', () => {
     expect(() => loadConfig({ MEDIAFLOW_RUNTIME: 'gcp' })).toThrow(ConfigError);
     try {
@@ -35,6 +44,7 @@ describe('loadConfig', () => {
     [{ MEDIAFLOW_MIN_BACKOFF_SECONDS: '60', MEDIAFLOW_MAX_BACKOFF_SECONDS: '30' }, 'must not exceed'],
     [{ MEDIAFLOW_LOG_LEVEL: 'loud' }, 'MEDIAFLOW_LOG_LEVEL must be one of'],
     [{ MEDIAFLOW_PARTNER_BUCKETS: 'ok-bucket,NOPE' }, "MEDIAFLOW_PARTNER_BUCKETS 'NOPE'"],
+    [{ MEDIAFLOW_VERTEX_PROJECT: 'p' }, 'MEDIAFLOW_VERTEX_PROJECT and MEDIAFLOW_VERTEX_LOCATION go together'],
   ])('rejects %j', (env, message) => {
     expect(() => loadConfig(env)).toThrow(message);
   });
