@@ -3,11 +3,10 @@
  * so it is exact and needs no download; the expected measurements are stated next to each generator.
  * Each generator is `(ffmpegPath, outPath, opts?) => Promise<outPath>`, like scripts/lib/sample-media.ts.
  */
-import { execFile } from 'node:child_process';
+import { runFfmpeg as ffmpeg } from './sample-media.ts';
 import { open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 
 /** Generous: three minutes of synthesized music take a few seconds on a busy core. */
-const FFMPEG_TIMEOUT_MS = 120_000;
 const BITEXACT = ['-fflags', '+bitexact', '-flags:a', '+bitexact', '-map_metadata', '-1'];
 
 export interface ToneOptions { durationSeconds?: number }
@@ -155,13 +154,3 @@ export async function formatChangingTs(ffmpegPath: string, outPath: string, opts
   return outPath;
 }
 
-function ffmpeg(ffmpegPath: string, args: readonly string[]): Promise<void> {
-  const fullArgs = ['-y', '-nostdin', '-v', 'error', ...args];
-  return new Promise((resolvePromise, reject) => {
-    execFile(ffmpegPath, fullArgs, { timeout: FFMPEG_TIMEOUT_MS, killSignal: 'SIGKILL', maxBuffer: 4 * 1024 * 1024 }, (error, _stdout, stderr) => {
-      if (!error) return resolvePromise();
-      const why = error.killed ? `timed out after ${FFMPEG_TIMEOUT_MS} ms` : stderr.trim() || error.message;
-      reject(new Error(`ffmpeg ${fullArgs.join(' ')} failed: ${why}`, { cause: error }));
-    });
-  });
-}

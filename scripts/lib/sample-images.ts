@@ -4,12 +4,11 @@
  * ffmpeg draws the pictures, sharp writes the metadata ffmpeg cannot, and the rest is a few bytes built by hand.
  * Same shape as sample-media.ts: `(ffmpegPath, outPath, opts?) => Promise<outPath>`.
  */
-import { execFile } from 'node:child_process';
+import { runFfmpeg as ffmpeg } from './sample-media.ts';
 import { rename, rm, writeFile } from 'node:fs/promises';
 import zlib from 'node:zlib';
 import sharp from 'sharp';
 
-const FFMPEG_TIMEOUT_MS = 120_000;
 const BITEXACT = ['-fflags', '+bitexact', '-flags:v', '+bitexact', '-map_metadata', '-1'];
 
 type Rgb = readonly [number, number, number];
@@ -222,13 +221,3 @@ export async function hlgVideo(ffmpegPath: string, outPath: string, opts: { dura
   return outPath;
 }
 
-function ffmpeg(ffmpegPath: string, args: readonly string[]): Promise<void> {
-  const fullArgs = ['-y', '-nostdin', '-v', 'error', ...args];
-  return new Promise((resolvePromise, reject) => {
-    execFile(ffmpegPath, fullArgs, { timeout: FFMPEG_TIMEOUT_MS, killSignal: 'SIGKILL', maxBuffer: 4 * 1024 * 1024 }, (error, _stdout, stderr) => {
-      if (!error) return resolvePromise();
-      const why = error.killed ? `timed out after ${FFMPEG_TIMEOUT_MS} ms` : stderr.trim() || error.message;
-      reject(new Error(`ffmpeg ${fullArgs.join(' ')} failed: ${why}`, { cause: error }));
-    });
-  });
-}

@@ -17,7 +17,7 @@ export interface VideoOptions { durationSeconds?: number; width?: number; height
 /** A single 1920x1080 JPEG frame of testsrc2 (format image2, codec mjpeg). */
 export async function jpegImage(ffmpegPath: string, outPath: string, opts: ImageOptions = {}): Promise<string> {
   const { width = 1920, height = 1080 } = opts;
-  await ffmpeg(ffmpegPath, [
+  await runFfmpeg(ffmpegPath, [
     '-f', 'lavfi', '-i', `testsrc2=size=${width}x${height}:rate=1`,
     '-frames:v', '1', '-c:v', 'mjpeg', '-pix_fmt', 'yuvj420p', '-q:v', '3', ...BITEXACT, '-f', 'image2', '-update', '1', outPath,
   ]);
@@ -27,7 +27,7 @@ export async function jpegImage(ffmpegPath: string, outPath: string, opts: Image
 /** A small RGBA PNG whose alpha ramps from transparent (left) to opaque (right). */
 export async function pngWithAlpha(ffmpegPath: string, outPath: string, opts: ImageOptions = {}): Promise<string> {
   const { width = 128, height = 96 } = opts;
-  await ffmpeg(ffmpegPath, [
+  await runFfmpeg(ffmpegPath, [
     '-f', 'lavfi', '-i', `testsrc2=size=${width}x${height}:rate=1,format=rgba,geq=r='r(X,Y)':g='g(X,Y)':b='b(X,Y)':a='255*X/W'`,
     '-frames:v', '1', '-c:v', 'png', ...BITEXACT, '-f', 'image2', '-update', '1', outPath,
   ]);
@@ -51,7 +51,7 @@ export async function musicLikeAudio(ffmpegPath: string, outPath: string, opts: 
     const bass = `0.2*exp(-1.5*mod(t,2))*sin(ld(0)*t/(2*${detune}))`; // an octave below the root, struck once per bar
     return `st(0,2*PI*${detune}*${root});st(1,${third});0.25*${pluck}*(${triad})+${bass}`;
   };
-  await ffmpeg(ffmpegPath, [
+  await runFfmpeg(ffmpegPath, [
     '-f', 'lavfi', '-i', `aevalsrc='${channel(1, 0)}|${channel(1.003, 0.25)}':channel_layout=stereo:sample_rate=48000:duration=${durationSeconds}`,
     '-c:a', 'aac', '-b:a', '160k', ...BITEXACT, '-f', 'mp4', outPath,
   ]);
@@ -63,7 +63,7 @@ export async function videoWithSound(
   ffmpegPath: string, outPath: string, opts: VideoOptions & { faststart?: boolean } = {},
 ): Promise<string> {
   const { durationSeconds = 20, width = 1280, height = 720, fps = 30, faststart = true } = opts;
-  await ffmpeg(ffmpegPath, [
+  await runFfmpeg(ffmpegPath, [
     '-f', 'lavfi', '-i', `testsrc2=size=${width}x${height}:rate=${fps}:duration=${durationSeconds}`,
     '-f', 'lavfi', '-i', `sine=frequency=440:beep_factor=4:sample_rate=48000:duration=${durationSeconds}`,
     '-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-ac', '2', '-b:a', '128k',
@@ -75,7 +75,7 @@ export async function videoWithSound(
 /** Mono 22.05 kHz MP3 with ID3 tags and a JPEG front cover (an attached_pic video stream). */
 export async function mp3WithCoverArt(ffmpegPath: string, outPath: string, opts: AudioOptions = {}): Promise<string> {
   const { durationSeconds = 5 } = opts;
-  await ffmpeg(ffmpegPath, [
+  await runFfmpeg(ffmpegPath, [
     '-f', 'lavfi', '-i', `sine=frequency=330:sample_rate=22050:duration=${durationSeconds}`,
     '-f', 'lavfi', '-i', 'testsrc2=size=300x300:rate=1:duration=1',
     '-map', '0:a', '-map', '1:v', '-c:a', 'libmp3lame', '-ac', '1', '-ar', '22050', '-b:a', '64k',
@@ -115,19 +115,20 @@ export async function truncatedMp4(
 /** A looping GIF of `frames` testsrc2 frames at 10 fps. */
 export async function animatedGif(ffmpegPath: string, outPath: string, opts: ImageOptions & { frames?: number } = {}): Promise<string> {
   const { width = 160, height = 120, frames = 10 } = opts;
-  await ffmpeg(ffmpegPath, [
+  await runFfmpeg(ffmpegPath, [
     '-f', 'lavfi', '-i', `testsrc2=size=${width}x${height}:rate=10`,
     '-frames:v', String(frames), '-loop', '0', ...BITEXACT, '-f', 'gif', outPath,
   ]);
   return outPath;
 }
 
-function ffmpeg(ffmpegPath: string, args: readonly string[]): Promise<void> {
+/** Runs ffmpeg quietly with a hard limit; every sample generator (media, audio, images, video) goes through here. */
+export function runFfmpeg(ffmpegPath: string, args: readonly string[], timeoutMs = FFMPEG_TIMEOUT_MS): Promise<void> {
   const fullArgs = ['-y', '-nostdin', '-v', 'error', ...args];
   return new Promise((resolvePromise, reject) => {
-    execFile(ffmpegPath, fullArgs, { timeout: FFMPEG_TIMEOUT_MS, killSignal: 'SIGKILL', maxBuffer: 4 * 1024 * 1024 }, (error, _stdout, stderr) => {
+    execFile(ffmpegPath, fullArgs, { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 4 * 1024 * 1024 }, (error, _stdout, stderr) => {
       if (!error) return resolvePromise();
-      const why = error.killed ? `timed out after ${FFMPEG_TIMEOUT_MS} ms` : stderr.trim() || error.message;
+      const why = error.killed ? `timed out after ${timeoutMs} ms` : stderr.trim() || error.message;
       reject(new Error(`ffmpeg ${fullArgs.join(' ')} failed: ${why}`, { cause: error }));
     });
   });

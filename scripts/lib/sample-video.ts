@@ -4,7 +4,7 @@
  * picture and sound carry a sync mark, so A/V sync can be measured from decoded content rather than timestamps.
  * Each generator is `(ffmpegPath, outPath, opts?) => Promise<outPath>`, like scripts/lib/sample-media.ts.
  */
-import { execFile } from 'node:child_process';
+import { runFfmpeg } from './sample-media.ts';
 import { rename, rm } from 'node:fs/promises';
 
 /** Generous: a 60 s 1080p encode (the bench source) takes a minute on two busy cores. */
@@ -108,12 +108,5 @@ export async function syncMarkClip(ffmpegPath: string, outPath: string, opts: Cl
 }
 
 function ffmpeg(ffmpegPath: string, args: readonly string[]): Promise<void> {
-  const fullArgs = ['-y', '-nostdin', '-v', 'error', ...args];
-  return new Promise((resolvePromise, reject) => {
-    execFile(ffmpegPath, fullArgs, { timeout: FFMPEG_TIMEOUT_MS, killSignal: 'SIGKILL', maxBuffer: 4 * 1024 * 1024 }, (error, _stdout, stderr) => {
-      if (!error) return resolvePromise();
-      const why = error.killed ? `timed out after ${FFMPEG_TIMEOUT_MS} ms` : stderr.trim() || error.message;
-      reject(new Error(`ffmpeg ${fullArgs.join(' ')} failed: ${why}`, { cause: error }));
-    });
-  });
+  return runFfmpeg(ffmpegPath, args, FFMPEG_TIMEOUT_MS);
 }
