@@ -3,10 +3,7 @@
  * that forms carrying the same fact become the same event, so partners may pick a form and handlers never see
  * which one arrived; and that a malformed message is refused with a reason an operator can act on.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { EventType, EventValidator } from '../../events/catalog.ts';
 import { ingestFunction } from '../../functions/ingest/run.ts';
 import { productionSteps } from '../../functions/registry.ts';
@@ -15,7 +12,7 @@ import { loadConfig } from '../../shared/config/config.ts';
 import type { BlobMetadata } from '../../shared/ports/blob-store.ts';
 import type { Delivery, OutgoingMessage } from '../../shared/ports/bus.ts';
 import { decodeDelivery, type Decoded, type RawEvent } from '../../shared/runtime/decode.ts';
-import { createEmbeddedRuntime, type EmbeddedRuntime } from '../../shared/runtime/embedded.ts';
+import { useUnwiredRuntime } from '../support/embedded.ts';
 import type { StorageOrigin } from '../../shared/runtime/storage-object.ts';
 
 const validator = new EventValidator(new Map([...productionSteps.values()].map((step) => [step.name, step.paramsSchema])));
@@ -447,26 +444,10 @@ const bareIngestCases: [string, string, unknown, { eventType: string | null; err
 ];
 
 describe('ingest: the default type of bare JSON depends on the topic', () => {
-  let dataDir = '';
-  let runtime: EmbeddedRuntime | undefined;
-
-  beforeAll(async () => {
-    dataDir = await mkdtemp(path.join(os.tmpdir(), 'mediaflow-contract-'));
-    runtime = createEmbeddedRuntime({
-      config: loadConfig({ MEDIAFLOW_LOG_LEVEL: 'silent' }, { dataDir }),
-      steps: productionSteps,
-      pipeline: () => ({ functions: [], subscriptions: [] }),
-      env: {},
-    });
-  });
-
-  afterAll(async () => {
-    await runtime?.close();
-    await rm(dataDir, { recursive: true, force: true });
-  });
+  const runtime = useUnwiredRuntime();
 
   it.each(bareIngestCases.map((testCase, index) => [...testCase, `9100${index}`] as const))('%s', async (_case, topic, payload, expected, messageId) => {
-    const deps = runtime!.deps;
+    const deps = runtime.deps();
     const outcome = await ingestFunction.handle(delivery({ data: json(payload), attributes: {} }, topic, { messageId }), deps);
     expect(outcome).toBe('rejected');
     const rejections = await deps.store.list('rejections', { where: [['messageId', '==', messageId]] });

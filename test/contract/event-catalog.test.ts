@@ -4,10 +4,8 @@
  * so every claim the document makes that the code can confirm is confirmed here.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
@@ -19,7 +17,7 @@ import { loadConfig, workTopic } from '../../shared/config/config.ts';
 import { PROBE_STEP } from '../../shared/domain/step.ts';
 import { DeadLetterAttribute, type Delivery, type OutgoingMessage } from '../../shared/ports/bus.ts';
 import { decodeDelivery, eventarcFinalizedType } from '../../shared/runtime/decode.ts';
-import { createEmbeddedRuntime, type EmbeddedRuntime } from '../../shared/runtime/embedded.ts';
+import { useUnwiredRuntime } from '../support/embedded.ts';
 import { publishStepResult } from '../../shared/runtime/worker.ts';
 
 type Json = Record<string, unknown>;
@@ -392,23 +390,7 @@ function publishersOf(result: StepResult): string[] {
 const stepResultExamples = examplesOf(stepResultMessages).map(([name, _entry, example]) => [name, example.payload as StepResult, example.headers ?? {}] as const);
 
 describe('asyncapi.yaml: step results name the function that published them', () => {
-  let dataDir = '';
-  let runtime: EmbeddedRuntime | undefined;
-
-  beforeAll(async () => {
-    dataDir = await mkdtemp(path.join(os.tmpdir(), 'mediaflow-contract-'));
-    runtime = createEmbeddedRuntime({
-      config: loadConfig({ MEDIAFLOW_LOG_LEVEL: 'silent' }, { dataDir }),
-      steps: productionSteps,
-      pipeline: () => ({ functions: [], subscriptions: [] }),
-      env: {},
-    });
-  });
-
-  afterAll(async () => {
-    await runtime?.close();
-    await rm(dataDir, { recursive: true, force: true });
-  });
+  const runtime = useUnwiredRuntime();
 
   it.each([
     ['a probe result, published by ingest', (result: StepResult) => result.step === PROBE_STEP && !isDeadLettered(result)],
@@ -427,7 +409,7 @@ describe('asyncapi.yaml: step results name the function that published them', ()
   it.each(stepResultExamples.filter(([, result]) => !isDeadLettered(result)))('%s: is exactly what publishStepResult sends for that function', async (_name, result, headers) => {
     const sent: { topic: string; message: OutgoingMessage }[] = [];
     const deps = {
-      ...runtime!.deps,
+      ...runtime.deps(),
       bus: {
         publish: (topic: string, message: OutgoingMessage) => {
           sent.push({ topic, message });

@@ -5,7 +5,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 import { buildPipeline } from '../../functions/pipeline.ts';
+import { productionSteps } from '../../functions/registry.ts';
 import { checksumStep } from '../../functions/checksum/step.ts';
 import { loadConfig } from '../../shared/config/config.ts';
 import { assetPath } from '../../shared/domain/asset-id.ts';
@@ -114,4 +116,27 @@ export function normalizeDoc(value: unknown): unknown {
     );
   }
   return value;
+}
+
+/**
+ * A runtime with the production steps' validator and real adapters but no subscriptions: for tests that call one
+ * function's handle() directly and look at what it recorded or published, with nothing else reacting.
+ */
+export function useUnwiredRuntime(): { readonly deps: () => EmbeddedRuntime['deps'] } {
+  let dataDir = '';
+  let runtime: EmbeddedRuntime | undefined;
+  beforeAll(async () => {
+    dataDir = await mkdtemp(path.join(os.tmpdir(), 'mediaflow-contract-'));
+    runtime = createEmbeddedRuntime({
+      config: loadConfig({ MEDIAFLOW_LOG_LEVEL: 'silent' }, { dataDir }),
+      steps: productionSteps,
+      pipeline: () => ({ functions: [], subscriptions: [] }),
+      env: {},
+    });
+  });
+  afterAll(async () => {
+    await runtime?.close();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+  return { deps: () => runtime!.deps };
 }
