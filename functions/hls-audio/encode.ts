@@ -5,7 +5,8 @@
  * audio lines up with the video segments made by other processes.
  */
 import { channelPlan } from '../audio/downmix.ts';
-import { FMP4_MOVFLAGS, fileUrl, fmp4MuxerArgs, quietArgs } from '../../shared/media/hls/ffmpeg.ts';
+import { FMP4_MOVFLAGS, fmp4MuxerArgs, quietArgs } from '../../shared/media/hls/ffmpeg.ts';
+import { inputArgs, type MediaInput } from '../../shared/media/input.ts';
 import { AAC_FRAME_SAMPLES, AAC_SAMPLE_RATE, type HlsAudioParams } from './params.ts';
 
 export function audioFilter(params: HlsAudioParams): string {
@@ -30,11 +31,10 @@ export function fragmentMicroseconds(framesPerSegment: number): number {
   return Math.floor((framesPerSegment * AAC_FRAME_SAMPLES * 1e6) / AAC_SAMPLE_RATE);
 }
 
-export function audioEncodeArgs(params: HlsAudioParams, sourcePath: string, output: string): string[] {
+export function audioEncodeArgs(params: HlsAudioParams, source: MediaInput, output: string): string[] {
   return [
     ...quietArgs(),
-    '-protocol_whitelist', 'file',
-    '-copyts', '-start_at_zero', '-i', fileUrl(sourcePath),
+    '-copyts', '-start_at_zero', ...inputArgs(source),
     '-map', `0:${params.stream.index}`, '-af', audioFilter(params),
     '-c:a', 'aac', '-b:a', `${params.kbps}k`, '-ac', String(params.outputChannels), '-flags:a', '+bitexact',
     ...fmp4MuxerArgs(), '-frag_duration', String(fragmentMicroseconds(params.framesPerSegment)), '-movflags', FMP4_MOVFLAGS, output,

@@ -11,6 +11,7 @@ import { toDoc } from '../../shared/media/hls/doc.ts';
 import { classifyFailure, runTool } from '../../shared/media/hls/ffmpeg.ts';
 import { HLS_AUDIO_STEP } from '../../shared/media/hls/layout.ts';
 import { DEFAULT_HLS_SETTINGS, type HlsSettings } from '../../shared/media/hls/settings.ts';
+import { withServedSource } from '../../shared/runtime/source-server.ts';
 import { audioEncodeArgs } from './encode.ts';
 import { AUDIO_ANALYSIS_STEP, planAudioParams, primaryAudioStream, type HlsAudioParams } from './params.ts';
 import { publishAudio } from './publish.ts';
@@ -40,15 +41,18 @@ export function createHlsAudioStep(settings: HlsSettings = DEFAULT_HLS_SETTINGS)
         throw new PermanentError('AUDIO_TOO_LONG', `${Math.round(params.durationSeconds)} s of audio is more than the ${MAX_HLS_AUDIO_SECONDS} s one HLS audio order is sized for`);
       }
       const tools = await context.mediaTools();
-      const sourcePath = path.join(context.scratchDir, 'source');
-      const source = await context.blobs.download(order.source, sourcePath);
-      const starts = await sourceStarts(tools.ffprobe, sourcePath, params.stream.index, params.videoStreamIndex, context.signal);
       const output = path.join(context.scratchDir, 'audio.mp4');
-      await runTool(tools.ffmpeg, audioEncodeArgs(params, sourcePath, output), { label: 'AAC encode', signal: context.signal }).catch((error: unknown) => {
-        throw classifyFailure(error, PermanentErrorCode.CORRUPT_MEDIA, 'the source audio could not be decoded and encoded');
+      // Streamed rather than downloaded: a film's audio track is read once, and its video bytes never land in scratch.
+      const { starts, md5Hash } = await withServedSource(context.blobs, order.source, async (source) => {
+        const probed = await source.settle(sourceStarts(tools.ffprobe, source.input, params.stream.index, params.videoStreamIndex, context.signal));
+        const encode = runTool(tools.ffmpeg, audioEncodeArgs(params, source.input, output), { label: 'AAC encode', signal: context.signal }).catch((error: unknown) => {
+          throw classifyFailure(error, PermanentErrorCode.CORRUPT_MEDIA, 'the source audio could not be decoded and encoded');
+        });
+        await source.settle(encode);
+        return { starts: probed, md5Hash: source.meta.md5Hash };
       });
       const outputs = await publishAudio({ blobs: context.blobs, config: context.config, order, recipeVersion: HLS_AUDIO_RECIPE_VERSION }, params, output, starts);
-      return { outputs: toDoc(outputs), inputMd5: source.md5Hash, tools: { ffmpeg: tools.versions.ffmpeg } };
+      return { outputs: toDoc(outputs), inputMd5: md5Hash, tools: { ffmpeg: tools.versions.ffmpeg } };
     },
   };
 }

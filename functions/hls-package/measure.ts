@@ -10,7 +10,8 @@ import path from 'node:path';
 import type { Config } from '../../shared/config/config.ts';
 import { PermanentError, TransientError } from '../../shared/errors.ts';
 import { BoxError } from '../../shared/media/hls/bmff.ts';
-import { classifyFailure, fileUrl, quietArgs, runTool, ToolFailure } from '../../shared/media/hls/ffmpeg.ts';
+import { classifyFailure, quietArgs, runTool, ToolFailure } from '../../shared/media/hls/ffmpeg.ts';
+import { fileInput, inputArgs } from '../../shared/media/input.ts';
 import { parseInit, parseSegment, type SegmentTiming, type TrackInfo } from '../../shared/media/hls/fmp4.ts';
 import { INIT_FILE, initFile, segmentFile } from '../../shared/media/hls/layout.ts';
 import { writeMediaPlaylist } from '../../shared/media/hls/playlist.ts';
@@ -130,7 +131,7 @@ async function decodeSlice(job: MeasureJob, spec: TrackSpec, dir: string, slice:
   await writeFile(playlist, text);
   const where = `${spec.name} segments ${slice[0]!.index}–${slice.at(-1)!.index}`;
   try {
-    const run = await runTool(job.ffmpeg, [...quietArgs(), '-protocol_whitelist', 'file', '-threads', '1', '-i', fileUrl(playlist), '-map', '0', '-f', 'null', '-'], {
+    const run = await runTool(job.ffmpeg, [...quietArgs(), '-threads', '1', ...inputArgs(fileInput(playlist)), '-map', '0', '-f', 'null', '-'], {
       label: `decode of ${where}`,
       signal: job.signal,
     });

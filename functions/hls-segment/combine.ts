@@ -14,6 +14,8 @@ export interface SegmentSummary {
   /** Shards that produced no frame (the probe overstated the duration): the package step drops them from the end. */
   readonly emptySegments: readonly number[];
   readonly renditions: Readonly<Record<string, { readonly bytes: number; readonly initSha256: readonly string[] }>>;
+  /** Bytes of the source all shards read together: near the source's size when the ranged reads work, a multiple of it when not. */
+  readonly sourceBytesRead: number;
 }
 
 /** Where a summary holds more than this many empty shards, the rest are implied by the count; the document stays small. */
@@ -35,6 +37,7 @@ export function combineShards(shardOutputs: readonly DocData[]): DocData {
     durationSeconds: shards.reduce((sum, shard) => sum + shard.durationSeconds, 0),
     emptySegments: shards.filter((shard) => shard.frames === 0).map((shard) => shard.index).slice(0, MAX_LISTED_EMPTY),
     renditions,
+    sourceBytesRead: shards.reduce((sum, shard) => sum + shard.sourceRead.bytesSent, 0),
   };
   return summary as unknown as DocData;
 }

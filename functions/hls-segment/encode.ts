@@ -12,7 +12,8 @@
  *   keyframes, so all renditions switch at the same frames. x264's stitchable mode keeps the SPS/PPS independent
  *   of the content, so every shard writes byte-identical init segments.
  */
-import { FMP4_MOVFLAGS, fileUrl, fmp4MuxerArgs, quietArgs } from '../../shared/media/hls/ffmpeg.ts';
+import { FMP4_MOVFLAGS, fmp4MuxerArgs, quietArgs } from '../../shared/media/hls/ffmpeg.ts';
+import { inputArgs, type MediaInput } from '../../shared/media/input.ts';
 import { rateText } from '../../shared/media/hls/timeline.ts';
 import type { SegmentParams } from './params.ts';
 
@@ -42,16 +43,15 @@ export function filterGraph(params: SegmentParams): string {
   return [head, ...branches].join(';');
 }
 
-export function encodeArgs(params: SegmentParams, sourcePath: string, outputs: readonly string[]): string[] {
+export function encodeArgs(params: SegmentParams, source: MediaInput, outputs: readonly string[]): string[] {
   const { encoder, video } = params;
   const threads = String(encoder.threads);
   const args = [
     ...quietArgs(),
-    '-protocol_whitelist', 'file',
     '-copyts', '-start_at_zero', '-noaccurate_seek', '-ss', segmentSeekSeconds(params).toFixed(6),
     // ffmpeg's autorotate (on by default) turns the pictures as the display matrix asks and writes none on the
     // output; turning them in the graph instead would leave the matrix on the output for players to apply again.
-    '-threads', threads, '-i', fileUrl(sourcePath),
+    '-threads', threads, ...inputArgs(source),
     '-filter_complex_threads', threads, '-filter_complex', filterGraph(params),
   ];
   params.renditions.forEach((rendition, i) => {

@@ -9,6 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { INIT_CONTENT_TYPE, initFile, SEGMENT_CONTENT_TYPE, segmentFile } from '../../shared/media/hls/layout.ts';
 import { parseInit, parseSegment, splitFragmented, type SegmentTiming } from '../../shared/media/hls/fmp4.ts';
 import { writeDerivative, type DerivativeTarget } from '../../shared/runtime/derivatives.ts';
+import type { SourceReadStats } from '../../shared/runtime/source-server.ts';
 import type { SegmentParams } from './params.ts';
 
 export interface ShardRendition {
@@ -23,9 +24,11 @@ export interface ShardOutputs {
   readonly startSeconds: number | null;
   readonly durationSeconds: number;
   readonly renditions: Readonly<Record<string, ShardRendition>>;
+  /** What the encoder read of the source through ranged requests: its few seconds and the index, not the whole file. */
+  readonly sourceRead: SourceReadStats;
 }
 
-export async function publishShard(target: DerivativeTarget, params: SegmentParams, files: readonly string[]): Promise<ShardOutputs> {
+export async function publishShard(target: DerivativeTarget, params: SegmentParams, files: readonly string[], sourceRead: SourceReadStats): Promise<ShardOutputs> {
   const renditions: Record<string, ShardRendition> = {};
   let timing: (SegmentTiming & { timescale: number }) | undefined;
   for (const [i, rendition] of params.renditions.entries()) {
@@ -52,5 +55,6 @@ export async function publishShard(target: DerivativeTarget, params: SegmentPara
     startSeconds: timing ? timing.presentationStart / timing.timescale : null,
     durationSeconds: timing ? timing.duration / timing.timescale : 0,
     renditions,
+    sourceRead: { requests: sourceRead.requests, bytesSent: sourceRead.bytesSent },
   };
 }

@@ -14,6 +14,7 @@ import { HLS_SEGMENT_STEP } from '../../shared/media/hls/layout.ts';
 import { primaryVideoStream } from '../../shared/media/hls/ladder.ts';
 import { tryPlanVideo } from '../../shared/media/hls/plan.ts';
 import { DEFAULT_HLS_SETTINGS, type HlsSettings } from '../../shared/media/hls/settings.ts';
+import { withServedSource } from '../../shared/runtime/source-server.ts';
 import { combineShards } from './combine.ts';
 import { encodeArgs } from './encode.ts';
 import { segmentParams, type SegmentParams } from './params.ts';
@@ -48,15 +49,18 @@ export function createSegmentStep(settings: HlsSettings = DEFAULT_HLS_SETTINGS):
       const params = order.params as unknown as SegmentParams | { unplannable: string };
       if ('unplannable' in params) throw new PermanentError(PermanentErrorCode.UNSUPPORTED_MEDIA, params.unplannable);
       const tools = await context.mediaTools();
-      const sourcePath = path.join(context.scratchDir, 'source');
-      const source = await context.blobs.download(order.source, sourcePath);
       const files = params.renditions.map((rendition) => path.join(context.scratchDir, `${rendition.name}.mp4`));
       const label = `segment ${params.segment.index} of ${params.segment.count}`;
-      await runTool(tools.ffmpeg, encodeArgs(params, sourcePath, files), { label: 'ffmpeg', signal: context.signal }).catch((error: unknown) => {
-        throw classifyFailure(error, PermanentErrorCode.CORRUPT_MEDIA, `the source video could not be decoded and encoded (${label})`);
+      // Served with byte ranges rather than downloaded: the shard reads its few seconds and the file's index, not the whole film.
+      const read = await withServedSource(context.blobs, order.source, async (source) => {
+        const encode = runTool(tools.ffmpeg, encodeArgs(params, source.input, files), { label: 'ffmpeg', signal: context.signal }).catch((error: unknown) => {
+          throw classifyFailure(error, PermanentErrorCode.CORRUPT_MEDIA, `the source video could not be decoded and encoded (${label})`);
+        });
+        await source.settle(encode);
+        return { md5Hash: source.meta.md5Hash, ...source.stats() };
       });
-      const shard = await publishShard({ blobs: context.blobs, config: context.config, order, recipeVersion: SEGMENT_RECIPE_VERSION }, params, files);
-      return { outputs: toDoc(shard), inputMd5: source.md5Hash, tools: { ffmpeg: tools.versions.ffmpeg } };
+      const shard = await publishShard({ blobs: context.blobs, config: context.config, order, recipeVersion: SEGMENT_RECIPE_VERSION }, params, files, read);
+      return { outputs: toDoc(shard), inputMd5: read.md5Hash, tools: { ffmpeg: tools.versions.ffmpeg } };
     },
     combine: combineShards,
   };

@@ -32,11 +32,18 @@ export interface WriteOptions {
   readonly ifGenerationMatch?: string;
 }
 
+/** Bytes [start, end] of an object, both inclusive, as in an HTTP Range header. */
+export interface ByteRange {
+  readonly start: number;
+  readonly end: number;
+}
+
 export interface BlobStore {
   /** Metadata of the live object, or undefined when it (or the pinned generation) does not exist. */
   stat(ref: BlobRef): Promise<BlobMetadata | undefined>;
   read(ref: BlobRef): Promise<Buffer>;
-  createReadStream(ref: BlobRef): Promise<Readable>;
+  /** The object's bytes, or only `range` of them: a media tool seeking in a large source reads what it needs. */
+  createReadStream(ref: BlobRef, range?: ByteRange): Promise<Readable>;
   /** Copies the object to a local file. Throws BlobNotFoundError when it (or the pinned generation) is gone. */
   download(ref: BlobRef, destinationPath: string): Promise<BlobMetadata>;
   write(target: BlobRef, data: Buffer | string, options?: WriteOptions): Promise<BlobMetadata>;

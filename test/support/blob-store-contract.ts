@@ -160,6 +160,19 @@ export function describeBlobStoreContract(name: string, open: () => Promise<Open
       expect(await buffer(await store().createReadStream(at('empty.bin')))).toHaveLength(0);
     });
 
+    it.each([
+      ['the first byte', 0, 0],
+      ['a middle slice', 1000, 70_000],
+      ['the tail to the last byte', 300_000, 512 * 1024 + 2],
+      ['the last byte', 512 * 1024 + 2, 512 * 1024 + 2],
+    ])('streams only a byte range of a pinned object: %s', async (_what, start, end) => {
+      const data = randomBytes(512 * 1024 + 3);
+      const written = await store().write(at('video/ranged.mp4'), data);
+      const slice = await buffer(await store().createReadStream(at('video/ranged.mp4', written.generation), { start, end }));
+      expect(slice.length).toBe(end - start + 1);
+      expect(slice.equals(data.subarray(start, end + 1))).toBe(true);
+    });
+
     it('lists objects under a prefix recursively, sorted by name, with their metadata', async () => {
       const written = new Map<string, unknown>();
       for (const objectName of ['b/2.txt', 'a/z.txt', 'b/10.txt', 'a/sub/x.txt', 'c.txt']) {

@@ -1,3 +1,4 @@
+import { fileInput } from '../../shared/media/input.ts';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
 import { loadStepParamsSchema } from '../../events/catalog.ts';
@@ -62,7 +63,7 @@ describe('hls-segment work orders', () => {
   });
 
   it('encode closed, stitchable GOPs into fragmented MP4 that keeps its real timestamps', () => {
-    const args = encodeArgs(segmentParams(plan, settings, 1), '/s/source', ['/s/720p.mp4', '/s/480p.mp4', '/s/360p.mp4']).join(' ');
+    const args = encodeArgs(segmentParams(plan, settings, 1), fileInput('/s/source'), ['/s/720p.mp4', '/s/480p.mp4', '/s/360p.mp4']).join(' ');
     expect(args).toContain('-copyts -start_at_zero -noaccurate_seek -ss 5.972634');
     expect(args).toContain('-x264-params keyint=60:scenecut=0:open-gop=0:stitchable=1');
     expect(args).toContain('-use_editlist 0 -avoid_negative_ts disabled -movflags +frag_keyframe+empty_moov+default_base_moof+frag_discont+skip_trailer /s/720p.mp4');
@@ -105,18 +106,19 @@ describe('hls-audio work orders', () => {
     expect(audioFilter(params)).toMatch(/^pan=stereo\|c0=.*,aresample=48000:async=1,volume=-3\.50dB,asetpts=PTS\+48048$/);
     // 281 AAC frames are 5.994666… s: one microsecond under puts exactly 281 in each fragment.
     expect(fragmentMicroseconds(281)).toBe(5_994_666);
-    expect(audioEncodeArgs(params, '/s/source', '/s/audio.mp4').join(' ')).toContain('-frag_duration 5994666 -movflags +empty_moov+default_base_moof+frag_discont+skip_trailer /s/audio.mp4');
+    expect(audioEncodeArgs(params, fileInput('/s/source'), '/s/audio.mp4').join(' ')).toContain('-frag_duration 5994666 -movflags +empty_moov+default_base_moof+frag_discont+skip_trailer /s/audio.mp4');
   });
 });
 
 describe('hls-package work orders', () => {
   it('carry the fan-in summary, also of a single-shard video whose outputs the coordinator did not fold', () => {
-    const shard = { index: 0, frames: 100, startSeconds: 1, durationSeconds: 3.3, renditions: { '720p': { bytes: 10, initSha256: 'a'.repeat(64) } } };
+    const shard = { index: 0, frames: 100, startSeconds: 1, durationSeconds: 3.3, renditions: { '720p': { bytes: 10, initSha256: 'a'.repeat(64) } }, sourceRead: { requests: 3, bytesSent: 4000 } };
     const single = planPackageParams(context({ durationSeconds: 3.3 }, { 'hls-segment': shard as unknown as DocData }), settings);
     expect(single.video).toMatchObject({ segmentCount: 1, emptySegments: [] });
     expect(single.video?.renditions[0]).toEqual({ name: '720p', initSha256: ['a'.repeat(64)] });
     const folded = planPackageParams(context({}, { 'hls-segment': combineShards([shard, { ...shard, index: 1 }]) }), settings);
     expect(folded.video?.segmentCount).toBe(2);
+    expect(combineShards([shard, { ...shard, index: 1 }])).toMatchObject({ sourceBytesRead: 8000 });
     expect(validator('hls-package')(toDoc(folded))).toEqual([]);
   });
 });

@@ -11,7 +11,7 @@ import * as fsp from 'node:fs/promises';
 import { dirname, extname, join, relative, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { BlobMetadata, BlobRef, BlobStore, WriteOptions } from '../../ports/blob-store.ts';
+import type { BlobMetadata, BlobRef, BlobStore, ByteRange, WriteOptions } from '../../ports/blob-store.ts';
 import { BlobNotFoundError, PreconditionFailedError } from '../../ports/blob-store.ts';
 import type { Clock } from '../../ports/clock.ts';
 import { systemClock } from '../../ports/clock.ts';
@@ -103,9 +103,9 @@ export class LocalBlobStore implements BlobStore {
     return handle.readFile().finally(() => handle.close());
   }
 
-  async createReadStream(ref: BlobRef): Promise<Readable> {
+  async createReadStream(ref: BlobRef, range?: ByteRange): Promise<Readable> {
     const { handle } = await this.#open(ref);
-    return handle.createReadStream();
+    return handle.createReadStream(range ? { start: range.start, end: range.end } : {});
   }
 
   async download(ref: BlobRef, destinationPath: string): Promise<BlobMetadata> {

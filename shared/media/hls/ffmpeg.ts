@@ -93,14 +93,9 @@ export function lastLines(text: string, count: number): string {
     .slice(0, 600);
 }
 
-/** Options every invocation starts with: quiet, no stdin, and local files only, so a crafted playlist or reference file never fetches a URL. */
+/** Options every invocation starts with: quiet, no stdin. Each input brings its own protocol whitelist (inputArgs). */
 export function quietArgs(): string[] {
   return ['-hide_banner', '-nostdin', '-nostats', '-v', 'error'];
-}
-
-/** `file:` stops a name like "concat:a|b" or "-x" from being read as a protocol or an option. */
-export function fileUrl(path: string): string {
-  return `file:${path}`;
 }
 
 /**
