@@ -2,8 +2,8 @@
  * Issue #6's workload: a 60 s 1080p30 source (BENCH_HLS_SECONDS to change) into the full HLS ladder, side by side
  * in one run:
  *  (a) segment-parallel: the hls-segment, hls-audio and hls-package steps on the embedded runtime, with W = 1 and
- *      W = 2 work orders in flight per step (MEDIAFLOW_EMBEDDED_CONCURRENCY), each order single-threaded: W workers
- *      of one vCPU each;
+ *      W = 2 work orders in flight per step (MEDIAFLOW_EMBEDDED_CONCURRENCY), each order single-threaded, and the
+ *      whole process tree pinned to W cores (taskset): W workers of one vCPU each, every step included;
  *  (b) one ffmpeg process making the same ladder (same filters, same x264 settings, AAC at the same gain) with
  *      ffmpeg's own hls muxer, threads left to ffmpeg.
  * Reported: wall time, CPU-seconds (the whole process tree: this process, ffprobe and every ffmpeg), scaling
@@ -39,6 +39,7 @@ import { rateText } from '../shared/media/hls/timeline.ts';
 import { probeFile } from '../shared/media/probe.ts';
 import { resolveMediaTools, type MediaTools } from '../shared/media/tools.ts';
 import { createEmbeddedRuntime } from '../shared/runtime/embedded.ts';
+import { pinToCores, unpin } from './lib/affinity.ts';
 import { formatFixed, positiveIntFromEnv, type Bench } from './lib/bench.ts';
 import { processTreeCpuSeconds } from './lib/process-tree.ts';
 
@@ -112,13 +113,14 @@ export const hlsBench: Bench = {
     const load = os.loadavg()[0]!;
 
     const rounds = positiveIntFromEnv('BENCH_HLS_ROUNDS', DEFAULT_ROUNDS);
+    const pinningWorks = pinToCores(os.cpus().length);
     const audioCpu = await audioEncodeCpu(tools, source, probe, settings);
     const singles: Run[] = [];
     const byWorkers = new Map<number, SegmentedRun[]>(WORKER_COUNTS.map((workers) => [workers, []]));
     // Interleaved, so a burst of load from other processes lands on every configuration rather than on one.
     for (let round = 0; round < rounds; round++) {
       singles.push(await runSingleProcess(tools, source, plan, settings));
-      for (const workers of WORKER_COUNTS) byWorkers.get(workers)!.push(await runSegmented(tools, source, settings, workers));
+      for (const workers of WORKER_COUNTS) byWorkers.get(workers)!.push(await onCores(workers, () => runSegmented(tools, source, settings, workers)));
     }
     const single = fastest(singles);
     const segmented = WORKER_COUNTS.map((workers) => fastest(byWorkers.get(workers)!));
@@ -127,6 +129,7 @@ export const hlsBench: Bench = {
       `${seconds} s 1920×1080 at 30 fps (H.264 veryfast, GOP ${gop} frames) + stereo AAC → ${plan.renditions.map((r) => `${r.name} ${r.width}×${r.height}`).join(', ')} + AAC ${settings.audioKbps}k`,
       `x264 ${settings.x264Preset}, CRF ${settings.crf} capped (${plan.renditions.map((r) => `${r.maxKbps}k`).join('/')}), ${settings.segmentSeconds} s segments, keyframes every ${settings.keyframeSeconds} s: ${plan.timeline.segmentCount} segment work orders`,
       `load average before: ${formatFixed(load, 2)}, after: ${formatFixed(os.loadavg()[0]!, 2)} on ${os.availableParallelism()} cores; ${rounds} round(s) (BENCH_HLS_ROUNDS), the fastest of each counts`,
+      pinningWorks ? '(a) with W workers runs pinned to W cores (taskset); (b) has every core' : 'taskset is unavailable: (a) runs unpinned, so W = 1 may borrow the second core and the efficiency reads low',
       'other processes on the machine lengthen wall times, and two busy vCPUs each run slower than one: both skew W = 2 and (b)',
       '',
       summaryTable(single, segmented),
@@ -139,6 +142,15 @@ export const hlsBench: Bench = {
     ].join('\n');
   },
 };
+
+async function onCores<T>(cores: number, run: () => Promise<T>): Promise<T> {
+  pinToCores(cores);
+  try {
+    return await run();
+  } finally {
+    unpin();
+  }
+}
 
 function fastest<T extends Run>(runs: readonly T[]): T {
   return runs.reduce((best, run) => (run.wallSeconds < best.wallSeconds ? run : best));

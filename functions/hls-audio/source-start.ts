@@ -4,7 +4,7 @@
  */
 import { PermanentErrorCode } from '../../shared/errors.ts';
 import { classifyFailure, quietArgs, runTool } from '../../shared/media/hls/ffmpeg.ts';
-import type { MediaInput } from '../../shared/media/input.ts';
+import { inputArgs, type MediaInput } from '../../shared/media/input.ts';
 
 export interface SourceStarts {
   readonly audioSeconds: number;
@@ -14,7 +14,7 @@ export interface SourceStarts {
 type ProbeStarts = { format?: { start_time?: string }; streams?: { index?: number; start_time?: string }[] };
 
 export async function sourceStarts(ffprobe: string, source: MediaInput, audioIndex: number, videoIndex: number | null, signal: AbortSignal): Promise<SourceStarts> {
-  const args = [...quietArgs().filter((arg) => arg !== '-nostdin' && arg !== '-nostats'), '-protocol_whitelist', source.protocols, '-print_format', 'json', '-show_entries', 'format=start_time:stream=index,start_time', source.url];
+  const args = [...quietArgs().filter((arg) => arg !== '-nostdin' && arg !== '-nostats'), '-print_format', 'json', '-show_entries', 'format=start_time:stream=index,start_time', ...inputArgs(source)];
   const run = await runTool(ffprobe, args, { label: 'ffprobe of stream start times', signal, stdout: true }).catch((error: unknown) => {
     throw classifyFailure(error, PermanentErrorCode.CORRUPT_MEDIA, 'the source could not be read');
   });

@@ -14,6 +14,7 @@ import { parseInit, parseSegment, splitFragmented } from '../../shared/media/hls
 import { planVideo } from '../../shared/media/hls/plan.ts';
 import { DEFAULT_HLS_SETTINGS } from '../../shared/media/hls/settings.ts';
 import { probeFile } from '../../shared/media/probe.ts';
+import { inputArgs } from '../../shared/media/input.ts';
 import { resolveMediaTools, type MediaTools } from '../../shared/media/tools.ts';
 import { BlobNotFoundError, type BlobMetadata, type BlobRef, type BlobStore, type ByteRange } from '../../shared/ports/blob-store.ts';
 import { parseRange, withServedSource, type ServedSource } from '../../shared/runtime/source-server.ts';
@@ -107,7 +108,7 @@ describe('withServedSource', () => {
     const first = await blobs.write({ bucket: BUCKET, name }, data);
     await withServedSource(blobs, { bucket: BUCKET, name, generation: first.generation }, async (source) => {
       await blobs.write({ bucket: BUCKET, name }, randomBytes(SIZE));
-      const probe = runTool(tools.ffprobe, ['-v', 'error', '-protocol_whitelist', source.input.protocols, source.input.url], { label: 'ffprobe', signal: AbortSignal.timeout(TOOL_TIMEOUT_MS) });
+      const probe = runTool(tools.ffprobe, ['-v', 'error', ...inputArgs(source.input)], { label: 'ffprobe', signal: AbortSignal.timeout(TOOL_TIMEOUT_MS) });
       await expect(probe).rejects.toBeInstanceOf(ToolFailure);
       await expect(source.settle(probe)).rejects.toBeInstanceOf(BlobNotFoundError);
     });
@@ -135,26 +136,45 @@ describe('withServedSource', () => {
     });
   });
 
-  it('lets a segment encode read its few seconds of a large source, not the whole file', async () => {
-    const file = path.join(root, 'long.mp4');
-    // Lossless, so the two-minute file is large (about 60 MB) while taking seconds to make.
-    await runFfmpeg(tools.ffmpeg, ['-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=25', '-t', '120', '-c:v', 'libx264', '-preset', 'ultrafast', '-qp', '0', '-g', '50', '-pix_fmt', 'yuv420p', file]);
-    const uploaded = await blobs.upload(file, { bucket: BUCKET, name: 'in/long.mp4' });
-    const plan = planVideo({ probe: await probeFile(file, tools) }, DEFAULT_HLS_SETTINGS);
-    const params = segmentParams(plan, DEFAULT_HLS_SETTINGS, 10);
-    const output = path.join(root, 'segment-10.mp4');
-    const read = await withServedSource(blobs, { bucket: BUCKET, name: 'in/long.mp4', generation: uploaded.generation }, async (source: ServedSource) => {
-      await source.settle(runTool(tools.ffmpeg, encodeArgs(params, source.input, [output]), { label: 'segment encode', signal: AbortSignal.timeout(TOOL_TIMEOUT_MS) }));
-      return source.stats();
+  describe('over a large interleaved source', () => {
+    const file = (): string => path.join(root, 'long.mp4');
+    let uploaded: BlobMetadata;
+    beforeAll(async () => {
+      // Lossless video, so the two-minute file is large (about 60 MB) while taking seconds to make, and AAC
+      // interleaved with it as a muxer lays out a real film.
+      await runFfmpeg(tools.ffmpeg, [
+        '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=25', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000', '-t', '120',
+        '-c:v', 'libx264', '-preset', 'ultrafast', '-qp', '0', '-g', '50', '-pix_fmt', 'yuv420p', '-c:a', 'aac', file(),
+      ]);
+      uploaded = await blobs.upload(file(), { bucket: BUCKET, name: 'in/long.mp4' });
     });
-    expect(plan.renditions.map((rendition) => rendition.name)).toEqual(['360p']);
-    const { init, fragments } = splitFragmented(await readFile(output));
-    const timing = parseSegment(Buffer.concat(fragments), parseInit(init)[0]!);
-    expect(timing.samples).toBe(DEFAULT_HLS_SETTINGS.segmentSeconds * 25);
-    // A twentieth of the timeline (about 3 MB), plus the index and what the loopback socket buffers ahead of each
-    // seek before ffmpeg drops the connection (a few MB per request).
-    expect(read.bytesSent).toBeLessThan(uploaded.size / 3);
-    expect(read.requests).toBeGreaterThan(1);
+
+    it('lets a segment encode read its few seconds, not the whole file', async () => {
+      const plan = planVideo({ probe: await probeFile(file(), tools) }, DEFAULT_HLS_SETTINGS);
+      const params = segmentParams(plan, DEFAULT_HLS_SETTINGS, 10);
+      const output = path.join(root, 'segment-10.mp4');
+      const read = await withServedSource(blobs, { bucket: BUCKET, name: 'in/long.mp4', generation: uploaded.generation }, async (source: ServedSource) => {
+        await source.settle(runTool(tools.ffmpeg, encodeArgs(params, source.input, [output]), { label: 'segment encode', signal: AbortSignal.timeout(TOOL_TIMEOUT_MS) }));
+        return source.stats();
+      });
+      expect(plan.renditions.map((rendition) => rendition.name)).toEqual(['360p']);
+      const { init, fragments } = splitFragmented(await readFile(output));
+      const timing = parseSegment(Buffer.concat(fragments), parseInit(init)[0]!);
+      expect(timing.samples).toBe(DEFAULT_HLS_SETTINGS.segmentSeconds * 25);
+      // A twentieth of the timeline (about 3 MB), plus the index and what the loopback socket buffers ahead of each
+      // seek before ffmpeg drops the connection (a few MB per request).
+      expect(read.bytesSent).toBeLessThan(uploaded.size / 3);
+      expect(read.requests).toBeGreaterThan(1);
+    });
+
+    it('lets an audio-only pass read the file through in a few requests, not one per chunk of video it skips', async () => {
+      const read = await withServedSource(blobs, { bucket: BUCKET, name: 'in/long.mp4', generation: uploaded.generation }, async (source) => {
+        const pass = runTool(tools.ffmpeg, ['-v', 'error', ...inputArgs(source.input), '-map', '0:a', '-f', 'null', '-'], { label: 'audio pass', signal: AbortSignal.timeout(TOOL_TIMEOUT_MS) });
+        await source.settle(pass);
+        return source.stats();
+      });
+      expect(read.requests).toBeLessThan(8);
+    });
   });
 });
 
