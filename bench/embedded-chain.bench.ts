@@ -64,6 +64,7 @@ const cannedTools: MediaTools = {
   ffmpeg: '/bench/ffmpeg',
   ffprobe: '/bench/ffprobe',
   versions: { ffmpeg: 'bench', ffprobe: 'bench' },
+  sourceDemuxers: 'mov',
 };
 
 /** Only the knobs the bench pins, plus concurrency so it can be varied; the rest of the environment stays out. */

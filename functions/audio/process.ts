@@ -11,6 +11,7 @@
  *   runs first (ebur128 at ~170× realtime, no encode), then one decode feeds gain, the limiter where needed, the
  *   waveform, both encoders and the preview (trimmed from the same decode), each QC'd as it is encoded.
  */
+import type { MediaInput } from '../../shared/media/input.ts';
 import { PermanentError, TransientError } from '../../shared/errors.ts';
 import { channelPlan, type ChannelPlan } from './downmix.ts';
 import { formatDb, limiterCeilingDbtp, needsLimiter, playbackGain, type PlaybackGain } from './gain.ts';
@@ -39,7 +40,7 @@ const FORMAT_CHANGE_MESSAGE = 'Changing audio frame properties on the fly is not
 
 export interface AudioJob {
   readonly ffmpeg: string;
-  readonly sourcePath: string;
+  readonly source: MediaInput;
   readonly params: AudioParams;
   readonly scratchDir: string;
   readonly signal: AbortSignal;
@@ -169,7 +170,7 @@ async function run(job: AudioJob, options: RunOptions): Promise<RenderResult> {
     return await render({
       ...rest,
       ffmpeg: job.ffmpeg,
-      input: { path: job.sourcePath, streamIndex: job.params.stream.index, ...input },
+      input: { source: job.source, streamIndex: job.params.stream.index, ...input },
       waveform: waveform ? job.params.waveform : null,
       signal: job.signal,
     });

@@ -13,6 +13,7 @@
  *                                                           └─ Ogg → ebur128 (QC)
  * Everything runs concurrently and is paced by the slowest encoder; the graph's own work is the decode.
  */
+import { inputArgs, type MediaInput } from '../../shared/media/input.ts';
 import { Transform } from 'node:stream';
 import { connect, counted, describeExit, errorCounts, messages, startFfmpeg, type FfmpegExit, type FfmpegProcess } from './ffmpeg.ts';
 import { encoderArgs, qcInputFormat, type RenditionSpec } from './encoders.ts';
@@ -27,7 +28,7 @@ const FIRST_EXTRA_FD = 3;
 const MAX_DECODE_WARNINGS = 3;
 
 export interface RenderInput {
-  readonly path: string;
+  readonly source: MediaInput;
   readonly streamIndex: number;
   /** Input seek, for a clip decoded on its own (the tagged-mode preview). */
   readonly startSeconds?: number;
@@ -181,7 +182,7 @@ function planGraph(job: RenderJob): GraphPlan {
   return {
     // ffmpeg would rebuild the graph when the decoded format changes mid-stream, restarting ebur128 halfway and
     // reporting a loudness for the last stretch only; refusing the change makes that a failure that says so.
-    args: [...seek, '-reinit_filter', '0', '-i', `file:${job.input.path}`, '-filter_complex', graph, ...outputs],
+    args: [...seek, '-reinit_filter', '0', ...inputArgs(job.input.source), '-filter_complex', graph, ...outputs],
     fdCount: nextFd - FIRST_EXTRA_FD,
     analysisFd,
     waveformFd,

@@ -4,10 +4,10 @@
  * clip in the same decode, re-measures every rendition, and draws the waveform. Video gets the same analysis and
  * waveform; its audio rendition is the HLS step's, which reuses the gain recorded here.
  */
-import path from 'node:path';
 import { loadStepParamsSchema } from '../../events/catalog.ts';
 import type { StepDefinition } from '../../shared/domain/step.ts';
 import { PermanentError } from '../../shared/errors.ts';
+import { withServedSource } from '../../shared/runtime/source-server.ts';
 import { planAudioParams, paramsDoc, primaryAudioStream, type AudioParams } from './params.ts';
 import { publishAudio } from './outputs.ts';
 import { processAudio } from './process.ts';
@@ -40,10 +40,13 @@ export const audioStep: StepDefinition = {
       throw new PermanentError('AUDIO_TOO_LONG', `${Math.round(params.durationSeconds)} s of audio is more than the ${limit} s one audio work order can process in time`);
     }
     const tools = await context.mediaTools();
-    const sourcePath = path.join(context.scratchDir, 'source');
-    const source = await context.blobs.download(order.source, sourcePath);
-    const outcome = await processAudio({ ffmpeg: tools.ffmpeg, sourcePath, params, scratchDir: context.scratchDir, signal: context.signal });
+    // Served with byte ranges, each pass streaming the track: a film's soundtrack is measured without the film
+    // ever landing in the instance's memory-backed scratch.
+    const { outcome, md5Hash } = await withServedSource(context.blobs, order.source, tools.sourceDemuxers, async (source) => ({
+      md5Hash: source.meta.md5Hash,
+      outcome: await source.settle(processAudio({ ffmpeg: tools.ffmpeg, source: source.input, params, scratchDir: context.scratchDir, signal: context.signal })),
+    }));
     const outputs = await publishAudio({ blobs: context.blobs, config: context.config, order, recipeVersion: AUDIO_RECIPE_VERSION }, params, outcome);
-    return { outputs, inputMd5: source.md5Hash, tools: { ffmpeg: tools.versions.ffmpeg } };
+    return { outputs, inputMd5: md5Hash, tools: { ffmpeg: tools.versions.ffmpeg } };
   },
 };

@@ -43,7 +43,7 @@ export function createHlsAudioStep(settings: HlsSettings = DEFAULT_HLS_SETTINGS)
       const tools = await context.mediaTools();
       const output = path.join(context.scratchDir, 'audio.mp4');
       // Streamed rather than downloaded: a film's audio track is read once, and its video bytes never land in scratch.
-      const { starts, md5Hash } = await withServedSource(context.blobs, order.source, async (source) => {
+      const { starts, md5Hash } = await withServedSource(context.blobs, order.source, tools.sourceDemuxers, async (source) => {
         const probed = await source.settle(sourceStarts(tools.ffprobe, source.input, params.stream.index, params.videoStreamIndex, context.signal));
         const encode = runTool(tools.ffmpeg, audioEncodeArgs(params, source.input, output), { label: 'AAC encode', signal: context.signal }).catch((error: unknown) => {
           throw classifyFailure(error, PermanentErrorCode.CORRUPT_MEDIA, 'the source audio could not be decoded and encoded');

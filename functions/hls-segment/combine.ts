@@ -37,7 +37,7 @@ export function combineShards(shardOutputs: readonly DocData[]): DocData {
     durationSeconds: shards.reduce((sum, shard) => sum + shard.durationSeconds, 0),
     emptySegments: shards.filter((shard) => shard.frames === 0).map((shard) => shard.index).slice(0, MAX_LISTED_EMPTY),
     renditions,
-    sourceBytesRead: shards.reduce((sum, shard) => sum + shard.sourceRead.bytesSent, 0),
+    sourceBytesRead: shards.reduce((sum, shard) => sum + shard.sourceRead.bytesRead, 0),
   };
   return summary as unknown as DocData;
 }

@@ -55,6 +55,6 @@ export async function publishShard(target: DerivativeTarget, params: SegmentPara
     startSeconds: timing ? timing.presentationStart / timing.timescale : null,
     durationSeconds: timing ? timing.duration / timing.timescale : 0,
     renditions,
-    sourceRead: { requests: sourceRead.requests, bytesSent: sourceRead.bytesSent },
+    sourceRead: { requests: sourceRead.requests, bytesRead: sourceRead.bytesRead },
   };
 }

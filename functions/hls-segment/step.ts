@@ -52,7 +52,7 @@ export function createSegmentStep(settings: HlsSettings = DEFAULT_HLS_SETTINGS):
       const files = params.renditions.map((rendition) => path.join(context.scratchDir, `${rendition.name}.mp4`));
       const label = `segment ${params.segment.index} of ${params.segment.count}`;
       // Served with byte ranges rather than downloaded: the shard reads its few seconds and the file's index, not the whole film.
-      const read = await withServedSource(context.blobs, order.source, async (source) => {
+      const read = await withServedSource(context.blobs, order.source, tools.sourceDemuxers, async (source) => {
         const encode = runTool(tools.ffmpeg, encodeArgs(params, source.input, files), { label: 'ffmpeg', signal: context.signal }).catch((error: unknown) => {
           throw classifyFailure(error, PermanentErrorCode.CORRUPT_MEDIA, `the source video could not be decoded and encoded (${label})`);
         });

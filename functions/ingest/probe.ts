@@ -10,9 +10,8 @@ import { PermanentError, PermanentErrorCode, isPermanent } from '../../shared/er
 import type { ProbeSummary } from '../../shared/media/classify.ts';
 import { BlobNotFoundError } from '../../shared/ports/blob-store.ts';
 import type { Deps } from '../../shared/runtime/deps.ts';
-import { withScratchDir } from '../../shared/runtime/scratch.ts';
+import { withServedSource } from '../../shared/runtime/source-server.ts';
 import { publishStepResult } from '../../shared/runtime/worker.ts';
-import path from 'node:path';
 
 /** Bumped when what the probe records changes. */
 export const PROBE_RECIPE_VERSION = '1';
@@ -21,16 +20,16 @@ const ONE_SHARD = { index: 0, count: 1 } as const;
 export async function probeSource(assetId: string, source: AssetSource, deps: Deps): Promise<ProbeSummary> {
   if (source.size === 0) throw new PermanentError(PermanentErrorCode.EMPTY_OBJECT, 'the object is empty (0 bytes)');
   const tools = await deps.mediaTools();
-  return withScratchDir(async (dir) => {
-    const local = path.join(dir, 'source');
-    try {
-      await deps.blobs.download({ bucket: source.bucket, name: source.name, generation: source.generation }, local);
-    } catch (error) {
-      if (error instanceof BlobNotFoundError) throw await sourceGone(source, deps);
-      throw error;
-    }
-    return deps.probe(local, tools);
-  });
+  try {
+    // Served with byte ranges: ffprobe reads the header and index, the structure check the box headers. An upload
+    // larger than the instance's memory-backed scratch is probed like any other.
+    return await withServedSource(deps.blobs, { bucket: source.bucket, name: source.name, generation: source.generation }, tools.sourceDemuxers, (served) =>
+      served.settle(deps.probe(served.input, served.bytes, tools)),
+    );
+  } catch (error) {
+    if (error instanceof BlobNotFoundError) throw await sourceGone(source, deps);
+    throw error;
+  }
 }
 
 /** The pinned generation is gone: either replaced (a newer asset version will handle it) or deleted. */

@@ -22,9 +22,9 @@ export interface RunOptions {
   readonly signal: AbortSignal;
 }
 
-/** Common arguments: quiet, no stdin, local files only (a crafted playlist must not fetch URLs), never autorotate. */
+/** Common arguments: quiet, no stdin. Each input brings its own protocol whitelist (inputArgs), so a crafted playlist fetches nothing. */
 export function baseArgs(): string[] {
-  return ['-nostdin', '-hide_banner', '-v', 'error', '-protocol_whitelist', 'file'];
+  return ['-nostdin', '-hide_banner', '-v', 'error'];
 }
 
 export function runFfmpeg(ffmpeg: string, args: readonly string[], options: RunOptions): Promise<void> {

@@ -5,6 +5,7 @@
  */
 import path from 'node:path';
 import { PermanentError, PermanentErrorCode } from '../../shared/errors.ts';
+import { fileInput, inputArgs } from '../../shared/media/input.ts';
 import { probeFile } from '../../shared/media/probe.ts';
 import type { MediaTools } from '../../shared/media/tools.ts';
 import { renderAnimations } from './animation.ts';
@@ -100,7 +101,7 @@ async function convertToPng(source: string, stream: string, maxInputPixels: numb
   if (!picture?.width || !picture.height) throw new PermanentError(PermanentErrorCode.UNSUPPORTED_MEDIA, 'no decoder reads this image and ffmpeg finds no picture in it');
   assertWithinBudget(picture.width, picture.height, 1, maxInputPixels);
   const out = path.join(context.scratchDir, 'picture.png');
-  await runFfmpeg(tools.ffmpeg, [...baseArgs(), '-i', `file:${source}`, '-map', `0:${stream}`, '-frames:v', '1', '-c:v', 'png', '-f', 'image2', '-y', `file:${out}`], {
+  await runFfmpeg(tools.ffmpeg, [...baseArgs(), ...inputArgs(fileInput(source)), '-map', `0:${stream}`, '-frames:v', '1', '-c:v', 'png', '-f', 'image2', '-y', `file:${out}`], {
     timeoutMs: CONVERT_TIMEOUT_MS,
     signal: context.signal,
   });

@@ -1,7 +1,7 @@
 /**
- * Copies the pinned source generation into scratch space, hashing it on the way, so the MD5 recorded as
- * provenance is of the bytes actually rendered. Decoders need a seekable file (ffmpeg for an MP4 whose moov box is
- * at the end, libvips for TIFF), so the source is not streamed into them.
+ * Copies a picture's pinned generation into scratch space, hashing it on the way, so the MD5 recorded as
+ * provenance is of the bytes actually rendered. libvips needs a seekable file (TIFF keeps its directory anywhere),
+ * so a picture is not streamed into it; videos are served with byte ranges instead (shared/runtime/source-server).
  */
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';

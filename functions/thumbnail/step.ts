@@ -9,7 +9,10 @@ import path from 'node:path';
 import { loadStepParamsSchema } from '../../events/catalog.ts';
 import type { StepDefinition, StepRunContext } from '../../shared/domain/step.ts';
 import type { DocData } from '../../shared/ports/asset-store.ts';
+import type { BlobRef } from '../../shared/ports/blob-store.ts';
 import type { DerivativeTarget } from '../../shared/runtime/derivatives.ts';
+import { withServedSource } from '../../shared/runtime/source-server.ts';
+import type { MediaInput } from '../../shared/media/input.ts';
 import { encode } from './encoders.ts';
 import { isHdr } from './ffmpeg.ts';
 import { encodeOptions, parseHexColour, renderCover, renderImage } from './image.ts';
@@ -50,16 +53,25 @@ export const thumbnailStep: StepDefinition = {
   async run(order, context) {
     const params = order.params as ThumbnailParams;
     const profile = resolveProfile(order.profile);
-    const source = path.join(context.scratchDir, 'source');
-    const inputMd5 = await fetchSource(context.blobs, order.source, source, context.signal);
     const target: DerivativeTarget = { blobs: context.blobs, config: context.config, order, recipeVersion: THUMBNAIL_RECIPE_VERSION };
-    const result = params.mode === 'video'
-      ? await runVideo(source, params.video, profile, target, context)
-      : await runImage(source, params, profile, target, context);
+    // A video is served with byte ranges (the poster's seek and the storyboard's keyframes), never copied whole into
+    // scratch; a picture is copied, since libvips wants a seekable file, and the size limits keep pictures small.
+    const { inputMd5, result } = params.mode === 'video'
+      ? await withServedSource(context.blobs, order.source, (await context.mediaTools()).sourceDemuxers, async (source) => ({
+          inputMd5: source.meta.md5Hash,
+          result: await source.settle(runVideo(source.input, params.video, profile, target, context)),
+        }))
+      : await runImageFromCopy(params, profile, target, context, order.source);
     const tools = result.usedFfmpeg ? { ...sharpVersions, ffmpeg: (await context.mediaTools()).versions.ffmpeg } : sharpVersions;
     return { outputs: result.outputs, inputMd5, tools };
   },
 };
+
+async function runImageFromCopy(params: Exclude<ThumbnailParams, { mode: 'video' }>, profile: ThumbnailProfile, target: DerivativeTarget, context: StepRunContext, ref: BlobRef): Promise<{ inputMd5: string; result: StepResult }> {
+  const file = path.join(context.scratchDir, 'source');
+  const inputMd5 = await fetchSource(context.blobs, ref, file, context.signal);
+  return { inputMd5, result: await runImage(file, params, profile, target, context) };
+}
 
 async function runImage(source: string, params: Exclude<ThumbnailParams, { mode: 'video' }>, profile: ThumbnailProfile, target: DerivativeTarget, context: StepRunContext): Promise<StepResult> {
   const render = params.mode === 'cover'
@@ -74,7 +86,7 @@ async function runImage(source: string, params: Exclude<ThumbnailParams, { mode:
   return { outputs: imageOutputs(params.mode, render, placeholder, [...stills, ...animated]), usedFfmpeg: render.viaFfmpeg };
 }
 
-async function runVideo(source: string, video: VideoParams, profile: ThumbnailProfile, target: DerivativeTarget, context: StepRunContext): Promise<StepResult> {
+async function runVideo(source: MediaInput, video: VideoParams, profile: ThumbnailProfile, target: DerivativeTarget, context: StepRunContext): Promise<StepResult> {
   const { ffmpeg } = await context.mediaTools();
   const options = encodeOptions(profile, { exif: null });
   const render = await renderVideo(source, video, profile, options, { ffmpeg, scratchDir: context.scratchDir, signal: context.signal });

@@ -6,6 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { inputArgs, type MediaInput } from '../../shared/media/input.ts';
 import type { EncodeOptions, RawImage } from './encoders.ts';
 import { baseArgs, displayFilters, runFfmpeg } from './ffmpeg.ts';
 import { frameStats, isUsable, rankCandidates, type Candidate, type FrameStats } from './frames.ts';
@@ -42,7 +43,7 @@ export interface VideoRender {
   readonly storyboard: Storyboard | null;
 }
 
-export async function renderVideo(source: string, video: VideoParams, profile: ThumbnailProfile, encodeOptions: EncodeOptions, context: VideoContext): Promise<VideoRender> {
+export async function renderVideo(source: MediaInput, video: VideoParams, profile: ThumbnailProfile, encodeOptions: EncodeOptions, context: VideoContext): Promise<VideoRender> {
   const display = { width: video.width, height: video.height };
   const tiles = video.durationSeconds === null ? null : await extractTiles(source, video, video.durationSeconds, profile.storyboard, context);
   const candidates = tiles?.candidates.length ? rankCandidates(tiles.candidates, video.durationSeconds ?? 0) : [{ timeSeconds: 0, stats: { mean: 0, stdev: 0, entropy: 0 } }];
@@ -70,10 +71,10 @@ interface Extracted {
   readonly stats: FrameStats;
 }
 
-async function extractFrame(source: string, video: VideoParams, timeSeconds: number, size: Dimensions, context: VideoContext): Promise<Extracted> {
+async function extractFrame(source: MediaInput, video: VideoParams, timeSeconds: number, size: Dimensions, context: VideoContext): Promise<Extracted> {
   const out = path.join(context.scratchDir, 'poster.rgb');
   await runFfmpeg(context.ffmpeg, [
-    ...baseArgs(), '-noautorotate', '-ss', timeSeconds.toFixed(3), '-i', `file:${source}`,
+    ...baseArgs(), '-noautorotate', '-ss', timeSeconds.toFixed(3), ...inputArgs(source),
     '-map', `0:${video.streamIndex}`, '-frames:v', '1', '-vf', displayFilters(video, size).join(','),
     '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-y', `file:${out}`,
   ], { timeoutMs: POSTER_FRAME_TIMEOUT_MS, signal: context.signal });
@@ -92,13 +93,13 @@ interface Tiles {
   readonly storyboard: Storyboard;
 }
 
-async function extractTiles(source: string, video: VideoParams, durationSeconds: number, settings: StoryboardSettings, context: VideoContext): Promise<Tiles> {
+async function extractTiles(source: MediaInput, video: VideoParams, durationSeconds: number, settings: StoryboardSettings, context: VideoContext): Promise<Tiles> {
   const plan = planStoryboard(durationSeconds, { width: video.width, height: video.height }, settings);
   const out = path.join(context.scratchDir, 'tiles.rgb');
   // setpts rebases timestamps to zero (MPEG-TS starts wherever the encoder's clock stood), as -ss does for the poster.
   const select = `setpts=PTS-STARTPTS,select='gte(t,(selected_n+0.5)*${plan.intervalSeconds})'`;
   await runFfmpeg(context.ffmpeg, [
-    ...baseArgs(), '-noautorotate', ...(plan.keyframesOnly ? ['-skip_frame', 'nokey'] : []), '-i', `file:${source}`,
+    ...baseArgs(), '-noautorotate', ...(plan.keyframesOnly ? ['-skip_frame', 'nokey'] : []), ...inputArgs(source),
     '-map', `0:${video.streamIndex}`, '-vf', [select, ...displayFilters(video, plan.tile)].join(','),
     '-fps_mode', 'passthrough', '-frames:v', String(plan.tiles), '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-y', `file:${out}`,
   ], { timeoutMs: STORYBOARD_TIMEOUT_MS, signal: context.signal });

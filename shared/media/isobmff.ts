@@ -3,10 +3,11 @@
  * mdat was cut short (the moov at the front describes every sample), and an upload cut off mid-transfer looks
  * exactly like that. Walking the top-level box headers catches it cheaply: only 16 bytes are read per box.
  */
-import { open } from 'node:fs/promises';
-import type { FileHandle } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
+import { fileBytes, type ByteSource } from './input.ts';
 
-export type IsoBmffResult = { ok: true; boxes: string[] } | { ok: false; reason: string };
+/** `complete` is false when the walk stopped at its read budget: what it saw was sound, the rest was not read. */
+export type IsoBmffResult = { ok: true; boxes: string[]; complete: boolean } | { ok: false; reason: string };
 
 /** Boxes a legacy QuickTime file may start with instead of 'ftyp' (QTFF predates ISO/IEC 14496-12). */
 const LEGACY_FIRST_BOXES = new Set(['moov', 'mdat', 'wide', 'free', 'skip']);
@@ -19,25 +20,26 @@ const MAX_BOXES = 1_000_000;
  * (only legal for the last box). The size includes the header, so it can never be smaller than the header.
  */
 export async function checkIsoBmff(path: string): Promise<IsoBmffResult> {
-  const handle = await open(path, 'r');
-  try {
-    return await walk(handle, (await handle.stat()).size);
-  } finally {
-    await handle.close();
-  }
+  return walkIsoBmff(fileBytes(path, (await stat(path)).size));
 }
 
-async function walk(handle: FileHandle, fileSize: number): Promise<IsoBmffResult> {
+/**
+ * The walk over any bytes. `maxReads` bounds it where each read is a request (an object in GCS): a fragmented
+ * film has thousands of top-level boxes, and the walk then stops with `complete: false` rather than take minutes.
+ */
+export async function walkIsoBmff(bytes: ByteSource, maxReads = MAX_BOXES): Promise<IsoBmffResult> {
+  const fileSize = bytes.size;
   const boxes: string[] = [];
-  const header = Buffer.alloc(16);
   let offset = 0;
   while (offset < fileSize) {
     if (boxes.length >= MAX_BOXES) return { ok: false, reason: `more than ${MAX_BOXES} top-level boxes` };
+    if (boxes.length >= maxReads) return { ok: true, boxes, complete: false };
     const remaining = fileSize - offset;
     if (remaining < 8) {
       return { ok: false, reason: `${remaining} trailing bytes at offset ${offset} are too short for a box header` };
     }
-    const { bytesRead } = await handle.read(header, 0, Math.min(16, remaining), offset);
+    const header = await bytes.read(offset, Math.min(16, remaining));
+    const bytesRead = header.length;
     if (bytesRead < 8) return { ok: false, reason: `short read at offset ${offset}` };
 
     const type = fourCc(header.subarray(4, 8));
@@ -73,7 +75,7 @@ async function walk(handle: FileHandle, fileSize: number): Promise<IsoBmffResult
   if (!boxes.includes('moov') && !boxes.includes('meta')) {
     return { ok: false, reason: 'no moov box: the file is truncated or not finalised' };
   }
-  return { ok: true, boxes };
+  return { ok: true, boxes, complete: true };
 }
 
 /** Non-printable bytes are shown as \xNN so the reason for garbage input stays readable in logs. */

@@ -1,18 +1,26 @@
 /**
- * Probes one local file with ffprobe and decides whether the pipeline can process it. Failures caused by the file
+ * Probes media with ffprobe and decides whether the pipeline can process it: a local file, or an object served
+ * with byte ranges (the ingest step reads a film's header and index, never the whole upload). Failures caused by the file
  * are PermanentErrors with a reason a user can act on; failures of the machine (timeout, spawn) are transient.
  */
 import { execFile } from 'node:child_process';
-import { open, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { ConfigError, PermanentError, PermanentErrorCode, TransientError } from '../errors.ts';
 import { summarize } from './classify.ts';
 import type { ProbeSummary } from './classify.ts';
-import { checkIsoBmff } from './isobmff.ts';
+import { fileBytes, fileInput, inputArgs, type ByteSource, type MediaInput } from './input.ts';
+import { walkIsoBmff } from './isobmff.ts';
 import type { MediaTools } from './tools.ts';
 
 /** Headers of even a multi-gigabyte file parse in well under a second; this bounds pathological inputs. */
 export const PROBE_TIMEOUT_MS = 30_000;
+/**
+ * The MP4 structure check's budget over an object read with byte ranges: each top-level box can cost a request,
+ * and a fragmented film has thousands. 512 boxes cover every unfragmented file and the first ~250 fragments of
+ * a fragmented one; past that, a cut-off tail is left to the decoders of the later steps to report.
+ */
+export const REMOTE_MAX_BOX_READS = 512;
 /** The JSON grows with the stream count only; real files produce a few KiB. */
 const MAX_OUTPUT_BYTES = 16 * 1024 * 1024;
 const MAX_WARNINGS = 20;
@@ -25,31 +33,42 @@ interface FfprobeRun {
   stderr: string;
 }
 
-export async function probeFile(path: string, tools: Pick<MediaTools, 'ffprobe'>, options: { timeoutMs?: number } = {}): Promise<ProbeSummary> {
+export interface ProbeOptions {
+  readonly timeoutMs?: number;
+  /**
+   * Most top-level boxes the MP4 structure check reads. Unbounded for a local file; a served object pays a
+   * request per box, so a fragmented film's walk stops early (its tail is then checked by the decoders).
+   */
+  readonly maxBoxReads?: number;
+}
+
+export async function probeFile(path: string, tools: Pick<MediaTools, 'ffprobe'>, options: ProbeOptions = {}): Promise<ProbeSummary> {
   const info = await stat(path);
   if (!info.isFile()) throw new PermanentError(PermanentErrorCode.UNSUPPORTED_MEDIA, 'not a regular file');
-  if (info.size === 0) throw new PermanentError(PermanentErrorCode.EMPTY_OBJECT, 'the object is empty (0 bytes)');
+  return probeMedia(fileInput(resolve(path)), fileBytes(path, info.size), tools, options);
+}
 
-  const run = await runFfprobe(tools.ffprobe, path, options.timeoutMs ?? PROBE_TIMEOUT_MS);
+/** `input` for ffprobe, `bytes` (the same bytes) for the checks that read them directly. */
+export async function probeMedia(input: MediaInput, bytes: ByteSource, tools: Pick<MediaTools, 'ffprobe'>, options: ProbeOptions = {}): Promise<ProbeSummary> {
+  if (bytes.size === 0) throw new PermanentError(PermanentErrorCode.EMPTY_OBJECT, 'the object is empty (0 bytes)');
+  const run = await runFfprobe(tools.ffprobe, input, options.timeoutMs ?? PROBE_TIMEOUT_MS);
   const json = parseJson(run.stdout);
-  if (run.exitCode !== 0 || json === undefined || 'error' in json) throw await explainFailure(path, run, json);
+  if (run.exitCode !== 0 || json === undefined || 'error' in json) throw await explainFailure(input, bytes, run, json, options.maxBoxReads);
 
   const formatName = typeof json.format === 'object' && json.format !== null ? (json.format as { format_name?: unknown }).format_name : undefined;
   if (typeof formatName === 'string' && formatName.split(',').some((name) => name === 'mov' || name === 'mp4')) {
-    const check = await checkIsoBmff(path);
+    const check = await walkIsoBmff(bytes, options.maxBoxReads);
     if (!check.ok) throw new PermanentError(PermanentErrorCode.CORRUPT_MEDIA, `truncated or corrupt MP4: ${check.reason}`);
   }
-  return { ...summarize(json, info.size), warnings: diagnostics(run.stderr, path).slice(0, MAX_WARNINGS) };
+  return { ...summarize(json, bytes.size), warnings: diagnostics(run.stderr, input).slice(0, MAX_WARNINGS) };
 }
 
-function runFfprobe(ffprobe: string, path: string, timeoutMs: number): Promise<FfprobeRun> {
+function runFfprobe(ffprobe: string, input: MediaInput, timeoutMs: number): Promise<FfprobeRun> {
   const args = [
     '-v', 'error', '-hide_banner',
-    // A playlist or reference movie must not make a worker fetch URLs (SSRF): local files only.
-    '-protocol_whitelist', 'file',
     '-print_format', 'json', '-show_format', '-show_streams', '-show_error',
-    // The file: prefix stops a name like "concat:a|b" or "-x" from being read as a protocol or an option.
-    `file:${resolve(path)}`,
+    // The input's own protocols only: a playlist or reference movie must not make a worker fetch URLs (SSRF).
+    ...inputArgs(input),
   ];
   return new Promise((resolvePromise, reject) => {
     execFile(ffprobe, args, { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: MAX_OUTPUT_BYTES, windowsHide: true }, (error, stdout, stderr) => {
@@ -72,18 +91,18 @@ function runFfprobe(ffprobe: string, path: string, timeoutMs: number): Promise<F
 }
 
 /** Picks the most useful explanation; the order matters because ffprobe's own words are often generic. */
-async function explainFailure(path: string, run: FfprobeRun, json: Record<string, unknown> | undefined): Promise<PermanentError> {
-  const lines = diagnostics(run.stderr, path);
+async function explainFailure(input: MediaInput, bytes: ByteSource, run: FfprobeRun, json: Record<string, unknown> | undefined, maxBoxReads?: number): Promise<PermanentError> {
+  const lines = diagnostics(run.stderr, input);
   const reported = (json?.error as { string?: unknown } | undefined)?.string;
   const headline = typeof reported === 'string' ? reported : lines[0] ?? `ffprobe exited with code ${run.exitCode} and no message`;
   // stderr repeats the headline as "<file>: <headline>" (the path is stripped above); keep only what it adds.
   const extra = lines.filter((line) => line !== headline).slice(0, 3);
   const detail = extra.length > 0 ? `${headline} (${extra.join('; ')})` : headline;
-  const head = await readHead(path, 4096);
+  const head = await bytes.read(0, 4096);
 
   // An MP4 whose moov sits at the end (no faststart) and was cut short makes ffprobe say "moov atom not found".
   if (['ftyp', 'moov', 'mdat', 'wide', 'free', 'skip'].includes(head.toString('latin1', 4, 8))) {
-    const check = await checkIsoBmff(path);
+    const check = await walkIsoBmff(bytes, maxBoxReads);
     if (!check.ok) return new PermanentError(PermanentErrorCode.CORRUPT_MEDIA, `truncated or corrupt MP4: ${check.reason}; ffprobe: ${detail}`);
     if (check.boxes.includes('meta') && !check.boxes.includes('moov')) {
       return new PermanentError(PermanentErrorCode.UNSUPPORTED_MEDIA, `HEIF/AVIF still images are not supported by this ffprobe; ffprobe: ${detail}`);
@@ -99,15 +118,14 @@ async function explainFailure(path: string, run: FfprobeRun, json: Record<string
 }
 
 /** ffprobe's stderr as short, path-free lines: "[mp3 @ 0x55d…] Header missing" becomes "mp3: Header missing". */
-function diagnostics(stderr: string, path: string): string[] {
-  const absolute = resolve(path);
+function diagnostics(stderr: string, input: MediaInput): string[] {
   const lines = stderr
     .split(/\r?\n/)
     .map((line) =>
       line
         .replace(/^\[([\w,]+) @ 0x[0-9a-f]+\] ?/, '$1: ')
-        .replaceAll(`file:${absolute}: `, '')
-        .replaceAll(`file:${absolute}`, 'the file')
+        .replaceAll(`${input.url}: `, '')
+        .replaceAll(input.url, 'the file')
         .trim()
         .slice(0, 300),
     )
@@ -121,17 +139,6 @@ function parseJson(stdout: string): Record<string, unknown> | undefined {
     return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
   } catch {
     return undefined;
-  }
-}
-
-async function readHead(path: string, length: number): Promise<Buffer> {
-  const handle = await open(path, 'r');
-  try {
-    const buffer = Buffer.alloc(length);
-    const { bytesRead } = await handle.read(buffer, 0, length, 0);
-    return buffer.subarray(0, bytesRead);
-  } finally {
-    await handle.close();
   }
 }
 

@@ -12,7 +12,17 @@ export interface MediaTools {
   ffmpeg: string;
   ffprobe: string;
   versions: { ffmpeg: string; ffprobe: string };
+  /**
+   * The demuxers a stored source may be opened with, for -format_whitelist: every one this build has except those
+   * that open further URLs named inside the file (HLS and DASH playlists, concat scripts, IMF, SDP/RTSP/RTP) and
+   * capture devices. A source served over loopback HTTP needs the http protocol allowed, and an uploaded
+   * playlist would otherwise make the worker fetch any URL it names (SSRF).
+   */
+  sourceDemuxers: string;
 }
+
+/** Demuxers that read URLs out of the file and open them; a source is one file, so none of them may read one. */
+export const URL_FOLLOWING_DEMUXERS: ReadonlySet<string> = new Set(['hls', 'dash', 'concat', 'imf', 'sdp', 'rtsp', 'rtp', 'webm_dash_manifest']);
 
 type Env = Readonly<Record<string, string | undefined>>;
 type ToolName = 'ffmpeg' | 'ffprobe';
@@ -33,11 +43,29 @@ export async function resolveMediaTools(env: Env): Promise<MediaTools> {
   // Distributions and static builds ship the pair side by side; ffmpeg-static does not ship ffprobe, hence PATH next.
   const besideFfmpeg = { path: join(dirname(ffmpeg.path), 'ffprobe'), source: `next to ffmpeg in ${dirname(ffmpeg.path)}` };
   const ffprobe = await resolveTool('ffprobe', env, [besideFfmpeg]);
+  const [demuxers, devices] = await Promise.all([listFormats(ffmpeg.path, '-demuxers'), listFormats(ffmpeg.path, '-devices')]);
   return {
     ffmpeg: ffmpeg.path,
     ffprobe: ffprobe.path,
     versions: { ffmpeg: ffmpeg.version, ffprobe: ffprobe.version },
+    sourceDemuxers: demuxers.filter((name) => !URL_FOLLOWING_DEMUXERS.has(name) && !devices.includes(name)).join(','),
   };
+}
+
+/**
+ * The first name of every input format `ffmpeg -demuxers` (or `-devices`) lists. A demuxer with several names
+ * ("mov,mp4,m4a,…") is matched by any of them in a whitelist, so the first is enough.
+ */
+async function listFormats(ffmpeg: string, flag: '-demuxers' | '-devices'): Promise<string[]> {
+  const stdout = await runForOutput(ffmpeg, ['-hide_banner', flag], `ffmpeg ${flag}`);
+  const names: string[] = [];
+  for (const line of stdout.split('\n')) {
+    const match = /^ D\S?\s+(\S+)/.exec(line);
+    const first = match?.[1]?.split(',')[0];
+    if (first) names.push(first);
+  }
+  if (flag === '-demuxers' && names.length === 0) throw new ConfigError(`${ffmpeg} ${flag} listed no demuxers; ${INSTALL_HINT}`);
+  return names;
 }
 
 /**
@@ -103,20 +131,7 @@ async function isExecutableFile(path: string): Promise<boolean> {
 
 /** Runs `<tool> -version` and returns the token after "version", e.g. "5.1.9-0+deb12u1". */
 async function readVersion(name: ToolName, path: string, source: string): Promise<string> {
-  const stdout = await new Promise<string>((resolvePromise, reject) => {
-    execFile(
-      path,
-      ['-version'],
-      { timeout: VERSION_TIMEOUT_MS, killSignal: 'SIGKILL', maxBuffer: 1024 * 1024, windowsHide: true },
-      (error, out) => {
-        if (!error) return resolvePromise(out);
-        if (error.killed) {
-          return reject(new TransientError('MEDIA_TOOL_TIMEOUT', `${path} -version did not finish within ${VERSION_TIMEOUT_MS} ms`));
-        }
-        reject(new ConfigError(`${name} at ${path} (from ${source}) does not run: ${error.message.trim()}; ${INSTALL_HINT}`));
-      },
-    );
-  });
+  const stdout = await runForOutput(path, ['-version'], `${name} at ${path} (from ${source})`);
   // The banner names the program first, which also catches FFPROBE_PATH pointing at ffmpeg or vice versa.
   const match = new RegExp(`^${name} version (\\S+)`, 'm').exec(stdout);
   if (!match?.[1]) {
@@ -124,4 +139,15 @@ async function readVersion(name: ToolName, path: string, source: string): Promis
     throw new ConfigError(`${path} (from ${source}) is not ${name}: \`-version\` printed "${firstLine.slice(0, 120)}"; ${INSTALL_HINT}`);
   }
   return match[1];
+}
+
+/** A listing or version query: seconds at most, and a failure to run is a broken install. */
+function runForOutput(path: string, args: readonly string[], what: string): Promise<string> {
+  return new Promise<string>((resolvePromise, reject) => {
+    execFile(path, args, { timeout: VERSION_TIMEOUT_MS, killSignal: 'SIGKILL', maxBuffer: 1024 * 1024, windowsHide: true }, (error, out) => {
+      if (!error) return resolvePromise(out);
+      if (error.killed) return reject(new TransientError('MEDIA_TOOL_TIMEOUT', `${path} ${args.join(' ')} did not finish within ${VERSION_TIMEOUT_MS} ms`));
+      reject(new ConfigError(`${what} does not run: ${error.message.trim()}; ${INSTALL_HINT}`));
+    });
+  });
 }

@@ -2,6 +2,7 @@ import type { EventValidator } from '../../events/catalog.ts';
 import type { Config } from '../config/config.ts';
 import type { StepRegistry } from '../domain/step.ts';
 import type { ProbeSummary } from '../media/classify.ts';
+import type { ByteSource, MediaInput } from '../media/input.ts';
 import type { MediaTools } from '../media/tools.ts';
 import type { Logger } from '../observability/log.ts';
 import type { AssetStore } from '../ports/asset-store.ts';
@@ -21,7 +22,8 @@ export interface Deps {
   readonly steps: StepRegistry;
   /** Resolved once per process, on first use; a missing ffmpeg is a ConfigError, not a per-message retry. */
   readonly mediaTools: () => Promise<MediaTools>;
-  readonly probe: (path: string, tools: MediaTools) => Promise<ProbeSummary>;
+  /** ffprobe reads `input`; the structure checks read `bytes`, the same bytes (see probeMedia). */
+  readonly probe: (input: MediaInput, bytes: ByteSource, tools: MediaTools) => Promise<ProbeSummary>;
 }
 
 /** Memoizes an async factory, and forgets a failure so a later call can try again. */

@@ -11,7 +11,7 @@ import { LocalBus } from '../adapters/local/bus.ts';
 import { finalizeNotification } from '../adapters/local/storage-notification.ts';
 import type { Config } from '../config/config.ts';
 import type { StepRegistry } from '../domain/step.ts';
-import { probeFile } from '../media/probe.ts';
+import { probeMedia, REMOTE_MAX_BOX_READS } from '../media/probe.ts';
 import { resolveMediaTools, type MediaTools } from '../media/tools.ts';
 import { createLogger, type Logger } from '../observability/log.ts';
 import type { DeliveryHandler, SubscriptionSpec } from '../ports/bus.ts';
@@ -78,7 +78,7 @@ export function createEmbeddedRuntime(options: EmbeddedOptions): EmbeddedRuntime
     validator,
     steps,
     mediaTools: options.mediaTools ?? once(() => resolveMediaTools(options.env)),
-    probe: options.probe ?? ((file, tools) => probeFile(file, tools)),
+    probe: options.probe ?? ((input, bytes, tools) => probeMedia(input, bytes, tools, { maxBoxReads: REMOTE_MAX_BOX_READS })),
   };
   const pipeline = options.pipeline(config, steps);
   const definitions = new Map(pipeline.functions.map((fn) => [fn.definition.name, fn.definition]));

@@ -9,7 +9,7 @@ import { createGcsBlobStore } from '../adapters/gcp/blob-store.ts';
 import { createPubSubClient, PubSubPublisher } from '../adapters/gcp/pubsub.ts';
 import type { Config } from '../config/config.ts';
 import type { StepRegistry } from '../domain/step.ts';
-import { probeFile } from '../media/probe.ts';
+import { probeMedia, REMOTE_MAX_BOX_READS } from '../media/probe.ts';
 import { resolveMediaTools } from '../media/tools.ts';
 import { createLogger } from '../observability/log.ts';
 import { systemClock } from '../ports/clock.ts';
@@ -26,6 +26,6 @@ export function createGcpDeps(config: Config, steps: StepRegistry, env: Readonly
     validator: new EventValidator(new Map([...steps.values()].map((step) => [step.name, step.paramsSchema]))),
     steps,
     mediaTools: once(() => resolveMediaTools(env)),
-    probe: (file, tools) => probeFile(file, tools),
+    probe: (input, bytes, tools) => probeMedia(input, bytes, tools, { maxBoxReads: REMOTE_MAX_BOX_READS }),
   };
 }

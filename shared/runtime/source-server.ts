@@ -11,21 +11,30 @@ import type { AddressInfo } from 'node:net';
 import { extname } from 'node:path';
 import type { Readable } from 'node:stream';
 import { TransientError } from '../errors.ts';
-import type { MediaInput } from '../media/input.ts';
+import type { ByteSource, MediaInput } from '../media/input.ts';
 import { BlobNotFoundError, type BlobMetadata, type BlobRef, type BlobStore, type ByteRange } from '../ports/blob-store.ts';
 
 /** ffmpeg's http protocol runs over its tcp protocol; nothing else is allowed, so the source cannot name other URLs. */
 const SERVED_PROTOCOLS = 'http,tcp';
+/**
+ * A direct read (a box header, the first bytes) fetches at least this much and keeps it: a box walk's next header
+ * usually lies within the previous box's small payload, so one request serves several reads.
+ */
+const READ_AHEAD_BYTES = 64 * 1024;
 /** Extensions kept on the URL: raw streams (ADTS AAC, MP3) are probed partly by name. */
 const SAFE_EXTENSION = /^\.[A-Za-z0-9]{1,8}$/;
 
+/** What was read of the source so far: requests to the store and the bytes they returned (ffmpeg's and direct reads). */
 export interface SourceReadStats {
   readonly requests: number;
-  readonly bytesSent: number;
+  readonly bytesRead: number;
 }
 
 export interface ServedSource {
+  /** For ffmpeg and ffprobe. */
   readonly input: MediaInput;
+  /** The same pinned bytes for checks that read them directly, through the store; counted in the stats too. */
+  readonly bytes: ByteSource;
   /** The generation served: every range comes from it, and a replaced object fails the read rather than mixing bytes. */
   readonly meta: BlobMetadata;
   stats(): SourceReadStats;
@@ -37,14 +46,18 @@ export interface ServedSource {
   settle<T>(run: Promise<T>): Promise<T>;
 }
 
-/** Serves `ref` for the duration of `fn`; the server and every open upstream read are closed in `finally`. */
-export async function withServedSource<T>(blobs: BlobStore, ref: BlobRef, fn: (source: ServedSource) => Promise<T>): Promise<T> {
+/**
+ * Serves `ref` for the duration of `fn`; the server and every open upstream read are closed in `finally`.
+ * `demuxers` (MediaTools.sourceDemuxers) is the input's format whitelist: with http allowed, a demuxer that
+ * follows URLs inside the file could reach any host.
+ */
+export async function withServedSource<T>(blobs: BlobStore, ref: BlobRef, demuxers: string, fn: (source: ServedSource) => Promise<T>): Promise<T> {
   const meta = await blobs.stat(ref);
   if (!meta) throw new BlobNotFoundError(ref);
   const pinned: BlobRef = { bucket: meta.bucket, name: meta.name, generation: meta.generation };
   const route = `/${randomBytes(16).toString('hex')}/source${SAFE_EXTENSION.test(extname(meta.name)) ? extname(meta.name) : ''}`;
   let requests = 0;
-  let bytesSent = 0;
+  let bytesRead = 0;
   let failure: Error | undefined;
   const fail = (error: unknown): void => {
     failure ??= error instanceof Error ? error : new Error(String(error));
@@ -80,7 +93,7 @@ export async function withServedSource<T>(blobs: BlobStore, ref: BlobRef, fn: (s
     });
     body.on('data', (chunk: Buffer) => {
       sent += chunk.length;
-      bytesSent += chunk.length;
+      bytesRead += chunk.length;
     });
     body.once('error', (error) => {
       if (!abandoned) fail(error);
@@ -104,10 +117,33 @@ export async function withServedSource<T>(blobs: BlobStore, ref: BlobRef, fn: (s
     server.listen(0, '127.0.0.1', () => resolve());
   });
   const { port } = server.address() as AddressInfo;
+  let window: { offset: number; data: Buffer } | undefined;
+  const bytes: ByteSource = {
+    size: meta.size,
+    async read(offset, length) {
+      const end = Math.min(offset + length, meta.size);
+      if (offset >= end) return Buffer.alloc(0);
+      if (!window || offset < window.offset || end > window.offset + window.data.length) {
+        requests++;
+        const last = Math.min(meta.size, offset + Math.max(length, READ_AHEAD_BYTES)) - 1;
+        const chunks: Buffer[] = [];
+        try {
+          for await (const chunk of await blobs.createReadStream(pinned, { start: offset, end: last })) chunks.push(chunk as Buffer);
+        } catch (error) {
+          fail(error);
+          throw error;
+        }
+        window = { offset, data: Buffer.concat(chunks) };
+        bytesRead += window.data.length;
+      }
+      return window.data.subarray(offset - window.offset, end - window.offset);
+    },
+  };
   const source: ServedSource = {
-    input: { url: `http://127.0.0.1:${port}${route}`, protocols: SERVED_PROTOCOLS },
+    bytes,
+    input: { url: `http://127.0.0.1:${port}${route}`, protocols: SERVED_PROTOCOLS, demuxers },
     meta,
-    stats: () => ({ requests, bytesSent }),
+    stats: () => ({ requests, bytesRead }),
     async settle(run) {
       let result: Awaited<typeof run>;
       try {

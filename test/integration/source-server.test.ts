@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -63,7 +65,7 @@ describe('withServedSource', () => {
   const pinned = (): BlobRef => ({ bucket: BUCKET, name: 'in/clip.mp4', generation: meta.generation });
 
   it('answers GET and HEAD with the whole object or one range, and counts what it sent', async () => {
-    await withServedSource(blobs, pinned(), async (source) => {
+    await withServedSource(blobs, pinned(), tools.sourceDemuxers, async (source) => {
       expect(source.input.protocols).toBe('http,tcp');
       expect(source.input.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/[0-9a-f]{32}\/source\.mp4$/);
 
@@ -82,12 +84,12 @@ describe('withServedSource', () => {
 
       const beyond = await fetch(source.input.url, { headers: { Range: `bytes=${SIZE}-` } });
       expect([beyond.status, beyond.headers.get('content-range')]).toEqual([416, `bytes */${SIZE}`]);
-      expect(source.stats()).toEqual({ requests: 4, bytesSent: SIZE + 100 });
+      expect(source.stats()).toEqual({ requests: 4, bytesRead: SIZE + 100 });
     });
   });
 
   it('serves nothing but its one random path and the read methods, and nothing once it is closed', async () => {
-    const url = await withServedSource(blobs, pinned(), async (source) => {
+    const url = await withServedSource(blobs, pinned(), tools.sourceDemuxers, async (source) => {
       const other = new URL(source.input.url);
       other.pathname = '/source.mp4';
       expect((await fetch(other)).status).toBe(404);
@@ -99,14 +101,14 @@ describe('withServedSource', () => {
   });
 
   it('refuses to start for an object or generation that does not exist', async () => {
-    await expect(withServedSource(blobs, { ...pinned(), generation: '1' }, () => Promise.resolve())).rejects.toBeInstanceOf(BlobNotFoundError);
-    await expect(withServedSource(blobs, { bucket: BUCKET, name: 'missing.mp4' }, () => Promise.resolve())).rejects.toBeInstanceOf(BlobNotFoundError);
+    await expect(withServedSource(blobs, { ...pinned(), generation: '1' }, tools.sourceDemuxers, () => Promise.resolve())).rejects.toBeInstanceOf(BlobNotFoundError);
+    await expect(withServedSource(blobs, { bucket: BUCKET, name: 'missing.mp4' }, tools.sourceDemuxers, () => Promise.resolve())).rejects.toBeInstanceOf(BlobNotFoundError);
   });
 
   it('blames a replaced object, not the media, for the tool run that could not read it', async () => {
     const name = 'in/replaced.mp4';
     const first = await blobs.write({ bucket: BUCKET, name }, data);
-    await withServedSource(blobs, { bucket: BUCKET, name, generation: first.generation }, async (source) => {
+    await withServedSource(blobs, { bucket: BUCKET, name, generation: first.generation }, tools.sourceDemuxers, async (source) => {
       await blobs.write({ bucket: BUCKET, name }, randomBytes(SIZE));
       const probe = runTool(tools.ffprobe, ['-v', 'error', ...inputArgs(source.input)], { label: 'ffprobe', signal: AbortSignal.timeout(TOOL_TIMEOUT_MS) });
       await expect(probe).rejects.toBeInstanceOf(ToolFailure);
@@ -116,7 +118,7 @@ describe('withServedSource', () => {
 
   it('fails a run that the store cut short even when the tool itself exited 0', async () => {
     const flaky = cutAfter(blobs, 300);
-    await withServedSource(flaky, pinned(), async (source) => {
+    await withServedSource(flaky, pinned(), tools.sourceDemuxers, async (source) => {
       const response = await fetch(source.input.url).then((r) => r.arrayBuffer()).catch((error: unknown) => error);
       expect(response).toBeInstanceOf(Error);
       await expect(source.settle(Promise.resolve('looked fine'))).rejects.toThrow(/connection reset by the store/);
@@ -125,7 +127,7 @@ describe('withServedSource', () => {
 
   it('treats a client that drops the connection (how ffmpeg seeks) as no failure, and stops the upstream read', async () => {
     const tracked = trackStreams(blobs);
-    await withServedSource(tracked.store, pinned(), async (source) => {
+    await withServedSource(tracked.store, pinned(), tools.sourceDemuxers, async (source) => {
       const aborter = new AbortController();
       const response = await fetch(source.input.url, { signal: aborter.signal });
       const reader = response.body!.getReader();
@@ -134,6 +136,31 @@ describe('withServedSource', () => {
       await expect.poll(() => tracked.streams.every((stream) => stream.destroyed)).toBe(true);
       await expect(source.settle(Promise.resolve('ok'))).resolves.toBe('ok');
     });
+  });
+
+  it('refuses an uploaded playlist: no URL named inside a source is ever fetched (SSRF), though http is allowed', async () => {
+    const hits: string[] = [];
+    const bystander = createServer((request, response) => {
+      hits.push(request.url ?? '');
+      response.writeHead(404).end();
+    });
+    await new Promise<void>((resolve) => bystander.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = bystander.address() as AddressInfo;
+      const playlist = `#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2,\nhttp://127.0.0.1:${port}/internal/secret.ts\n#EXT-X-ENDLIST\n`;
+      const written = await blobs.write({ bucket: BUCKET, name: 'in/innocent.mp4' }, playlist);
+      await withServedSource(blobs, { bucket: BUCKET, name: 'in/innocent.mp4', generation: written.generation }, tools.sourceDemuxers, async (source) => {
+        const guarded = runTool(tools.ffprobe, ['-v', 'error', ...inputArgs(source.input)], { label: 'ffprobe', signal: AbortSignal.timeout(TOOL_TIMEOUT_MS) });
+        await expect(guarded).rejects.toThrow(/Format not on whitelist/);
+        expect(hits).toEqual([]);
+        // The same probe without the demuxer whitelist follows the playlist to the other server.
+        const unguarded = runTool(tools.ffprobe, ['-v', 'error', ...inputArgs({ ...source.input, demuxers: undefined })], { label: 'ffprobe', signal: AbortSignal.timeout(TOOL_TIMEOUT_MS) });
+        await unguarded.catch(() => undefined);
+        expect(hits).toEqual(['/internal/secret.ts']);
+      });
+    } finally {
+      await new Promise<void>((resolve) => bystander.close(() => resolve()));
+    }
   });
 
   describe('over a large interleaved source', () => {
@@ -153,7 +180,7 @@ describe('withServedSource', () => {
       const plan = planVideo({ probe: await probeFile(file(), tools) }, DEFAULT_HLS_SETTINGS);
       const params = segmentParams(plan, DEFAULT_HLS_SETTINGS, 10);
       const output = path.join(root, 'segment-10.mp4');
-      const read = await withServedSource(blobs, { bucket: BUCKET, name: 'in/long.mp4', generation: uploaded.generation }, async (source: ServedSource) => {
+      const read = await withServedSource(blobs, { bucket: BUCKET, name: 'in/long.mp4', generation: uploaded.generation }, tools.sourceDemuxers, async (source: ServedSource) => {
         await source.settle(runTool(tools.ffmpeg, encodeArgs(params, source.input, [output]), { label: 'segment encode', signal: AbortSignal.timeout(TOOL_TIMEOUT_MS) }));
         return source.stats();
       });
@@ -163,12 +190,12 @@ describe('withServedSource', () => {
       expect(timing.samples).toBe(DEFAULT_HLS_SETTINGS.segmentSeconds * 25);
       // A twentieth of the timeline (about 3 MB), plus the index and what the loopback socket buffers ahead of each
       // seek before ffmpeg drops the connection (a few MB per request).
-      expect(read.bytesSent).toBeLessThan(uploaded.size / 3);
+      expect(read.bytesRead).toBeLessThan(uploaded.size / 3);
       expect(read.requests).toBeGreaterThan(1);
     });
 
     it('lets an audio-only pass read the file through in a few requests, not one per chunk of video it skips', async () => {
-      const read = await withServedSource(blobs, { bucket: BUCKET, name: 'in/long.mp4', generation: uploaded.generation }, async (source) => {
+      const read = await withServedSource(blobs, { bucket: BUCKET, name: 'in/long.mp4', generation: uploaded.generation }, tools.sourceDemuxers, async (source) => {
         const pass = runTool(tools.ffmpeg, ['-v', 'error', ...inputArgs(source.input), '-map', '0:a', '-f', 'null', '-'], { label: 'audio pass', signal: AbortSignal.timeout(TOOL_TIMEOUT_MS) });
         await source.settle(pass);
         return source.stats();

@@ -2,6 +2,7 @@
  * The single-decode graph's process handling: an abort (the step's timeout) kills every ffmpeg it started, and an
  * ffmpeg that cannot run fails the render at once instead of leaving its peers waiting on a pipe.
  */
+import { fileInput } from '../../shared/media/input.ts';
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -26,7 +27,7 @@ afterAll(async () => {
 function job(signal: AbortSignal, ffmpeg = 'ffmpeg'): RenderJob {
   return {
     ffmpeg,
-    input: { path: tone, streamIndex: 0 },
+    input: { source: fileInput(tone), streamIndex: 0 },
     prepFilter: '',
     channels: 2,
     analysis: true,

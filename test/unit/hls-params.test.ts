@@ -112,7 +112,7 @@ describe('hls-audio work orders', () => {
 
 describe('hls-package work orders', () => {
   it('carry the fan-in summary, also of a single-shard video whose outputs the coordinator did not fold', () => {
-    const shard = { index: 0, frames: 100, startSeconds: 1, durationSeconds: 3.3, renditions: { '720p': { bytes: 10, initSha256: 'a'.repeat(64) } }, sourceRead: { requests: 3, bytesSent: 4000 } };
+    const shard = { index: 0, frames: 100, startSeconds: 1, durationSeconds: 3.3, renditions: { '720p': { bytes: 10, initSha256: 'a'.repeat(64) } }, sourceRead: { requests: 3, bytesRead: 4000 } };
     const single = planPackageParams(context({ durationSeconds: 3.3 }, { 'hls-segment': shard as unknown as DocData }), settings);
     expect(single.video).toMatchObject({ segmentCount: 1, emptySegments: [] });
     expect(single.video?.renditions[0]).toEqual({ name: '720p', initSha256: ['a'.repeat(64)] });

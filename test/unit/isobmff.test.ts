@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkIsoBmff } from '../../shared/media/isobmff.ts';
+import { checkIsoBmff, walkIsoBmff } from '../../shared/media/isobmff.ts';
 import { resolveMediaTools } from '../../shared/media/tools.ts';
 import { truncatedMp4, videoWithSound } from '../../scripts/lib/sample-media.ts';
 
@@ -70,7 +70,7 @@ describe('checkIsoBmff', () => {
 
   it('parses a 64-bit largesize box', async () => {
     const mdat = box('mdat', Buffer.alloc(100, 7), { large: true });
-    expect(await checkIsoBmff(await fileOf('large.mp4', ftyp, moov, mdat))).toEqual({ ok: true, boxes: ['ftyp', 'moov', 'mdat'] });
+    expect(await checkIsoBmff(await fileOf('large.mp4', ftyp, moov, mdat))).toEqual({ ok: true, boxes: ['ftyp', 'moov', 'mdat'], complete: true });
   });
 
   it('rejects a largesize that runs past the end of the file', async () => {
@@ -83,7 +83,7 @@ describe('checkIsoBmff', () => {
 
   it('accepts a last box of size 0 (extends to the end of the file)', async () => {
     const mdat = box('mdat', Buffer.alloc(50), { declaredSize: 0 });
-    expect(await checkIsoBmff(await fileOf('zero-size.mp4', ftyp, moov, mdat))).toEqual({ ok: true, boxes: ['ftyp', 'moov', 'mdat'] });
+    expect(await checkIsoBmff(await fileOf('zero-size.mp4', ftyp, moov, mdat))).toEqual({ ok: true, boxes: ['ftyp', 'moov', 'mdat'], complete: true });
   });
 
   it.each([
@@ -98,6 +98,17 @@ describe('checkIsoBmff', () => {
 
   it('accepts a legacy QuickTime file that starts with a wide atom', async () => {
     const result = await checkIsoBmff(await fileOf('legacy.mov', box('wide', Buffer.alloc(0)), box('mdat', Buffer.alloc(16)), moov));
-    expect(result).toEqual({ ok: true, boxes: ['wide', 'mdat', 'moov'] });
+    expect(result).toEqual({ ok: true, boxes: ['wide', 'mdat', 'moov'], complete: true });
+  });
+
+  it('stops at its read budget over many fragments, saying it did not see the end, and reads one header per box', async () => {
+    const fragment = Buffer.concat([box('moof', Buffer.alloc(24)), box('mdat', Buffer.alloc(40))]);
+    const file = Buffer.concat([ftyp, moov, ...Array.from({ length: 50 }, () => fragment), Buffer.from([0, 0, 0x10, 0, 0x6d, 0x64, 0x61, 0x74])]);
+    let reads = 0;
+    const bytes = { size: file.length, read: (offset: number, length: number) => (reads++, Promise.resolve(file.subarray(offset, offset + length))) };
+    expect(await walkIsoBmff(bytes, 10)).toEqual({ ok: true, boxes: ['ftyp', 'moov', 'moof', 'mdat', 'moof', 'mdat', 'moof', 'mdat', 'moof', 'mdat'], complete: false });
+    expect(reads).toBe(10);
+    // Unbounded, the same walk reaches the cut-off last box.
+    expect(await walkIsoBmff(bytes)).toEqual({ ok: false, reason: expect.stringMatching(/^box 'mdat' at offset \d+ declares 4096 bytes but only 8 remain$/) as unknown });
   });
 });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, PermanentError, TransientError } from '../../shared/errors.ts';
 import { probeFile } from '../../shared/media/probe.ts';
-import { resolveMediaTools } from '../../shared/media/tools.ts';
+import { resolveMediaTools, URL_FOLLOWING_DEMUXERS } from '../../shared/media/tools.ts';
 import type { MediaTools } from '../../shared/media/tools.ts';
 import * as samples from '../../scripts/lib/sample-media.ts';
 
@@ -148,6 +148,13 @@ describe('resolveMediaTools', () => {
     expect(found.ffprobe).toMatch(/\/ffprobe$/);
     expect(found.versions.ffmpeg).toMatch(/^\S*\d/);
     expect(found.versions.ffprobe).toMatch(/^\S*\d/);
+  });
+
+  it('lists the demuxers a source may use: the file formats, without URL-following ones or capture devices', async () => {
+    const { sourceDemuxers } = await resolveMediaTools({ PATH: '/usr/local/bin:/usr/bin:/bin' });
+    const names = sourceDemuxers.split(',');
+    expect(names).toEqual(expect.arrayContaining(['mov', 'matroska', 'mpegts', 'mp3', 'wav', 'flac', 'ogg', 'image2', 'jpeg_pipe', 'png_pipe']));
+    for (const refused of [...URL_FOLLOWING_DEMUXERS, 'lavfi', 'fbdev']) expect(names).not.toContain(refused);
   });
 
   it('prefers /usr/bin/ffmpeg when PATH holds only /usr/bin', async () => {
