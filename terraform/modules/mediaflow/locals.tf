@@ -73,8 +73,9 @@ locals {
     }
   }
 
-  # Sizing by kind of function; var.functions overrides per function. Workers run ffmpeg/sharp one order at a time;
-  # ingest downloads whole uploads into memory-backed scratch; coordinator and deadletter only talk to APIs.
+  # Sizing by kind of function; var.functions overrides per function. Workers run ffmpeg/sharp one order at a time
+  # and copy only pictures into memory-backed scratch (video and audio are read with byte ranges); ingest runs up to
+  # four ffprobes over ranged reads; coordinator and deadletter only talk to APIs.
   sizing_defaults = {
     worker      = { cpu = "2", memory = "4Gi", min_instances = 0, max_instances = 20, concurrency = 1 }
     ingest      = { cpu = "1", memory = "2Gi", min_instances = 0, max_instances = 20, concurrency = 4 }
