@@ -2,6 +2,8 @@
  * Ingest's rules of the road on the embedded runtime: generations order asset versions, partner idempotency
  * keys name one asset, the loop guard keeps derivatives out, and a missing source is a recorded failure.
  */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { finalizeNotification } from '../../shared/adapters/local/storage-notification.ts';
 import { objectPath, partnerAssetId, uploadAssetId } from '../../shared/domain/asset-id.ts';
@@ -87,5 +89,29 @@ describe('partner ingest', () => {
     const asset = await runtime.asset(partnerAssetId('acme', 'ghost'));
     expect(asset).toMatchObject({ status: 'FAILED', error: { step: 'probe', code: 'SOURCE_NOT_FOUND' } });
     expect(asset?.error?.message).toContain('gs://partner-drop/nope.jpg');
+  });
+});
+
+describe('an uploaded playlist', () => {
+  it('is REJECTED as UNSUPPORTED_MEDIA, and the probe fetches none of the URLs it names', async () => {
+    const hits: string[] = [];
+    const bystander = createServer((request, response) => {
+      hits.push(request.url ?? '');
+      response.writeHead(404).end();
+    });
+    await new Promise<void>((resolve) => bystander.listen(0, '127.0.0.1', resolve));
+    try {
+      runtime = await startTestRuntime();
+      const { port } = bystander.address() as AddressInfo;
+      const playlist = `#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2,\nhttp://127.0.0.1:${port}/metadata/token.ts\n#EXT-X-ENDLIST\n`;
+      const meta = await runtime.blobs.write({ bucket: runtime.deps.config.buckets.ingest, name: 'movie.mp4' }, playlist);
+      await runtime.idle();
+      const asset = await runtime.asset(uploadAssetId(meta.bucket, meta.name, meta.generation));
+      expect(asset).toMatchObject({ status: 'REJECTED', error: { step: 'probe', code: 'UNSUPPORTED_MEDIA' } });
+      expect(asset?.error?.message).toMatch(/text, not media/);
+      expect(hits).toEqual([]);
+    } finally {
+      await new Promise<void>((resolve) => bystander.close(() => resolve()));
+    }
   });
 });
