@@ -2,12 +2,11 @@
  * Ingest's rules of the road on the embedded runtime: generations order asset versions, partner idempotency
  * keys name one asset, the loop guard keeps derivatives out, and a missing source is a recorded failure.
  */
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { finalizeNotification } from '../../shared/adapters/local/storage-notification.ts';
 import { objectPath, partnerAssetId, uploadAssetId } from '../../shared/domain/asset-id.ts';
 import { DERIVATIVE_MARKER } from '../../shared/domain/ingest-request.ts';
+import { playlistNaming, withBystander } from '../support/bystander.ts';
 import { startTestRuntime, type TestRuntime } from '../support/embedded.ts';
 import { useImageFixture } from '../support/fixtures.ts';
 
@@ -94,24 +93,14 @@ describe('partner ingest', () => {
 
 describe('an uploaded playlist', () => {
   it('is REJECTED as UNSUPPORTED_MEDIA, and the probe fetches none of the URLs it names', async () => {
-    const hits: string[] = [];
-    const bystander = createServer((request, response) => {
-      hits.push(request.url ?? '');
-      response.writeHead(404).end();
-    });
-    await new Promise<void>((resolve) => bystander.listen(0, '127.0.0.1', resolve));
-    try {
+    await withBystander(async ({ origin, hits }) => {
       runtime = await startTestRuntime();
-      const { port } = bystander.address() as AddressInfo;
-      const playlist = `#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2,\nhttp://127.0.0.1:${port}/metadata/token.ts\n#EXT-X-ENDLIST\n`;
-      const meta = await runtime.blobs.write({ bucket: runtime.deps.config.buckets.ingest, name: 'movie.mp4' }, playlist);
+      const meta = await runtime.blobs.write({ bucket: runtime.deps.config.buckets.ingest, name: 'movie.mp4' }, playlistNaming(`${origin}/metadata/token.ts`));
       await runtime.idle();
       const asset = await runtime.asset(uploadAssetId(meta.bucket, meta.name, meta.generation));
       expect(asset).toMatchObject({ status: 'REJECTED', error: { step: 'probe', code: 'UNSUPPORTED_MEDIA' } });
       expect(asset?.error?.message).toMatch(/text, not media/);
       expect(hits).toEqual([]);
-    } finally {
-      await new Promise<void>((resolve) => bystander.close(() => resolve()));
-    }
+    });
   });
 });

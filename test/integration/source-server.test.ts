@@ -1,6 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,6 +18,7 @@ import { inputArgs } from '../../shared/media/input.ts';
 import { resolveMediaTools, type MediaTools } from '../../shared/media/tools.ts';
 import { BlobNotFoundError, type BlobMetadata, type BlobRef, type BlobStore, type ByteRange } from '../../shared/ports/blob-store.ts';
 import { parseRange, withServedSource, type ServedSource } from '../../shared/runtime/source-server.ts';
+import { playlistNaming, withBystander } from '../support/bystander.ts';
 
 const BUCKET = 'sources';
 const SIZE = 1000;
@@ -139,16 +138,8 @@ describe('withServedSource', () => {
   });
 
   it('refuses an uploaded playlist: no URL named inside a source is ever fetched (SSRF), though http is allowed', async () => {
-    const hits: string[] = [];
-    const bystander = createServer((request, response) => {
-      hits.push(request.url ?? '');
-      response.writeHead(404).end();
-    });
-    await new Promise<void>((resolve) => bystander.listen(0, '127.0.0.1', resolve));
-    try {
-      const { port } = bystander.address() as AddressInfo;
-      const playlist = `#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2,\nhttp://127.0.0.1:${port}/internal/secret.ts\n#EXT-X-ENDLIST\n`;
-      const written = await blobs.write({ bucket: BUCKET, name: 'in/innocent.mp4' }, playlist);
+    await withBystander(async ({ origin, hits }) => {
+      const written = await blobs.write({ bucket: BUCKET, name: 'in/innocent.mp4' }, playlistNaming(`${origin}/internal/secret.ts`));
       await withServedSource(blobs, { bucket: BUCKET, name: 'in/innocent.mp4', generation: written.generation }, tools.sourceDemuxers, async (source) => {
         const guarded = runTool(tools.ffprobe, ['-v', 'error', ...inputArgs(source.input)], { label: 'ffprobe', signal: AbortSignal.timeout(TOOL_TIMEOUT_MS) });
         await expect(guarded).rejects.toThrow(/Format not on whitelist/);
@@ -158,9 +149,7 @@ describe('withServedSource', () => {
         await unguarded.catch(() => undefined);
         expect(hits).toEqual(['/internal/secret.ts']);
       });
-    } finally {
-      await new Promise<void>((resolve) => bystander.close(() => resolve()));
-    }
+    });
   });
 
   describe('over a large interleaved source', () => {
