@@ -83,6 +83,9 @@ describe('uploads through fake-gcs-server', () => {
     const ids = await Promise.all(files.map(([, file]) => upload(file, `e2e/${path.basename(file)}`)));
     const assets = await Promise.all(ids.map((id) => settled(id)));
     expect(assets.map((asset) => [asset.kind, asset.status])).toEqual(files.map(([kind]) => [kind, 'READY']));
+    // The video's shards read the source from fake-gcs-server through ranged requests, and said how much.
+    expect(assets[2]?.steps['hls-segment']?.outputs).toMatchObject({ sourceBytesRead: expect.any(Number) as unknown });
+    expect(Number(assets[2]?.steps['hls-segment']?.outputs?.sourceBytesRead)).toBeGreaterThan(0);
     for (const asset of assets) {
       expect(asset.source.via).toBe('pubsub-notification');
       expect(asset.steps.checksum?.status).toBe('SUCCEEDED');
