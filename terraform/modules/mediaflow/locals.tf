@@ -76,11 +76,17 @@ locals {
   # Sizing by kind of function; var.functions overrides per function. Workers run ffmpeg/sharp one order at a time
   # and copy only pictures into memory-backed scratch (video and audio are read with byte ranges); ingest runs up to
   # four ffprobes over ranged reads; coordinator and deadletter only talk to APIs.
+  # hls-segment orders are single-threaded (one vCPU each) and scale out: a two-hour film is 1200 of them, about
+  # 12 waves at 100 instances (npm run bench -- hls projects 6 at 200). hls-package decodes every rendition once,
+  # one decoder per vCPU: ~13 CPU-s per minute of a 1080p ladder, so 8 vCPUs fit ~6 hours into its 585 s timeout
+  # where the 2-vCPU worker default would time out past ~90 minutes of video.
   sizing_defaults = {
-    worker      = { cpu = "2", memory = "4Gi", min_instances = 0, max_instances = 20, concurrency = 1 }
-    ingest      = { cpu = "1", memory = "2Gi", min_instances = 0, max_instances = 20, concurrency = 4 }
-    coordinator = { cpu = "1", memory = "512Mi", min_instances = 0, max_instances = 10, concurrency = 20 }
-    deadletter  = { cpu = "1", memory = "512Mi", min_instances = 0, max_instances = 5, concurrency = 20 }
+    worker        = { cpu = "2", memory = "4Gi", min_instances = 0, max_instances = 20, concurrency = 1 }
+    "hls-segment" = { cpu = "1", memory = "2Gi", min_instances = 0, max_instances = 100, concurrency = 1 }
+    "hls-package" = { cpu = "8", memory = "8Gi", min_instances = 0, max_instances = 5, concurrency = 1 }
+    ingest        = { cpu = "1", memory = "2Gi", min_instances = 0, max_instances = 20, concurrency = 4 }
+    coordinator   = { cpu = "1", memory = "512Mi", min_instances = 0, max_instances = 10, concurrency = 20 }
+    deadletter    = { cpu = "1", memory = "512Mi", min_instances = 0, max_instances = 5, concurrency = 20 }
   }
   sizing = {
     for name, fn in local.pipeline.functions : name => {
