@@ -30,18 +30,20 @@ export interface ByteSource {
   read(offset: number, length: number): Promise<Buffer>;
 }
 
-export function fileBytes(path: string, size: number): ByteSource {
-  return {
-    size,
-    async read(offset, length) {
-      const handle = await open(path, 'r');
-      try {
+/** A local file's bytes for the duration of `fn`, through one handle (a box walk reads thousands of headers). */
+export async function withFileBytes<T>(path: string, fn: (bytes: ByteSource) => Promise<T>): Promise<T> {
+  const handle = await open(path, 'r');
+  try {
+    const { size } = await handle.stat();
+    return await fn({
+      size,
+      async read(offset, length) {
         const buffer = Buffer.alloc(Math.max(0, Math.min(length, size - offset)));
         const { bytesRead } = await handle.read(buffer, 0, buffer.length, offset);
         return buffer.subarray(0, bytesRead);
-      } finally {
-        await handle.close();
-      }
-    },
-  };
+      },
+    });
+  } finally {
+    await handle.close();
+  }
 }

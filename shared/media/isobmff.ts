@@ -3,8 +3,7 @@
  * mdat was cut short (the moov at the front describes every sample), and an upload cut off mid-transfer looks
  * exactly like that. Walking the top-level box headers catches it cheaply: only 16 bytes are read per box.
  */
-import { stat } from 'node:fs/promises';
-import { fileBytes, type ByteSource } from './input.ts';
+import type { ByteSource } from './input.ts';
 
 /** `complete` is false when the walk stopped at its read budget: what it saw was sound, the rest was not read. */
 export type IsoBmffResult = { ok: true; boxes: string[]; complete: boolean } | { ok: false; reason: string };
@@ -18,13 +17,7 @@ const MAX_BOXES = 1_000_000;
  * ISO/IEC 14496-12 §4.2 (object structure): each box starts with a 32-bit big-endian size and a four-character
  * type. size 1 means a 64-bit largesize follows the type; size 0 means the box runs to the end of the file
  * (only legal for the last box). The size includes the header, so it can never be smaller than the header.
- */
-export async function checkIsoBmff(path: string): Promise<IsoBmffResult> {
-  return walkIsoBmff(fileBytes(path, (await stat(path)).size));
-}
-
-/**
- * The walk over any bytes. `maxReads` bounds it where each read is a request (an object in GCS): a fragmented
+ * `maxReads` bounds the walk where each read is a request (an object in GCS): a fragmented
  * film has thousands of top-level boxes, and the walk then stops with `complete: false` rather than take minutes.
  */
 export async function walkIsoBmff(bytes: ByteSource, maxReads = MAX_BOXES): Promise<IsoBmffResult> {

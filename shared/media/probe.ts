@@ -9,7 +9,7 @@ import { resolve } from 'node:path';
 import { ConfigError, PermanentError, PermanentErrorCode, TransientError } from '../errors.ts';
 import { summarize } from './classify.ts';
 import type { ProbeSummary } from './classify.ts';
-import { fileBytes, fileInput, inputArgs, type ByteSource, type MediaInput } from './input.ts';
+import { fileInput, inputArgs, withFileBytes, type ByteSource, type MediaInput } from './input.ts';
 import { walkIsoBmff } from './isobmff.ts';
 import type { MediaTools } from './tools.ts';
 
@@ -45,7 +45,7 @@ export interface ProbeOptions {
 export async function probeFile(path: string, tools: Pick<MediaTools, 'ffprobe'>, options: ProbeOptions = {}): Promise<ProbeSummary> {
   const info = await stat(path);
   if (!info.isFile()) throw new PermanentError(PermanentErrorCode.UNSUPPORTED_MEDIA, 'not a regular file');
-  return probeMedia(fileInput(resolve(path)), fileBytes(path, info.size), tools, options);
+  return withFileBytes(path, (bytes) => probeMedia(fileInput(resolve(path)), bytes, tools, options));
 }
 
 /** `input` for ffprobe, `bytes` (the same bytes) for the checks that read them directly. */

@@ -2,7 +2,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkIsoBmff, walkIsoBmff } from '../../shared/media/isobmff.ts';
+import { withFileBytes } from '../../shared/media/input.ts';
+import { walkIsoBmff, type IsoBmffResult } from '../../shared/media/isobmff.ts';
 import { resolveMediaTools } from '../../shared/media/tools.ts';
 import { truncatedMp4, videoWithSound } from '../../scripts/lib/sample-media.ts';
 
@@ -47,7 +48,12 @@ async function fileOf(name: string, ...parts: Buffer[]): Promise<string> {
   return path;
 }
 
-describe('checkIsoBmff', () => {
+/** The walk over a whole local file, unbounded, as the probe runs it on a downloaded picture or a test fixture. */
+function checkIsoBmff(path: string): Promise<IsoBmffResult> {
+  return withFileBytes(path, (bytes) => walkIsoBmff(bytes));
+}
+
+describe('walkIsoBmff', () => {
   it('accepts a well-formed MP4 written by ffmpeg', async () => {
     const result = await checkIsoBmff(wellFormed);
     expect(result.ok).toBe(true);
