@@ -9,10 +9,7 @@
  * and the functions-framework conformance inputs (storage-cloudevent-input.json, pubsub_text-cloudevent-input.json).
  */
 import * as functions from '@google-cloud/functions-framework';
-import { getTestServer } from '@google-cloud/functions-framework/testing';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventType, EventValidator } from '../../events/catalog.ts';
 import { ingestFunction } from '../../functions/ingest/run.ts';
 import { productionSteps } from '../../functions/registry.ts';
@@ -26,6 +23,7 @@ import { decodeDelivery, eventarcFinalizedType, type Decoded, type RawEvent } fr
 import type { Deps } from '../../shared/runtime/deps.ts';
 import { failurePath } from '../../shared/runtime/handler.ts';
 import { registerCloudEventFunctions } from '../../shared/runtime/register.ts';
+import { useFrameworkServers } from '../support/framework-servers.ts';
 import { startTestRuntime, type TestRuntime } from '../support/embedded.ts';
 
 const { topics } = loadConfig({});
@@ -44,14 +42,7 @@ interface HttpForm {
   readonly body: unknown;
 }
 
-const servers: Server[] = [];
-
-async function serve(functionName: string): Promise<string> {
-  const server = getTestServer(functionName);
-  servers.push(server);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
+const { serve } = useFrameworkServers();
 
 async function post(base: string, form: HttpForm): Promise<Response> {
   const response = await fetch(`${base}${form.path}`, { method: 'POST', headers: form.headers, body: JSON.stringify(form.body) });
@@ -59,20 +50,6 @@ async function post(base: string, form: HttpForm): Promise<Response> {
   await response.text();
   return response;
 }
-
-beforeAll(() => {
-  // The framework warns on every push without a topic path and prints the stack of every 500; both are expected here.
-  vi.spyOn(console, 'warn').mockImplementation(() => undefined);
-  vi.spyOn(console, 'error').mockImplementation(() => undefined);
-});
-
-afterAll(async () => {
-  for (const server of servers) {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  }
-  vi.restoreAllMocks();
-});
 
 /* ------------------------------------------------------------------------------------------------------------
  * One upload, photos/cat.jpg generation 1732312345678901, in every wrapper GCP can deliver it in.
