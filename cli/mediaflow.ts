@@ -8,6 +8,7 @@ import { deadLettersCommand, rejectionsCommand } from './commands/incidents.ts';
 import { processCommand } from './commands/process.ts';
 import { statusCommand } from './commands/status.ts';
 import { DEFAULT_OUT_DIR, UsageError } from './options.ts';
+import { printableLines } from './terminal-text.ts';
 
 const usage = `usage: mediaflow <command> [options]
 
@@ -69,7 +70,8 @@ main(process.argv.slice(2)).then(
   },
   (error: unknown) => {
     const expected = error instanceof UsageError || error instanceof ConfigError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
-    process.stderr.write(`mediaflow: ${expected ? errorMessage(error) : (error as Error).stack ?? errorMessage(error)}\n`);
+    // Messages quote user input (ids, paths): shown escaped, like everything else the CLI prints.
+    process.stderr.write(`mediaflow: ${printableLines(expected ? errorMessage(error) : (error as Error).stack ?? errorMessage(error))}\n`);
     process.exitCode = 2;
   },
 );

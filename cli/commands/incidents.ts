@@ -3,7 +3,8 @@
  * reaching READY on its own. Both are documents, so ops see the same lists in the Firestore console.
  */
 import type { DeadLetterRecord } from '../../functions/deadletter/run.ts';
-import { table } from '../view.ts';
+import { terminalWidth } from '../terminal-text.ts';
+import { table, tableMessage } from '../view.ts';
 import { withStateStore } from './status.ts';
 
 export interface ListOptions {
@@ -21,8 +22,8 @@ export async function deadLettersCommand(options: ListOptions): Promise<number> 
       for (const record of records) process.stdout.write(`${JSON.stringify({ id: record.id, ...record.data })}\n`);
       return 0;
     }
-    const rows = records.map(({ data }) => [data.deadLetteredAt.toISOString(), data.sourceSubscription, data.subject ?? data.eventId, String(data.deliveryCount), data.status, data.lastError ?? '']);
-    process.stdout.write(`${table(['dead-lettered', 'subscription', 'asset / event', 'attempts', 'status', 'last error'], rows)}\n`);
+    const rows = records.map(({ data }) => [data.deadLetteredAt.toISOString(), data.sourceSubscription, data.subject ?? data.eventId, String(data.deliveryCount), data.status, tableMessage(data.lastError ?? '')]);
+    process.stdout.write(`${table(['dead-lettered', 'subscription', 'asset / event', 'attempts', 'status', 'last error'], rows, { width: terminalWidth(), nameColumn: 2 })}\n`);
     return 0;
   });
 }
@@ -39,9 +40,9 @@ export async function rejectionsCommand(options: ListOptions): Promise<number> {
       data.function,
       data.eventType ?? '-',
       data.reason,
-      data.errors.map((error) => `${error.path} ${error.message}`.trim()).join('; '),
+      tableMessage(data.errors.map((error) => `${error.path} ${error.message}`.trim()).join('; ')),
     ]);
-    process.stdout.write(`${table(['received', 'function', 'type', 'reason', 'errors'], rows)}\n`);
+    process.stdout.write(`${table(['received', 'function', 'type', 'reason', 'errors'], rows, { width: terminalWidth() })}\n`);
     return 0;
   });
 }

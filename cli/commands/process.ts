@@ -2,8 +2,6 @@
  * `mediaflow process <files or dirs…>`: uploads each file into the embedded ingest bucket, which emits the same
  * finalize notification GCS would, then follows the assets to a settled state and reports them.
  */
-import { readdir, stat } from 'node:fs/promises';
-import path from 'node:path';
 import { productionSteps } from '../../functions/registry.ts';
 import { buildPipeline } from '../../functions/pipeline.ts';
 import { assetPath, uploadAssetId } from '../../shared/domain/asset-id.ts';
@@ -11,8 +9,11 @@ import type { AssetDoc } from '../../shared/domain/asset.ts';
 import { PROFILE_METADATA } from '../../shared/domain/ingest-request.ts';
 import { isTerminal } from '../../shared/domain/state-machine.ts';
 import { createEmbeddedRuntime, type EmbeddedRuntime } from '../../shared/runtime/embedded.ts';
+import { collectUploads, uploadFailure, type Upload } from '../inputs.ts';
+import { InputErrorCode } from '../object-name.ts';
 import { cliConfig, UsageError } from '../options.ts';
-import { assetView, currentStep, elapsed, table } from '../view.ts';
+import { printable, terminalWidth, truncateMiddle } from '../terminal-text.ts';
+import { assetView, currentStep, elapsed, table, tableMessage } from '../view.ts';
 
 export interface ProcessOptions {
   readonly paths: readonly string[];
@@ -26,25 +27,29 @@ export interface ProcessOptions {
 const PROGRESS_POLL_MS = 200;
 /** After the bus goes quiet, how long a non-settled asset may stay so before it is reported as stalled. */
 const STALL_GRACE_MS = 2_000;
-
-interface Upload {
-  readonly file: string;
-  readonly objectName: string;
-  assetId?: string;
-}
+/** Progress lines shorten names to this many columns, so each stays one line in a terminal. */
+const PROGRESS_NAME_WIDTH = 60;
 
 export async function processCommand(options: ProcessOptions): Promise<number> {
   if (options.paths.length === 0) throw new UsageError('process needs at least one file or directory');
   const uploads = await collectUploads(options.paths);
   if (uploads.length === 0) throw new UsageError('no files found in the given paths');
+  // Nothing given exists: a typo in the command, not a batch with a bad file in it.
+  if (uploads.every((upload) => upload.problem?.code === InputErrorCode.NOT_FOUND)) throw new UsageError(`no such file or directory: ${options.paths.join(', ')}`);
   const config = cliConfig(options.out, options.verbose);
   const runtime = createEmbeddedRuntime({ config, steps: productionSteps, pipeline: buildPipeline, env: process.env });
   try {
     // Fail before uploading anything when ffmpeg is missing: every asset would fail the same way.
     await runtime.deps.mediaTools();
-    for (const upload of uploads) {
-      const meta = await runtime.blobs.upload(upload.file, { bucket: config.buckets.ingest, name: upload.objectName }, options.profile ? { metadata: { [PROFILE_METADATA]: options.profile } } : {});
-      upload.assetId = uploadAssetId(meta.bucket, meta.name, meta.generation);
+    const metadata = options.profile ? { metadata: { [PROFILE_METADATA]: options.profile } } : {};
+    for (const upload of uploads.filter((item) => !item.problem)) {
+      // One file the store refuses (a name too long for the disk, a file that vanished) is that file's row only.
+      try {
+        const meta = await runtime.blobs.upload(upload.file, { bucket: config.buckets.ingest, name: upload.objectName }, metadata);
+        upload.assetId = uploadAssetId(meta.bucket, meta.name, meta.generation);
+      } catch (error) {
+        upload.problem = uploadFailure(error);
+      }
     }
     const assets = await follow(runtime, uploads, options.json);
     report(assets, uploads, config.dataDir, options.json);
@@ -54,41 +59,14 @@ export async function processCommand(options: ProcessOptions): Promise<number> {
   }
 }
 
-/** Files as given, directories walked recursively; object names keep the directory's own name as a prefix. */
-async function collectUploads(paths: readonly string[]): Promise<Upload[]> {
-  const uploads: Upload[] = [];
-  const taken = new Set<string>();
-  const add = (file: string, objectName: string): void => {
-    let name = objectName;
-    for (let n = 2; taken.has(name); n += 1) name = objectName.replace(/(\.[^./]*)?$/, `~${n}$1`);
-    taken.add(name);
-    uploads.push({ file, objectName: name });
-  };
-  for (const given of paths) {
-    const info = await stat(given).catch(() => undefined);
-    if (!info) throw new UsageError(`no such file or directory: ${given}`);
-    if (info.isFile()) {
-      add(path.resolve(given), path.basename(given));
-      continue;
-    }
-    const root = path.resolve(given);
-    const entries = await readdir(root, { recursive: true, withFileTypes: true });
-    for (const entry of entries.filter((item) => item.isFile() && !item.name.startsWith('.')).sort((a, b) => a.parentPath.localeCompare(b.parentPath) || a.name.localeCompare(b.name))) {
-      const file = path.join(entry.parentPath, entry.name);
-      add(file, path.posix.join(path.basename(root), ...path.relative(root, file).split(path.sep)));
-    }
-  }
-  return uploads;
-}
-
 async function follow(runtime: EmbeddedRuntime, uploads: readonly Upload[], quiet: boolean): Promise<(AssetDoc | undefined)[]> {
   const lastSeen = new Map<string, string>();
   let quietSince: number | undefined;
   for (;;) {
     const idle = await Promise.race([runtime.idle().then(() => true), sleep(PROGRESS_POLL_MS).then(() => false)]);
-    const assets = await Promise.all(uploads.map((upload) => runtime.store.get<AssetDoc>(assetPath(upload.assetId!))));
+    const assets = await Promise.all(uploads.map(async (upload) => (upload.assetId ? runtime.store.get<AssetDoc>(assetPath(upload.assetId)) : undefined)));
     if (!quiet) printChanges(assets, uploads, lastSeen);
-    if (assets.every((asset) => asset !== undefined && isTerminal(asset.status))) return assets;
+    if (assets.every((asset, index) => uploads[index]!.problem || (asset !== undefined && isTerminal(asset.status)))) return assets;
     if (!idle) {
       quietSince = undefined;
       continue;
@@ -103,30 +81,42 @@ async function follow(runtime: EmbeddedRuntime, uploads: readonly Upload[], quie
 function printChanges(assets: readonly (AssetDoc | undefined)[], uploads: readonly Upload[], lastSeen: Map<string, string>): void {
   assets.forEach((asset, index) => {
     const upload = uploads[index]!;
-    const line = asset ? `${asset.status}${currentStep(asset) ? ` · ${currentStep(asset)}` : ''}` : 'uploaded';
-    if (lastSeen.get(upload.objectName) === line) return;
-    lastSeen.set(upload.objectName, line);
-    process.stderr.write(`  [${String(index + 1).padStart(String(uploads.length).length)}/${uploads.length}] ${upload.objectName}: ${line}\n`);
+    const line = upload.problem ? `${upload.problem.status} · ${upload.problem.code}` : asset ? `${asset.status}${currentStep(asset) ? ` · ${currentStep(asset)}` : ''}` : 'uploaded';
+    // Keyed by position: two inputs may share a name when neither could be uploaded.
+    const key = String(index);
+    if (lastSeen.get(key) === line) return;
+    lastSeen.set(key, line);
+    process.stderr.write(`  [${String(index + 1).padStart(String(uploads.length).length)}/${uploads.length}] ${truncateMiddle(printable(upload.objectName), PROGRESS_NAME_WIDTH)}: ${line}\n`);
   });
 }
 
 function report(assets: readonly (AssetDoc | undefined)[], uploads: readonly Upload[], dataDir: string, json: boolean): void {
   if (json) {
-    assets.forEach((asset, index) => {
-      const view = asset ? assetView(asset) : { id: uploads[index]!.assetId, status: 'MISSING', error: { step: 'ingest', code: 'NOT_RECEIVED', message: 'no asset document was created' } };
-      process.stdout.write(`${JSON.stringify(view)}\n`);
-    });
+    assets.forEach((asset, index) => process.stdout.write(`${JSON.stringify(jsonView(asset, uploads[index]!))}\n`));
     return;
   }
   const rows = assets.map((asset, index) => {
-    if (!asset) return [uploads[index]!.objectName, '-', 'MISSING', '-', 'no asset document was created'];
+    const upload = uploads[index]!;
+    const { problem } = upload;
+    if (problem) return [upload.objectName, '-', problem.status, '-', tableMessage(`${problem.code}: ${problem.message}`, upload.objectName)];
+    if (!asset) return [upload.objectName, '-', 'MISSING', '-', 'no asset document was created'];
     const status = isTerminal(asset.status) ? asset.status : `${asset.status} (stalled)`;
-    const detail = asset.error ? `${asset.error.step}: ${asset.error.code}: ${asset.error.message}` : Object.keys(asset.steps).join(', ');
-    return [uploads[index]!.objectName, asset.kind ?? '-', status, elapsed(asset), detail];
+    const detail = asset.error ? tableMessage(`${asset.error.step}: ${asset.error.code}: ${asset.error.message}`) : Object.keys(asset.steps).join(', ');
+    return [upload.objectName, asset.kind ?? '-', status, elapsed(asset), detail];
   });
-  process.stdout.write(`\n${table(['file', 'kind', 'status', 'time', 'steps / error'], rows)}\n`);
+  process.stdout.write(`\n${table(['file', 'kind', 'status', 'time', 'steps / error'], rows, { width: terminalWidth(), nameColumn: 0 })}\n`);
   const ready = assets.filter((asset) => asset?.status === 'READY').length;
-  process.stdout.write(`\n${ready}/${assets.length} READY. State and buckets: ${dataDir}\nInspect: mediaflow status --out ${dataDir} [asset id]\n`);
+  process.stdout.write(`\n${ready}/${assets.length} READY. State and buckets: ${printable(dataDir)}\nInspect: mediaflow status --out ${printable(dataDir)} [asset id]\n`);
+}
+
+/** One object per input, in input order; an input that never became an asset says which file and why. */
+function jsonView(asset: AssetDoc | undefined, upload: Upload): object {
+  if (upload.problem) {
+    const { status, code, message } = upload.problem;
+    return { id: null, file: upload.file, name: upload.objectName, status, error: { step: 'upload', code, message } };
+  }
+  if (asset) return assetView(asset);
+  return { id: upload.assetId, status: 'MISSING', error: { step: 'ingest', code: 'NOT_RECEIVED', message: 'no asset document was created' } };
 }
 
 function sleep(ms: number): Promise<void> {

@@ -11,7 +11,12 @@ import type { AssetDoc } from '../../shared/domain/asset.ts';
 import type { AssetStore, DocData, Query } from '../../shared/ports/asset-store.ts';
 import { STATE_FILE } from '../../shared/runtime/embedded.ts';
 import { cliConfig, UsageError } from '../options.ts';
-import { assetView, currentStep, elapsed, formatDuration, table } from '../view.ts';
+import { printable, terminalWidth, wrap } from '../terminal-text.ts';
+import { assetView, currentStep, elapsed, formatDuration, table, tableMessage } from '../view.ts';
+
+/** Labels ('asset', 'status', ...) take this many columns in the detail view; their values wrap beside them. */
+const DETAIL_LABEL_WIDTH = 9;
+const HISTORY_INDENT = '  ';
 
 export interface StatusOptions {
   readonly id?: string;
@@ -51,8 +56,8 @@ export async function statusCommand(options: StatusOptions): Promise<number> {
       for (const asset of assets) process.stdout.write(`${JSON.stringify(assetView(asset))}\n`);
       return 0;
     }
-    const rows = assets.map((asset) => [asset.id, asset.kind ?? '-', asset.status, currentStep(asset) || '-', elapsed(asset), asset.error ? `${asset.error.code}: ${asset.error.message}` : '']);
-    process.stdout.write(`${table(['asset', 'kind', 'status', 'step', 'time', 'error'], rows)}\n`);
+    const rows = assets.map((asset) => [asset.id, asset.kind ?? '-', asset.status, currentStep(asset) || '-', elapsed(asset), asset.error ? tableMessage(`${asset.error.code}: ${asset.error.message}`) : '']);
+    process.stdout.write(`${table(['asset', 'kind', 'status', 'step', 'time', 'error'], rows, { width: terminalWidth(), nameColumn: 0 })}\n`);
     process.stdout.write(`\n${await summary(store)}\n`);
     return 0;
   });
@@ -74,12 +79,16 @@ async function showAsset(store: AssetStore, id: string, json: boolean): Promise<
     process.stdout.write(`${JSON.stringify({ ...assetView(asset), probe: asset.probe, history: asset.history })}\n`);
     return 0;
   }
+  const width = terminalWidth();
+  // The detail view is where long text is read in full, so it wraps instead of cutting; labels stay in their column.
+  const field = (label: string, text: string): string[] =>
+    wrap(printable(text), width - DETAIL_LABEL_WIDTH).map((line, index) => `${(index === 0 ? label : '').padEnd(DETAIL_LABEL_WIDTH)}${line}`);
   const lines = [
-    `asset    ${asset.id}`,
-    `status   ${asset.status}${asset.error ? ` (${asset.error.step}: ${asset.error.code}: ${asset.error.message})` : ''}`,
-    `kind     ${asset.kind ?? '-'}   profile ${asset.profile}`,
-    `source   ${asset.source.uri}#${asset.source.generation} via ${asset.source.via}`,
-    `created  ${asset.createdAt.toISOString()}   completed ${asset.completedAt?.toISOString() ?? '-'}`,
+    ...field('asset', asset.id),
+    ...field('status', `${asset.status}${asset.error ? ` (${asset.error.step}: ${asset.error.code}: ${asset.error.message})` : ''}`),
+    ...field('kind', `${asset.kind ?? '-'}   profile ${asset.profile}`),
+    ...field('source', `${asset.source.uri}#${asset.source.generation} via ${asset.source.via}`),
+    ...field('created', `${asset.createdAt.toISOString()}   completed ${asset.completedAt?.toISOString() ?? '-'}`),
     '',
     table(
       ['step', 'status', 'attempts', 'time', 'outputs / error'],
@@ -88,12 +97,16 @@ async function showAsset(store: AssetStore, id: string, json: boolean): Promise<
         step.status,
         String(step.attempts),
         step.durationMs === null ? '-' : formatDuration(step.durationMs),
-        step.error ? `${step.error.code}: ${step.error.message}` : compact(step.outputs),
+        step.error ? tableMessage(`${step.error.code}: ${step.error.message}`) : compact(step.outputs),
       ]),
+      { width },
     ),
     '',
     'history',
-    ...asset.history.map((entry) => `  ${entry.at.toISOString()}  ${entry.event}${entry.step ? ` ${entry.step}` : ''}${entry.detail ? `: ${entry.detail}` : ''}`),
+    ...asset.history.flatMap((entry) => {
+      const text = `${entry.at.toISOString()}  ${entry.event}${entry.step ? ` ${entry.step}` : ''}${entry.detail ? `: ${entry.detail}` : ''}`;
+      return wrap(printable(text), width - HISTORY_INDENT.length).map((line) => `${HISTORY_INDENT}${line}`);
+    }),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
   return 0;
