@@ -3,27 +3,17 @@
  * file are permanent; anything else (out of memory, a timeout on a starved machine) stays transient and is retried.
  */
 import { PermanentError, PermanentErrorCode } from '../../shared/errors.ts';
+import { describePixels, formatPixels } from '../../shared/media/image-limits.ts';
 
-export const ThumbnailErrorCode = {
-  IMAGE_TOO_LARGE: 'IMAGE_TOO_LARGE',
-} as const;
+export { formatPixels };
 
 /**
  * Checked on the header alone, before a single pixel is decoded: a 3.8 Gpx PNG can be a few MB of zeros (a
  * decompression bomb), and decoding it would take minutes and gigabytes before any limit inside the decoder fired.
  */
 export function assertWithinBudget(width: number, height: number, frames: number, budget: number): void {
-  const pixels = width * height * frames;
-  if (pixels <= budget) return;
-  const shape = frames > 1 ? `${width}×${height} × ${frames} frames` : `${width}×${height}`;
-  throw new PermanentError(ThumbnailErrorCode.IMAGE_TOO_LARGE, `${shape} = ${formatPixels(pixels)} exceeds the ${formatPixels(budget)} budget`);
-}
-
-/** "3.8 Gpx", "268 Mpx", "2.1 Mpx", "0.3 Mpx": two or three significant figures are what a reader compares. */
-export function formatPixels(pixels: number): string {
-  if (pixels >= 1e9) return `${(pixels / 1e9).toFixed(1)} Gpx`;
-  const mega = pixels / 1e6;
-  return `${mega >= 10 ? Math.round(mega) : mega.toFixed(1)} Mpx`;
+  if (width * height * frames <= budget) return;
+  throw new PermanentError(PermanentErrorCode.IMAGE_TOO_LARGE, `${describePixels(width, height, frames)} exceeds the ${formatPixels(budget)} budget`);
 }
 
 /** libvips loaders name themselves at the start of their messages ("VipsJpeg: …", "gifload: …", "heifload: …"). */
@@ -39,7 +29,7 @@ export function isUnsupportedFormat(error: unknown): boolean {
 export function classifySharpError(error: unknown): unknown {
   if (!(error instanceof Error) || error instanceof PermanentError) return error;
   const message = error.message.trim();
-  if (message.includes('exceeds pixel limit')) return new PermanentError(ThumbnailErrorCode.IMAGE_TOO_LARGE, `the decoder refused the image: ${message}`, { cause: error });
+  if (message.includes('exceeds pixel limit')) return new PermanentError(PermanentErrorCode.IMAGE_TOO_LARGE, `the decoder refused the image: ${message}`, { cause: error });
   if (UNSUPPORTED.test(message)) return new PermanentError(PermanentErrorCode.UNSUPPORTED_MEDIA, 'no image decoder recognises this file', { cause: error });
   if (DECODER_FAILURE.test(message)) return new PermanentError(PermanentErrorCode.CORRUPT_MEDIA, `the image cannot be decoded: ${firstLine(message)}`, { cause: error });
   return error;

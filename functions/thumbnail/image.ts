@@ -10,12 +10,13 @@ import { probeFile } from '../../shared/media/probe.ts';
 import type { MediaTools } from '../../shared/media/tools.ts';
 import { renderAnimations } from './animation.ts';
 import type { EncodeOptions } from './encoders.ts';
-import { assertWithinBudget, classifySharpError, ThumbnailErrorCode } from './errors.ts';
+import { assertWithinBudget, classifySharpError } from './errors.ts';
 import { baseArgs, runFfmpeg } from './ffmpeg.ts';
 import { inspectImage, type SourceFacts } from './inspect.ts';
 import type { ThumbnailProfile } from './profiles.ts';
 import { decodeMaster, renderFromMaster, type EncodedRendition, type StillSet } from './renditions.ts';
 import { targetSizes } from './sizes.ts';
+import { renderableSize } from './svg.ts';
 
 /** Decoding one picture to PNG; only a pathological file takes more than seconds. */
 export const CONVERT_TIMEOUT_MS = 60_000;
@@ -60,7 +61,7 @@ async function renderConverted(source: string, stream: string, profile: Thumbnai
 }
 
 async function renderPicture(input: string, facts: SourceFacts, profile: ThumbnailProfile, context: ImageContext): Promise<Omit<ImageRender, 'facts' | 'viaFfmpeg'>> {
-  const sizes = targetSizes(profile.sizes, facts.display);
+  const sizes = targetSizes(profile.sizes, renderableSize(facts.format, facts.display));
   try {
     const master = await decodeMaster(input, facts, sizes[0]!, { maxInputPixels: profile.maxInputPixels });
     context.signal.throwIfAborted();
@@ -72,7 +73,7 @@ async function renderPicture(input: string, facts: SourceFacts, profile: Thumbna
       return { stills, animated: await renderAnimations(input, facts, profile.animation, profile.maxInputPixels), animationSkipped: null };
     } catch (error) {
       // The first frame fitted the budget, so the stills stand; only the animation is too big to decode.
-      if (error instanceof PermanentError && error.code === ThumbnailErrorCode.IMAGE_TOO_LARGE) return { stills, animated: [], animationSkipped: error.message };
+      if (error instanceof PermanentError && error.code === PermanentErrorCode.IMAGE_TOO_LARGE) return { stills, animated: [], animationSkipped: error.message };
       throw error;
     }
   } catch (error) {

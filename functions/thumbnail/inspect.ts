@@ -6,6 +6,7 @@ import { assertWithinBudget, classifySharpError } from './errors.ts';
 import { readExifBasics, type ExifBasics } from './exif.ts';
 import { readIcc, type IccSummary } from './icc.ts';
 import { sharp } from './sharp.ts';
+import { isSvg } from './svg.ts';
 import type { Dimensions } from './sizes.ts';
 
 export interface SourceFacts {
@@ -40,7 +41,8 @@ export async function inspectImage(path: string, maxInputPixels: number): Promis
   const meta = await sharp(path, { limitInputPixels: false }).metadata().catch((error: unknown) => {
     throw classifySharpError(error);
   });
-  assertWithinBudget(meta.width, meta.height, 1, maxInputPixels);
+  // An SVG is drawn at the renditions' size (svg.ts), so what it declares is not what will be decoded.
+  if (!isSvg(meta.format)) assertWithinBudget(meta.width, meta.height, 1, maxInputPixels);
   const frames = ANIMATED_FORMATS.has(meta.format) ? Math.max(1, meta.pages ?? 1) : 1;
   return {
     format: meta.format,

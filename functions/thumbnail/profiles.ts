@@ -3,6 +3,7 @@
  * ingest event; a name missing here falls back to `default`, because a typo in a partner's profile should still
  * yield thumbnails rather than a failed asset.
  */
+import { MAX_IMAGE_PIXELS } from '../../shared/media/image-limits.ts';
 
 export type StillFormat = 'avif' | 'webp' | 'jpeg';
 
@@ -51,9 +52,6 @@ export interface ThumbnailProfile {
   readonly exif: 'strip' | 'rights';
 }
 
-/** 0x3FFF × 0x3FFF: libvips' own default limit, and far above any camera (a 100 MP medium-format back). */
-export const DEFAULT_MAX_INPUT_PIXELS = 268_402_689;
-
 /**
  * Encoder effort follows who gets served what. Nearly every browser takes AVIF now, so AVIF gets the effort:
  * effort 3 is 10–22% smaller than 2 at equal SSIM for about 1.3× the CPU, while effort 4 costs 4× more for 6%.
@@ -68,7 +66,7 @@ const defaultProfile: ThumbnailProfile = {
     { format: 'jpeg', quality: 80 },
   ],
   background: '#ffffff',
-  maxInputPixels: DEFAULT_MAX_INPUT_PIXELS,
+  maxInputPixels: MAX_IMAGE_PIXELS,
   animation: { sizes: [320, 640], quality: 70, effort: 2 },
   storyboard: { tileSize: 160, columns: 10, rowsPerSheet: 10, maxTiles: 100, minIntervalSeconds: 1, quality: 70 },
   exif: 'strip',

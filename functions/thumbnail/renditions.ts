@@ -17,6 +17,7 @@ import { PLACEHOLDER_SOURCE_SIZE, type TinyImage } from './placeholder.ts';
 import type { EncoderSettings, StillFormat } from './profiles.ts';
 import { PIPELINE_TIMEOUT_SECONDS, sharp } from './sharp.ts';
 import { fitLongEdge, type Dimensions } from './sizes.ts';
+import { isSvg, svgDensity } from './svg.ts';
 
 /** Encoders alive at once: one per core this process may use. */
 export const ENCODE_CONCURRENCY = os.availableParallelism();
@@ -46,8 +47,10 @@ export interface DecodeOptions {
 /** The one decode: the source at `longEdge`, oriented, 8-bit sRGB (or grey), unpremultiplied. */
 export async function decodeMaster(path: string, facts: SourceFacts, longEdge: number, options: DecodeOptions): Promise<RawImage> {
   const target = fitLongEdge(facts.display, longEdge);
+  // An SVG is drawn straight at the target size rather than at the size it declares and then shrunk.
+  const density = isSvg(facts.format) ? { density: svgDensity(facts.display, longEdge) } : {};
   // failOn 'error': warnings such as "extraneous bytes before marker", common in camera files, still render.
-  let pipeline = sharp(path, { limitInputPixels: options.maxInputPixels, autoOrient: true, failOn: 'error', page: options.page ?? 0 })
+  let pipeline = sharp(path, { limitInputPixels: options.maxInputPixels, autoOrient: true, failOn: 'error', page: options.page ?? 0, ...density })
     .timeout({ seconds: PIPELINE_TIMEOUT_SECONDS });
   if (target.width !== facts.display.width || target.height !== facts.display.height) {
     pipeline = pipeline.resize(target.width, target.height, { fit: 'fill', kernel: 'lanczos3' });

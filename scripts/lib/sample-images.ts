@@ -144,15 +144,22 @@ export async function animatedWebp(ffmpegPath: string, outPath: string, opts: { 
   return outPath;
 }
 
+/** PNG colour type and bit depth (PNG 1.2 §4.1.1 IHDR) and the bytes one pixel takes, per `pngBomb` pixel layout. */
+const BOMB_PIXELS = {
+  grey8: { colourType: 0, bitDepth: 8, bytesPerPixel: 1 },
+  rgba16: { colourType: 6, bitDepth: 16, bytesPerPixel: 8 },
+} as const;
+
 /**
- * A decompression bomb: a valid 8-bit grey PNG of width × height zeros that compresses to about a thousandth of
- * its size (62000×62000 is 3.8 GB of pixels in 3.7 MB). Built without ever holding the pixels: the same 1 MiB
- * deflate block, ended by a full flush so it stands alone, repeated, then a final empty stored block and the
- * Adler-32 of all those zeros (RFC 1950/1951), which is (count mod 65521) << 16 | 1.
+ * A decompression bomb: a valid PNG of width × height zeros that compresses to about a thousandth of its size
+ * (62000×62000 8-bit grey is 3.8 GB of pixels in 3.7 MB; 16000×16000 16-bit RGBA is 2 GB in 2 MB). Built without
+ * ever holding the pixels: the same 1 MiB deflate block, ended by a full flush so it stands alone, repeated, then
+ * a final empty stored block and the Adler-32 of all those zeros (RFC 1950/1951), which is (count mod 65521) << 16 | 1.
  */
-export async function pngBomb(_ffmpegPath: string, outPath: string, opts: { width?: number; height?: number } = {}): Promise<string> {
-  const { width = 62_000, height = 62_000 } = opts;
-  const total = height * (width + 1); // a filter-type byte (0, None) before every row
+export async function pngBomb(_ffmpegPath: string, outPath: string, opts: { width?: number; height?: number; pixels?: keyof typeof BOMB_PIXELS } = {}): Promise<string> {
+  const { width = 62_000, height = 62_000, pixels = 'grey8' } = opts;
+  const layout = BOMB_PIXELS[pixels];
+  const total = height * (width * layout.bytesPerPixel + 1); // a filter-type byte (0, None) before every row
   const chunk = 1 << 20;
   const block = zlib.deflateRawSync(Buffer.alloc(chunk), { finishFlush: zlib.constants.Z_FULL_FLUSH });
   const tail = zlib.deflateRawSync(Buffer.alloc(total % chunk), { finishFlush: zlib.constants.Z_FULL_FLUSH });
@@ -162,7 +169,7 @@ export async function pngBomb(_ffmpegPath: string, outPath: string, opts: { widt
   const ihdr = Buffer.alloc(13);
   ihdr.writeUInt32BE(width, 0);
   ihdr.writeUInt32BE(height, 4);
-  ihdr.set([8, 0, 0, 0, 0], 8); // 8-bit greyscale, deflate, adaptive filtering, no interlace
+  ihdr.set([layout.bitDepth, layout.colourType, 0, 0, 0], 8); // deflate, adaptive filtering, no interlace
   const signature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
   await writeFile(outPath, Buffer.concat([signature, pngChunk('IHDR', ihdr), pngChunk('IDAT', stream), pngChunk('IEND', Buffer.alloc(0))]));
   return outPath;

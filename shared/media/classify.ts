@@ -78,8 +78,7 @@ export function summarize(ffprobeJson: unknown, sizeBytes: number): ProbeSummary
   const pictures = streams.filter((s) => s.type === 'video' && !s.attachedPicture);
   const audio = streams.filter((s) => s.type === 'audio');
   const primary = pictures[0];
-  const imageContainer = formatName.split(',').some((name) => IMAGE_FORMATS.has(name) || name.endsWith('_pipe'))
-    || IMAGE_BRANDS.has(tags.major_brand?.trim() ?? '');
+  const imageContainer = isImageDemuxer(formatName) || IMAGE_BRANDS.has(tags.major_brand?.trim() ?? '');
 
   let kind: MediaKind;
   if (primary && audio.length === 0 && (imageContainer || (pictures.length === 1 && isStill(primary)))) {
@@ -110,6 +109,53 @@ export function summarize(ffprobeJson: unknown, sizeBytes: number): ProbeSummary
     ...(animated === undefined ? {} : { animated }),
     warnings: [],
   };
+}
+
+/** What a picture's header states (shared/media/sniff.ts), for the summary of a picture ffprobe did not open. */
+export interface PictureHeader {
+  /** ffprobe's codec name. */
+  readonly codec: string;
+  readonly width?: number;
+  readonly height?: number;
+  readonly pixelFormat?: string;
+  /** Frames of an animation; 0 when the header walk did not count them. */
+  readonly frames: number;
+}
+
+/**
+ * The summary ffprobe would give a picture, from its header: one video stream, no duration, the stored size as
+ * the display size (pictures carry no sample aspect ratio or display matrix that ffprobe reports).
+ */
+export function summarizePicture(header: PictureHeader, formatName: string, sizeBytes: number): ProbeSummary {
+  const animated = header.frames !== 1;
+  const stream: StreamSummary = { index: 0, type: 'video', codec: header.codec, attachedPicture: false };
+  const fields: Partial<StreamSummary> = {
+    width: header.width,
+    height: header.height,
+    pixelFormat: header.pixelFormat,
+    // Only an animation states a count, as ffprobe does; a still is one frame without saying so.
+    frameCount: header.frames > 1 ? header.frames : undefined,
+  };
+  for (const [key, value] of Object.entries(fields)) {
+    if (value !== undefined) Object.assign(stream, { [key]: value });
+  }
+  return {
+    kind: 'image',
+    formatName,
+    durationSeconds: null,
+    sizeBytes,
+    bitRate: null,
+    streams: [stream],
+    tags: {},
+    ...displaySize(stream),
+    animated,
+    warnings: [],
+  };
+}
+
+/** A demuxer of picture files, which ffprobe's image2 picks by the file's extension rather than its content. */
+export function isImageDemuxer(formatName: string): boolean {
+  return formatName.split(',').some((name) => IMAGE_FORMATS.has(name) || name.endsWith('_pipe'));
 }
 
 /** One picture and nothing that moves: a still-image codec with at most one frame. */

@@ -2,7 +2,7 @@
  * The thumbnail step end to end on the embedded runtime (real bus, store, folders, ffprobe, sharp): uploads in,
  * derivatives in the derivatives bucket with their metadata, outputs and provenance on the asset.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -89,13 +89,36 @@ describe('an image upload', () => {
     expect(await runtime.store.count('assets')).toBe(1);
   });
 
-  it('a decompression bomb fails the asset at once with a readable reason, without retries', async () => {
+  it('a decompression bomb is rejected by the probe from its header, without retries and without a thumbnail order', async () => {
     runtime = await startTestRuntime({ steps: createStepRegistry([thumbnailStep]) });
     const source = await pngBomb('ffmpeg', path.join(fixtures, 'bomb.png'), { width: 62_000, height: 62_000 });
     const { asset } = await upload(runtime, source, 'bomb.png');
-    expect(asset).toMatchObject({ status: 'FAILED', error: { step: 'thumbnail', code: 'IMAGE_TOO_LARGE', message: '62000×62000 = 3.8 Gpx exceeds the 268 Mpx budget' } });
-    expect(runtime.deliveries.get('thumbnail')).toBe(1);
+    expect(asset).toMatchObject({ status: 'REJECTED', error: { step: 'probe', code: 'IMAGE_TOO_LARGE', message: '62000×62000 = 3.8 Gpx exceeds the 268 Mpx limit' } });
+    expect(asset!.steps.probe).toMatchObject({ attempts: 1 });
+    expect(runtime.deliveries.get('thumbnail') ?? 0).toBe(0);
     expect(await runtime.store.count('deadLetters')).toBe(0);
+  });
+
+  it('a 121-byte SVG declaring 16000×16000 is drawn at the largest rendition size', async () => {
+    runtime = await startTestRuntime({ steps: createStepRegistry([thumbnailStep]) });
+    const source = path.join(fixtures, 'huge.svg');
+    await writeFile(source, '<?xml version="1.0" encoding="UTF-8"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="16000" height="16000"/>\n<!-- x -->');
+    const { asset } = await upload(runtime, source, 'drawings/huge.svg');
+    expect(asset?.status).toBe('READY');
+    expect(asset!.probe).toMatchObject({ kind: 'image', display: { width: 16_000, height: 16_000 } });
+    const outputs = asset!.steps.thumbnail!.outputs as { source: { format: string; width: number }; derivatives: Derivative[] };
+    expect(outputs.source).toMatchObject({ format: 'svg', width: 16_000 });
+    expect(outputs.derivatives.map((d) => [d.format, d.width, d.height])).toEqual([2048, 1280, 640, 320, 160].flatMap((size) => ['avif', 'webp', 'jpeg'].map((f) => [f, size, size])));
+  });
+
+  it('an SVG declaring more than the pixel budget is still drawn, at the rendition sizes', async () => {
+    runtime = await startTestRuntime({ steps: createStepRegistry([thumbnailStep]) });
+    const source = path.join(fixtures, 'wide.svg');
+    await writeFile(source, '<svg xmlns="http://www.w3.org/2000/svg" width="40000" height="20000"><rect width="40000" height="20000" fill="#5a8cc8"/></svg>');
+    const { asset } = await upload(runtime, source, 'wide.svg');
+    expect(asset?.status).toBe('READY');
+    const outputs = asset!.steps.thumbnail!.outputs as { derivatives: Derivative[] };
+    expect(outputs.derivatives[0]).toMatchObject({ width: 2048, height: 1024 });
   });
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { summarize } from '../../shared/media/classify.ts';
+import { summarize, summarizePicture } from '../../shared/media/classify.ts';
 import { PermanentError } from '../../shared/errors.ts';
 
 // Fixtures follow ffprobe 5.1's `-print_format json -show_format -show_streams` output field for field (numbers
@@ -171,5 +171,23 @@ describe('summarize: unsupported input', () => {
     }
     expect(error).toBeInstanceOf(PermanentError);
     expect(error).toMatchObject({ code: 'UNSUPPORTED_MEDIA', message: expect.stringMatching(message) as unknown });
+  });
+});
+
+describe('summarizePicture', () => {
+  it('summarizes a header as ffprobe would a picture: one video stream, no duration, display = stored size', () => {
+    expect(summarizePicture({ codec: 'png', width: 16_000, height: 12_000, pixelFormat: 'rgba64be', frames: 1 }, 'png_pipe', 2_025_492)).toEqual({
+      kind: 'image', formatName: 'png_pipe', durationSeconds: null, sizeBytes: 2_025_492, bitRate: null, tags: {}, animated: false, warnings: [],
+      streams: [{ index: 0, type: 'video', codec: 'png', width: 16_000, height: 12_000, pixelFormat: 'rgba64be', attachedPicture: false }],
+      display: { width: 16_000, height: 12_000 },
+    });
+  });
+
+  it('marks an animation, and leaves out what the header does not state', () => {
+    const apng = summarizePicture({ codec: 'apng', width: 64, height: 48, frames: 12 }, 'apng', 900);
+    expect(apng).toMatchObject({ animated: true, streams: [{ codec: 'apng', frameCount: 12 }] });
+    const unsized = summarizePicture({ codec: 'svg', frames: 1 }, 'svg_pipe', 40);
+    expect(unsized.display).toBeUndefined();
+    expect(unsized.streams[0]).toEqual({ index: 0, type: 'video', codec: 'svg', attachedPicture: false });
   });
 });
