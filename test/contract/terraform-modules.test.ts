@@ -5,11 +5,14 @@
  * function's ack deadline; no primitive or admin roles anywhere; the Firestore indexes cover the queries the code
  * runs; the functions' environment is what loadConfig reads; and every module call, root and example is wired right.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { parse } from '@cdktf/hcl2json';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../shared/config/config.ts';
+import { partnerMayRead } from '../../shared/config/partner-access.ts';
 import { eventarcFinalizedType } from '../../shared/runtime/decode.ts';
 import { block, dynamicBlock, loadModule, moduleDirs, ofType, strings, terraformRoot, type Attrs, type HclModule } from '../../scripts/lib/terraform-hcl.ts';
 import { pipelineJsonFile, type TerraformPipeline } from '../../scripts/lib/terraform-pipeline.ts';
@@ -229,9 +232,12 @@ describe('every function has its own service account, holding only what its code
     expect(access).toContain('fn.access.firestore ? [local.capability_roles.firestore] : []');
     expect(access).toContain('fn.access.vertex_ai ? [local.capability_roles.vertex_ai] : []');
     expect(access).toContain('publish_topics = [for suffix in fn.access.publishes : local.topic_ids[suffix]]');
-    expect(access).toContain('fn.access.reads_sources ? merge( { (google_storage_bucket.this["ingest"].name) = local.capability_roles.reads_sources }, { for bucket in local.managed_partner_buckets : bucket => local.capability_roles.reads_sources }, ) : {}');
-    expect(access).toContain('fn.access.reads_derivatives ? { (google_storage_bucket.this["derivatives"].name) = local.capability_roles.reads_derivatives } : {}');
-    expect(access).toContain('fn.access.writes_derivatives ? { (google_storage_bucket.this["derivatives"].name) = local.capability_roles.writes_derivatives } : {}');
+    expect(access).toContain('{ for key, grant in local.source_reads : key => grant if fn.access.reads_sources }');
+    expect(squash(stack.locals.source_reads)).toBe(
+      '${merge( { (google_storage_bucket.this["ingest"].name) = { bucket = google_storage_bucket.this["ingest"].name, role = local.capability_roles.reads_sources, condition = null } }, { for key, read in local.managed_partner_reads : key => { bucket = read.bucket, role = local.capability_roles.reads_sources, condition = read.condition } }, )}',
+    );
+    expect(access).toContain('fn.access.reads_derivatives ? { (google_storage_bucket.this["derivatives"].name) = { bucket = google_storage_bucket.this["derivatives"].name, role = local.capability_roles.reads_derivatives, condition = null } } : {}');
+    expect(access).toContain('fn.access.writes_derivatives ? { (google_storage_bucket.this["derivatives"].name) = { bucket = google_storage_bucket.this["derivatives"].name, role = local.capability_roles.writes_derivatives, condition = null } } : {}');
     expect(functionCall.access).toBe('${local.function_access[each.key]}');
   });
 
@@ -240,9 +246,15 @@ describe('every function has its own service account, holding only what its code
     expect(grants.map(([address, attrs]) => [address, attrs.for_each, attrs.role])).toEqual([
       ['google_project_iam_member.access', '${toset(var.access.project_roles)}', '${each.value}'],
       ['google_pubsub_topic_iam_member.publish', '${toset(var.access.publish_topics)}', 'roles/pubsub.publisher'],
-      ['google_storage_bucket_iam_member.access', '${var.access.bucket_roles}', '${each.value}'],
+      ['google_storage_bucket_iam_member.access', '${var.access.bucket_roles}', '${each.value.role}'],
     ]);
     expect(fn.locals.member).toBe('serviceAccount:${google_service_account.this.email}');
+    const bucketGrant = resource(fn, 'google_storage_bucket_iam_member.access');
+    expect(bucketGrant.bucket).toBe('${each.value.bucket}');
+    // Only a grant that carries a condition (a partner's prefix) is bound under one.
+    const condition = dynamicBlock(bucketGrant, 'condition')!;
+    expect(condition.for_each).toBe('${each.value.condition == null ? [] : [each.value.condition]}');
+    expect(block(condition, 'content')).toEqual([{ title: '${condition.value.title}', description: '${condition.value.description}', expression: '${condition.value.expression}' }]);
   });
 
   it.each(Object.entries(spec.functions))('%s: gets only the roles of what its code uses', (_name, definition) => {
@@ -278,7 +290,7 @@ describe('least privilege throughout', () => {
 
   it.each(iam.map(([dir, address, attrs]) => [`${dir}: ${address}`, attrs] as const))('%s grants a known, non-primitive, non-admin role', (_label, attrs) => {
     const role = String(attrs.role);
-    if (role === '${each.value}') return; // var.access / capability_roles, checked above and validated in the module
+    if (role === '${each.value}' || role === '${each.value.role}') return; // var.access / capability_roles, checked above and validated in the module
     expect(Object.keys(allowed)).toContain(role);
   });
 
@@ -354,13 +366,182 @@ describe('the functions’ environment is the configuration loadConfig reads', (
   });
 });
 
+/**
+ * The module's own partner expressions, evaluated by OpenTofu rather than mirrored in TypeScript: a scratch root
+ * holds a copy of modules/mediaflow/variables.tf (types, defaults, validations) and the locals and output
+ * expressions below exactly as parsed from the module. They depend on variables only, so `tofu apply` evaluates
+ * them without init, providers or a registry. OpenTofu is a CI prerequisite (.ci/run installs it for `tofu fmt`).
+ */
+const tofuEnv = { ...process.env, TF_CLI_CONFIG_FILE: '/dev/null', TF_IN_AUTOMATION: '1', CHECKPOINT_DISABLE: '1' };
+const partnerLocals = ['bucket_names', 'capability_roles', 'partner_bucket_clashes', 'partner_grants', 'partner_reads', 'managed_partner_reads'];
+const partnerOutputs: Record<string, unknown> = {
+  MEDIAFLOW_PARTNER_BUCKETS: (stack.locals.function_env as Record<string, string>).MEDIAFLOW_PARTNER_BUCKETS,
+  managed_partner_reads: '${local.managed_partner_reads}',
+  partner_bucket_clashes: '${local.partner_bucket_clashes}',
+  partner_bucket_readers_grants: (stack.outputs.get('partner_bucket_readers')!.value as Attrs).grants,
+};
+
+/** A parsed value back as HCL: an expression string (`${...}`, as hcl2json gives it) unwrapped, objects rebuilt. */
+function toHcl(value: unknown): string {
+  if (typeof value === 'string') return value.startsWith('${') && value.endsWith('}') ? value.slice(2, -1) : JSON.stringify(value).replaceAll('${', '$${');
+  if (value && typeof value === 'object' && !Array.isArray(value)) return `{\n${Object.entries(value).map(([key, item]) => `${JSON.stringify(key)} = ${toHcl(item)}`).join('\n')}\n}`;
+  throw new Error(`cannot write ${JSON.stringify(value)} back as HCL`);
+}
+
+type Evaluated = { ok: true; values: Record<string, unknown> } | { ok: false; error: string };
+function evaluatePartners(buckets: unknown, project = { project_id: 'acme-media-prod', prefix: 'mediaflow' }): Evaluated {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'mediaflow-tofu-'));
+  try {
+    copyFileSync(path.join(terraformRoot, 'modules/mediaflow/variables.tf'), path.join(dir, 'variables.tf'));
+    const locals = partnerLocals.map((name) => `  ${name} = ${toHcl(stack.locals[name])}`).join('\n');
+    const outputs = Object.entries(partnerOutputs).map(([name, expression]) => `output "${name}" {\n  value = ${toHcl(expression)}\n}`).join('\n');
+    writeFileSync(path.join(dir, 'partners.tf'), `locals {\n${locals}\n}\n${outputs}\n`);
+    writeFileSync(path.join(dir, 'terraform.tfvars.json'), JSON.stringify({ ...project, region: 'europe-west1', firestore: { location_id: 'eur3' }, buckets }));
+    const apply = spawnSync('tofu', [`-chdir=${dir}`, 'apply', '-auto-approve', '-input=false', '-no-color'], { encoding: 'utf8', env: tofuEnv });
+    if (apply.status !== 0) return { ok: false, error: `${apply.stderr}${apply.stdout}`.replace(/\s+/g, ' ') };
+    const output = spawnSync('tofu', [`-chdir=${dir}`, 'output', '-json', '-no-color'], { encoding: 'utf8', env: tofuEnv });
+    const values = JSON.parse(output.stdout) as Record<string, { value: unknown }>;
+    return { ok: true, values: Object.fromEntries(Object.entries(values).map(([name, { value }]) => [name, value])) };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const gcpEnv = (partnerBuckets: string) => ({
+  MEDIAFLOW_RUNTIME: 'gcp',
+  GOOGLE_CLOUD_PROJECT: 'acme-media-prod',
+  MEDIAFLOW_INGEST_BUCKET: 'acme-media-prod-mediaflow-ingest',
+  MEDIAFLOW_DERIVATIVES_BUCKET: 'acme-media-prod-mediaflow-derivatives',
+  MEDIAFLOW_PARTNER_BUCKETS: partnerBuckets,
+});
+const prefixCondition = (bucket: string, prefix: string) =>
+  `resource.name.startsWith("projects/_/buckets/${bucket}/objects/${prefix}") || api.getAttribute("storage.googleapis.com/objectListPrefix", "").startsWith("${prefix}")`;
+
+describe('partner buckets: MEDIAFLOW_PARTNER_BUCKETS and the read grants come from one list', () => {
+  it('declares partners and prefix on buckets.partner, the same in the production root', () => {
+    for (const module of [stack, modules.get('terraform/environments/prod')!]) {
+      const type = String(module.variables.get('buckets')!.type).replace(/#[^\n]*/g, '');
+      expect(squash(type), module.dir).toContain(
+        'partner = optional(list(object({ name = string manage_iam = optional(bool, false) partners = optional(list(string), []) prefix = optional(string, "") })), [])',
+      );
+    }
+  });
+
+  it('renders the environment variable from the grants and binds IAM from the same entries', () => {
+    expect(squash(stack.locals.partner_grants)).toBe(
+      '${distinct(flatten([for bucket in var.buckets.partner : [ for partner in(length(bucket.partners) > 0 ? bucket.partners : [""]) : { partner = partner, bucket = bucket.name, prefix = bucket.prefix } ]]))}',
+    );
+    // Only variables and the evaluated locals: what the scratch root evaluates is all there is to them.
+    for (const name of partnerLocals) {
+      const text = strings(stack.locals[name]).join('\n');
+      expect([...text.matchAll(/\blocal\.(\w+)/g)].map((match) => match[1]).filter((used) => !partnerLocals.includes(used!)), name).toEqual([]);
+      expect(text, name).not.toMatch(/\b(google_\w+|data|module)\.\w+/);
+    }
+    expect(String(partnerOutputs.MEDIAFLOW_PARTNER_BUCKETS)).toMatch(/^\$\{join\(",", \[for grant in local\.partner_grants : /);
+    const checks = block(resource(stack, 'terraform_data.input_checks'), 'lifecycle').flatMap((lifecycle) => block(lifecycle, 'precondition'));
+    expect(checks.map((check) => check.condition)).toContain('${length(local.partner_bucket_clashes) == 0}');
+  });
+
+  describe('evaluated by OpenTofu (needs `tofu`, which .ci/run installs)', () => {
+    it('has tofu to evaluate with', () => {
+      // A missing tool fails here with its install hint; it never turns these checks into skips.
+      expect(spawnSync('tofu', ['version'], { env: tofuEnv }).status, 'tofu is missing: bash .ci/run builds OpenTofu, or see https://opentofu.org/docs/intro/install/').toBe(0);
+    });
+
+    it('writes nothing, grants nothing and asks partners for nothing by default', () => {
+      const result = evaluatePartners({});
+      expect(result).toEqual({ ok: true, values: { MEDIAFLOW_PARTNER_BUCKETS: '', managed_partner_reads: {}, partner_bucket_clashes: [], partner_bucket_readers_grants: [] } });
+      expect(loadConfig(gcpEnv('')).partnerGrants).toEqual([]);
+    });
+
+    it.each([
+      ['any partner, whole bucket', [{ name: 'open-drop' }], 'open-drop', [{ partner: undefined, bucket: 'open-drop', prefix: '' }]],
+      ['one partner, whole bucket', [{ name: 'acme-drop', partners: ['acme'] }], 'acme=acme-drop', [{ partner: 'acme', bucket: 'acme-drop', prefix: '' }]],
+      ['one partner, one prefix', [{ name: 'acme-drop', partners: ['acme'], prefix: 'incoming/' }], 'acme=acme-drop/incoming/', [{ partner: 'acme', bucket: 'acme-drop', prefix: 'incoming/' }]],
+      ['any partner, one prefix', [{ name: 'open-drop', prefix: 'in/' }], 'open-drop/in/', [{ partner: undefined, bucket: 'open-drop', prefix: 'in/' }]],
+      [
+        'two partners on a shared prefix, and several buckets',
+        [
+          { name: 'shared-drop', partners: ['acme', 'beta'], prefix: 'in/' },
+          { name: 'open-drop' },
+          { name: 'shared-drop', partners: ['gamma'], prefix: 'gamma/' },
+        ],
+        'acme=shared-drop/in/,beta=shared-drop/in/,open-drop,gamma=shared-drop/gamma/',
+        [
+          { partner: 'acme', bucket: 'shared-drop', prefix: 'in/' },
+          { partner: 'beta', bucket: 'shared-drop', prefix: 'in/' },
+          { partner: undefined, bucket: 'open-drop', prefix: '' },
+          { partner: 'gamma', bucket: 'shared-drop', prefix: 'gamma/' },
+        ],
+      ],
+    ] as const)('%s: one grant per (partner, bucket, prefix), in the runtime format', (_label, partner, rendered, grants) => {
+      const result = evaluatePartners({ partner });
+      expect(result.ok ? result.values.MEDIAFLOW_PARTNER_BUCKETS : result.error).toBe(rendered);
+      // What the runtime makes of it (shared/config/partner-access.ts), with no problems.
+      expect(loadConfig(gcpEnv(rendered)).partnerGrants).toEqual(grants);
+    });
+
+    it('keeps partners to their own grants once rendered', () => {
+      const result = evaluatePartners({ partner: [{ name: 'shared-drop', partners: ['acme'], prefix: 'acme/' }, { name: 'shared-drop', partners: ['beta'], prefix: 'beta/' }] });
+      const grants = loadConfig(gcpEnv(result.ok ? String(result.values.MEDIAFLOW_PARTNER_BUCKETS) : '')).partnerGrants;
+      expect(partnerMayRead(grants, 'acme', 'shared-drop', 'acme/film.mov').allowed).toBe(true);
+      expect(partnerMayRead(grants, 'acme', 'shared-drop', 'beta/film.mov').allowed).toBe(false);
+      expect(partnerMayRead(grants, 'gamma', 'shared-drop', 'acme/film.mov').allowed).toBe(false);
+    });
+
+    it('grants objectViewer on the same buckets and prefixes: under an IAM condition for a prefix, for list too', () => {
+      const result = evaluatePartners({
+        partner: [
+          { name: 'acme-drop', partners: ['acme'], prefix: 'incoming/', manage_iam: true },
+          { name: 'open-drop', manage_iam: true },
+          { name: 'beta-drop', partners: ['beta'], prefix: 'to-mediaflow/' },
+          { name: 'gamma-drop', partners: ['gamma'] },
+        ],
+      });
+      if (!result.ok) throw new Error(result.error);
+      const managed = result.values.managed_partner_reads as Record<string, { bucket: string; prefix: string; condition: { title: string; expression: string } | null }>;
+      expect(Object.keys(managed).sort()).toEqual(['acme-drop/incoming/', 'open-drop']);
+      expect(managed['open-drop']).toMatchObject({ bucket: 'open-drop', prefix: '', condition: null });
+      expect(managed['acme-drop/incoming/']).toMatchObject({ bucket: 'acme-drop', prefix: 'incoming/', condition: { expression: prefixCondition('acme-drop', 'incoming/') } });
+      expect(managed['acme-drop/incoming/']!.condition!.title).toMatch(/^mediaflow-partner-prefix-[0-9a-f]{12}$/);
+      // What the partners who keep their own IAM are asked to grant, prefix and condition included.
+      expect(result.values.partner_bucket_readers_grants).toMatchObject([
+        { bucket: 'beta-drop', prefix: 'to-mediaflow/', role: 'roles/storage.objectViewer', condition: { expression: prefixCondition('beta-drop', 'to-mediaflow/') } },
+        { bucket: 'gamma-drop', prefix: '', role: 'roles/storage.objectViewer', condition: null },
+      ]);
+      expect(result.values.partner_bucket_readers_grants).toHaveLength(2);
+    });
+
+    it.each([
+      ['a partner name that is not one', { partner: [{ name: 'acme-drop', partners: ['Acme'] }] }, 'partners must be partner names'],
+      ['a prefix with a leading slash', { partner: [{ name: 'acme-drop', prefix: '/incoming/' }] }, 'prefix must be'],
+      ['a prefix with the list separator', { partner: [{ name: 'acme-drop', prefix: 'a,b/' }] }, 'prefix must be'],
+      ['a prefix with the partner separator', { partner: [{ name: 'acme-drop', partners: ['acme'], prefix: 'a=b/' }] }, 'prefix must be'],
+      ['a prefix with a quote', { partner: [{ name: 'acme-drop', prefix: 'a"b/' }] }, 'prefix must be'],
+    ])('refuses %s', (_label, buckets, message) => {
+      const result = evaluatePartners(buckets);
+      expect(result.ok).toBe(false);
+      expect(result.ok ? '' : result.error).toContain(message);
+    });
+
+    it.each([
+      ['the default ingest bucket', {}, 'acme-media-prod-mediaflow-ingest'],
+      ['the default derivatives bucket', {}, 'acme-media-prod-mediaflow-derivatives'],
+      ['a named ingest bucket', { ingest: { name: 'acme-uploads' } }, 'acme-uploads'],
+    ])('refuses %s as a partner bucket (precondition)', (_label, named, bucket) => {
+      const result = evaluatePartners({ ...named, partner: [{ name: bucket, partners: ['acme'] }, { name: 'acme-drop' }] });
+      expect(result.ok ? result.values.partner_bucket_clashes : result.error).toEqual([bucket]);
+    });
+  });
+});
+
 describe('Firestore: indexes cover the queries the code runs; TTL on the idempotency records', () => {
   const indexes = Object.entries(stack.locals.firestore_indexes as Record<string, { collection: string; fields: IndexField[] }>);
   const queries = storeQueries();
   const ttl = stack.locals.firestore_ttl as Record<string, string>;
 
-  it('finds the code’s queries (status, incidents, fan-in, outbox)', () => {
-    expect(new Set(queries.map((query) => query.collection))).toEqual(new Set(['assets', 'deadLetters', 'rejections', 'results', 'outbox']));
+  it('finds the code’s queries (status, incidents, fan-in, outbox, dead-letter failure lookup)', () => {
+    expect(new Set(queries.map((query) => query.collection))).toEqual(new Set(['assets', 'deadLetters', 'rejections', 'results', 'outbox', 'failures']));
   });
 
   it.each(queries.map((query) => [`${query.at} ${query.method} ${query.collection} ${JSON.stringify({ where: query.equalities, orderBy: query.orderBy })}`, query] as const))(

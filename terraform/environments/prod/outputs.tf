@@ -19,7 +19,7 @@ output "functions" {
 }
 
 output "partner_bucket_readers" {
-  description = "Service accounts partners grant roles/storage.objectViewer on their buckets."
+  description = "What partners grant on their buckets (manage_iam = false): objectViewer for service_accounts on each of grants (bucket, prefix, IAM condition)."
   value       = module.mediaflow.partner_bucket_readers
 }
 

@@ -24,7 +24,7 @@ variable "image" {
 }
 
 variable "buckets" {
-  description = "The ingest bucket (uploads are processed), the derivatives bucket (outputs, never processed), and partner buckets mediaflow only reads. Names default to <project_id>-<prefix>-ingest / -derivatives."
+  description = "The ingest bucket (uploads are processed), the derivatives bucket (outputs, never processed), and partner buckets mediaflow only reads, each with the partners whose ingest events may name objects in it (none: any partner) and an optional object-name prefix; they become MEDIAFLOW_PARTNER_BUCKETS and the matching read grants. Names default to <project_id>-<prefix>-ingest / -derivatives."
   type = object({
     ingest = optional(object({
       name                       = optional(string)
@@ -55,6 +55,10 @@ variable "buckets" {
       # Grant the reading functions objectViewer on the partner's bucket from here (needs IAM admin on it);
       # otherwise hand the partner the `partner_bucket_readers` output.
       manage_iam = optional(bool, false)
+      # Partners (the `partner` of their ingest events) that may name objects here; [] means any partner.
+      partners = optional(list(string), [])
+      # Only objects whose names start with this ("incoming/"); "" is the whole bucket.
+      prefix = optional(string, "")
     })), [])
     force_destroy = optional(bool, false)
   })

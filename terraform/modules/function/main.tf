@@ -101,9 +101,19 @@ resource "google_pubsub_topic_iam_member" "publish" {
 
 resource "google_storage_bucket_iam_member" "access" {
   for_each = var.access.bucket_roles
-  bucket   = each.key
-  role     = each.value
+  bucket   = each.value.bucket
+  role     = each.value.role
   member   = local.member
+
+  # A grant limited to part of the bucket (a partner's prefix).
+  dynamic "condition" {
+    for_each = each.value.condition == null ? [] : [each.value.condition]
+    content {
+      title       = condition.value.title
+      description = condition.value.description
+      expression  = condition.value.expression
+    }
+  }
 }
 
 resource "google_pubsub_subscription" "this" {

@@ -157,16 +157,26 @@ variable "access" {
   type = object({
     project_roles  = optional(list(string), [])
     publish_topics = optional(list(string), [])
-    bucket_roles   = optional(map(string), {})
+    # Keyed by a name known at plan time (the bucket, or bucket/prefix): the bucket, the role, and an IAM condition
+    # that limits the grant to part of the bucket.
+    bucket_roles = optional(map(object({
+      bucket = string
+      role   = string
+      condition = optional(object({
+        title       = string
+        description = optional(string)
+        expression  = string
+      }))
+    })), {})
   })
   validation {
-    condition = alltrue([for role in concat(var.access.project_roles, values(var.access.bucket_roles)) : (
+    condition = alltrue([for role in concat(var.access.project_roles, [for grant in values(var.access.bucket_roles) : grant.role]) : (
       !contains(["roles/owner", "roles/editor", "roles/viewer", "roles/storage.admin"], role) && !can(regex("[aA]dmin$", role))
     )])
     error_message = "access must not grant primitive roles, storage.admin or any admin role."
   }
   validation {
-    condition     = alltrue([for role in values(var.access.bucket_roles) : contains(["roles/storage.objectViewer", "roles/storage.objectUser"], role)])
+    condition     = alltrue([for grant in values(var.access.bucket_roles) : contains(["roles/storage.objectViewer", "roles/storage.objectUser"], grant.role)])
     error_message = "bucket_roles may only be roles/storage.objectViewer or roles/storage.objectUser."
   }
 }

@@ -25,6 +25,16 @@ locals {
         { field_path = "updatedAt", order = "DESCENDING" },
       ]
     }
+    # Dead letters of bare partner payloads: failures where function == F and payloadSha256 == H, the edge's record
+    # of the last error, whose event id (the first Pub/Sub message id) the dead-letter copy does not carry
+    # (functions/deadletter/run.ts).
+    failures_by_payload = {
+      collection = "failures"
+      fields = [
+        { field_path = "function", order = "ASCENDING" },
+        { field_path = "payloadSha256", order = "ASCENDING" },
+      ]
+    }
     # Fan-in: assets/*/results where step == X order by shard (functions/coordinator/fan-in.ts).
     results_by_step = {
       collection = "results"

@@ -24,6 +24,38 @@ locals {
     ingest      = coalesce(var.buckets.ingest.name, "${var.project_id}-${var.prefix}-ingest")
     derivatives = coalesce(var.buckets.derivatives.name, "${var.project_id}-${var.prefix}-derivatives")
   }
+  # A partner bucket must not be one of these (the runtime refuses such a configuration too). Checked in
+  # terraform_data.input_checks, not in a variable validation: the default names depend on project_id and prefix.
+  partner_bucket_clashes = distinct([for bucket in var.buckets.partner : bucket.name if contains(values(local.bucket_names), bucket.name)])
+
+  # buckets.partner as the runtime's grants (shared/config/partner-access.ts): one per (partner, bucket, prefix), and
+  # one without a partner (any partner) for a bucket whose `partners` is empty. MEDIAFLOW_PARTNER_BUCKETS writes each
+  # as `[partner=]bucket[/prefix]`: {name = "acme-drop", partners = ["acme"], prefix = "incoming/"} is
+  # `acme=acme-drop/incoming/`; {name = "open-drop"} is `open-drop`.
+  partner_grants = distinct(flatten([for bucket in var.buckets.partner : [
+    for partner in(length(bucket.partners) > 0 ? bucket.partners : [""]) : { partner = partner, bucket = bucket.name, prefix = bucket.prefix }
+  ]]))
+
+  # What the reading functions may read of the partner buckets: the same buckets and prefixes as the grants, one
+  # entry per (bucket, prefix). Under a prefix, roles/storage.objectViewer is bound with an IAM condition (a bucket-level
+  # binding: the partner's bucket needs uniform bucket-level access):
+  #   - objects.get and the other object permissions: resource.name starts with projects/_/buckets/<bucket>/objects/<prefix>;
+  #   - objects.list, which IAM checks on the bucket, not on an object, so resource.name never matches: allowed only
+  #     for listings whose `prefix` parameter starts with <prefix> (the storage.googleapis.com/objectListPrefix API
+  #     attribute). A listing without such a prefix, e.g. a bucket-wide existence probe, is refused.
+  # The condition's title is unique per prefix: the provider tells conditional grants apart by role, member and title.
+  partner_reads = distinct([for bucket in var.buckets.partner : {
+    bucket     = bucket.name
+    prefix     = bucket.prefix
+    manage_iam = bucket.manage_iam
+    condition = bucket.prefix == "" ? null : {
+      title       = "mediaflow-partner-prefix-${substr(sha256(bucket.prefix), 0, 12)}"
+      description = "mediaflow: read objects under one prefix of a partner bucket, and list only under it"
+      expression  = "resource.name.startsWith(\"projects/_/buckets/${bucket.name}/objects/${bucket.prefix}\") || api.getAttribute(\"storage.googleapis.com/objectListPrefix\", \"\").startsWith(\"${bucket.prefix}\")"
+    }
+  }])
+  # Those this configuration grants (manage_iam), keyed by bucket (whole bucket) or bucket/prefix.
+  managed_partner_reads = { for read in local.partner_reads : "${read.bucket}${read.prefix == "" ? "" : "/${read.prefix}"}" => read if read.manage_iam }
 
   # What loadConfig (shared/config/config.ts) reads on the GCP runtime. The tests check these are exactly the
   # variables it knows, and that they make a valid configuration.
@@ -32,7 +64,7 @@ locals {
     GOOGLE_CLOUD_PROJECT            = var.project_id
     MEDIAFLOW_INGEST_BUCKET         = google_storage_bucket.this["ingest"].name
     MEDIAFLOW_DERIVATIVES_BUCKET    = google_storage_bucket.this["derivatives"].name
-    MEDIAFLOW_PARTNER_BUCKETS       = join(",", [for bucket in var.buckets.partner : bucket.name])
+    MEDIAFLOW_PARTNER_BUCKETS       = join(",", [for grant in local.partner_grants : "${grant.partner == "" ? "" : "${grant.partner}="}${grant.bucket}${grant.prefix == "" ? "" : "/${grant.prefix}"}"])
     MEDIAFLOW_TOPIC_PREFIX          = var.prefix
     MEDIAFLOW_MAX_DELIVERY_ATTEMPTS = tostring(local.retry.max_delivery_attempts)
     MEDIAFLOW_MIN_BACKOFF_SECONDS   = tostring(local.retry.minimum_backoff_seconds)
@@ -53,7 +85,12 @@ locals {
     writes_derivatives = "roles/storage.objectUser"
   }
 
-  managed_partner_buckets = [for bucket in var.buckets.partner : bucket.name if bucket.manage_iam]
+  # What reading sources takes: the ingest bucket, and the partner buckets (or prefixes) granted here. (A `for` with
+  # `if` rather than a conditional: grants with and without a condition do not unify into one map type.)
+  source_reads = merge(
+    { (google_storage_bucket.this["ingest"].name) = { bucket = google_storage_bucket.this["ingest"].name, role = local.capability_roles.reads_sources, condition = null } },
+    { for key, read in local.managed_partner_reads : key => { bucket = read.bucket, role = local.capability_roles.reads_sources, condition = read.condition } },
+  )
 
   function_access = {
     for name, fn in local.pipeline.functions : name => {
@@ -62,13 +99,11 @@ locals {
         fn.access.vertex_ai ? [local.capability_roles.vertex_ai] : [],
       )
       publish_topics = [for suffix in fn.access.publishes : local.topic_ids[suffix]]
+      # Keyed by bucket, or bucket/prefix for a grant under an IAM condition (a later merge argument overrides).
       bucket_roles = merge(
-        fn.access.reads_sources ? merge(
-          { (google_storage_bucket.this["ingest"].name) = local.capability_roles.reads_sources },
-          { for bucket in local.managed_partner_buckets : bucket => local.capability_roles.reads_sources },
-        ) : {},
-        fn.access.reads_derivatives ? { (google_storage_bucket.this["derivatives"].name) = local.capability_roles.reads_derivatives } : {},
-        fn.access.writes_derivatives ? { (google_storage_bucket.this["derivatives"].name) = local.capability_roles.writes_derivatives } : {},
+        { for key, grant in local.source_reads : key => grant if fn.access.reads_sources },
+        fn.access.reads_derivatives ? { (google_storage_bucket.this["derivatives"].name) = { bucket = google_storage_bucket.this["derivatives"].name, role = local.capability_roles.reads_derivatives, condition = null } } : {},
+        fn.access.writes_derivatives ? { (google_storage_bucket.this["derivatives"].name) = { bucket = google_storage_bucket.this["derivatives"].name, role = local.capability_roles.writes_derivatives, condition = null } } : {},
       )
     }
   }
@@ -149,6 +184,10 @@ resource "terraform_data" "input_checks" {
     precondition {
       condition     = alltrue([for name in keys(var.functions) : contains(keys(local.pipeline.functions), name)])
       error_message = "var.functions names a function the pipeline does not have; functions are: ${join(", ", keys(local.pipeline.functions))}."
+    }
+    precondition {
+      condition     = length(local.partner_bucket_clashes) == 0
+      error_message = "buckets.partner names the ingest or derivatives bucket (${join(", ", local.partner_bucket_clashes)}): partners may name only objects of their own buckets, never the pipeline's."
     }
     precondition {
       condition     = length(setintersection(keys(local.pipeline.functions), ["push", "deployer", "eventarc"])) == 0

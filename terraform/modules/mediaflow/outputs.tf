@@ -30,8 +30,11 @@ output "functions" {
 }
 
 output "partner_bucket_readers" {
-  description = "Service accounts that need roles/storage.objectViewer on partner buckets not managed here (manage_iam = false)."
-  value       = [for name, fn in local.deployed_functions : module.function[name].service_account_email if fn.access.reads_sources]
+  description = "What a partner grants on its bucket when this configuration does not (manage_iam = false): roles/storage.objectViewer to each of service_accounts, on each of grants (bucket, prefix, role, and the IAM condition that limits it to the prefix; null for the whole bucket)."
+  value = {
+    service_accounts = [for name, fn in local.deployed_functions : module.function[name].service_account_email if fn.access.reads_sources]
+    grants           = [for read in local.partner_reads : { bucket = read.bucket, prefix = read.prefix, role = local.capability_roles.reads_sources, condition = read.condition } if !read.manage_iam]
+  }
 }
 
 output "image_repository" {

@@ -67,9 +67,11 @@ resource "google_storage_notification" "uploads" {
   depends_on     = [google_pubsub_topic_iam_member.storage_agent_uploads]
 }
 
-# Partner buckets are the partners' own; mediaflow only reads them. When the partner lets this configuration manage
-# the grant (manage_iam), the reading functions get objectViewer here (see locals.function_access); otherwise the
-# partner grants the accounts listed in the partner_bucket_readers output.
+# Partner buckets are the partners' own; mediaflow only reads them, and only the objects of the grants in
+# MEDIAFLOW_PARTNER_BUCKETS (locals.partner_grants), which ingest checks before it reads a byte. When the partner lets
+# this configuration manage the grant (manage_iam), the reading functions get objectViewer here, under an IAM
+# condition for a prefix (locals.partner_reads, locals.function_access); otherwise the partner grants what the
+# partner_bucket_readers output lists.
 
 # Cloud Build's source uploads (gcloud builds submit --gcs-source-staging-dir), readable by the deployer only.
 resource "google_storage_bucket" "builds" {

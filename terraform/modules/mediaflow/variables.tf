@@ -37,7 +37,7 @@ variable "image" {
 }
 
 variable "buckets" {
-  description = "The ingest bucket (uploads are processed), the derivatives bucket (outputs, never processed), and partner buckets mediaflow only reads. Names default to <project_id>-<prefix>-ingest / -derivatives."
+  description = "The ingest bucket (uploads are processed), the derivatives bucket (outputs, never processed), and partner buckets mediaflow only reads, each with the partners whose ingest events may name objects in it (none: any partner) and an optional object-name prefix; they become MEDIAFLOW_PARTNER_BUCKETS and the matching read grants. Names default to <project_id>-<prefix>-ingest / -derivatives."
   type = object({
     ingest = optional(object({
       name                       = optional(string)
@@ -68,6 +68,10 @@ variable "buckets" {
       # Grant the reading functions objectViewer on the partner's bucket from here (needs IAM admin on it);
       # otherwise hand the partner the `partner_bucket_readers` output.
       manage_iam = optional(bool, false)
+      # Partners (the `partner` of their ingest events) that may name objects here; [] means any partner.
+      partners = optional(list(string), [])
+      # Only objects whose names start with this ("incoming/"); "" is the whole bucket.
+      prefix = optional(string, "")
     })), [])
     force_destroy = optional(bool, false)
   })
@@ -78,6 +82,18 @@ variable "buckets" {
       [for p in var.buckets.partner : p.name],
     ) : can(regex("^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$", name))])
     error_message = "bucket names must be valid Cloud Storage bucket names."
+  }
+  # The same rules as the runtime's parser (shared/config/partner-access.ts), which reads the list Terraform writes:
+  # MEDIAFLOW_PARTNER_BUCKETS is `[partner=]bucket[/prefix]`, comma-separated, so a prefix must not carry the
+  # separators, and its leading '/' would be part of the name. Nor quotes or backslashes: the prefix is also a
+  # string literal in the IAM condition.
+  validation {
+    condition     = alltrue(flatten([for p in var.buckets.partner : [for partner in p.partners : can(regex("^[a-z][a-z0-9-]{1,39}$", partner))]]))
+    error_message = "buckets.partner[*].partners must be partner names (^[a-z][a-z0-9-]{1,39}$), as the partner field of their ingest events."
+  }
+  validation {
+    condition     = alltrue([for p in var.buckets.partner : p.prefix == "" || (length(p.prefix) <= 1024 && can(regex("^[^/,=\"\\\\[:space:][:cntrl:]][^,=\"\\\\[:space:][:cntrl:]]*$", p.prefix)))])
+    error_message = "buckets.partner[*].prefix must be \"\" (the whole bucket) or the start of object names: no leading '/', no ',', '=', quotes, backslashes, spaces or control characters, at most 1024 characters."
   }
   validation {
     condition = alltrue([for rule in concat(var.buckets.ingest.lifecycle_rules, var.buckets.derivatives.lifecycle_rules) : (
