@@ -58,7 +58,7 @@ export interface IngestRequested {
   idempotencyKey: string;
   source: {
     /**
-     * gs://bucket/object
+     * gs://bucket/object: a bucket name and an object name of at most 1024 bytes.
      */
     uri: string;
     /**

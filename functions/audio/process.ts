@@ -12,6 +12,7 @@
  *   waveform, both encoders and the preview (trimmed from the same decode), each QC'd as it is encoded.
  */
 import type { MediaInput } from '../../shared/media/input.ts';
+import { durationMismatch } from '../../shared/domain/limits.ts';
 import { PermanentError, TransientError } from '../../shared/errors.ts';
 import { channelPlan, type ChannelPlan } from './downmix.ts';
 import { formatDb, limiterCeilingDbtp, needsLimiter, playbackGain, type PlaybackGain } from './gain.ts';
@@ -35,6 +36,9 @@ export const AudioErrorCode = {
   ENCODE_FAILED: 'AUDIO_ENCODE_FAILED',
 } as const;
 
+/** The loudness meter counts 100 ms blocks: a decode this close to its allowance was cut by it. */
+const ALLOWANCE_REACHED_SECONDS = 0.5;
+
 /** What ffmpeg's buffer source says when a frame's format differs from the graph's (render.ts sets -reinit_filter 0). */
 const FORMAT_CHANGE_MESSAGE = 'Changing audio frame properties on the fly is not supported';
 
@@ -42,6 +46,13 @@ export interface AudioJob {
   readonly ffmpeg: string;
   readonly source: MediaInput;
   readonly params: AudioParams;
+  /**
+   * Seconds of audio any decode may read (limits.ts decodeAllowanceSeconds): a FLAC whose header says 1 s and
+   * holds 10 h is stopped here and refused, instead of being decoded to the end first.
+   */
+  readonly decodeAllowanceSeconds: number;
+  /** The most the asset's kind may last; reaching it is AUDIO_TOO_LONG rather than a mismatch. */
+  readonly limitSeconds: number;
   readonly scratchDir: string;
   readonly signal: AbortSignal;
 }
@@ -170,7 +181,7 @@ async function run(job: AudioJob, options: RunOptions): Promise<RenderResult> {
     return await render({
       ...rest,
       ffmpeg: job.ffmpeg,
-      input: { source: job.source, streamIndex: job.params.stream.index, ...input },
+      input: { source: job.source, streamIndex: job.params.stream.index, durationSeconds: job.decodeAllowanceSeconds, ...input },
       waveform: waveform ? job.params.waveform : null,
       signal: job.signal,
     });
@@ -191,6 +202,10 @@ async function run(job: AudioJob, options: RunOptions): Promise<RenderResult> {
 function decoded(job: AudioJob, measurement: LoudnessMeasurement | null): LoudnessMeasurement {
   if (!measurement || measurement.durationSeconds === 0) {
     throw new PermanentError(AudioErrorCode.UNDECODABLE, `${describeStream(job)} decoded to no audio at all`);
+  }
+  // The decode ran into its allowance: the file holds more than its header admits, or more than the limit.
+  if (measurement.durationSeconds >= job.decodeAllowanceSeconds - ALLOWANCE_REACHED_SECONDS) {
+    throw durationMismatch(job.params.durationSeconds, job.decodeAllowanceSeconds, job.limitSeconds);
   }
   return measurement;
 }

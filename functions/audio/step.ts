@@ -5,6 +5,7 @@
  * waveform; its audio rendition is the HLS step's, which reuses the gain recorded here.
  */
 import { loadStepParamsSchema } from '../../events/catalog.ts';
+import { decodeAllowanceSeconds } from '../../shared/domain/limits.ts';
 import type { StepDefinition } from '../../shared/domain/step.ts';
 import { PermanentError } from '../../shared/errors.ts';
 import { withServedSource } from '../../shared/runtime/source-server.ts';
@@ -35,16 +36,23 @@ export const audioStep: StepDefinition = {
   params: (context) => paramsDoc(planAudioParams(context)),
   async run(order, context) {
     const params = order.params as unknown as AudioParams;
-    const limit = params.renditions ? MAX_AUDIO_SECONDS : MAX_ANALYSIS_SECONDS;
+    const ceiling = params.renditions ? MAX_AUDIO_SECONDS : MAX_ANALYSIS_SECONDS;
+    // What one order can do is checked before the context is touched; the configured policy may be lower still.
+    const refuse = (limit: number): PermanentError =>
+      new PermanentError('AUDIO_TOO_LONG', `${Math.round(params.durationSeconds ?? 0)} s of audio is more than the ${limit} s one audio work order can process in time`);
+    if (params.durationSeconds !== null && params.durationSeconds > ceiling) throw refuse(ceiling);
+    const { limits } = context.config;
+    const limit = Math.min(ceiling, params.renditions ? limits.maxAudioSeconds : limits.maxVideoSeconds);
     if (params.durationSeconds !== null && params.durationSeconds > limit) {
-      throw new PermanentError('AUDIO_TOO_LONG', `${Math.round(params.durationSeconds)} s of audio is more than the ${limit} s one audio work order can process in time`);
+      throw refuse(limit);
     }
+    const allowance = decodeAllowanceSeconds(params.durationSeconds, limit);
     const tools = await context.mediaTools();
     // Served with byte ranges, each pass streaming the track: a film's soundtrack is measured without the film
     // ever landing in the instance's memory-backed scratch.
     const { outcome, md5Hash } = await withServedSource(context.blobs, order.source, tools.sourceDemuxers, async (source) => ({
       md5Hash: source.meta.md5Hash,
-      outcome: await source.settle(processAudio({ ffmpeg: tools.ffmpeg, source: source.input, params, scratchDir: context.scratchDir, signal: context.signal })),
+      outcome: await source.settle(processAudio({ ffmpeg: tools.ffmpeg, source: source.input, params, decodeAllowanceSeconds: allowance, limitSeconds: limit, scratchDir: context.scratchDir, signal: context.signal })),
     }));
     const outputs = await publishAudio({ blobs: context.blobs, config: context.config, order, recipeVersion: AUDIO_RECIPE_VERSION }, params, outcome);
     return { outputs, inputMd5: md5Hash, tools: { ffmpeg: tools.versions.ffmpeg } };

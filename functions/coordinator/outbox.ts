@@ -4,69 +4,49 @@
  * next delivery for the asset (a redelivery or a duplicate) finds the entries and publishes them. Entries have
  * deterministic ids and so do the events, so a double publish is recognisable downstream.
  */
-import { EventType, workOrderType, type StepFailed, type WorkOrder } from '../../events/catalog.ts';
+import { EventType, formatIssues, workOrderType, type StepFailed, type WorkOrder } from '../../events/catalog.ts';
 import { workTopic } from '../../shared/config/config.ts';
-import { assetPath, documentId, workOrderId } from '../../shared/domain/asset-id.ts';
+import { assetPath, workOrderId } from '../../shared/domain/asset-id.ts';
 import type { AssetDoc } from '../../shared/domain/asset.ts';
-import { planContextOf, type Emission } from '../../shared/domain/coordination.ts';
-import type { DocData, Transaction } from '../../shared/ports/asset-store.ts';
+import { PLAN_FAILED, planContextOf, stepFailure } from '../../shared/domain/coordination.ts';
+import type { DocData } from '../../shared/ports/asset-store.ts';
 import type { Deps } from '../../shared/runtime/deps.ts';
 import { publishEvent, sourceOf } from '../../shared/runtime/publish.ts';
-import { errorMessage } from '../../shared/errors.ts';
+import { errorMessage, isPermanent, PermanentError, TransientError } from '../../shared/errors.ts';
+import { logs } from '../../shared/observability/messages.ts';
+import type { OutboxEntry } from './outbox-entries.ts';
 
-type OutboxEntry = { emissionId: string; kind: Emission['kind']; step: string | null; payload: string; createdAt: Date; claimedUntil: Date | null };
+/** Code of an event of ours that failed its own schema; see assertValid. */
+const OUTBOUND_EVENT_INVALID = 'OUTBOUND_EVENT_INVALID';
 
 /**
  * Two deliveries of the same result can flush at once; a claim makes one of them publish. A claimer that dies
- * leaves its claim to expire, shorter than the coordinator's ack deadline, so the redelivery finds it free.
+ * leaves its claim to expire; a delivery that meets a held claim is retried (never acked), and Pub/Sub's backoff
+ * (10, 20, 40 s…) brings it back after the lease has run out.
  */
 export const OUTBOX_CLAIM_LEASE_MS = 30_000;
 
 const source = sourceOf('coordinator');
-
-function outboxCollection(assetId: string): string {
-  return `${assetPath(assetId)}/outbox`;
-}
-
-function emissionId(assetId: string, emission: Emission): string {
-  switch (emission.kind) {
-    case 'queue-step':
-      return `${assetId}|queue|${emission.step}`;
-    case 'asset-ready':
-      return `${assetId}/ready`;
-    case 'asset-failed':
-      return `${assetId}/failed`;
-  }
-}
-
-export function stageEmissions(tx: Transaction, assetId: string, emissions: readonly Emission[], now: Date): void {
-  for (const emission of emissions) {
-    const id = emissionId(assetId, emission);
-    const entry: OutboxEntry = {
-      emissionId: id,
-      kind: emission.kind,
-      step: emission.kind === 'queue-step' ? emission.step : null,
-      payload: emission.kind === 'queue-step' ? '{}' : JSON.stringify(emission.event),
-      createdAt: now,
-      claimedUntil: null,
-    };
-    tx.set(`${outboxCollection(assetId)}/${documentId(id)}`, entry);
-  }
-}
 
 /**
  * Publishes and clears whatever the outbox holds for this asset. Returns the steps whose work orders could not
  * be built, for the coordinator to record as failed.
  */
 export async function flushOutbox(assetId: string, deps: Deps): Promise<StepFailed[]> {
-  const entries = await deps.store.list<OutboxEntry>(outboxCollection(assetId), { orderBy: { field: 'createdAt' } });
+  // Spelled out rather than outboxCollection(assetId): the Terraform index check reads collection paths statically.
+  const entries = await deps.store.list<OutboxEntry>(`${assetPath(assetId)}/outbox`, { orderBy: { field: 'createdAt' } });
   if (entries.length === 0) return [];
   const asset = await deps.store.get<AssetDoc>(assetPath(assetId));
   if (!asset) throw new Error(`asset ${assetId} vanished while its outbox held ${entries.length} entries`);
   const unplannable: StepFailed[] = [];
+  let held = 0;
   for (const entry of entries) {
     const claimed = await claim(entry.path, deps);
-    if (!claimed) continue;
+    if (claimed === 'gone') continue;
+    if (claimed === 'held') {
+      held += 1;
+      continue;
+    }
     try {
       if (claimed.kind === 'queue-step') {
         const failure = await publishWorkOrders(asset, claimed.step!, deps);
@@ -76,19 +56,29 @@ export async function flushOutbox(assetId: string, deps: Deps): Promise<StepFail
       }
       await deps.store.delete(entry.path);
     } catch (error) {
+      if (isPermanent(error)) {
+        // Our own event failed its schema: a bug no redelivery fixes. Say so loudly and keep the queue moving.
+        logs.outboundEventRefused(deps.log, assetId, claimed.emissionId, error.message);
+        await deps.store.delete(entry.path);
+        continue;
+      }
       // Hand the entry back at once so this message's redelivery can publish it, instead of waiting out the lease.
       await deps.store.set(entry.path, { ...claimed, claimedUntil: null }).catch(() => undefined);
       throw error;
     }
   }
+  // Someone else holds a claim: maybe a live delivery publishing right now, maybe one that died holding it. Acking
+  // would leave the entry to chance; a retry comes back after the backoff and publishes it once the claim is free.
+  if (held > 0 && unplannable.length === 0) throw new TransientError('OUTBOX_CLAIMED', `${held} outbox entr${held === 1 ? 'y' : 'ies'} of ${assetId} claimed by another delivery`);
   return unplannable;
 }
 
-async function claim(path: string, deps: Deps): Promise<OutboxEntry | undefined> {
+async function claim(path: string, deps: Deps): Promise<OutboxEntry | 'gone' | 'held'> {
   return deps.store.runTransaction(async (tx) => {
     const entry = await tx.get<OutboxEntry>(path);
     const now = deps.clock.now();
-    if (!entry || (entry.claimedUntil && entry.claimedUntil > now)) return undefined;
+    if (!entry) return 'gone';
+    if (entry.claimedUntil && entry.claimedUntil > now) return 'held';
     const claimed = { ...entry, claimedUntil: new Date(now.getTime() + OUTBOX_CLAIM_LEASE_MS) };
     tx.set(path, claimed);
     return claimed;
@@ -103,24 +93,9 @@ async function publishWorkOrders(asset: AssetDoc, step: string, deps: Deps): Pro
   const context = planContextOf(asset);
   const { bucket, name, generation } = asset.source;
   const issuedAt = (state.queuedAt ?? deps.clock.now()).toISOString();
-  let params: WorkOrder['params'][];
+  let orders: WorkOrder[];
   try {
-    params = Array.from({ length: state.shards }, (_, index) => definition.params(context, index));
-  } catch (error) {
-    // A step that cannot even describe its work for this asset will not manage on a retry: fail the step, not the message.
-    return {
-      orderId: workOrderId(asset.id, step, 0),
-      assetId: asset.id,
-      step,
-      shard: { index: 0, count: state.shards },
-      attempt: 1,
-      failedAt: deps.clock.now().toISOString(),
-      error: { code: 'PLAN_FAILED', message: `could not build the work orders: ${errorMessage(error)}`.slice(0, 4000) },
-      deadLettered: false,
-    };
-  }
-  for (let index = 0; index < state.shards; index += 1) {
-    const order: WorkOrder = {
+    orders = Array.from({ length: state.shards }, (_, index): WorkOrder => ({
       orderId: workOrderId(asset.id, step, index),
       assetId: asset.id,
       step,
@@ -128,12 +103,17 @@ async function publishWorkOrders(asset: AssetDoc, step: string, deps: Deps): Pro
       source: { bucket, name, generation },
       kind: asset.kind!,
       profile: asset.profile,
-      params: params[index]!,
+      params: definition.params(context, index),
       issuedAt,
-    };
-    const type = workOrderType(step);
-    assertValid(deps, type, order);
-    await publishEvent(deps.bus, workTopic(deps.config, step), { type, id: order.orderId, source, subject: asset.id, time: deps.clock.now(), data: order });
+    }));
+    // Every order is checked before the first is sent: a set is published whole or the step fails, never half.
+    for (const order of orders) assertValid(deps, workOrderType(step), order);
+  } catch (error) {
+    // A step that cannot describe its work for this asset will not manage on a retry: fail the step, not the message.
+    return stepFailure(asset.id, step, state.shards, { code: PLAN_FAILED, message: `could not build the work orders: ${errorMessage(error)}` }, deps.clock.now());
+  }
+  for (const order of orders) {
+    await publishEvent(deps.bus, workTopic(deps.config, step), { type: workOrderType(step), id: order.orderId, source, subject: asset.id, time: deps.clock.now(), data: order });
   }
   return undefined;
 }
@@ -148,5 +128,5 @@ async function publishAssetEvent(asset: AssetDoc, entry: OutboxEntry, deps: Deps
 /** Outbound events are checked against the same schemas partners validate with; a mismatch is our bug, caught here. */
 function assertValid(deps: Deps, type: string, data: unknown): void {
   const result = deps.validator.validate(type, data);
-  if (!result.ok) throw new Error(`refusing to publish an invalid ${type}: ${result.issues.map((issue) => `${issue.path} ${issue.message}`).join('; ')}`);
+  if (!result.ok) throw new PermanentError(OUTBOUND_EVENT_INVALID, `refusing to publish an invalid ${type}: ${formatIssues(result.issues.slice(0, 5))}`);
 }

@@ -6,28 +6,37 @@
 import { EventType, type StepCompleted, type StepFailed } from '../../events/catalog.ts';
 import { assetPath } from '../../shared/domain/asset-id.ts';
 import type { AssetDoc } from '../../shared/domain/asset.ts';
-import { applyProbeCompleted, applyStepCompleted, applyStepFailed, outcomeOf, type Decision } from '../../shared/domain/coordination.ts';
+import { firestoreSize } from '../../shared/domain/bounded.ts';
+import { applyForcedFailure, applyProbeCompleted, applyStepCompleted, applyStepFailed, outcomeOf, stepFailure, type Decision } from '../../shared/domain/coordination.ts';
 import { PROBE_STEP } from '../../shared/domain/step.ts';
-import { PermanentError } from '../../shared/errors.ts';
+import { errorMessage, PermanentError } from '../../shared/errors.ts';
 import type { ProbeSummary } from '../../shared/media/classify.ts';
 import { logs } from '../../shared/observability/messages.ts';
 import type { Deps } from '../../shared/runtime/deps.ts';
 import { eventFunction, type Outcome } from '../../shared/runtime/handler.ts';
 import { recordShard } from './fan-in.ts';
-import { flushOutbox, stageEmissions } from './outbox.ts';
+import { stageEmissions } from './outbox-entries.ts';
+import { flushOutbox } from './outbox.ts';
+
+/** Firestore refuses documents over 1 MiB; an asset stops well short, so its failure can still be written. */
+export const ASSET_DOC_BUDGET_BYTES = 768 * 1024;
+/** An asset whose next document would not fit. */
+export const DOCUMENT_TOO_LARGE = 'DOCUMENT_TOO_LARGE';
+/** A step result the coordinator could not apply (an inconsistent document, or a bug): failed, not retried. */
+export const COORDINATION_FAILED = 'COORDINATION_FAILED';
 
 export const coordinatorFunction = eventFunction({
   name: 'coordinator',
   accepts: (type) => type === EventType.stepCompleted || type === EventType.stepFailed,
   async run(event, { log }, deps) {
+    const result = event.data as StepCompleted | StepFailed;
     const outcome =
-      event.type === EventType.stepCompleted ? await onCompleted(event.data as StepCompleted, deps) : await decide((event.data as StepFailed).assetId, deps, (asset, now) => applyStepFailed(asset, event.data as StepFailed, now));
-    const assetId = (event.data as StepCompleted | StepFailed).assetId;
-    logs.stepResultRecorded(log, assetId, (event.data as StepCompleted | StepFailed).step, outcome);
+      event.type === EventType.stepCompleted ? await onCompleted(result as StepCompleted, deps) : await decide(result, deps, (asset, now) => applyStepFailed(asset, result as StepFailed, now));
+    logs.stepResultRecorded(log, result.assetId, result.step, outcome);
     // Also on duplicates: an earlier delivery may have committed and died before publishing.
-    for (const failure of await flushOutbox(assetId, deps)) {
-      await decide(assetId, deps, (asset, now) => applyStepFailed(asset, failure, now));
-      await flushOutbox(assetId, deps);
+    for (const failure of await flushOutbox(result.assetId, deps)) {
+      await decide(failure, deps, (asset, now) => applyStepFailed(asset, failure, now));
+      await flushOutbox(result.assetId, deps);
     }
     return outcome;
   },
@@ -35,35 +44,58 @@ export const coordinatorFunction = eventFunction({
 
 async function onCompleted(result: StepCompleted, deps: Deps): Promise<Outcome> {
   if (result.step === PROBE_STEP) {
-    return decide(result.assetId, deps, (asset, now) => applyProbeCompleted(asset, outcomeOf(result), result.outputs as unknown as ProbeSummary, deps.steps, now));
+    return decide(result, deps, (asset, now) => applyProbeCompleted(asset, outcomeOf(result), result.outputs as unknown as ProbeSummary, deps.steps, now, deps.config.limits));
   }
   if (result.shard.count === 1) {
     // A fanned-out step that happened to need one shard still gets its outputs folded the same way.
     const definition = deps.steps.get(result.step);
     const outcome = outcomeOf(result);
     const folded = definition?.combine ? { ...outcome, outputs: definition.combine([outcome.outputs]) } : outcome;
-    return decide(result.assetId, deps, (asset, now) => applyStepCompleted(asset, folded, now));
+    return decide(result, deps, (asset, now) => applyStepCompleted(asset, folded, now));
   }
   const progress = await recordShard(result, deps);
   if (!progress.complete) return progress.created ? 'done' : 'duplicate';
-  return decide(result.assetId, deps, (asset, now) => applyStepCompleted(asset, progress.outcome, now));
+  return decide(result, deps, (asset, now) => applyStepCompleted(asset, progress.outcome, now));
 }
 
-async function decide(assetId: string, deps: Deps, apply: (asset: AssetDoc, now: Date) => Decision): Promise<Outcome> {
-  const path = assetPath(assetId);
+/** What a decision is about: the asset, and the step whose result it applies. */
+type ResultRef = Pick<StepCompleted, 'assetId' | 'step' | 'shard'>;
+
+async function decide(result: ResultRef, deps: Deps, apply: (asset: AssetDoc, now: Date) => Decision): Promise<Outcome> {
+  const path = assetPath(result.assetId);
   const decision = await deps.store.runTransaction(async (tx) => {
     const asset = await tx.get<AssetDoc>(path);
     // Ingest creates the document before it publishes anything, so a result for a missing asset is not ours.
-    if (!asset) throw new PermanentError('ASSET_NOT_FOUND', `no asset ${assetId} for this step result`);
+    if (!asset) throw new PermanentError('ASSET_NOT_FOUND', `no asset ${result.assetId} for this step result`);
     const now = deps.clock.now();
-    const next = apply(asset, now);
+    const next = decideOrFail(asset, result, now, apply);
     if (next.note === 'applied') {
       tx.set(path, next.asset);
-      stageEmissions(tx, assetId, next.emissions, now);
+      stageEmissions(tx, result.assetId, next.emissions, now);
     }
     return next;
   });
   if (decision.note !== 'applied') return 'duplicate';
-  if (decision.asset.status !== 'PROCESSING') logs.assetSettled(deps.log, assetId, decision.asset.status);
+  if (decision.forced) logs.decisionForced(deps.log, result.assetId, result.step, decision.forced.code, decision.forced.message);
+  if (decision.asset.status !== 'PROCESSING') logs.assetSettled(deps.log, result.assetId, decision.asset.status);
   return 'done';
+}
+
+/**
+ * The decision, or the asset failed with why there is none. A pure decision that throws will throw on every
+ * redelivery, and a document over Firestore's limit will be refused on every one: neither is worth a retry, and
+ * both would leave the asset PROCESSING forever.
+ */
+function decideOrFail(asset: AssetDoc, result: ResultRef, now: Date, apply: (asset: AssetDoc, now: Date) => Decision): Decision & { forced?: StepFailed['error'] } {
+  let error: StepFailed['error'];
+  try {
+    const next = apply(asset, now);
+    const size = next.note === 'applied' ? firestoreSize(next.asset) : 0;
+    if (size <= ASSET_DOC_BUDGET_BYTES) return next;
+    error = { code: DOCUMENT_TOO_LARGE, message: `the asset document would be ${size} bytes after this ${result.step} result; the budget is ${ASSET_DOC_BUDGET_BYTES}` };
+  } catch (thrown) {
+    error = { code: COORDINATION_FAILED, message: `the ${result.step} result could not be applied: ${errorMessage(thrown)}` };
+  }
+  const failure = stepFailure(result.assetId, result.step, result.shard.count, error, now);
+  return { ...applyForcedFailure(asset, failure, now), forced: failure.error };
 }

@@ -1,22 +1,24 @@
 /**
  * deadletter: the sink of every subscription's dead-letter topic. It records each dead message where ops can
- * list and replay it, and turns a dead work order (or a dead ingest) into a step failure, so the asset ends
- * FAILED with a reason instead of waiting forever. It never re-emits for a dead step result: that would loop.
+ * list and replay it, then makes sure the asset it concerns ends FAILED with the last error instead of waiting
+ * forever: a dead work order or ingest event becomes the step's failure, a dead step result fails the asset
+ * directly (re-emitting a result the coordinator could not take would only loop). See settle.ts.
  */
-import { EventType, stepOfWorkOrderType, type StepFailed, type WorkOrder } from '../../events/catalog.ts';
-import { documentId, workOrderId } from '../../shared/domain/asset-id.ts';
-import { assetIdOfIngestEvent } from '../../shared/domain/ingest-request.ts';
-import { PROBE_STEP } from '../../shared/domain/step.ts';
-import { PermanentErrorCode } from '../../shared/errors.ts';
+import { documentId } from '../../shared/domain/asset-id.ts';
+import { boundStringMap, cleanText, MAX_METADATA_ENTRIES, MAX_METADATA_KEY_BYTES, MAX_METADATA_VALUE_BYTES } from '../../shared/domain/bounded.ts';
+import { defaultTypeOfTopic } from '../../shared/domain/ingest-request.ts';
 import { logs } from '../../shared/observability/messages.ts';
-import { DeadLetterAttribute } from '../../shared/ports/bus.ts';
+import { DeadLetterAttribute, type Delivery } from '../../shared/ports/bus.ts';
 import { decodeDelivery, type RawEvent } from '../../shared/runtime/decode.ts';
 import type { Deps } from '../../shared/runtime/deps.ts';
-import { failurePath, type FunctionDefinition } from '../../shared/runtime/handler.ts';
-import { publishEvent, sourceOf } from '../../shared/runtime/publish.ts';
+import { failurePath, payloadHash, type FunctionDefinition } from '../../shared/runtime/handler.ts';
+import { settleDeadEvent } from './settle.ts';
 
 /** Enough of the payload to replay it; Firestore documents top out at 1 MiB. */
 const PAYLOAD_LIMIT_BYTES = 256 * 1024;
+/** Ids and error text in the record, bounded like every record (shared/domain/bounded.ts). */
+const MAX_ID_BYTES = 1100;
+const MAX_ERROR_BYTES = 2000;
 
 export type DeadLetterRecord = {
   sourceSubscription: string;
@@ -32,6 +34,8 @@ export type DeadLetterRecord = {
   status: 'OPEN' | 'REPLAYED';
 };
 
+type FailureRecord = { eventId: string; message: string };
+
 export function deadLetterPath(sourceSubscription: string, eventId: string): string {
   return `deadLetters/${documentId(`${sourceSubscription}:${eventId}`)}`;
 }
@@ -39,37 +43,28 @@ export function deadLetterPath(sourceSubscription: string, eventId: string): str
 export const deadletterFunction: FunctionDefinition = {
   name: 'deadletter',
   async handle(delivery, deps) {
-    const decoded = decodeDelivery(delivery, undefined);
-    const event = decoded.status === 'event' ? decoded.event : undefined;
-    const eventId = event?.id ?? delivery.messageId;
     const sourceSubscription = delivery.attributes[DeadLetterAttribute.sourceSubscription] ?? 'unknown';
-    const deliveryCount = Number(delivery.attributes[DeadLetterAttribute.sourceDeliveryCount] ?? 0);
-    const lastFailure = await deps.store.get<{ message: string }>(failurePath(functionOfSubscription(sourceSubscription), eventId));
+    const sourceFunction = functionOfSubscription(sourceSubscription);
+    const event = originalEvent(delivery, sourceSubscription, deps);
+    const lastFailure = await findLastFailure(sourceFunction, event?.id ?? delivery.messageId, delivery.data, deps);
+    // A bare payload's id was its first message id; the failure record remembers it, the dead-letter copy does not.
+    const eventId = lastFailure?.eventId ?? event?.id ?? delivery.messageId;
     const record: DeadLetterRecord = {
-      sourceSubscription,
-      deliveryCount,
-      messageId: delivery.messageId,
-      eventId,
-      eventType: event?.type ?? null,
-      subject: event?.subject ?? null,
-      lastError: lastFailure?.message ?? null,
-      attributes: { ...delivery.attributes },
+      sourceSubscription: cleanText(sourceSubscription, MAX_ID_BYTES),
+      deliveryCount: Number(delivery.attributes[DeadLetterAttribute.sourceDeliveryCount] ?? 0) || 0,
+      messageId: cleanText(delivery.messageId, MAX_ID_BYTES),
+      eventId: cleanText(eventId, MAX_ID_BYTES),
+      eventType: event?.type ? cleanText(event.type, MAX_ID_BYTES) : null,
+      subject: event?.subject ? cleanText(event.subject, MAX_ID_BYTES) : null,
+      lastError: lastFailure ? cleanText(lastFailure.message, MAX_ERROR_BYTES) : null,
+      attributes: boundStringMap(delivery.attributes, { maxEntries: MAX_METADATA_ENTRIES, maxKeyBytes: MAX_METADATA_KEY_BYTES, maxValueBytes: MAX_METADATA_VALUE_BYTES }).entries,
       payload: delivery.data.subarray(0, PAYLOAD_LIMIT_BYTES).toString('utf8'),
       deadLetteredAt: deps.clock.now(),
       status: 'OPEN',
     };
     await deps.store.create(deadLetterPath(sourceSubscription, eventId), record);
-    logs.deadLetterRecorded(deps.log, sourceSubscription, eventId, String(deliveryCount));
-    const failure = event ? stepFailureFor(event, record, deps) : undefined;
-    if (!failure) return 'done';
-    await publishEvent(deps.bus, deps.config.topics.stepResults, {
-      type: EventType.stepFailed,
-      id: `${failure.orderId}/dead-lettered`,
-      source: sourceOf('deadletter'),
-      subject: failure.assetId,
-      time: deps.clock.now(),
-      data: failure,
-    });
+    logs.deadLetterRecorded(deps.log, sourceSubscription, eventId, String(record.deliveryCount));
+    if (event) await settleDeadEvent(event, record, deps);
     return 'done';
   },
 };
@@ -80,20 +75,28 @@ export function functionOfSubscription(subscription: string): string {
   return short.split('--')[0] ?? short;
 }
 
-function stepFailureFor(event: RawEvent, record: DeadLetterRecord, deps: Deps): StepFailed | undefined {
-  const validated = deps.validator.validate(event.type, event.data);
-  if (!validated.ok) return undefined;
-  const error = {
-    code: PermanentErrorCode.RETRIES_EXHAUSTED,
-    message: `gave up after ${record.deliveryCount} delivery attempts${record.lastError ? `; last error: ${record.lastError}` : ''}`.slice(0, 4000),
-  };
-  const common = { attempt: Math.max(1, record.deliveryCount), failedAt: record.deadLetteredAt.toISOString(), error, deadLettered: true };
-  if (stepOfWorkOrderType(event.type) !== undefined) {
-    const order = validated.value as WorkOrder;
-    return { orderId: order.orderId, assetId: order.assetId, step: order.step, shard: order.shard, ...common };
-  }
-  const assetId = assetIdOfIngestEvent(event.type, validated.value);
-  if (assetId === undefined) return undefined;
-  return { orderId: workOrderId(assetId, PROBE_STEP, 0), assetId, step: PROBE_STEP, shard: { index: 0, count: 1 }, ...common };
+function topicOfSubscription(subscription: string): string {
+  const short = subscription.slice(subscription.lastIndexOf('/') + 1);
+  return short.includes('--') ? short.slice(short.indexOf('--') + 2) : '';
 }
 
+/** The dead message read as its own subscriber read it: on its own topic, with that topic's default type. */
+function originalEvent(delivery: Delivery, sourceSubscription: string, deps: Deps): RawEvent | undefined {
+  const topic = topicOfSubscription(sourceSubscription);
+  const decoded = decodeDelivery({ ...delivery, topic }, defaultTypeOfTopic(topic, deps.config.topics.ingestRequests));
+  return decoded.status === 'event' ? decoded.event : undefined;
+}
+
+/** The edge's record of the last transient failure: by event id, or for a bare payload by its hash. */
+async function findLastFailure(sourceFunction: string, eventId: string, data: Buffer, deps: Deps): Promise<FailureRecord | undefined> {
+  const byId = await deps.store.get<FailureRecord>(failurePath(sourceFunction, eventId));
+  if (byId) return byId;
+  const byPayload = await deps.store.list<FailureRecord>('failures', {
+    where: [
+      ['function', '==', sourceFunction],
+      ['payloadSha256', '==', payloadHash(data)],
+    ],
+    limit: 1,
+  });
+  return byPayload[0]?.data;
+}

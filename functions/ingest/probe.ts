@@ -5,6 +5,8 @@
 import type { StepCompleted, StepFailed } from '../../events/catalog.ts';
 import { workOrderId } from '../../shared/domain/asset-id.ts';
 import type { AssetSource } from '../../shared/domain/asset.ts';
+import { boundTags, cleanText } from '../../shared/domain/bounded.ts';
+import { enforceProbeLimits } from '../../shared/domain/limits.ts';
 import { PROBE_STEP } from '../../shared/domain/step.ts';
 import { PermanentError, PermanentErrorCode, isPermanent } from '../../shared/errors.ts';
 import type { ProbeSummary } from '../../shared/media/classify.ts';
@@ -20,16 +22,20 @@ const ONE_SHARD = { index: 0, count: 1 } as const;
 export async function probeSource(assetId: string, source: AssetSource, deps: Deps): Promise<ProbeSummary> {
   if (source.size === 0) throw new PermanentError(PermanentErrorCode.EMPTY_OBJECT, 'the object is empty (0 bytes)');
   const tools = await deps.mediaTools();
+  let probe: ProbeSummary;
   try {
     // Served with byte ranges: ffprobe reads the header and index, the structure check the box headers. An upload
     // larger than the instance's memory-backed scratch is probed like any other.
-    return await withServedSource(deps.blobs, { bucket: source.bucket, name: source.name, generation: source.generation }, tools.sourceDemuxers, (served) =>
+    probe = await withServedSource(deps.blobs, { bucket: source.bucket, name: source.name, generation: source.generation }, tools.sourceDemuxers, (served) =>
       served.settle(deps.probe(served.input, served.bytes, tools)),
     );
   } catch (error) {
     if (error instanceof BlobNotFoundError) throw await sourceGone(source, deps);
     throw error;
   }
+  // Header facts are cheap and refuse the obvious at once; the steps check again where a lie would show.
+  enforceProbeLimits(probe, deps.config.limits);
+  return boundProbe(probe);
 }
 
 /** The pinned generation is gone: either replaced (a newer asset version will handle it) or deleted. */
@@ -40,16 +46,22 @@ async function sourceGone(source: AssetSource, deps: Deps): Promise<PermanentErr
     : new PermanentError(PermanentErrorCode.SOURCE_NOT_FOUND, `${source.uri} (generation ${source.generation}) does not exist`);
 }
 
+/**
+ * Reports the probe as a step result. `refusal` is a verdict reached before any byte was read (a partner naming
+ * an object it may not read): it is reported as the probe's failure, so the asset settles like any refused input.
+ */
 export async function reportProbe(
   assetId: string,
   source: AssetSource,
   attempt: number,
   deps: Deps,
+  refusal?: PermanentError,
 ): Promise<'done' | 'failed'> {
   const orderId = workOrderId(assetId, PROBE_STEP, 0);
   const startedAt = deps.clock.now();
   const common = { orderId, assetId, step: PROBE_STEP, shard: ONE_SHARD, attempt };
   try {
+    if (refusal) throw refusal;
     const probe = await probeSource(assetId, source, deps);
     const tools = await deps.mediaTools();
     const completed: StepCompleted = {
@@ -67,4 +79,10 @@ export async function reportProbe(
     await publishStepResult(deps, 'ingest', failed);
     return 'failed';
   }
+}
+
+/** Container tags are a stranger's text: a 1 MB comment tag must not become a 1 MB asset document. */
+function boundProbe(probe: ProbeSummary): ProbeSummary {
+  const tags = boundTags(probe.tags);
+  return { ...probe, tags: tags.entries, warnings: [...probe.warnings, ...tags.notes.map((note) => `tags: ${note}`)].map((warning) => cleanText(warning, 300)) };
 }

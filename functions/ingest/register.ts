@@ -5,7 +5,7 @@
 import { assetPath, compareGenerations, objectPath } from '../../shared/domain/asset-id.ts';
 import { newAssetDoc, type AssetDoc } from '../../shared/domain/asset.ts';
 import type { AssetStore } from '../../shared/ports/asset-store.ts';
-import type { IngestRequest } from './request.ts';
+import type { IngestRequest } from '../../shared/domain/ingest-request.ts';
 
 type ObjectRecord = { bucket: string; name: string; latestGeneration: string; latestAssetId: string; updatedAt: Date };
 
@@ -27,6 +27,7 @@ export async function registerAsset(store: AssetStore, request: IngestRequest, n
       profile: request.profile,
       previousVersion: object && object.latestAssetId !== request.assetId ? object.latestAssetId : null,
       now,
+      notes: request.notes,
     });
     if (request.ordered) tx.set(objectPath(bucket, name), { bucket, name, latestGeneration: generation, latestAssetId: request.assetId, updatedAt: now });
     tx.set(assetPath(request.assetId), asset);

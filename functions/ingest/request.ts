@@ -1,20 +1,14 @@
 /**
  * Resolves an ingest event into what ingest acts on, or a reason not to act (the shouldProcess guard):
- * objects outside the ingest bucket and mediaflow's own derivatives are never processed.
+ * objects outside the ingest bucket and mediaflow's own derivatives are never processed. A partner's event is
+ * checked against the partner grants before anything is read; a refused one still becomes an asset, REJECTED
+ * with the reason, so the partner hears about it on the asset-events topic.
  */
 import { EventType, type CloudEvent, type IngestRequested, type ObjectFinalized } from '../../events/catalog.ts';
-import { partnerAssetId, uploadAssetId } from '../../shared/domain/asset-id.ts';
-import type { AssetSource } from '../../shared/domain/asset.ts';
-import { DERIVATIVE_MARKER, gsUri, parseGsUri, PROFILE_METADATA, uploadSource } from '../../shared/domain/ingest-request.ts';
+import { partnerMayRead } from '../../shared/config/partner-access.ts';
+import { DERIVATIVE_MARKER, parseGsUri, partnerRequest, SOURCE_NOT_ALLOWED, uploadRequest, type IngestRequest } from '../../shared/domain/ingest-request.ts';
+import { PermanentError } from '../../shared/errors.ts';
 import type { Deps } from '../../shared/runtime/deps.ts';
-
-export interface IngestRequest {
-  readonly assetId: string;
-  readonly source: AssetSource;
-  readonly profile: string;
-  /** Uploads are ordered by generation; a partner's idempotency key names one asset regardless of generation. */
-  readonly ordered: boolean;
-}
 
 export type Resolution = { readonly process: true; readonly request: IngestRequest } | { readonly process: false; readonly reason: string };
 
@@ -29,42 +23,14 @@ function resolveUpload(object: ObjectFinalized, deps: Deps): Resolution {
     return { process: false, reason: 'a mediaflow derivative (loop guard)' };
   }
   if (object.bucket !== ingest) return { process: false, reason: `bucket '${object.bucket}' is not the ingest bucket` };
-  return {
-    process: true,
-    request: {
-      assetId: uploadAssetId(object.bucket, object.name, object.generation),
-      source: uploadSource(object),
-      profile: object.metadata?.[PROFILE_METADATA] ?? deps.config.defaultProfile,
-      ordered: true,
-    },
-  };
+  return { process: true, request: uploadRequest(object, deps.config.defaultProfile) };
 }
 
 async function resolvePartnerRequest(request: IngestRequested, deps: Deps): Promise<Resolution> {
   const { bucket, name } = parseGsUri(request.source.uri);
+  const access = partnerMayRead(deps.config.partnerGrants, request.partner, bucket, name);
+  if (!access.allowed) return { process: true, request: partnerRequest(request, undefined, deps.config.defaultProfile, new PermanentError(SOURCE_NOT_ALLOWED, access.reason)) };
   // Pin the generation now, so every step reads the same bytes even if the partner overwrites the object.
   const live = await deps.blobs.stat({ bucket, name, ...(request.source.generation ? { generation: request.source.generation } : {}) });
-  const source: AssetSource = {
-    uri: gsUri(bucket, name),
-    bucket,
-    name,
-    generation: live?.generation ?? request.source.generation ?? '0',
-    size: live?.size ?? null,
-    contentType: live?.contentType ?? null,
-    md5Hash: live?.md5Hash ?? null,
-    via: 'partner-ingest',
-    partner: request.partner,
-    idempotencyKey: request.idempotencyKey,
-    correlationId: request.correlationId ?? null,
-    metadata: { ...(request.metadata ?? {}) },
-  };
-  return {
-    process: true,
-    request: {
-      assetId: partnerAssetId(request.partner, request.idempotencyKey),
-      source,
-      profile: request.profile ?? deps.config.defaultProfile,
-      ordered: false,
-    },
-  };
+  return { process: true, request: partnerRequest(request, live, deps.config.defaultProfile) };
 }

@@ -3,7 +3,9 @@
  * result and never read process.env, so a bad deploy fails at boot with every problem listed at once.
  */
 import path from 'node:path';
+import { DEFAULT_LIMITS, LIMIT_CEILINGS, LIMIT_ENV, type Limits } from '../domain/limits.ts';
 import { ConfigError } from '../errors.ts';
+import { parsePartnerGrants, type PartnerGrant } from './partner-access.ts';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 export type RuntimeKind = 'embedded' | 'gcp';
@@ -18,6 +20,10 @@ export interface Config {
     /** Buckets partners publish ingest events for; mediaflow only reads them. */
     readonly partner: readonly string[];
   };
+  /** Which partner may name which bucket and prefix in an ingest event (MEDIAFLOW_PARTNER_BUCKETS). */
+  readonly partnerGrants: readonly PartnerGrant[];
+  /** What mediaflow agrees to process (shared/domain/limits.ts). */
+  readonly limits: Limits;
   readonly topics: {
     readonly uploads: string;
     readonly ingestRequests: string;
@@ -83,16 +89,25 @@ export function loadConfig(env: Env, overrides: { dataDir?: string } = {}): Conf
   // Bucket names are deployment facts; only the embedded runtime, whose buckets are folders, has defaults.
   const ingest = read('MEDIAFLOW_INGEST_BUCKET', onGcp ? undefined : 'mediaflow-ingest');
   const derivatives = read('MEDIAFLOW_DERIVATIVES_BUCKET', onGcp ? undefined : 'mediaflow-derivatives');
-  const partner = (env.MEDIAFLOW_PARTNER_BUCKETS ?? '').split(',').map((bucket) => bucket.trim()).filter(Boolean);
-  const named: [string, string][] = [['MEDIAFLOW_INGEST_BUCKET', ingest], ['MEDIAFLOW_DERIVATIVES_BUCKET', derivatives], ...partner.map((bucket): [string, string] => ['MEDIAFLOW_PARTNER_BUCKETS', bucket])];
+  const partnerGrants = parsePartnerGrants(env.MEDIAFLOW_PARTNER_BUCKETS, problems);
+  const partner = [...new Set(partnerGrants.map((grant) => grant.bucket))];
+  const named: [string, string][] = [['MEDIAFLOW_INGEST_BUCKET', ingest], ['MEDIAFLOW_DERIVATIVES_BUCKET', derivatives]];
   for (const [key, bucket] of named) {
     if (bucket && !bucketPattern.test(bucket)) problems.push(`${key} '${bucket}' is not a valid bucket name`);
   }
   if (ingest && ingest === derivatives) problems.push('MEDIAFLOW_INGEST_BUCKET and MEDIAFLOW_DERIVATIVES_BUCKET must differ, or the pipeline would see its own outputs');
+  // A partner reading the ingest or derivatives bucket would read other people's uploads and our own outputs.
+  for (const bucket of partner.filter((name) => name === ingest || name === derivatives)) {
+    problems.push(`MEDIAFLOW_PARTNER_BUCKETS must not name the ingest or derivatives bucket ('${bucket}')`);
+  }
 
   const prefix = read('MEDIAFLOW_TOPIC_PREFIX', 'mediaflow');
   if (!namePattern.test(`${prefix}-x`)) problems.push(`MEDIAFLOW_TOPIC_PREFIX '${prefix}' does not make valid Pub/Sub topic names`);
   const projectId = read('GOOGLE_CLOUD_PROJECT', onGcp ? undefined : 'mediaflow-local');
+
+  const defaultProfile = read('MEDIAFLOW_DEFAULT_PROFILE', 'default');
+  // Every outbound event carries the profile, so a default no schema accepts would fail every asset.
+  if (!/^[a-z][a-z0-9-]{0,39}$/.test(defaultProfile)) problems.push(`MEDIAFLOW_DEFAULT_PROFILE '${defaultProfile}' is not a profile name (lower case, digits, '-')`);
 
   const logLevel = read('MEDIAFLOW_LOG_LEVEL', 'info') as LogLevel;
   if (!logLevels.includes(logLevel)) problems.push(`MEDIAFLOW_LOG_LEVEL must be one of ${logLevels.join(', ')}`);
@@ -101,6 +116,8 @@ export function loadConfig(env: Env, overrides: { dataDir?: string } = {}): Conf
     runtime: runtime as RuntimeKind,
     projectId,
     buckets: { ingest, derivatives, partner },
+    partnerGrants,
+    limits: readLimits(readNumber),
     topics: {
       uploads: `${prefix}-uploads`,
       ingestRequests: `${prefix}-ingest-requests`,
@@ -117,7 +134,7 @@ export function loadConfig(env: Env, overrides: { dataDir?: string } = {}): Conf
     dataDir: path.resolve(overrides.dataDir ?? read('MEDIAFLOW_DATA_DIR', 'mediaflow-data')),
     embeddedTimeScale: readNumber('MEDIAFLOW_EMBEDDED_TIME_SCALE', 0.02, [0.0001, 1]),
     embeddedConcurrency: readNumber('MEDIAFLOW_EMBEDDED_CONCURRENCY', 2, [1, 64]),
-    defaultProfile: read('MEDIAFLOW_DEFAULT_PROFILE', 'default'),
+    defaultProfile,
     logLevel,
     storageApiEndpoint: env.STORAGE_EMULATOR_HOST?.trim() || undefined,
     vertex: readVertex(env, problems),
@@ -131,6 +148,19 @@ export function loadConfig(env: Env, overrides: { dataDir?: string } = {}): Conf
 
 export function workTopic(config: Config, step: string): string {
   return `${config.topics.workPrefix}${step}`;
+}
+
+/** Each limit may be lowered, never raised past what one work order can finish (LIMIT_CEILINGS). */
+function readLimits(readNumber: (key: string, fallback: number, range: readonly [number, number]) => number): Limits {
+  const read = (name: keyof Limits): number => Math.floor(readNumber(LIMIT_ENV[name], DEFAULT_LIMITS[name], [1, LIMIT_CEILINGS[name]]));
+  return Object.freeze({
+    maxAudioSeconds: read('maxAudioSeconds'),
+    maxVideoSeconds: read('maxVideoSeconds'),
+    maxVideoFramePixels: read('maxVideoFramePixels'),
+    maxVideoFrames: read('maxVideoFrames'),
+    maxAudioChannels: read('maxAudioChannels'),
+    maxWorkOrdersPerAsset: read('maxWorkOrdersPerAsset'),
+  });
 }
 
 function readVertex(env: Env, problems: string[]): Config['vertex'] {

@@ -78,7 +78,8 @@ export function appendHistory(history: readonly HistoryEntry[], entry: HistoryEn
   return next.length > HISTORY_LIMIT ? next.slice(next.length - HISTORY_LIMIT) : next;
 }
 
-export function newAssetDoc(input: { id: string; source: AssetSource; profile: string; previousVersion: string | null; now: Date }): AssetDoc {
+export function newAssetDoc(input: { id: string; source: AssetSource; profile: string; previousVersion: string | null; now: Date; notes?: readonly string[] }): AssetDoc {
+  const notes = (input.notes ?? []).map((detail): HistoryEntry => ({ at: input.now, event: 'NOTE', step: null, detail }));
   return {
     id: input.id,
     status: 'RECEIVED',
@@ -89,7 +90,7 @@ export function newAssetDoc(input: { id: string; source: AssetSource; profile: s
     plan: [],
     steps: {},
     error: null,
-    history: [{ at: input.now, event: 'RECEIVED', step: null, detail: `via ${input.source.via}` }],
+    history: [{ at: input.now, event: 'RECEIVED', step: null, detail: `via ${input.source.via}` }, ...notes],
     previousVersion: input.previousVersion,
     createdAt: input.now,
     updatedAt: input.now,

@@ -6,9 +6,15 @@ import type { AssetFailed, AssetReady, StepCompleted, StepFailed } from '../../e
 import type { ProbeSummary } from '../media/classify.ts';
 import type { DocData } from '../ports/asset-store.ts';
 import { workOrderId } from './asset-id.ts';
+import { cleanText } from './bounded.ts';
 import { appendHistory, collectOutputs, type AssetDoc, type StepState } from './asset.ts';
 import { assertTransition, isStepSettled, isTerminal, rejectionCodes, type AssetStatus } from './state-machine.ts';
+import { errorMessage, isPermanent } from '../errors.ts';
+import { DEFAULT_LIMITS, enforceWorkOrderLimit, type Limits } from './limits.ts';
 import { PROBE_STEP, type PlanContext, type StepDefinition, type StepRegistry } from './step.ts';
+
+/** The step error schema's maxLength is 4000 characters; bytes bound it for any script. */
+const STEP_ERROR_MESSAGE_BYTES = 4000;
 
 /** Something to publish once the decision is committed. Work orders are expanded at publish time, so a step with a thousand shards is one outbox entry. */
 export type Emission =
@@ -48,30 +54,35 @@ export function outcomeOf(result: StepCompleted): StepOutcome {
 
 const unchanged = (asset: AssetDoc, note: DecisionNote): Decision => ({ asset, emissions: [], note });
 
+/** A step failure the coordinator (or the dead-letter handler) decides itself, in the shape a worker would report it. */
+export function stepFailure(assetId: string, step: string, shards: number, error: { code: string; message: string }, now: Date, options: { attempt?: number; deadLettered?: boolean } = {}): StepFailed {
+  return {
+    orderId: workOrderId(assetId, step, 0),
+    assetId,
+    step,
+    shard: { index: 0, count: Math.max(1, shards) },
+    attempt: Math.max(1, options.attempt ?? 1),
+    failedAt: now.toISOString(),
+    error: { code: error.code, message: cleanText(error.message, STEP_ERROR_MESSAGE_BYTES) },
+    deadLettered: options.deadLettered ?? false,
+  };
+}
+
 export function planContextOf(asset: AssetDoc): PlanContext {
   if (!asset.kind || !asset.probe) throw new Error(`asset ${asset.id} has not been probed`);
   return { assetId: asset.id, kind: asset.kind, profile: asset.profile, probe: asset.probe as unknown as ProbeSummary, source: asset.source, outputs: collectOutputs(asset) };
 }
 
 /** The probe reported: record what it saw, plan the registered steps that apply, and queue the first ones. */
-export function applyProbeCompleted(asset: AssetDoc, outcome: StepOutcome, probe: ProbeSummary, registry: StepRegistry, now: Date): Decision {
+export function applyProbeCompleted(asset: AssetDoc, outcome: StepOutcome, probe: ProbeSummary, registry: StepRegistry, now: Date, limits: Limits = DEFAULT_LIMITS): Decision {
   if (asset.status !== 'RECEIVED') return unchanged(asset, isTerminal(asset.status) ? 'late' : 'duplicate');
   const context: PlanContext = { assetId: asset.id, kind: probe.kind, profile: asset.profile, probe, source: asset.source, outputs: {} };
-  const planning = planSteps(context, registry);
+  const planning = planSteps(context, registry, limits);
   const steps: Record<string, StepState> = { [PROBE_STEP]: settledStep(outcome, []), ...(planning.ok ? planning.steps : {}) };
   if (!planning.ok) {
     // A step whose planning throws for this asset fails the asset with a reason, instead of failing the message forever.
     const started = transition({ ...asset, kind: probe.kind, probe: probe as unknown as DocData, steps }, 'PROCESSING', now, { event: 'PLANNED', step: null, detail: `planning ${planning.step} failed` });
-    const failure: StepFailed = {
-      orderId: workOrderId(asset.id, planning.step, 0),
-      assetId: asset.id,
-      step: planning.step,
-      shard: { index: 0, count: 1 },
-      attempt: 1,
-      failedAt: now.toISOString(),
-      error: { code: 'PLAN_FAILED', message: `could not plan this step: ${planning.reason}`.slice(0, 4000) },
-      deadLettered: false,
-    };
+    const failure = stepFailure(asset.id, planning.step, 1, { code: planning.code, message: `could not plan this step: ${planning.reason}` }, now);
     return applyStepFailed({ ...started, steps: { ...steps, [planning.step]: emptyStep([], 1) } }, failure, now);
   }
   const plan = planning.plan;
@@ -111,6 +122,20 @@ export function applyStepFailed(asset: AssetDoc, failure: StepFailed, now: Date)
   if (!state) throw new Error(`asset ${asset.id} has no step '${failure.step}' in its plan`);
   if (isStepSettled(state.status)) return unchanged(asset, 'duplicate');
   const failedState: StepState = { ...state, status: 'FAILED', attempts: Math.max(state.attempts, failure.attempt), finishedAt: failedAt, error: { ...failure.error } };
+  return settleAsFailed({ ...asset, steps: { ...asset.steps, [failure.step]: failedState } }, 'FAILED', failure, now);
+}
+
+/**
+ * The safety net: fails the asset with `failure` whatever state its document is in (a step missing from the plan,
+ * a result for a step never queued), so a decision that cannot be made still ends the asset instead of a retry
+ * loop. Used when a regular decision threw, and by the dead-letter handler for a result nobody could record.
+ */
+export function applyForcedFailure(asset: AssetDoc, failure: StepFailed, now: Date): Decision {
+  if (isTerminal(asset.status)) return unchanged(asset, 'late');
+  const state = asset.steps[failure.step] ?? emptyStep([], failure.shard.count);
+  const failedState: StepState = isStepSettled(state.status)
+    ? state
+    : { ...state, status: 'FAILED', attempts: Math.max(state.attempts, failure.attempt), finishedAt: new Date(failure.failedAt), error: { ...failure.error } };
   return settleAsFailed({ ...asset, steps: { ...asset.steps, [failure.step]: failedState } }, 'FAILED', failure, now);
 }
 
@@ -158,20 +183,32 @@ function settleAsFailed(asset: AssetDoc, status: 'FAILED' | 'REJECTED', failure:
 
 type Planning =
   | { readonly ok: true; readonly plan: readonly StepDefinition[]; readonly steps: Record<string, StepState> }
-  | { readonly ok: false; readonly step: string; readonly reason: string };
+  | { readonly ok: false; readonly step: string; readonly code: string; readonly reason: string };
+
+/** Code of a planning failure that did not name its own (a step's appliesTo or shardCount threw a plain Error). */
+export const PLAN_FAILED = 'PLAN_FAILED';
 
 /** The registered steps that apply, in registry order, with their shard counts and the dependencies that also apply. */
-function planSteps(context: PlanContext, registry: StepRegistry): Planning {
+function planSteps(context: PlanContext, registry: StepRegistry, limits: Limits): Planning {
   const plan: StepDefinition[] = [];
   const shards = new Map<string, number>();
   for (const step of registry.values()) {
     try {
       if (!step.appliesTo(context)) continue;
-      shards.set(step.name, Math.max(1, Math.floor(step.shardCount?.(context) ?? 1)));
+      const count = step.shardCount?.(context) ?? 1;
+      if (!Number.isFinite(count)) throw new Error(`shardCount returned ${String(count)}, not a number of work orders`);
+      shards.set(step.name, Math.max(1, Math.floor(count)));
       plan.push(step);
     } catch (error) {
-      return { ok: false, step: step.name, reason: error instanceof Error ? error.message : String(error) };
+      return { ok: false, step: step.name, code: isPermanent(error) ? error.code : PLAN_FAILED, reason: errorMessage(error) };
     }
+  }
+  // Checked before a single order exists: a lying duration must not become a hundred thousand messages.
+  try {
+    enforceWorkOrderLimit(shards, limits);
+  } catch (error) {
+    const widest = [...shards.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? PROBE_STEP;
+    return { ok: false, step: widest, code: isPermanent(error) ? error.code : PLAN_FAILED, reason: errorMessage(error) };
   }
   const planned = new Set(plan.map((step) => step.name));
   const steps: Record<string, StepState> = {};

@@ -72,5 +72,12 @@ export function isStepSettled(status: StepStatus): boolean {
   return legalStepTransitions[status].length === 0;
 }
 
-/** Codes that mean "the input is unusable" rather than "we failed": they make the asset REJECTED. */
-export const rejectionCodes: ReadonlySet<string> = new Set(['EMPTY_OBJECT', 'UNSUPPORTED_MEDIA', 'CORRUPT_MEDIA', 'INTEGRITY_MISMATCH']);
+/**
+ * Codes that mean "the input is unusable" rather than "we failed": they make the asset REJECTED. Besides the
+ * damaged and the unknown, that is an input over a limit (shared/domain/limits.ts) or one its sender may not name.
+ */
+export const rejectionCodes: ReadonlySet<string> = new Set([
+  'EMPTY_OBJECT', 'UNSUPPORTED_MEDIA', 'CORRUPT_MEDIA', 'INTEGRITY_MISMATCH',
+  'IMAGE_TOO_LARGE',
+  'AUDIO_TOO_LONG', 'VIDEO_TOO_LONG', 'VIDEO_TOO_LARGE', 'TOO_MANY_FRAMES', 'TOO_MANY_CHANNELS', 'SOURCE_NOT_ALLOWED',
+]);

@@ -7,10 +7,12 @@ import { execFile } from 'node:child_process';
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { ConfigError, PermanentError, PermanentErrorCode, TransientError } from '../errors.ts';
-import { summarize } from './classify.ts';
+import { isImageDemuxer, summarize, summarizePicture } from './classify.ts';
 import type { ProbeSummary } from './classify.ts';
+import { describePixels, formatPixels, MAX_IMAGE_PIXELS } from './image-limits.ts';
 import { fileInput, inputArgs, withFileBytes, type ByteSource, type MediaInput } from './input.ts';
 import { walkIsoBmff } from './isobmff.ts';
+import { describeStart, formatOfCodec, IMAGE_FORMAT_NAMES, looksLikeText, readImageHeader, sniff, SNIFF_BYTES, type ImageFormat, type Sniffed } from './sniff.ts';
 import type { MediaTools } from './tools.ts';
 
 /** Headers of even a multi-gigabyte file parse in well under a second; this bounds pathological inputs. */
@@ -24,6 +26,13 @@ export const REMOTE_MAX_BOX_READS = 512;
 /** The JSON grows with the stream count only; real files produce a few KiB. */
 const MAX_OUTPUT_BYTES = 16 * 1024 * 1024;
 const MAX_WARNINGS = 20;
+/**
+ * Pictures whose size ffprobe learns by decoding them whole: measured on 8000×8000 files, ffprobe peaked at 238 MB
+ * for a PNG, 145 MB for a WebP, 207 MB for a TIFF and 424 MB for a BMP, against 54 MB for a JPEG or a GIF, which
+ * it parses without decoding; a 16000×16000 SVG of 70 bytes, rendered by librsvg, took 1 GB, one with a filter
+ * over 3.6 GB. These are summarized from their headers and ffprobe never opens them.
+ */
+const HEADER_ONLY_FORMATS: ReadonlySet<ImageFormat> = new Set(['png', 'webp', 'tiff', 'bmp', 'psd', 'qoi', 'svg']);
 /** Signals that mean ffprobe crashed on this input, which a retry would only repeat. */
 const CRASH_SIGNALS = new Set(['SIGSEGV', 'SIGBUS', 'SIGILL', 'SIGFPE', 'SIGABRT']);
 
@@ -51,6 +60,13 @@ export async function probeFile(path: string, tools: Pick<MediaTools, 'ffprobe'>
 /** `input` for ffprobe, `bytes` (the same bytes) for the checks that read them directly. */
 export async function probeMedia(input: MediaInput, bytes: ByteSource, tools: Pick<MediaTools, 'ffprobe'>, options: ProbeOptions = {}): Promise<ProbeSummary> {
   if (bytes.size === 0) throw new PermanentError(PermanentErrorCode.EMPTY_OBJECT, 'the object is empty (0 bytes)');
+  // The kind is decided by the content: ffprobe's image2 demuxer believes the file's extension.
+  const head = await bytes.read(0, SNIFF_BYTES);
+  const sniffed = sniff(head);
+  if (sniffed.kind === 'image') {
+    const picture = await probePicture(sniffed.format, head, bytes);
+    if (picture) return picture;
+  }
   const run = await runFfprobe(tools.ffprobe, input, options.timeoutMs ?? PROBE_TIMEOUT_MS);
   const json = parseJson(run.stdout);
   if (run.exitCode !== 0 || json === undefined || 'error' in json) throw await explainFailure(input, bytes, run, json, options.maxBoxReads);
@@ -60,7 +76,35 @@ export async function probeMedia(input: MediaInput, bytes: ByteSource, tools: Pi
     const check = await walkIsoBmff(bytes, options.maxBoxReads);
     if (!check.ok) throw new PermanentError(PermanentErrorCode.CORRUPT_MEDIA, `truncated or corrupt MP4: ${check.reason}`);
   }
-  return { ...summarize(json, bytes.size), warnings: diagnostics(run.stderr, input).slice(0, MAX_WARNINGS) };
+  const summary = summarize(json, bytes.size);
+  assertContentIsImage(summary, sniffed, head);
+  return { ...summary, warnings: diagnostics(run.stderr, input).slice(0, MAX_WARNINGS) };
+}
+
+/**
+ * A picture's header facts: its size checked against the pixel budget before anything decodes it, and, for the
+ * formats ffprobe would decode to learn them, the whole summary. Undefined leaves the picture to ffprobe.
+ */
+async function probePicture(format: ImageFormat, head: Buffer, bytes: ByteSource): Promise<ProbeSummary | undefined> {
+  const header = await readImageHeader(format, head, bytes);
+  if (!header) return undefined;
+  // An SVG is drawn at the size of its renditions, not the size it declares (shared/media/image-limits.ts).
+  if (format !== 'svg' && header.width !== undefined && header.height !== undefined && header.width * header.height > MAX_IMAGE_PIXELS) {
+    throw new PermanentError(PermanentErrorCode.IMAGE_TOO_LARGE, `${describePixels(header.width, header.height)} exceeds the ${formatPixels(MAX_IMAGE_PIXELS)} limit`);
+  }
+  if (!HEADER_ONLY_FORMATS.has(format)) return undefined;
+  // ffprobe names a picture's demuxer after its codec when it goes by content; APNG has a demuxer of its own.
+  return summarizePicture(header, header.codec === 'apng' ? 'apng' : `${header.codec}_pipe`, bytes.size);
+}
+
+/** ffprobe opened the file as a picture by its name: the bytes must be that picture, and text never is one. */
+function assertContentIsImage(summary: ProbeSummary, sniffed: Sniffed, head: Buffer): void {
+  if (summary.kind !== 'image' || !isImageDemuxer(summary.formatName)) return;
+  if (sniffed.kind === 'text') throw new PermanentError(PermanentErrorCode.UNSUPPORTED_MEDIA, 'the file is text, not an image');
+  const codec = summary.streams.find((stream) => stream.type === 'video')?.codec;
+  const expected = codec === undefined ? undefined : formatOfCodec(codec);
+  if (expected === undefined || (sniffed.kind === 'image' && sniffed.format === expected)) return;
+  throw new PermanentError(PermanentErrorCode.UNSUPPORTED_MEDIA, `content is not a ${IMAGE_FORMAT_NAMES[expected]} image (starts with ${describeStart(head)})`);
 }
 
 function runFfprobe(ffprobe: string, input: MediaInput, timeoutMs: number): Promise<FfprobeRun> {
@@ -99,6 +143,11 @@ async function explainFailure(input: MediaInput, bytes: ByteSource, run: Ffprobe
   const extra = lines.filter((line) => line !== headline).slice(0, 3);
   const detail = extra.length > 0 ? `${headline} (${extra.join('; ')})` : headline;
   const head = await bytes.read(0, 4096);
+  // The demuxer whitelist (source-server.ts) refused a format that fetches other files: say what it is, not the list.
+  const refused = /^(\w+): Format not on whitelist/m.exec(lines.join('\n'))?.[1];
+  if (refused) {
+    return new PermanentError(PermanentErrorCode.UNSUPPORTED_MEDIA, `a ${refused.toUpperCase()} playlist or reference file, which names other files to fetch: mediaflow processes media files, not playlists`);
+  }
 
   // An MP4 whose moov sits at the end (no faststart) and was cut short makes ffprobe say "moov atom not found".
   if (['ftyp', 'moov', 'mdat', 'wide', 'free', 'skip'].includes(head.toString('latin1', 4, 8))) {
@@ -139,21 +188,5 @@ function parseJson(stdout: string): Record<string, unknown> | undefined {
     return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
   } catch {
     return undefined;
-  }
-}
-
-/** Valid UTF-8 with no control characters besides whitespace: no media container starts like that. */
-function looksLikeText(head: Buffer): boolean {
-  if (head.length === 0) return false;
-  for (const byte of head) {
-    const whitespace = byte === 0x09 || byte === 0x0a || byte === 0x0c || byte === 0x0d;
-    if ((byte < 0x20 && !whitespace) || byte === 0x7f) return false;
-  }
-  try {
-    // stream: true tolerates a multi-byte character cut at the end of the sample.
-    new TextDecoder('utf-8', { fatal: true }).decode(head, { stream: true });
-    return true;
-  } catch {
-    return false;
   }
 }

@@ -6,8 +6,8 @@ import { errorMessage } from '../errors.ts';
 import type { Logger } from './log.ts';
 
 export const logs = {
-  eventRejected: (log: Logger, fn: string, messageId: string, reason: string, issues: string) =>
-    log.warn('event rejected and acked; it will not be retried', { function: fn, messageId, reason, issues }),
+  eventRejected: (log: Logger, fn: string, messageId: string, reason: string, issues: string, issueCount: number) =>
+    log.warn('event rejected and acked; it will not be retried', { function: fn, messageId, reason, issues, issueCount }),
   deliveryIgnored: (log: Logger, reason: string) => log.debug('delivery ignored', { reason }),
   deliveryHandled: (log: Logger, outcome: string) => log.debug('delivery handled', { outcome }),
   deliveryWillRetry: (log: Logger, error: unknown) => log.warn('transient failure; the message will be redelivered', { error: errorMessage(error) }),
@@ -25,6 +25,10 @@ export const logs = {
   assetSettled: (log: Logger, assetId: string, status: string) => log.info('asset settled', { assetId, status }),
   workStarted: (log: Logger, orderId: string) => log.debug('work order started', { orderId }),
   workFailedPermanently: (log: Logger, orderId: string, code: string, message: string) => log.warn('work order failed permanently', { orderId, code, message }),
+  outboundEventRefused: (log: Logger, assetId: string, emissionId: string, reason: string) =>
+    log.error('an outbound event failed its schema and was not published; this is a mediaflow bug', { assetId, emissionId, reason }),
+  decisionForced: (log: Logger, assetId: string, step: string, code: string, message: string) =>
+    log.error('a step result could not be applied; the asset was failed instead of retried', { assetId, step, code, message }),
   deadLetterRecorded: (log: Logger, subscription: string, eventId: string, deliveryCount: string) =>
     log.error('message dead-lettered', { subscription, eventId, deliveryCount }),
 } as const;

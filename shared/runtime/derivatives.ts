@@ -3,9 +3,11 @@
  * they live in the derivatives bucket, and every object carries the loop-guard marker plus its provenance, so
  * the pipeline never processes its own outputs and anyone can tell what made a file.
  */
+import { createHash } from 'node:crypto';
 import type { WorkOrder } from '../../events/catalog.ts';
 import type { Config } from '../config/config.ts';
 import { documentId } from '../domain/asset-id.ts';
+import { truncateUtf8 } from '../domain/bounded.ts';
 import { DERIVATIVE_MARKER } from '../domain/ingest-request.ts';
 import type { BlobMetadata, BlobRef, BlobStore, WriteOptions } from '../ports/blob-store.ts';
 
@@ -26,9 +28,24 @@ export interface DerivativeOptions {
   readonly metadata?: Readonly<Record<string, string>>;
 }
 
+/**
+ * The asset's folder name, at most this many bytes: one path segment of the local store holds 250, and a GCS name
+ * 1024 for folder, step and file together. An upload's name alone may take 1024, so a long id is shortened.
+ */
+export const MAX_ASSET_FOLDER_BYTES = 200;
+const DIGEST_CHARS = 16;
+
 /** `<asset document id>/<step>/<file>`: one folder per asset version and step. */
 export function derivativeName(assetId: string, step: string, file: string): string {
-  return `${documentId(assetId)}/${step}/${file}`;
+  return `${assetFolder(assetId)}/${step}/${file}`;
+}
+
+/** The document id, readable as it is; past the limit its head plus a digest of the whole id, still one per asset. */
+function assetFolder(assetId: string): string {
+  const id = documentId(assetId);
+  if (Buffer.byteLength(id, 'utf8') <= MAX_ASSET_FOLDER_BYTES) return id;
+  const digest = createHash('sha256').update(assetId).digest('hex').slice(0, DIGEST_CHARS);
+  return `${truncateUtf8(id, MAX_ASSET_FOLDER_BYTES - DIGEST_CHARS - 1)}~${digest}`;
 }
 
 export function derivativeUri(config: Config, assetId: string, step: string, file: string): string {

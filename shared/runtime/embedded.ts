@@ -35,6 +35,8 @@ export interface EmbeddedOptions {
   /** Replaces ffprobe, for benchmarks of the orchestration alone. */
   readonly probe?: Deps['probe'];
   readonly mediaTools?: () => Promise<MediaTools>;
+  /** The dependencies one function sees, so tests can inject faults into one function's store or bus. */
+  readonly wrapDeps?: (functionName: string, deps: Deps) => Deps;
   /** Wraps every subscription's handler, so tests can inject faults or count deliveries. */
   readonly wrapHandler?: (subscription: SubscriptionSpec & { readonly function: string }, handler: DeliveryHandler) => DeliveryHandler;
 }
@@ -85,8 +87,9 @@ export function createEmbeddedRuntime(options: EmbeddedOptions): EmbeddedRuntime
   for (const subscription of pipeline.subscriptions) {
     const definition = definitions.get(subscription.function);
     if (!definition) throw new Error(`subscription ${subscription.name} names unknown function ${subscription.function}`);
+    const functionDeps = options.wrapDeps?.(subscription.function, deps) ?? deps;
     const handler: DeliveryHandler = async (delivery) => {
-      await definition.handle(delivery, deps);
+      await definition.handle(delivery, functionDeps);
     };
     bus.subscribe({ ...subscription, maxConcurrency: config.embeddedConcurrency }, options.wrapHandler?.(subscription, handler) ?? handler);
   }

@@ -4,7 +4,9 @@
  * throw = nack (transient), so the bus redelivers with backoff and finally dead-letters.
  */
 import { formatIssues, type CloudEvent, type ValidationIssue } from '../../events/catalog.ts';
+import { createHash } from 'node:crypto';
 import { documentId } from '../domain/asset-id.ts';
+import { boundStringMap, cleanText, firstOf, MAX_METADATA_ENTRIES, MAX_METADATA_KEY_BYTES, MAX_METADATA_VALUE_BYTES } from '../domain/bounded.ts';
 import { errorMessage, isPermanent } from '../errors.ts';
 import type { Logger } from '../observability/log.ts';
 import { logs } from '../observability/messages.ts';
@@ -38,6 +40,12 @@ export const REJECTION_RECORD_TTL_MS = 30 * 24 * 3600_000;
 /** Preview of a rejected payload kept for ops; enough to recognise it, small enough for a document. */
 const REJECTED_PAYLOAD_PREVIEW_BYTES = 4096;
 const FAILURE_MESSAGE_LIMIT = 2000;
+/** Ids, names and types in a record: an event id is an object name at most (1024 bytes) plus a generation. */
+const MAX_ID_BYTES = 1100;
+/** Validation issues kept per rejection, and their text; the count of all of them is kept beside. */
+const MAX_RECORDED_ISSUES = 20;
+const MAX_ISSUE_BYTES = 500;
+const MAX_LOGGED_ISSUES = 5;
 
 export function eventFunction(spec: EventFunctionSpec): FunctionDefinition {
   return {
@@ -104,9 +112,12 @@ async function recordTransientFailure(functionName: string, event: CloudEvent<un
       function: functionName,
       eventId: event.id,
       eventType: event.type,
-      subject: event.subject ?? null,
+      subject: event.subject === undefined ? null : cleanText(event.subject, MAX_ID_BYTES),
+      // A bare partner payload's id is its Pub/Sub message id, which the dead-letter copy does not keep: the
+      // dead-letter handler finds this record by the payload's hash instead.
+      payloadSha256: payloadHash(delivery.data),
       attempt: delivery.deliveryAttempt,
-      message: errorMessage(error).slice(0, FAILURE_MESSAGE_LIMIT),
+      message: cleanText(errorMessage(error), FAILURE_MESSAGE_LIMIT),
       at: now,
       expireAt: new Date(now.getTime() + FAILURE_RECORD_TTL_MS),
     });
@@ -116,27 +127,40 @@ async function recordTransientFailure(functionName: string, event: CloudEvent<un
   }
 }
 
-async function recordRejection(
+export function payloadHash(data: Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/**
+ * Acks-with-a-trace: what every edge (the event edge here, the HTTP guard in front of the framework) writes for
+ * input it refuses. Everything in it is bounded, so a 2 MB object name or 100,000 validation errors still make a
+ * record of a few KiB that Firestore accepts, and the refusal is not turned into a retry by its own record.
+ */
+export async function recordRejection(
   functionName: string,
   delivery: Delivery,
   deps: Deps,
   details: { reason: string; eventId: string | null; type: string | null; issues: readonly ValidationIssue[] },
 ): Promise<void> {
-  const path = `rejections/${documentId(`${functionName}:${delivery.messageId}`)}`;
+  const path = `rejections/${documentId(`${functionName}:${cleanText(delivery.messageId, MAX_ID_BYTES)}`)}`;
   const now = deps.clock.now();
+  const errors = firstOf(details.issues, MAX_RECORDED_ISSUES);
+  const attributes = boundStringMap(delivery.attributes, { maxEntries: MAX_METADATA_ENTRIES, maxKeyBytes: MAX_METADATA_KEY_BYTES, maxValueBytes: MAX_METADATA_VALUE_BYTES });
   await deps.store.create(path, {
     function: functionName,
-    subscription: delivery.subscription,
-    topic: delivery.topic,
-    messageId: delivery.messageId,
-    eventId: details.eventId,
-    eventType: details.type,
+    subscription: cleanText(delivery.subscription, MAX_ID_BYTES),
+    topic: cleanText(delivery.topic, MAX_ID_BYTES),
+    messageId: cleanText(delivery.messageId, MAX_ID_BYTES),
+    eventId: details.eventId === null ? null : cleanText(details.eventId, MAX_ID_BYTES),
+    eventType: details.type === null ? null : cleanText(details.type, MAX_ID_BYTES),
     reason: details.reason,
-    errors: details.issues.map((issue) => ({ path: issue.path, message: issue.message })),
-    attributes: { ...delivery.attributes },
-    payloadPreview: delivery.data.subarray(0, REJECTED_PAYLOAD_PREVIEW_BYTES).toString('utf8'),
+    errors: errors.items.map((issue) => ({ path: cleanText(issue.path, MAX_ISSUE_BYTES), message: cleanText(issue.message, MAX_ISSUE_BYTES) })),
+    errorCount: errors.total,
+    attributes: attributes.entries,
+    payloadPreview: cleanText(delivery.data.subarray(0, REJECTED_PAYLOAD_PREVIEW_BYTES).toString('utf8'), REJECTED_PAYLOAD_PREVIEW_BYTES),
+    payloadBytes: delivery.data.length,
     receivedAt: now,
     expireAt: new Date(now.getTime() + REJECTION_RECORD_TTL_MS),
   });
-  logs.eventRejected(deps.log, functionName, delivery.messageId, details.reason, formatIssues(details.issues));
+  logs.eventRejected(deps.log, functionName, delivery.messageId, details.reason, formatIssues(errors.items.slice(0, MAX_LOGGED_ISSUES)), errors.total);
 }

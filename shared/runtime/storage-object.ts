@@ -5,6 +5,7 @@
  * in the JSON API (int64); size becomes a number here (objects are < 5 TiB, well inside 2^53).
  */
 import type { ObjectFinalized } from '../../events/catalog.ts';
+import { boundMetadata } from '../domain/bounded.ts';
 
 export type StorageOrigin = ObjectFinalized['origin'];
 
@@ -24,6 +25,10 @@ export function normalizeStorageObject(resource: unknown, origin: StorageOrigin)
     const value = object[field];
     if (value !== undefined && value !== null) normalized[field] = typeof value === 'number' ? String(value) : value;
   }
-  if (object.metadata && typeof object.metadata === 'object') normalized.metadata = object.metadata;
+  // GCS allows 8 KiB of custom metadata, which can be more entries than an asset keeps: an upload is never refused
+  // for its metadata, which is cut to the asset's budget here (the first 64 entries, values to 1 KiB).
+  if (object.metadata && typeof object.metadata === 'object' && !Array.isArray(object.metadata)) {
+    normalized.metadata = boundMetadata(object.metadata as Record<string, unknown>).entries;
+  }
   return normalized;
 }

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startGcpStack, type GcpStack } from '../../scripts/lib/gcp-stack.ts';
 import { jpegImage, musicLikeAudio, videoWithSound } from '../../scripts/lib/sample-media.ts';
+import { bigTagMkv } from '../support/hostile-media.ts';
 import { createStorageClient } from '../../shared/adapters/gcp/blob-store.ts';
 import type { FirestoreAssetStore} from '../../shared/adapters/gcp/asset-store.ts';
 import { createFirestoreAssetStore } from '../../shared/adapters/gcp/asset-store.ts';
@@ -135,6 +136,37 @@ describe('partner ingest over the Pub/Sub emulator', () => {
     expect(rejected).toHaveLength(1);
     expect(rejected[0]!.data.errors.map((error) => error.path)).toContain('/source/uri');
     expect(stack.functionOutput('ingest').split(marker).length - 1).toBeLessThanOrEqual(1);
+  });
+});
+
+describe('hostile input that only Firestore refuses', () => {
+  async function settledOnce(id: string): Promise<AssetDoc> {
+    const asset = await settled(id);
+    const dead = await store.list<{ eventId: string }>('deadLetters');
+    expect(dead.filter((record) => record.data.eventId === id)).toEqual([]);
+    expect(asset.steps.probe?.attempts).toBe(1);
+    return asset;
+  }
+
+  it('a 1.2 MB comment tag is cut before it reaches a document: READY on the first attempt', async () => {
+    const file = await bigTagMkv(path.join(fixtures, 'tagged.mkv'), 1_200_000);
+    const asset = await settledOnce(await upload(file, 'e2e/tagged.mkv'));
+    expect(asset.status).toBe('READY');
+    expect(Buffer.byteLength(String((asset.probe as { tags: Record<string, string> }).tags.comment))).toBeLessThanOrEqual(1024);
+  });
+
+  it('custom metadata keys Firestore refuses (__name__, 1600 bytes) are dropped: READY on the first attempt', async () => {
+    const file = await jpegImage('ffmpeg', path.join(fixtures, 'keys.jpg'), { width: 320, height: 240 });
+    const name = 'e2e/keys.jpg';
+    const [object] = await storage.bucket(stack.config.buckets.ingest).upload(file, {
+      destination: name,
+      resumable: false,
+      metadata: { metadata: { __name__: 'reserved', ['k'.repeat(1600)]: 'long key', fine: 'kept' } },
+    });
+    const asset = await settledOnce(uploadAssetId(stack.config.buckets.ingest, name, String(object.metadata.generation)));
+    expect(asset.status).toBe('READY');
+    expect(asset.source.metadata).toMatchObject({ fine: 'kept' });
+    expect(Object.keys(asset.source.metadata).every((key) => key !== '__name__' && Buffer.byteLength(key) <= 256)).toBe(true);
   });
 });
 

@@ -37,6 +37,7 @@ export interface TestRuntimeOptions {
   readonly steps?: StepRegistry;
   readonly env?: Readonly<Record<string, string>>;
   readonly wrapHandler?: EmbeddedOptions['wrapHandler'];
+  readonly wrapDeps?: EmbeddedOptions['wrapDeps'];
 }
 
 export async function startTestRuntime(options: TestRuntimeOptions = {}): Promise<TestRuntime> {
@@ -58,6 +59,7 @@ export async function startTestRuntime(options: TestRuntimeOptions = {}): Promis
     steps: options.steps ?? orchestrationSteps,
     pipeline: buildPipeline,
     env: { PATH: process.env.PATH },
+    ...(options.wrapDeps ? { wrapDeps: options.wrapDeps } : {}),
     wrapHandler: (subscription, handler) => {
       const counted: DeliveryHandler = async (delivery) => {
         deliveries.set(subscription.function, (deliveries.get(subscription.function) ?? 0) + 1);

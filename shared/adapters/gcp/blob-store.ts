@@ -164,15 +164,16 @@ export class GcsBlobStore implements BlobStore {
 
   /** Like translate, but tells a missing bucket from a missing object, which GCS and fake-gcs-server both 404. */
   async #failure(error: unknown, ref: BlobRef): Promise<unknown> {
-    if (statusOf(error) === 404 && !(await this.#bucketExists(ref.bucket))) return bucketMissing(ref.bucket, error);
+    if (statusOf(error) === 404 && !(await this.#bucketExists(ref.bucket, ref.name))) return bucketMissing(ref.bucket, error);
     return translate(error, ref);
   }
 
-  async #bucketExists(bucket: string): Promise<boolean> {
+  async #bucketExists(bucket: string, name: string): Promise<boolean> {
     if (this.#knownBuckets.has(bucket)) return true;
     try {
-      // Listing needs only the object permissions the store has anyway; buckets.get would need more.
-      await this.#storage.bucket(bucket).getFiles({ maxResults: 1, autoPaginate: false });
+      // Listing needs only the object permissions the store has anyway; buckets.get would need more. Listed under the
+      // object's own name, so a grant scoped to a prefix (a partner's, see terraform) allows it too.
+      await this.#storage.bucket(bucket).getFiles({ prefix: name, maxResults: 1, autoPaginate: false });
     } catch (error) {
       if (statusOf(error) === 404) return false;
       throw error;

@@ -1,0 +1,39 @@
+/**
+ * The outbox's entries: what a decision stages inside its own transaction. Kept apart from the flush (outbox.ts),
+ * so code that may record a decision but must never publish (the dead-letter handler) reaches only this half.
+ */
+import { assetPath, documentId } from '../../shared/domain/asset-id.ts';
+import type { Emission } from '../../shared/domain/coordination.ts';
+import type { Transaction } from '../../shared/ports/asset-store.ts';
+
+export type OutboxEntry = { emissionId: string; kind: Emission['kind']; step: string | null; payload: string; createdAt: Date; claimedUntil: Date | null };
+
+export function outboxCollection(assetId: string): string {
+  return `${assetPath(assetId)}/outbox`;
+}
+
+function emissionId(assetId: string, emission: Emission): string {
+  switch (emission.kind) {
+    case 'queue-step':
+      return `${assetId}|queue|${emission.step}`;
+    case 'asset-ready':
+      return `${assetId}/ready`;
+    case 'asset-failed':
+      return `${assetId}/failed`;
+  }
+}
+
+export function stageEmissions(tx: Transaction, assetId: string, emissions: readonly Emission[], now: Date): void {
+  for (const emission of emissions) {
+    const id = emissionId(assetId, emission);
+    const entry: OutboxEntry = {
+      emissionId: id,
+      kind: emission.kind,
+      step: emission.kind === 'queue-step' ? emission.step : null,
+      payload: emission.kind === 'queue-step' ? '{}' : JSON.stringify(emission.event),
+      createdAt: now,
+      claimedUntil: null,
+    };
+    tx.set(`${outboxCollection(assetId)}/${documentId(id)}`, entry);
+  }
+}
