@@ -79,10 +79,10 @@ const mediaSteps: StepRegistry = createStepRegistry([checksumStep, audioStep]);
 
 describe('lying and oversized media is refused at the probe from header facts', () => {
   it.each([
-    ['an MP4 whose header says 6.9 days', (file: string) => lyingDurationMp4(file, 6.9), 'lying.mp4', 'VIDEO_TOO_LONG', /lasts 6\.9 days; the limit is 3\.0 h/],
-    ['a Matroska file whose duration was rewritten to 10⁷ s', (file: string) => lyingDurationMkv(file, 1e7), 'lying.mkv', 'VIDEO_TOO_LONG', /115\.7 days/],
-    ['a 64-channel WAV', (file: string) => wideWav(file, 64), 'wide.wav', 'TOO_MANY_CHANNELS', /64 channels; the limit is 16/],
-  ])('%s: REJECTED %s', async (_case, make, name, code, message) => {
+    ['an MP4 whose header says 6.9 days', 'VIDEO_TOO_LONG', (file: string) => lyingDurationMp4(file, 6.9), 'lying.mp4', /lasts 6\.9 days; the limit is 3\.0 h/],
+    ['a Matroska file whose duration was rewritten to 10⁷ s', 'VIDEO_TOO_LONG', (file: string) => lyingDurationMkv(file, 1e7), 'lying.mkv', /115\.7 days/],
+    ['a 64-channel WAV', 'TOO_MANY_CHANNELS', (file: string) => wideWav(file, 64), 'wide.wav', /64 channels; the limit is 16/],
+  ])('%s: REJECTED %s', async (_case, code, make, name, message) => {
     const file = await make(path.join(dir, name));
     runtime = await startTestRuntime({ steps: mediaSteps });
     const settled = await uploadAndSettle(runtime, file, name);
@@ -198,13 +198,13 @@ describe('partners read only what they are granted', () => {
   }
 
   it.each([
-    ['acme, its own prefix', 'acme', 'gs://partner-drop/acme/p.jpg', 'READY', null],
-    ['globex, the shared prefix', 'globex', 'gs://partner-drop/shared/p.jpg', 'READY', null],
-    ['globex, acme’s prefix', 'globex', 'gs://partner-drop/acme/p.jpg', 'REJECTED', /partner 'globex' may not read this object: gs:\/\/partner-drop\/acme\/p\.jpg is outside its prefix; it may read gs:\/\/partner-drop\/shared\//],
-    ['acme, the ingest bucket', 'acme', 'gs://mediaflow-ingest/private/someone-else.jpg', 'REJECTED', /bucket 'mediaflow-ingest' is not shared with it/],
-    ['acme, the derivatives bucket', 'acme', 'gs://mediaflow-derivatives/x/thumbnail/640.webp', 'REJECTED', /bucket 'mediaflow-derivatives' is not shared with it/],
-    ['acme, a bucket nobody configured', 'acme', 'gs://no-such-bucket/x.jpg', 'REJECTED', /bucket 'no-such-bucket' is not shared with it/],
-  ])('%s: %s', async (_case, partner, uri, status, reason) => {
+    ['acme, its own prefix', 'READY', 'acme', 'gs://partner-drop/acme/p.jpg', null],
+    ['globex, the shared prefix', 'READY', 'globex', 'gs://partner-drop/shared/p.jpg', null],
+    ['globex, acme’s prefix', 'REJECTED', 'globex', 'gs://partner-drop/acme/p.jpg', /partner 'globex' may not read this object: gs:\/\/partner-drop\/acme\/p\.jpg is outside its prefix; it may read gs:\/\/partner-drop\/shared\//],
+    ['acme, the ingest bucket', 'REJECTED', 'acme', 'gs://mediaflow-ingest/private/someone-else.jpg', /bucket 'mediaflow-ingest' is not shared with it/],
+    ['acme, the derivatives bucket', 'REJECTED', 'acme', 'gs://mediaflow-derivatives/x/thumbnail/640.webp', /bucket 'mediaflow-derivatives' is not shared with it/],
+    ['acme, a bucket nobody configured', 'REJECTED', 'acme', 'gs://no-such-bucket/x.jpg', /bucket 'no-such-bucket' is not shared with it/],
+  ])('%s: %s', async (_case, status, partner, uri, reason) => {
     runtime = await startTestRuntime({ env: { MEDIAFLOW_PARTNER_BUCKETS: grants } });
     await runtime.blobs.upload(photo, { bucket: 'partner-drop', name: 'acme/p.jpg' });
     await runtime.blobs.upload(photo, { bucket: 'partner-drop', name: 'shared/p.jpg' });
