@@ -31,7 +31,9 @@ interface CodecRecipe {
 
 const RECIPES: Readonly<Record<RenditionCodec, CodecRecipe>> = {
   // AAC-LC with ffmpeg's native encoder; ipod is the M4A flavour of the MP4 muxer, faststart for progressive play.
-  aac: { encoder: ['-c:a', 'aac', '-profile:a', 'aac_low'], fileFormat: 'ipod:movflags=+faststart', streamFormat: 'adts', extension: 'm4a', contentType: 'audio/mp4' },
+  // The edit list carries the gapless information (priming skipped, padding cut); a movie timescale of the sample
+  // rate makes its duration sample-accurate instead of rounded to the default's milliseconds (mp4-gapless.ts).
+  aac: { encoder: ['-c:a', 'aac', '-profile:a', 'aac_low'], fileFormat: `ipod:movflags=+faststart:use_editlist=1:movie_timescale=${PCM_SAMPLE_RATE}`, streamFormat: 'adts', extension: 'm4a', contentType: 'audio/mp4' },
   // VBR (libopus's default) at compression 10, the highest quality per bit; 'audio' tunes for music over speech.
   opus: { encoder: ['-c:a', 'libopus', '-vbr', 'on', '-compression_level', '10', '-application', 'audio'], fileFormat: 'ogg', streamFormat: 'ogg', extension: 'opus', contentType: 'audio/ogg; codecs=opus' },
 };

@@ -5,14 +5,14 @@
  * and, since the moov sits before the mdat (faststart), every chunk offset (stco/co64) moves by the growth.
  * ISO/IEC 14496-12 §4.2 box structure; §8.7.5 chunk offsets; §8.11.1 meta as a FullBox.
  */
-import type { FileHandle } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { copyRange, rewriteFile } from './file-rewrite.ts';
 
 const FREEFORM_MEAN = 'com.apple.iTunes';
 /** Boxes whose payload is only child boxes, on the paths to udta/meta/ilst and to every stco/co64. */
 const CONTAINERS = new Set(['moov', 'trak', 'mdia', 'minf', 'stbl', 'udta', 'ilst', 'edts', 'dinf']);
 
-interface Box {
+export interface Box {
   type: string;
   /** Leaf payload (after the 8-byte header), or the FullBox prefix of a container like meta. */
   payload: Buffer;
@@ -35,6 +35,21 @@ export async function writeMp4FreeformTags(path: string, tags: Readonly<Record<s
     await target.write(serialize(tree));
     await copyRange(source, target, moov.offset + moov.size, size);
   });
+}
+
+/** The moov of an MP4 file, parsed into boxes (leaves keep their payload), for reading. */
+export async function readMoov(path: string): Promise<Box> {
+  const handle = await open(path, 'r');
+  try {
+    const { size } = await handle.stat();
+    const moov = await findTopLevel(handle, size, 'moov');
+    if (!moov) throw new Error(`${path} has no moov box`);
+    const bytes = Buffer.alloc(moov.size);
+    await handle.read(bytes, 0, moov.size, moov.offset);
+    return parseBox(bytes, 0, moov.size);
+  } finally {
+    await handle.close();
+  }
 }
 
 async function findTopLevel(handle: FileHandle, fileSize: number, type: string): Promise<{ offset: number; size: number } | undefined> {

@@ -50,6 +50,13 @@ export async function publishAudio(target: DerivativeTarget, params: AudioParams
       samplePeakDbfs: measurement.samplePeakDbfs,
       durationSeconds: measurement.durationSeconds,
     },
+    // The source's sample-accurate length as decoded (after the gapless trim), what every rendition, the waveform
+    // and the HLS audio are checked against; the container's stated duration is kept for comparison only.
+    decodedDurationSeconds: round(outcome.decodedSamples / PCM_SAMPLE_RATE, 6),
+    decodedSamples: outcome.decodedSamples,
+    decodedSampleRate: PCM_SAMPLE_RATE,
+    containerDurationSeconds: params.durationSeconds,
+    gaplessTrim: params.trim ?? null,
     silence: summarizeSilence(measurement),
     // What the HLS step reuses: trackGainDb as a playback tag (tagged), or bakedGainDb with the limiter (normalized).
     gain: {
@@ -98,7 +105,10 @@ async function publishRendition(target: DerivativeTarget, outcome: AudioOutcome,
     channels: outcome.channels.outputChannels,
     sampleRate: PCM_SAMPLE_RATE,
     bytes: stored.size,
+    samples: rendition.samples,
     durationSeconds: rendition.durationSeconds,
+    primingSamples: rendition.primingSamples,
+    paddingSamples: rendition.paddingSamples,
     tags: { ...rendition.tags },
     qc: { ...qc },
   };

@@ -5,6 +5,7 @@
 import type { StreamSummary } from '../../shared/media/classify.ts';
 import type { DocData } from '../../shared/ports/asset-store.ts';
 import type { PlanContext } from '../../shared/domain/step.ts';
+import { sourceTrim, type SourceTrim } from './gapless.ts';
 import { resolveAudioProfile, type LoudnessMode, type MonoPolicy, type PreviewSettings, type WaveformSettings } from './profiles.ts';
 
 export interface AudioStreamParams {
@@ -24,6 +25,8 @@ export interface AudioParams {
   readonly mono: MonoPolicy;
   readonly stream: AudioStreamParams;
   readonly durationSeconds: number | null;
+  /** What the decode drops to give the source's true length (gapless.ts); null when ffmpeg's decode is it already. */
+  readonly trim: SourceTrim | null;
   /** null for video: its audio is analysed here and encoded by the HLS step, which reuses the gain. */
   readonly renditions: { readonly aacKbps: number; readonly opusKbps: number } | null;
   readonly preview: PreviewSettings | null;
@@ -55,6 +58,7 @@ export function planAudioParams(context: PlanContext): AudioParams {
       ...(stream.sampleRate ? { sampleRate: stream.sampleRate } : {}),
     },
     durationSeconds: context.probe.durationSeconds,
+    trim: sourceTrim(context.probe, stream),
     renditions: video ? null : { aacKbps: profile.aacKbps, opusKbps: profile.opusKbps },
     preview: video ? null : profile.preview,
     waveform: profile.waveform,

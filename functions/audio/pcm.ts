@@ -13,7 +13,12 @@ export function resampleFilter(sourceRate: number | undefined): string {
 }
 
 export function pcmSeconds(bytes: number, channels: 1 | 2): number {
-  return bytes / (PCM_BYTES_PER_SAMPLE * channels * PCM_SAMPLE_RATE);
+  return pcmSamples(bytes, channels) / PCM_SAMPLE_RATE;
+}
+
+/** Whole samples per channel in `bytes` of interleaved float PCM. */
+export function pcmSamples(bytes: number, channels: 1 | 2): number {
+  return Math.floor(bytes / (PCM_BYTES_PER_SAMPLE * channels));
 }
 
 /** Joins filter chain parts, skipping empty ones. */

@@ -15,6 +15,7 @@ import type { MediaInput } from '../../shared/media/input.ts';
 import { durationMismatch } from '../../shared/domain/limits.ts';
 import { PermanentError, TransientError } from '../../shared/errors.ts';
 import { channelPlan, type ChannelPlan } from './downmix.ts';
+import { trimFilter } from './gapless.ts';
 import { formatDb, limiterCeilingDbtp, needsLimiter, playbackGain, type PlaybackGain } from './gain.ts';
 import { truePeakLimiterFilter } from './limiter.ts';
 import { round, type LoudnessMeasurement } from './loudness.ts';
@@ -72,6 +73,8 @@ export interface AudioOutcome {
   readonly preview: PreviewWindow | null;
   readonly renditions: readonly RenditionOutcome[];
   readonly waveform: WaveformJson;
+  /** Samples per channel at 48 kHz of the source as decoded and trimmed (gapless.ts): its sample-accurate length. */
+  readonly decodedSamples: number;
   readonly warnings: readonly string[];
 }
 
@@ -84,7 +87,10 @@ export async function processAudio(job: AudioJob): Promise<AudioOutcome> {
   const { params } = job;
   const channels = channelPlan(params.stream.channels, params.stream.channelLayout, params.mono);
   const prep = chain(channels.filter, resampleFilter(params.stream.sampleRate));
-  return params.mode === 'normalized' && params.renditions ? normalized(job, channels, prep) : tagged(job, channels, prep);
+  // Whole-stream decodes are cut to the source's true length; a clip decoded after an input seek is not, since
+  // atrim counts from wherever the decode starts.
+  const whole = chain(trimFilter(params.trim ?? null), prep);
+  return params.mode === 'normalized' && params.renditions ? normalized(job, channels, whole) : tagged(job, channels, whole, prep);
 }
 
 /** Silence keeps 0 dB; anything measurable gets the full gain, with the limiter catching what the peaks cannot take. */
@@ -94,7 +100,7 @@ function bake(params: AudioParams, measurement: LoudnessMeasurement, gain: Playb
 }
 
 /** Tagged renditions, or, for video, the analysis alone (in either mode: the HLS step encodes the audio). */
-async function tagged(job: AudioJob, channels: ChannelPlan, prep: string): Promise<AudioOutcome> {
+async function tagged(job: AudioJob, channels: ChannelPlan, prep: string, clipPrep: string): Promise<AudioOutcome> {
   const { params } = job;
   const main = await run(job, { prepFilter: prep, channels: channels.outputChannels, analysis: true, renditions: fullSpecs(params, job.scratchDir), label: 'decoding graph' });
   const measurement = decoded(job, main.analysis);
@@ -105,7 +111,7 @@ async function tagged(job: AudioJob, channels: ChannelPlan, prep: string): Promi
     window = choosePreviewWindow(measurement.blocks, measurement.durationSeconds, params.preview);
     const clip = await run(job, {
       input: { startSeconds: window.startSeconds, durationSeconds: window.durationSeconds },
-      prepFilter: chain(prep, fadeFilter(window)),
+      prepFilter: chain(clipPrep, fadeFilter(window)),
       channels: channels.outputChannels,
       analysis: false,
       waveform: false,
@@ -133,7 +139,7 @@ async function tagged(job: AudioJob, channels: ChannelPlan, prep: string): Promi
     }),
   );
   const baked = params.mode === 'normalized' ? bake(params, measurement, gain) : null;
-  return { mode: params.mode, channels, measurement, gain, baked, preview: window, renditions, waveform: main.waveform!, warnings: main.decodeWarnings };
+  return { mode: params.mode, channels, measurement, gain, baked, preview: window, renditions, waveform: main.waveform!, decodedSamples: samplesOf(main), warnings: main.decodeWarnings };
 }
 
 async function normalized(job: AudioJob, channels: ChannelPlan, prep: string): Promise<AudioOutcome> {
@@ -169,7 +175,7 @@ async function normalized(job: AudioJob, channels: ChannelPlan, prep: string): P
     }),
   );
   const warnings = [...pass.decodeWarnings, ...main.decodeWarnings];
-  return { mode: 'normalized', channels, measurement, gain, baked: { gainDb: bakedGain, limiter }, preview: window, renditions, waveform: main.waveform!, warnings };
+  return { mode: 'normalized', channels, measurement, gain, baked: { gainDb: bakedGain, limiter }, preview: window, renditions, waveform: main.waveform!, decodedSamples: samplesOf(main), warnings };
 }
 
 type RunOptions = Omit<RenderJob, 'ffmpeg' | 'input' | 'signal' | 'waveform'> & { input?: Partial<RenderJob['input']>; waveform?: boolean };
@@ -208,6 +214,12 @@ function decoded(job: AudioJob, measurement: LoudnessMeasurement | null): Loudne
     throw durationMismatch(job.params.durationSeconds, job.decodeAllowanceSeconds, job.limitSeconds);
   }
   return measurement;
+}
+
+/** The main graphs always draw the waveform, whose PCM is counted. */
+function samplesOf(result: RenderResult): number {
+  if (result.samples === null) throw new Error('the decoding graph delivered no PCM to count');
+  return result.samples;
 }
 
 function describeStream(job: AudioJob): string {

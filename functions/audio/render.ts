@@ -18,7 +18,7 @@ import { Transform } from 'node:stream';
 import { connect, counted, describeExit, errorCounts, messages, startFfmpeg, type FfmpegExit, type FfmpegProcess } from './ffmpeg.ts';
 import { encoderArgs, qcInputFormat, type RenditionSpec } from './encoders.ts';
 import { loudnessFilter, LoudnessCollector, type LoudnessMeasurement } from './loudness.ts';
-import { chain, PCM_SAMPLE_RATE, pcmSeconds } from './pcm.ts';
+import { chain, PCM_SAMPLE_RATE, pcmSamples, pcmSeconds } from './pcm.ts';
 import type { WaveformSettings } from './profiles.ts';
 import { monoMixFilter, PeakAccumulator, samplesPerPixel, type WaveformJson } from './waveform.ts';
 
@@ -52,7 +52,9 @@ export interface RenderJob {
 
 export interface RenderedRendition {
   readonly spec: RenditionSpec;
-  /** Seconds of PCM the encoder received: the rendition's exact duration. */
+  /** Samples (per channel, at 48 kHz) of PCM the encoder received: the rendition's exact length. */
+  readonly samples: number;
+  /** The same in seconds. */
   readonly durationSeconds: number;
   readonly qc: LoudnessMeasurement;
 }
@@ -61,6 +63,11 @@ export interface RenderResult {
   readonly analysis: LoudnessMeasurement | null;
   readonly waveform: WaveformJson | null;
   readonly renditions: readonly RenderedRendition[];
+  /**
+   * Samples (per channel, at 48 kHz) the graph delivered, counted on the waveform's PCM (or else the first
+   * rendition's): the decode's sample-accurate length. null when the graph only measured.
+   */
+  readonly samples: number | null;
   readonly decodeWarnings: readonly string[];
 }
 
@@ -127,16 +134,19 @@ async function renderWith(job: RenderJob, signal: AbortSignal): Promise<RenderRe
   if (failure) throw failure;
 
   const graphExit = settled[0]!.exit;
+  const rendered = await Promise.all(
+    renditions.map(async ({ spec, measured, qcExit, bytes }) => ({
+      spec,
+      samples: pcmSamples(bytes(), job.channels),
+      durationSeconds: pcmSeconds(bytes(), job.channels),
+      qc: measured.finish((await qcExit).exit.stderr),
+    })),
+  );
   return {
     analysis: analysis ? analysis.finish(graphExit.stderr) : null,
     waveform: peaks && job.waveform ? peaks.finish(PCM_SAMPLE_RATE, job.waveform.bits) : null,
-    renditions: await Promise.all(
-      renditions.map(async ({ spec, measured, qcExit, bytes }) => ({
-        spec,
-        durationSeconds: pcmSeconds(bytes(), job.channels),
-        qc: measured.finish((await qcExit).exit.stderr),
-      })),
-    ),
+    renditions: rendered,
+    samples: peaks ? peaks.samples : (rendered[0]?.samples ?? null),
     decodeWarnings: decodeWarnings(graphExit.stderr),
   };
 }

@@ -24,7 +24,7 @@ export const MAX_AUDIO_SECONDS = 2 * 3600;
 /** Analysis alone (video: no encode here) runs at ~150× realtime (decode, ebur128, waveform): 12 hours in ~290 s. */
 export const MAX_ANALYSIS_SECONDS = 12 * 3600;
 /** Bumped whenever the renditions, tags or recorded fields change for the same input. */
-export const AUDIO_RECIPE_VERSION = '1';
+export const AUDIO_RECIPE_VERSION = '2';
 
 export const audioStep: StepDefinition = {
   name: 'audio',

@@ -5,6 +5,7 @@
  * audio lines up with the video segments made by other processes.
  */
 import { channelPlan } from '../audio/downmix.ts';
+import { trimFilter } from '../audio/gapless.ts';
 import { FMP4_MOVFLAGS, fmp4MuxerArgs, quietArgs } from '../../shared/media/hls/ffmpeg.ts';
 import { inputArgs, type MediaInput } from '../../shared/media/input.ts';
 import { AAC_FRAME_SAMPLES, AAC_SAMPLE_RATE, type HlsAudioParams } from './params.ts';
@@ -13,6 +14,8 @@ export function audioFilter(params: HlsAudioParams): string {
   const channels = channelPlan(params.stream.channels, params.stream.channelLayout, params.mono);
   const offsetSamples = Math.round(params.offsetSeconds * AAC_SAMPLE_RATE);
   return [
+    // First, at the source's rate: the same cut as the audio step's decode, so both have the source's true length.
+    trimFilter(params.trim ?? null),
     channels.filter,
     // async=1 stretches or pads where the source's timestamps jump, so the audio stays in sync over hours.
     `aresample=${AAC_SAMPLE_RATE}:async=1`,

@@ -4,6 +4,7 @@
  * succeeded), and where on the shared HLS timeline the audio starts.
  */
 import type { PlanContext } from '../../shared/domain/step.ts';
+import { sourceTrim, type SourceTrim } from '../audio/gapless.ts';
 import type { StreamSummary } from '../../shared/media/classify.ts';
 import { primaryVideoStream } from '../../shared/media/hls/ladder.ts';
 import { timelineOffsetSeconds } from '../../shared/media/hls/plan.ts';
@@ -36,6 +37,11 @@ export interface HlsAudioParams {
   readonly offsetSeconds: number;
   /** As probed, or null when the container states none. */
   readonly durationSeconds: number | null;
+  /**
+   * The audio step's gapless trim of the same source, so both decodes have the same length (audio/gapless.ts).
+   * Absent from orders planned before it existed, which decode untrimmed as they always did.
+   */
+  readonly trim?: SourceTrim | null;
 }
 
 export function primaryAudioStream(context: Pick<PlanContext, 'probe'>): StreamSummary | undefined {
@@ -63,6 +69,7 @@ export function planAudioParams(context: PlanContext, settings: HlsSettings): Hl
     framesPerSegment: Math.max(1, Math.floor((settings.segmentSeconds * AAC_SAMPLE_RATE) / AAC_FRAME_SAMPLES)),
     offsetSeconds: timelineOffsetSeconds(context, settings),
     durationSeconds: stream.durationSeconds ?? context.probe.durationSeconds,
+    trim: sourceTrim(context.probe, stream),
   };
 }
 

@@ -15,6 +15,7 @@ export interface AudioOutputs {
   readonly rendition: string;
   readonly segmentCount: number;
   readonly codec: string;
+  /** The channels planned (the audio step's channel plan); the package checks the init segment states them. */
   readonly channels: number;
   readonly sampleRate: number;
   readonly kbps: number;
@@ -27,6 +28,8 @@ export interface AudioOutputs {
   readonly primingSeconds: number;
   /** Duration of the source's audio as encoded, priming excluded. */
   readonly durationSeconds: number;
+  /** The same in samples at the track's rate (48 kHz): the fMP4's last sample duration is the encoder's exact remainder. */
+  readonly samples: number;
   readonly source: SourceStarts;
 }
 
@@ -52,7 +55,7 @@ export async function publishAudio(target: DerivativeTarget, params: HlsAudioPar
     rendition: AUDIO_RENDITION,
     segmentCount: fragments.length,
     codec: track.codec,
-    channels: track.channels ?? params.outputChannels,
+    channels: params.outputChannels,
     sampleRate: track.sampleRate ?? track.timescale,
     kbps: params.kbps,
     gainDb: params.gainDb,
@@ -61,6 +64,7 @@ export async function publishAudio(target: DerivativeTarget, params: HlsAudioPar
     startSeconds: (first ?? 0) / track.timescale + primingSeconds,
     primingSeconds,
     durationSeconds: total / track.timescale - primingSeconds,
+    samples: total - AAC_PRIMING_SAMPLES,
     source: starts,
   };
 }

@@ -24,7 +24,7 @@ export const HLS_AUDIO_TIMEOUT_MS = 585_000;
  * three hours take ~180 s plus the download, well inside the timeout.
  */
 export const MAX_HLS_AUDIO_SECONDS = 3 * 3600;
-export const HLS_AUDIO_RECIPE_VERSION = '1';
+export const HLS_AUDIO_RECIPE_VERSION = '2';
 
 export function createHlsAudioStep(settings: HlsSettings = DEFAULT_HLS_SETTINGS): StepDefinition {
   return {

@@ -9,6 +9,7 @@ import { HLS_AUDIO_STEP, HLS_SEGMENT_STEP } from '../../shared/media/hls/layout.
 import { planVideo } from '../../shared/media/hls/plan.ts';
 import type { HlsSettings } from '../../shared/media/hls/settings.ts';
 import { offsetSeconds, type Rational } from '../../shared/media/hls/timeline.ts';
+import { AUDIO_ANALYSIS_STEP } from '../hls-audio/params.ts';
 import type { AudioOutputs } from '../hls-audio/publish.ts';
 import { segmentSummary } from '../hls-segment/combine.ts';
 
@@ -33,8 +34,18 @@ export interface PackageParams {
     readonly gainDb: number;
     readonly gainSource: string;
     readonly primingSeconds: number;
+    /** Channels the rendition was planned with, which its init segment's AudioSpecificConfig must state. */
+    readonly channels: number;
     /** The audio stream's own duration, as probed; null when the container states none per stream. */
     readonly sourceSeconds: number | null;
+    /**
+     * The source's audio as the audio step decoded it, sample-accurate (samples at `decodedSampleRate`); null when
+     * its outputs predate the count. The audio-duration check uses it rather than the container's estimate.
+     */
+    readonly decodedSamples: number | null;
+    readonly decodedSampleRate: number | null;
+    /** What the audio-duration check compares against: the decoded length, or the container's stated one. */
+    readonly durationSource: 'decoded' | 'container';
     /** Where the source's audio and video start (seconds from the file's start), for the A/V sync check. */
     readonly sourceAudioStart: number;
     readonly sourceVideoStart: number | null;
@@ -47,6 +58,7 @@ export function planPackageParams(context: PlanContext, settings: HlsSettings): 
   const audio = context.outputs[HLS_AUDIO_STEP] as unknown as AudioOutputs | undefined;
   const videoStream = context.kind === 'video' ? primaryVideoStream(context.probe) : undefined;
   const audioStream = context.probe.streams.find((stream) => stream.type === 'audio');
+  const decoded = decodedLength(context.outputs[AUDIO_ANALYSIS_STEP]);
   let video: PackageParams['video'] = null;
   if (videoStream && segments) {
     const plan = planVideo(context, settings);
@@ -71,10 +83,22 @@ export function planPackageParams(context: PlanContext, settings: HlsSettings): 
           gainDb: audio.gainDb,
           gainSource: audio.gainSource,
           primingSeconds: audio.primingSeconds,
+          channels: audio.channels,
           sourceSeconds: audioStream?.durationSeconds ?? null,
+          decodedSamples: decoded?.samples ?? null,
+          decodedSampleRate: decoded?.sampleRate ?? null,
+          durationSource: decoded ? 'decoded' : 'container',
           sourceAudioStart: audio.source.audioSeconds,
           sourceVideoStart: audio.source.videoSeconds,
         }
       : null,
   };
+}
+
+/** The audio step's decodedSamples and decodedSampleRate (functions/audio/outputs.ts), if it recorded them. */
+function decodedLength(outputs: { readonly decodedSamples?: unknown; readonly decodedSampleRate?: unknown } | undefined): { samples: number; sampleRate: number } | undefined {
+  const samples = outputs?.decodedSamples;
+  const sampleRate = outputs?.decodedSampleRate;
+  if (typeof samples !== 'number' || typeof sampleRate !== 'number' || !Number.isInteger(samples) || samples <= 0 || !(sampleRate > 0)) return undefined;
+  return { samples, sampleRate };
 }

@@ -27,7 +27,7 @@ import { failureMessage, HLS_VALIDATION_FAILED, totalSeconds, trailingEmpty, val
  * of four or more vCPUs to finish inside it.
  */
 export const PACKAGE_TIMEOUT_MS = 585_000;
-export const PACKAGE_RECIPE_VERSION = '1';
+export const PACKAGE_RECIPE_VERSION = '2';
 /** Playlists of a VOD presentation never change once written, but a re-run may rewrite them: caches revalidate. */
 const PLAYLIST_CACHE_CONTROL = 'public, max-age=60';
 
@@ -97,7 +97,11 @@ function packageOutputs(target: DerivativeTarget, params: PackageParams, present
           name: AUDIO_NAME,
           groupId: presentation.variants.length > 0 ? AUDIO_GROUP_ID : null,
           codecs: audio.track.info.codec,
+          // From the init segment's AudioSpecificConfig (shared/media/hls/asc.ts), as CHANNELS states it.
           channels: audio.track.info.channels ?? null,
+          // What the audio-duration check compared against: the audio step's decoded count, or the container.
+          durationSource: params.audio?.durationSource ?? 'container',
+          decodedSamples: params.audio?.decodedSamples ?? null,
           bandwidth: audio.peak,
           averageBandwidth: audio.average,
           gainDb: params.audio?.gainDb ?? 0,

@@ -24,11 +24,18 @@ export interface Measured {
 const SECONDS_EPSILON = 1e-6;
 /** An AAC-LC frame at 48 kHz: the encoder pads the last one, so audio may run up to this much past the source. */
 const AAC_FRAME_SECONDS = 1024 / 48_000;
+/**
+ * Against the decoded length: the audio step and hls-audio each resample the source to 48 kHz on their own, and
+ * each resampler rounds its output's length to a whole sample, so the two may differ by one. Nothing else may:
+ * the HLS track's last sample lasts exactly the encoder's remainder, so its padding is not counted.
+ */
+export const RESAMPLED_LENGTH_TOLERANCE_SAMPLES = 1;
 
 export function validate(params: PackageParams, measured: Measured): Check[] {
   const tracks = [...measured.video, ...(measured.audio ? [measured.audio] : [])];
   const checks = [initSegments(params, measured), emptySegments(params), segmentDurations(params.targetDuration, tracks), independentSegments(tracks), continuity(tracks)];
   if (measured.video.length > 1) checks.push(renditionsAligned(measured.video));
+  if (measured.audio && params.audio) checks.push(audioChannels(params.audio.channels, measured.audio));
   checks.push(...durations(params, measured));
   const sync = avSync(params, measured);
   if (sync) checks.push(sync);
@@ -122,9 +129,13 @@ function renditionsAligned(video: readonly MeasuredTrack[]): Check {
 }
 
 /**
- * Each stream against its own duration where the container states one, and the whole presentation (first sample
- * of any stream to the last) against the file's duration, which is all a Matroska file states. One frame of
- * tolerance: a video frame, or an AAC frame where the audio's padded last frame may decide the end.
+ * The audio against the length the audio step decoded, sample by sample (decodedCheck). A container's stated
+ * duration is an estimate for audio (it counts LAME's delay and padding, AAC priming, ASF preroll; ADTS states
+ * none at all), so it is used only when no decoded length was recorded (durationSource 'container').
+ * The video against its stream's stated duration, and the whole presentation (first sample of any stream to the
+ * last) against the file's duration, which is all a Matroska file states; an audio-only presentation against the
+ * decoded length. One frame of tolerance on container durations: a video frame, or an AAC frame where the
+ * audio's padded last frame may decide the end.
  */
 function durations(params: PackageParams, measured: Measured): Check[] {
   const checks: Check[] = [];
@@ -137,25 +148,67 @@ function durations(params: PackageParams, measured: Measured): Check[] {
     spans.push({ start: begin, end: begin + totalSeconds(video) });
     if (params.video?.sourceSeconds != null) checks.push(durationCheck('video-duration', 'video', totalSeconds(video), params.video.sourceSeconds, frame));
   }
+  let decodedSeconds: number | undefined;
   if (measured.audio && params.audio) {
     const content = totalSeconds(measured.audio) - params.audio.primingSeconds;
     const begin = start(measured.audio.segments[0]!, measured.audio) + params.audio.primingSeconds;
     spans.push({ start: begin, end: begin + content });
-    if (params.audio.sourceSeconds != null) checks.push(durationCheck('audio-duration', 'audio', content, params.audio.sourceSeconds, audioTolerance));
+    const { decodedSamples, decodedSampleRate } = params.audio;
+    if (params.audio.durationSource === 'decoded' && decodedSamples !== null && decodedSampleRate !== null) {
+      decodedSeconds = decodedSamples / decodedSampleRate;
+      checks.push(decodedCheck('audio-duration', measured.audio, params.audio.primingSeconds, decodedSamples, decodedSampleRate));
+    } else if (params.audio.sourceSeconds != null) {
+      checks.push(durationCheck('audio-duration', 'audio', content, params.audio.sourceSeconds, audioTolerance));
+    }
   }
-  if (params.sourceSeconds != null && spans.length > 0) {
+  // An audio-only presentation is its audio: its length is the decoded one. A video's is still the container's.
+  if (!video && decodedSeconds !== undefined && spans.length > 0) {
+    const span = Math.max(...spans.map((s) => s.end)) - Math.min(...spans.map((s) => s.start));
+    const tolerance = RESAMPLED_LENGTH_TOLERANCE_SAMPLES / (params.audio?.decodedSampleRate ?? 1);
+    checks.push(durationCheck('total-duration', 'presentation', span, decodedSeconds, tolerance, 'decoded from the source', `${RESAMPLED_LENGTH_TOLERANCE_SAMPLES} sample`));
+  } else if (params.sourceSeconds != null && spans.length > 0) {
     const span = Math.max(...spans.map((s) => s.end)) - Math.min(...spans.map((s) => s.start));
     checks.push(durationCheck('total-duration', 'presentation', span, params.sourceSeconds, measured.audio ? audioTolerance : frame));
   }
   return checks;
 }
 
-function durationCheck(name: string, what: string, actual: number, source: number, tolerance: number): Check {
+/** The HLS audio's samples (priming excluded) against the audio step's count of the decoded source. */
+function decodedCheck(name: string, track: MeasuredTrack, primingSeconds: number, decodedSamples: number, decodedRate: number): Check {
+  const scale = track.info.timescale;
+  const ticks = track.segments.reduce((sum, segment) => sum + segment.duration, 0) - Math.round(primingSeconds * scale);
+  const expected = (decodedSamples * scale) / decodedRate;
+  const tolerance = (RESAMPLED_LENGTH_TOLERANCE_SAMPLES * scale) / decodedRate;
+  const diff = ticks - expected;
+  return {
+    name,
+    passed: Math.abs(diff) <= tolerance + SECONDS_EPSILON,
+    detail: `${ticks} samples (${(ticks / scale).toFixed(6)} s) of audio for the ${decodedSamples} (${(decodedSamples / decodedRate).toFixed(6)} s) the audio step decoded from the source (${diff >= 0 ? '+' : '−'}${Math.abs(diff)} at ${scale} Hz; tolerance ${RESAMPLED_LENGTH_TOLERANCE_SAMPLES} sample: each step resamples on its own)`,
+  };
+}
+
+/**
+ * The master playlist's CHANNELS comes from the init segment's AudioSpecificConfig, which must state what the
+ * rendition was planned with. channelConfiguration 0 (channels in a program_config_element) is reported, not guessed.
+ */
+function audioChannels(planned: number, track: MeasuredTrack): Check {
+  const { channels, channelConfiguration } = track.info;
+  if (channels === undefined) {
+    return { name: 'audio-channels', passed: false, detail: `${track.spec.name}: the AudioSpecificConfig states channelConfiguration ${channelConfiguration ?? 'none'}, which names no channel count (a program_config_element would); ${planned} were planned` };
+  }
+  return {
+    name: 'audio-channels',
+    passed: channels === planned,
+    detail: `${track.spec.name}: the AudioSpecificConfig states ${channels} channels (channelConfiguration ${channelConfiguration ?? 'none'}); ${planned} were planned`,
+  };
+}
+
+function durationCheck(name: string, what: string, actual: number, source: number, tolerance: number, reference = 'in the source', toleranceName = 'one frame'): Check {
   const diff = actual - source;
   return {
     name,
     passed: Math.abs(diff) <= tolerance + SECONDS_EPSILON,
-    detail: `${actual.toFixed(6)} s of ${what} for ${source.toFixed(6)} s in the source (${signedMs(diff)}; tolerance one frame, ${(tolerance * 1000).toFixed(3)} ms)`,
+    detail: `${actual.toFixed(6)} s of ${what} for ${source.toFixed(6)} s ${reference} (${signedMs(diff)}; tolerance ${toleranceName}, ${(tolerance * 1000).toFixed(3)} ms)`,
   };
 }
 

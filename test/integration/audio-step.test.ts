@@ -186,7 +186,7 @@ describe('the reference tone (EBU Tech 3341 case 1: 997 Hz, −23 dBFS in both c
   it('records provenance: the ffmpeg version and the MD5 of the input as read', async () => {
     const doc = await asset('tone.wav');
     expect(doc.status).toBe('READY');
-    expect(doc.steps.audio?.provenance).toMatchObject({ recipeVersion: '1', inputMd5: doc.source.md5Hash, tools: { ffmpeg: expect.any(String) as unknown } });
+    expect(doc.steps.audio?.provenance).toMatchObject({ recipeVersion: '2', inputMd5: doc.source.md5Hash, tools: { ffmpeg: expect.any(String) as unknown } });
   });
 });
 

@@ -103,7 +103,8 @@ describe('hls-audio work orders', () => {
 
   it('fold 5.1 down as the audio step measured it, resample, apply the gain and shift onto the timeline', () => {
     const params = planAudioParams(context({}, { audio: audioOutputs }), settings);
-    expect(audioFilter(params)).toMatch(/^pan=stereo\|c0=.*,aresample=48000:async=1,volume=-3\.50dB,asetpts=PTS\+48048$/);
+    // First the cut to the MP4's stated length (the last AAC frame's padding; audio/gapless.ts), at the source's rate.
+    expect(audioFilter(params)).toMatch(/^atrim=end_sample=882000,pan=stereo\|c0=.*,aresample=48000:async=1,volume=-3\.50dB,asetpts=PTS\+48048$/);
     // 281 AAC frames are 5.994666… s: one microsecond under puts exactly 281 in each fragment.
     expect(fragmentMicroseconds(281)).toBe(5_994_666);
     expect(audioEncodeArgs(params, fileInput('/s/source'), '/s/audio.mp4').join(' ')).toContain('-frag_duration 5994666 -movflags +empty_moov+default_base_moof+frag_discont+skip_trailer /s/audio.mp4');
@@ -120,5 +121,16 @@ describe('hls-package work orders', () => {
     expect(folded.video?.segmentCount).toBe(2);
     expect(combineShards([shard, { ...shard, index: 1 }])).toMatchObject({ sourceBytesRead: 8000 });
     expect(validator('hls-package')(toDoc(folded))).toEqual([]);
+  });
+
+  it('carry the audio step\'s decoded length for the audio-duration check, or say the container\'s is used', () => {
+    const hlsAudio = { rendition: 'aac', segmentCount: 4, initSha256: 'b'.repeat(64), gainDb: 0, gainSource: 'audio', primingSeconds: 1024 / 48_000, channels: 2, source: { audioSeconds: 0, videoSeconds: 0 } };
+    const segments = combineShards([{ index: 0, frames: 100, startSeconds: 1, durationSeconds: 3.3, renditions: { '720p': { bytes: 10, initSha256: 'a'.repeat(64) } }, sourceRead: { requests: 1, bytesRead: 1 } }]);
+    const decoded = planPackageParams(context({}, { 'hls-segment': segments, 'hls-audio': hlsAudio as unknown as DocData, audio: { decodedSamples: 960_000, decodedSampleRate: 48_000 } }), settings);
+    expect(decoded.audio).toMatchObject({ channels: 2, decodedSamples: 960_000, decodedSampleRate: 48_000, durationSource: 'decoded', sourceSeconds: 20 });
+    expect(validator('hls-package')(toDoc(decoded))).toEqual([]);
+    const older = planPackageParams(context({}, { 'hls-segment': segments, 'hls-audio': hlsAudio as unknown as DocData, audio: { measured: { durationSeconds: 20 } } }), settings);
+    expect(older.audio).toMatchObject({ decodedSamples: null, decodedSampleRate: null, durationSource: 'container' });
+    expect(validator('hls-package')(toDoc(older))).toEqual([]);
   });
 });

@@ -25,15 +25,19 @@ function videoTrack(name: string, edit: (segments: Editable[]) => void = () => u
   return track(name, 'video', VIDEO_SCALE, segments);
 }
 
-/** 20 s of AAC after the priming frame: 281-frame segments. */
-function audioTrack(edit: (segments: Editable[]) => void = () => undefined): MeasuredTrack {
-  const total = Math.ceil((20 * AUDIO_SCALE) / AAC) + 1;
+/**
+ * 20 s of AAC after the priming frame: 281-frame segments. With `samples`, the last frame lasts only the encoder's
+ * remainder, as ffmpeg's fragmented muxer writes it, so the track holds exactly that many samples after the priming.
+ */
+function audioTrack(edit: (segments: Editable[]) => void = () => undefined, samples?: number): MeasuredTrack {
+  const total = Math.ceil((samples ?? 20 * AUDIO_SCALE) / AAC) + 1;
   const segments: Editable[] = [];
   let at = AUDIO_SCALE - AAC;
   for (let index = 0, left = total; left > 0; index++) {
     const count = Math.min(281, left);
-    segments.push({ index, bytes: 20_000, decodeTime: at, duration: count * AAC, presentationStart: at, samples: count, startsWithSync: true, internalGaps: 0 });
-    at += count * AAC;
+    const short = samples !== undefined && count === left ? (total - 1) * AAC - samples : 0;
+    segments.push({ index, bytes: 20_000, decodeTime: at, duration: count * AAC - short, presentationStart: at, samples: count, startsWithSync: true, internalGaps: 0 });
+    at += count * AAC - short;
     left -= count;
   }
   edit(segments);
@@ -41,9 +45,10 @@ function audioTrack(edit: (segments: Editable[]) => void = () => undefined): Mea
 }
 
 function track(name: string, kind: 'video' | 'audio', timescale: number, segments: MeasuredSegment[]): MeasuredTrack {
+  const audio = kind === 'audio' ? { channels: 2, channelConfiguration: 2 } : {};
   return {
     spec: { name, kind, step: kind === 'video' ? 'hls-segment' : 'hls-audio', segmentCount: segments.length },
-    info: { trackId: 1, handler: kind === 'video' ? 'vide' : 'soun', timescale, defaultDuration: 0, defaultSize: 0, defaultFlags: 0, codec: kind === 'video' ? 'avc1.640028' : 'mp4a.40.2' },
+    info: { trackId: 1, handler: kind === 'video' ? 'vide' : 'soun', timescale, defaultDuration: 0, defaultSize: 0, defaultFlags: 0, codec: kind === 'video' ? 'avc1.640028' : 'mp4a.40.2', ...audio },
     initSha256: INIT,
     segments,
     decodeErrors: [],
@@ -64,8 +69,21 @@ const params: PackageParams = {
       { name: '360p', initSha256: [INIT] },
     ],
   },
-  audio: { rendition: 'aac', segmentCount: 4, initSha256: INIT, gainDb: -2, gainSource: 'audio', primingSeconds: AAC / AUDIO_SCALE, sourceSeconds: 20, sourceAudioStart: 0, sourceVideoStart: 0 },
+  audio: {
+    rendition: 'aac', segmentCount: 4, initSha256: INIT, gainDb: -2, gainSource: 'audio', primingSeconds: AAC / AUDIO_SCALE, channels: 2,
+    sourceSeconds: 20, decodedSamples: null, decodedSampleRate: null, durationSource: 'container', sourceAudioStart: 0, sourceVideoStart: 0,
+  },
 };
+
+/** An audio-only asset whose audio step counted the decoded samples, with the container's (estimated) duration beside it. */
+function audioOnly(decodedSamples: number, containerSeconds: number): PackageParams {
+  return {
+    targetDuration: 6,
+    sourceSeconds: containerSeconds,
+    video: null,
+    audio: { ...params.audio!, sourceSeconds: containerSeconds, decodedSamples, decodedSampleRate: AUDIO_SCALE, durationSource: 'decoded' },
+  };
+}
 
 const good = (): Measured => ({ video: [videoTrack('720p'), videoTrack('360p')], audio: audioTrack() });
 
@@ -78,7 +96,7 @@ describe('HLS validation', () => {
     const checks = validate(params, good());
     expect(checks.filter((check) => !check.passed)).toEqual([]);
     expect(checks.map((check) => check.name)).toEqual([
-      'init-segments', 'no-empty-segments', 'segment-durations', 'independent-segments', 'timestamps-continuous', 'renditions-aligned', 'video-duration', 'audio-duration', 'total-duration', 'av-sync', 'decodes',
+      'init-segments', 'no-empty-segments', 'segment-durations', 'independent-segments', 'timestamps-continuous', 'renditions-aligned', 'audio-channels', 'video-duration', 'audio-duration', 'total-duration', 'av-sync', 'decodes',
     ]);
   });
 
@@ -146,5 +164,44 @@ describe('HLS validation', () => {
     const hole: PackageParams = { ...params, video: { ...params.video!, segmentCount: 6, emptySegments: [2, 5] } };
     expect(trailingEmpty(hole)).toBe(1);
     expect(failing(good(), hole)['no-empty-segments']).toBe('segment 2 has no frame');
+  });
+
+  it('checks audio against the decoded length, to the sample, not against a container\'s estimate (issue 13)', () => {
+    // A 20 s LAME MP3: its Xing/LAME header makes the container say 20.035918 s; the decode is 960 000 samples.
+    const exact = audioTrack(undefined, 960_000);
+    expect(failing({ video: [], audio: exact }, { ...audioOnly(960_000, 20.035918), audio: { ...audioOnly(960_000, 20.035918).audio!, durationSource: 'container', decodedSamples: null, decodedSampleRate: null } })['audio-duration']).toBe(
+      '20.000000 s of audio for 20.035918 s in the source (−35.918 ms; tolerance one frame, 21.333 ms)',
+    );
+    const checks = validate(audioOnly(960_000, 20.035918), { video: [], audio: exact });
+    expect(checks.filter((check) => !check.passed)).toEqual([]);
+    expect(checks.find((check) => check.name === 'audio-duration')?.detail).toBe(
+      '960000 samples (20.000000 s) of audio for the 960000 (20.000000 s) the audio step decoded from the source (+0 at 48000 Hz; tolerance 1 sample: each step resamples on its own)',
+    );
+    expect(checks.find((check) => check.name === 'total-duration')?.detail).toBe('20.000000 s of presentation for 20.000000 s decoded from the source (+0.000 ms; tolerance 1 sample, 0.021 ms)');
+  });
+
+  it('allows the one sample two resamplers may round apart, and no more', () => {
+    expect(failing({ video: [], audio: audioTrack(undefined, 960_001) }, audioOnly(960_000, 20))).toEqual({});
+    expect(failing({ video: [], audio: audioTrack(undefined, 959_999) }, audioOnly(960_000, 20))).toEqual({});
+    const long = failing({ video: [], audio: audioTrack(undefined, 960_002) }, audioOnly(960_000, 20));
+    expect(long['audio-duration']).toMatch(/^960002 samples .* \(\+2 at 48000 Hz;/);
+    // A whole last frame, as a muxer that ignored the encoder's remainder would write: 937.5 frames are 938, 512 samples too many.
+    expect(failing({ video: [], audio: audioTrack() }, audioOnly(960_000, 20))['audio-duration']).toMatch(/^960512 samples .* \(\+512 at 48000 Hz;/);
+  });
+
+  it('uses the decoded length for the audio of a video too, and the container for the rest (issue 14 does the video)', () => {
+    const decoded: PackageParams = { ...params, audio: { ...params.audio!, decodedSamples: 960_000, decodedSampleRate: AUDIO_SCALE, durationSource: 'decoded' } };
+    const checks = validate(decoded, { ...good(), audio: audioTrack(undefined, 960_000) });
+    expect(checks.filter((check) => !check.passed)).toEqual([]);
+    expect(checks.find((check) => check.name === 'audio-duration')?.detail).toMatch(/the audio step decoded from the source/);
+    expect(checks.find((check) => check.name === 'total-duration')?.detail).toMatch(/in the source/);
+  });
+
+  it('checks the channels the AudioSpecificConfig states against the plan, and reports a configuration it cannot read', () => {
+    const mono: PackageParams = { ...params, audio: { ...params.audio!, channels: 1 } };
+    expect(failing(good(), mono)['audio-channels']).toBe('aac: the AudioSpecificConfig states 2 channels (channelConfiguration 2); 1 were planned');
+    const pce = audioTrack();
+    const unreadable = { ...pce, info: { ...pce.info, channels: undefined, channelConfiguration: 0 } };
+    expect(failing({ ...good(), audio: unreadable })['audio-channels']).toBe('aac: the AudioSpecificConfig states channelConfiguration 0, which names no channel count (a program_config_element would); 2 were planned');
   });
 });
