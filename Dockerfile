@@ -15,6 +15,7 @@ ARG NODE_IMAGE=node:24.9.0-bookworm-slim
 ARG DEBIAN_SNAPSHOT=20251120T000000Z
 
 # --- runtime base: Node, ffmpeg/ffprobe from Debian, tini to reap ffmpeg children and forward signals -------------
+# libheif's heif-convert and heif-thumbnailer decode HEIC (sharp's libvips has no HEVC decoder): thumbnail/heif.ts.
 FROM --platform=linux/amd64 ${NODE_IMAGE} AS base
 ARG DEBIAN_SNAPSHOT
 RUN set -eux; \
@@ -25,11 +26,12 @@ RUN set -eux; \
         /etc/apt/sources.list.d/debian.sources; \
     fi; \
     apt-get -o Acquire::Check-Valid-Until=false update; \
-    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ffmpeg tini libjemalloc2; \
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ffmpeg libheif-examples heif-thumbnailer tini libjemalloc2; \
     apt-get clean; \
     rm -rf /var/lib/apt/lists/*; \
     ffmpeg -hide_banner -version | head -n1; \
-    ffprobe -hide_banner -version | head -n1
+    ffprobe -hide_banner -version | head -n1; \
+    heif-convert --help 2>&1 | head -n1
 
 # --- production dependencies, exactly as locked; cached apart from the sources -----------------------------------
 FROM base AS deps

@@ -50,7 +50,9 @@ export async function decodeMaster(path: string, facts: SourceFacts, longEdge: n
   // An SVG is drawn straight at the target size rather than at the size it declares and then shrunk.
   const density = isSvg(facts.format) ? { density: svgDensity(facts.display, longEdge) } : {};
   // failOn 'error': warnings such as "extraneous bytes before marker", common in camera files, still render.
-  let pipeline = sharp(path, { limitInputPixels: options.maxInputPixels, autoOrient: true, failOn: 'error', page: options.page ?? 0, ...density })
+  // Orientation as the facts say: a HEIC's decoded JPEG keeps the EXIF Orientation that libheif's irot already
+  // applied (heif.ts), so its facts say 1 and the tag is not applied twice. For any other file this is the same.
+  let pipeline = sharp(path, { limitInputPixels: options.maxInputPixels, autoOrient: facts.orientation !== 1, failOn: 'error', page: options.page ?? 0, ...density })
     .timeout({ seconds: PIPELINE_TIMEOUT_SECONDS });
   if (target.width !== facts.display.width || target.height !== facts.display.height) {
     pipeline = pipeline.resize(target.width, target.height, { fit: 'fill', kernel: 'lanczos3' });

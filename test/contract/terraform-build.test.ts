@@ -49,11 +49,11 @@ describe('Dockerfile', () => {
     for (const stage of stages.slice(1)) expect(stage.args).toMatch(/^base( AS \w+)?$/);
   });
 
-  it('installs ffmpeg from a pinned Debian snapshot, without recommends, in one layer that drops the apt lists', () => {
+  it('installs ffmpeg and libheif’s tools from a pinned Debian snapshot, without recommends, in one layer that drops the apt lists', () => {
     expect(argDefault('DEBIAN_SNAPSHOT')).toMatch(/^\d{8}T\d{6}Z$/);
     const apt = dockerfile.find((i) => i.op === 'RUN' && i.args.includes('apt-get install'))!;
     expect(apt.args).toContain('snapshot.debian.org/archive/debian/${DEBIAN_SNAPSHOT}');
-    expect(apt.args).toMatch(/apt-get install -y --no-install-recommends ffmpeg tini/);
+    expect(apt.args).toMatch(/apt-get install -y --no-install-recommends ffmpeg libheif-examples heif-thumbnailer tini/);
     expect(apt.args).toContain('rm -rf /var/lib/apt/lists/*');
   });
 
