@@ -9,14 +9,16 @@ import { boundTags, cleanText } from '../../shared/domain/bounded.ts';
 import { enforceProbeLimits } from '../../shared/domain/limits.ts';
 import { PROBE_STEP } from '../../shared/domain/step.ts';
 import { PermanentError, PermanentErrorCode, isPermanent } from '../../shared/errors.ts';
+import { MUSIC_METADATA_VERSION, readAudioMetadata } from '../../shared/media/audio-metadata.ts';
 import type { ProbeSummary } from '../../shared/media/classify.ts';
+import type { ByteSource } from '../../shared/media/input.ts';
 import { BlobNotFoundError } from '../../shared/ports/blob-store.ts';
 import type { Deps } from '../../shared/runtime/deps.ts';
 import { withServedSource } from '../../shared/runtime/source-server.ts';
 import { publishStepResult } from '../../shared/runtime/worker.ts';
 
 /** Bumped when what the probe records changes. */
-export const PROBE_RECIPE_VERSION = '1';
+export const PROBE_RECIPE_VERSION = '2';
 const ONE_SHARD = { index: 0, count: 1 } as const;
 
 export async function probeSource(assetId: string, source: AssetSource, deps: Deps): Promise<ProbeSummary> {
@@ -26,9 +28,12 @@ export async function probeSource(assetId: string, source: AssetSource, deps: De
   try {
     // Served with byte ranges: ffprobe reads the header and index, the structure check the box headers. An upload
     // larger than the instance's memory-backed scratch is probed like any other.
-    probe = await withServedSource(deps.blobs, { bucket: source.bucket, name: source.name, generation: source.generation }, tools.sourceDemuxers, (served) =>
-      served.settle(deps.probe(served.input, served.bytes, tools)),
-    );
+    probe = await withServedSource(deps.blobs, { bucket: source.bucket, name: source.name, generation: source.generation }, tools.sourceDemuxers, async (served) => {
+      const summary = await served.settle(deps.probe(served.input, served.bytes, tools));
+      // Tags, chapters and cover art are read here, over the same byte ranges, so the asset document has them from
+      // the start and planning knows whether there is a cover. settle() surfaces a failed read of the source.
+      return summary.kind === 'audio' ? served.settle(withAudioMetadata(summary, served.bytes)) : summary;
+    });
   } catch (error) {
     if (error instanceof BlobNotFoundError) throw await sourceGone(source, deps);
     throw error;
@@ -69,7 +74,7 @@ export async function reportProbe(
       startedAt: startedAt.toISOString(),
       finishedAt: deps.clock.now().toISOString(),
       outputs: { ...probe },
-      provenance: { ...(source.md5Hash ? { inputMd5: source.md5Hash } : {}), recipeVersion: PROBE_RECIPE_VERSION, tools: { ffprobe: tools.versions.ffprobe } },
+      provenance: { ...(source.md5Hash ? { inputMd5: source.md5Hash } : {}), recipeVersion: PROBE_RECIPE_VERSION, tools: { ffprobe: tools.versions.ffprobe, ...(probe.audioMetadata ? { 'music-metadata': MUSIC_METADATA_VERSION } : {}) } },
     };
     await publishStepResult(deps, 'ingest', completed);
     return 'done';
@@ -79,6 +84,12 @@ export async function reportProbe(
     await publishStepResult(deps, 'ingest', failed);
     return 'failed';
   }
+}
+
+/** The audio file's own tags, chapters and cover facts (shared/media/audio-metadata.ts, bounded there). */
+async function withAudioMetadata(probe: ProbeSummary, bytes: ByteSource): Promise<ProbeSummary> {
+  const { metadata, warnings } = await readAudioMetadata(bytes, { durationSeconds: probe.durationSeconds });
+  return { ...probe, ...(metadata ? { audioMetadata: metadata } : {}), warnings: [...probe.warnings, ...warnings] };
 }
 
 /** Container tags are a stranger's text: a 1 MB comment tag must not become a 1 MB asset document. */

@@ -3,7 +3,7 @@
  * audio steps recorded: which derivatives to show the model, and the technical signals that are recorded either way.
  * The model sees the smallest file that still carries the signal: a 640 px still rather than the camera original
  * (a few hundred tokens whatever the source size), the poster and storyboard rather than the video, and the 30 s
- * preview rather than the whole track.
+ * preview rather than the whole track (with the 640 px cover art, when the file has one).
  */
 import type { PlanContext } from '../../shared/domain/step.ts';
 import type { DocData, DocValue } from '../../shared/ports/asset-store.ts';
@@ -13,7 +13,7 @@ export const TAG_IMAGE_EDGE = 640;
 /** Storyboard sheets shown for a video: each is a grid of frames, so a few cover a long video at low cost. */
 export const MAX_STORYBOARD_SHEETS = 4;
 
-export type TagInputRole = 'thumbnail' | 'poster' | 'storyboard' | 'audio-preview';
+export type TagInputRole = 'thumbnail' | 'poster' | 'storyboard' | 'audio-preview' | 'cover';
 export type TagInput = { uri: string; mimeType: string; role: TagInputRole };
 export type TagParams = { inputs: TagInput[]; signals: DocData };
 
@@ -64,7 +64,11 @@ export function planInputs(context: PlanContext): TagInput[] {
   // Only the preview: a whole track costs 32 tokens a second (an hour is ~115k tokens), the preview is ~1k.
   const renditions = context.outputs.audio?.renditions;
   const preview = isDoc(renditions) && isDoc(renditions.preview) ? renditions.preview.uri : undefined;
-  return typeof preview === 'string' ? [{ uri: preview, mimeType: 'audio/mp4', role: 'audio-preview' }] : [];
+  const inputs: TagInput[] = typeof preview === 'string' ? [{ uri: preview, mimeType: 'audio/mp4', role: 'audio-preview' }] : [];
+  // The cover art, second: a few hundred tokens that often name the genre and mood better than a 30 s excerpt.
+  const cover = pickStill(derivatives, 'cover');
+  if (cover) inputs.push({ uri: cover, mimeType: 'image/jpeg', role: 'cover' });
+  return inputs;
 }
 
 /**

@@ -18,7 +18,7 @@ import { PROMPT_VERSION } from './prompt.ts';
 import { createVertexTagger, type VertexTagger, VERTEX_CALL_TIMEOUT_MS, VERTEX_MAX_ATTEMPTS, VERTEX_INVALID_ANSWER_ATTEMPTS, type VertexSettings } from './vertex.ts';
 
 /** Bump with PROMPT_VERSION, a schema change, or a change of what the outputs record. */
-export const TAG_RECIPE_VERSION = '1';
+export const TAG_RECIPE_VERSION = '2';
 /**
  * Room for every attempt of every call plus backoff (2 answers × 3 attempts × 60 s would be the theoretical worst;
  * in practice a call takes seconds) within the 585 s that Pub/Sub's 600 s ack ceiling leaves.

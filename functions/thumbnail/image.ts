@@ -1,7 +1,7 @@
 /**
  * An image's derivative set: inspect the header, decode once, render every size × format, and for an animation
  * add animated WebP renditions. Formats libvips cannot read (BMP, TGA, DPX, …) and audio cover art are first
- * turned into a PNG by ffmpeg, then take the same path.
+ * turned into a PNG by ffmpeg, and HEIC into a JPEG by libheif (heif.ts), then take the same path.
  */
 import path from 'node:path';
 import { PermanentError, PermanentErrorCode } from '../../shared/errors.ts';
@@ -12,6 +12,7 @@ import { renderAnimations } from './animation.ts';
 import type { EncodeOptions } from './encoders.ts';
 import { assertWithinBudget, classifySharpError } from './errors.ts';
 import { baseArgs, runFfmpeg } from './ffmpeg.ts';
+import { decodeHeic, isHeic } from './heif.ts';
 import { inspectImage, type SourceFacts } from './inspect.ts';
 import type { ThumbnailProfile } from './profiles.ts';
 import { decodeMaster, renderFromMaster, type EncodedRendition, type StillSet } from './renditions.ts';
@@ -46,12 +47,12 @@ export async function renderImage(source: string, profile: ThumbnailProfile, con
     return renderConverted(source, 'v:0', profile, context);
   }
   context.signal.throwIfAborted();
+  const heic = await isHeic(source, facts, profile.maxInputPixels);
+  if (heic) {
+    const decoded = await decodeHeic(source, heic, facts, context.scratchDir, context.signal);
+    return { ...(await renderPicture(decoded.path, decoded.facts, profile, context)), facts, viaFfmpeg: false };
+  }
   return { ...(await renderPicture(source, facts, profile, context)), facts, viaFfmpeg: false };
-}
-
-/** Audio cover art (an attached_pic stream): extracted losslessly, then rendered as an image. */
-export function renderCover(source: string, streamIndex: number, profile: ThumbnailProfile, context: ImageContext): Promise<ImageRender> {
-  return renderConverted(source, String(streamIndex), profile, context);
 }
 
 async function renderConverted(source: string, stream: string, profile: ThumbnailProfile, context: ImageContext): Promise<ImageRender> {

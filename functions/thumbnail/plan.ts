@@ -5,6 +5,7 @@
  */
 import type { PlanContext } from '../../shared/domain/step.ts';
 import type { StreamSummary } from '../../shared/media/classify.ts';
+import { planCover, type CoverParams } from './cover-plan.ts';
 
 /** A type, not an interface: params must be assignable to the store's DocData. */
 export type VideoParams = {
@@ -24,7 +25,7 @@ export type VideoParams = {
 export type ThumbnailParams =
   | { mode: 'image' }
   | { mode: 'video'; video: VideoParams }
-  | { mode: 'cover'; cover: { streamIndex: number } };
+  | { mode: 'cover'; cover: CoverParams };
 
 export function planThumbnail(context: PlanContext): ThumbnailParams | undefined {
   const { probe } = context;
@@ -34,8 +35,7 @@ export function planThumbnail(context: PlanContext): ThumbnailParams | undefined
     if (!picture || !probe.display) return undefined;
     return { mode: 'video', video: videoParams(picture, probe.display, probe.durationSeconds) };
   }
-  const cover = probe.streams.find((stream) => stream.type === 'video' && stream.attachedPicture);
-  return cover ? { mode: 'cover', cover: { streamIndex: cover.index } } : undefined;
+  return planCover(probe);
 }
 
 function videoParams(stream: StreamSummary, display: { width: number; height: number }, durationSeconds: number | null): VideoParams {

@@ -13,9 +13,10 @@ import type { BlobRef } from '../../shared/ports/blob-store.ts';
 import type { DerivativeTarget } from '../../shared/runtime/derivatives.ts';
 import { withServedSource } from '../../shared/runtime/source-server.ts';
 import type { MediaInput } from '../../shared/media/input.ts';
+import { runCover } from './cover.ts';
 import { encode } from './encoders.ts';
 import { isHdr } from './ffmpeg.ts';
-import { encodeOptions, parseHexColour, renderCover, renderImage } from './image.ts';
+import { encodeOptions, parseHexColour, renderImage } from './image.ts';
 import { imageOutputs, uploadRenditions, uploadStoryboard, videoOutputs } from './outputs.ts';
 import { makePlaceholder } from './placeholder.ts';
 import { planThumbnail, type ThumbnailParams, type VideoParams } from './plan.ts';
@@ -61,29 +62,28 @@ export const thumbnailStep: StepDefinition = {
           inputMd5: source.meta.md5Hash,
           result: await source.settle(runVideo(source.input, params.video, profile, target, context)),
         }))
-      : await runImageFromCopy(params, profile, target, context, order.source);
+      : params.mode === 'cover'
+        ? await runCover(params.cover, profile, target, context)
+        : await runImageFromCopy(profile, target, context, order.source);
     const tools = result.usedFfmpeg ? { ...sharpVersions, ffmpeg: (await context.mediaTools()).versions.ffmpeg } : sharpVersions;
     return { outputs: result.outputs, inputMd5, tools };
   },
 };
 
-async function runImageFromCopy(params: Exclude<ThumbnailParams, { mode: 'video' }>, profile: ThumbnailProfile, target: DerivativeTarget, context: StepRunContext, ref: BlobRef): Promise<{ inputMd5: string; result: StepResult }> {
+async function runImageFromCopy(profile: ThumbnailProfile, target: DerivativeTarget, context: StepRunContext, ref: BlobRef): Promise<{ inputMd5: string; result: StepResult }> {
   const file = path.join(context.scratchDir, 'source');
   const inputMd5 = await fetchSource(context.blobs, ref, file, context.signal);
-  return { inputMd5, result: await runImage(file, params, profile, target, context) };
+  return { inputMd5, result: await runImage(file, profile, target, context) };
 }
 
-async function runImage(source: string, params: Exclude<ThumbnailParams, { mode: 'video' }>, profile: ThumbnailProfile, target: DerivativeTarget, context: StepRunContext): Promise<StepResult> {
-  const render = params.mode === 'cover'
-    ? await renderCover(source, params.cover.streamIndex, profile, context)
-    : await renderImage(source, profile, context);
-  const role = params.mode === 'cover' ? 'cover' : 'still';
+async function runImage(source: string, profile: ThumbnailProfile, target: DerivativeTarget, context: StepRunContext): Promise<StepResult> {
+  const render = await renderImage(source, profile, context);
   const [placeholder, stills, animated] = await Promise.all([
     makePlaceholder(render.stills.tiny, parseHexColour(profile.background)),
-    uploadRenditions(target, role, render.stills.renditions),
+    uploadRenditions(target, 'still', render.stills.renditions),
     uploadRenditions(target, 'animated', render.animated),
   ]);
-  return { outputs: imageOutputs(params.mode, render, placeholder, [...stills, ...animated]), usedFfmpeg: render.viaFfmpeg };
+  return { outputs: imageOutputs('image', render, placeholder, [...stills, ...animated]), usedFfmpeg: render.viaFfmpeg };
 }
 
 async function runVideo(source: MediaInput, video: VideoParams, profile: ThumbnailProfile, target: DerivativeTarget, context: StepRunContext): Promise<StepResult> {

@@ -154,3 +154,183 @@ export async function formatChangingTs(ffmpegPath: string, outPath: string, opts
   return outPath;
 }
 
+
+/** Cover art and tags for the tag-reading tests: every file is a 440 Hz tone plus the tags named in each generator. */
+export interface TaggedAudioOptions {
+  durationSeconds?: number;
+  /** Size of the generated cover picture (testsrc2, JPEG). */
+  coverWidth?: number;
+  coverHeight?: number;
+  /** Chapters of equal length over the file, titled "Chapter N". */
+  chapters?: number;
+}
+
+/** The tags every tagged sample carries (ID3 frame in brackets where the key alone does not say it). */
+export const SAMPLE_TAGS = {
+  title: 'Night Drive', artist: 'The Testers', album: 'Synthetic Hours', album_artist: 'Various Testers', track: '3/12', disc: '1/2',
+  date: '2021', genre: 'Electronic', language: 'eng', publisher: 'Mediaflow Records', TSRC: 'USRC17607839',
+} as const;
+
+function tagArgs(tags: Readonly<Record<string, string>>): string[] {
+  return Object.entries(tags).flatMap(([key, value]) => ['-metadata', `${key}=${value}`]);
+}
+
+function toneInput(durationSeconds: number): string[] {
+  return ['-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=44100:duration=${durationSeconds}`];
+}
+
+/** A JPEG cover of the given size (testsrc2: colour bars and a counter, so crops and scales are visible). */
+export async function coverJpeg(ffmpegPath: string, outPath: string, opts: { width?: number; height?: number } = {}): Promise<string> {
+  const { width = 800, height = 800 } = opts;
+  await ffmpeg(ffmpegPath, ['-f', 'lavfi', '-i', `testsrc2=size=${width}x${height}:rate=1:duration=1`, '-frames:v', '1', '-c:v', 'mjpeg', '-pix_fmt', 'yuvj420p', '-f', 'image2', outPath]);
+  return outPath;
+}
+
+/** An ffmetadata file with `count` equal chapters over `durationSeconds` (ffmpeg writes them as ID3 CHAP/CTOC or MP4 chapters). */
+async function chapterFile(outPath: string, count: number, durationSeconds: number): Promise<string> {
+  const length = Math.floor((durationSeconds * 1000) / count);
+  const chapters = Array.from({ length: count }, (_, index) => `[CHAPTER]\nTIMEBASE=1/1000\nSTART=${index * length}\nEND=${(index + 1) * length}\ntitle=Chapter ${index + 1}\n`);
+  await writeFile(outPath, `;FFMETADATA1\n${chapters.join('')}`);
+  return outPath;
+}
+
+/** MP3 with ID3v2.3 tags (SAMPLE_TAGS) and an APIC front cover, as taggers write them. */
+export async function taggedMp3WithCover(ffmpegPath: string, outPath: string, opts: TaggedAudioOptions = {}): Promise<string> {
+  const { durationSeconds = 3, coverWidth = 800, coverHeight = 700 } = opts;
+  const cover = await coverJpeg(ffmpegPath, `${outPath}.cover.jpg`, { width: coverWidth, height: coverHeight });
+  await ffmpeg(ffmpegPath, [
+    ...toneInput(durationSeconds), '-i', cover, '-map', '0', '-map', '1', '-c:a', 'libmp3lame', '-b:a', '64k', '-c:v', 'mjpeg',
+    '-id3v2_version', '3', '-metadata:s:v', 'title=Album cover', '-metadata:s:v', 'comment=Cover (front)', ...tagArgs(SAMPLE_TAGS), '-f', 'mp3', outPath,
+  ]);
+  await rm(cover);
+  return outPath;
+}
+
+/** MP3 (ID3v2.4) with CHAP frames and a CTOC, from ffmetadata chapters: a podcast episode. */
+export async function mp3WithChapters(ffmpegPath: string, outPath: string, opts: TaggedAudioOptions = {}): Promise<string> {
+  const { durationSeconds = 6, chapters = 3 } = opts;
+  const meta = await chapterFile(`${outPath}.chapters.txt`, chapters, durationSeconds);
+  await ffmpeg(ffmpegPath, [
+    ...toneInput(durationSeconds), '-i', meta, '-map', '0:a', '-map_metadata', '1', '-map_chapters', '1', '-c:a', 'libmp3lame', '-b:a', '64k',
+    '-metadata', 'title=Episode 1', '-f', 'mp3', outPath,
+  ]);
+  await rm(meta);
+  return outPath;
+}
+
+/**
+ * M4A with a covr picture, iTunes tags and chapters (ffmpeg's mp4 muxer writes a QuickTime text chapter track and
+ * a Nero chpl box). Without faststart the moov comes after the mdat, as many encoders leave it. `lossless` makes
+ * ALAC pink noise instead of an AAC tone: about 180 KB a second, for large files that are quick to make.
+ */
+export async function m4aWithCoverAndChapters(ffmpegPath: string, outPath: string, opts: TaggedAudioOptions & { lossless?: boolean } = {}): Promise<string> {
+  const { durationSeconds = 6, chapters = 3, coverWidth = 600, coverHeight = 600, lossless = false } = opts;
+  const cover = await coverJpeg(ffmpegPath, `${outPath}.cover.jpg`, { width: coverWidth, height: coverHeight });
+  const meta = await chapterFile(`${outPath}.chapters.txt`, chapters, durationSeconds);
+  const input = lossless ? ['-f', 'lavfi', '-i', `anoisesrc=color=pink:sample_rate=48000:duration=${durationSeconds}:seed=5`] : toneInput(durationSeconds);
+  const codec = lossless ? ['-ac', '2', '-c:a', 'alac', '-sample_fmt', 's32p'] : ['-c:a', 'aac', '-b:a', '96k'];
+  await ffmpeg(ffmpegPath, [
+    ...input, '-i', cover, '-i', meta, '-map', '0:a', '-map', '1', '-map_metadata', '2', '-map_chapters', '2', ...codec,
+    '-c:v', 'copy', '-disposition:v', 'attached_pic', ...tagArgs({ title: SAMPLE_TAGS.title, artist: SAMPLE_TAGS.artist, album: SAMPLE_TAGS.album, track: '3/12', date: '2021' }),
+    '-f', 'ipod', outPath,
+  ]);
+  await Promise.all([rm(cover), rm(meta)]);
+  return outPath;
+}
+
+/** FLAC with Vorbis comments and a PICTURE metadata block (type 3, front cover). */
+export async function flacWithPicture(ffmpegPath: string, outPath: string, opts: TaggedAudioOptions = {}): Promise<string> {
+  const { durationSeconds = 3, coverWidth = 640, coverHeight = 640 } = opts;
+  const cover = await coverJpeg(ffmpegPath, `${outPath}.cover.jpg`, { width: coverWidth, height: coverHeight });
+  await ffmpeg(ffmpegPath, [
+    ...toneInput(durationSeconds), '-i', cover, '-map', '0', '-map', '1', '-c:a', 'flac', '-c:v', 'copy', '-disposition:v', 'attached_pic',
+    '-metadata:s:v', 'comment=Cover (front)', ...tagArgs({ title: SAMPLE_TAGS.title, artist: SAMPLE_TAGS.artist, ISRC: SAMPLE_TAGS.TSRC, tracknumber: '3', tracktotal: '12' }), '-f', 'flac', outPath,
+  ]);
+  await rm(cover);
+  return outPath;
+}
+
+/**
+ * Opus in Ogg with the cover as a METADATA_BLOCK_PICTURE comment (base64 of a FLAC PICTURE block): ffmpeg 5's ogg
+ * muxer refuses a picture stream, so the comment is built here, as opus-tools and taggers write it.
+ */
+export async function opusWithPicture(ffmpegPath: string, outPath: string, opts: TaggedAudioOptions = {}): Promise<string> {
+  const { durationSeconds = 3, coverWidth = 500, coverHeight = 500 } = opts;
+  const cover = await coverJpeg(ffmpegPath, `${outPath}.cover.jpg`, { width: coverWidth, height: coverHeight });
+  const jpeg = await readFile(cover);
+  const u32 = (value: number): Buffer => {
+    const buffer = Buffer.alloc(4);
+    buffer.writeUInt32BE(value);
+    return buffer;
+  };
+  const mime = Buffer.from('image/jpeg');
+  const description = Buffer.from('Front');
+  // FLAC PICTURE block: type 3 (front cover), MIME, description, width, height, depth, palette size, data.
+  const block = Buffer.concat([u32(3), u32(mime.length), mime, u32(description.length), description, u32(coverWidth), u32(coverHeight), u32(24), u32(0), u32(jpeg.length), jpeg]);
+  await ffmpeg(ffmpegPath, [
+    ...toneInput(durationSeconds), '-c:a', 'libopus', '-b:a', '64k', ...tagArgs({ title: SAMPLE_TAGS.title, artist: SAMPLE_TAGS.artist }),
+    '-metadata', `METADATA_BLOCK_PICTURE=${block.toString('base64')}`, '-f', 'ogg', outPath,
+  ]);
+  await rm(cover);
+  return outPath;
+}
+
+/**
+ * MP3 whose tags were written by someone hostile: control characters and a bidi override in the artist, a 100 KB
+ * title, and a TXXX frame named `__name__` (a key Firestore reserves).
+ */
+export async function hostileTagsMp3(ffmpegPath: string, outPath: string, opts: TaggedAudioOptions = {}): Promise<string> {
+  const { durationSeconds = 2 } = opts;
+  await ffmpeg(ffmpegPath, [
+    ...toneInput(durationSeconds), '-c:a', 'libmp3lame', '-b:a', '64k', '-id3v2_version', '3',
+    '-metadata', `title=${'T'.repeat(100 * 1024)}`, '-metadata', 'artist=Evil\u0001\u001b[31m\u202eArtist\u0007', '-metadata', '__name__=reserved',
+    '-metadata', 'album=\u0008Album\u007f', '-f', 'mp3', outPath,
+  ]);
+  return outPath;
+}
+
+/**
+ * Everyday lossy files whose containers misstate the programme's length (issue 13). Each holds a 440 Hz tone of
+ * exactly `durationSeconds`; what the container says differs:
+ *  - LAME MP3 at 128k CBR with its Xing/LAME header: ffprobe says 20.035918 s for 20 s (encoder delay and padding
+ *    counted); ffmpeg's decoder trims both and gives exactly 882 000 samples at 44.1 kHz;
+ *  - AAC-LC in ADTS (.aac): no index, so ffprobe estimates from the bitrate (19.65 s for 20 s), and no priming
+ *    information, so the decode starts with ffmpeg's 1024-sample priming frame and ends with the last frame's padding;
+ *  - a voice memo, AAC-LC mono 16 kHz in M4A: the edit list skips the priming and states 20 s exactly, which
+ *    ffmpeg 5.1's decoder runs past by the last frame's padding (20.032 s).
+ */
+export async function lameCbrMp3(ffmpegPath: string, outPath: string, opts: ToneOptions = {}): Promise<string> {
+  const { durationSeconds = 20 } = opts;
+  await ffmpeg(ffmpegPath, ['-f', 'lavfi', '-i', `sine=frequency=440:duration=${durationSeconds}`, '-ar', '44100', '-ac', '2', '-c:a', 'libmp3lame', '-b:a', '128k', ...BITEXACT, '-f', 'mp3', outPath]);
+  return outPath;
+}
+
+export async function adtsAac(ffmpegPath: string, outPath: string, opts: ToneOptions = {}): Promise<string> {
+  const { durationSeconds = 20 } = opts;
+  await ffmpeg(ffmpegPath, ['-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=44100:duration=${durationSeconds}`, '-ac', '2', '-c:a', 'aac', '-b:a', '160k', ...BITEXACT, '-f', 'adts', outPath]);
+  return outPath;
+}
+
+export async function voiceMemoM4a(ffmpegPath: string, outPath: string, opts: ToneOptions = {}): Promise<string> {
+  const { durationSeconds = 20 } = opts;
+  await ffmpeg(ffmpegPath, ['-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=16000:duration=${durationSeconds}`, '-ac', '1', '-c:a', 'aac', '-b:a', '32k', ...BITEXACT, '-movflags', '+faststart', '-f', 'ipod', outPath]);
+  return outPath;
+}
+
+/**
+ * A small video (320×240, 15 fps) whose AAC track has the given channels: mono, stereo or 5.1 (the tone in every
+ * channel but the LFE). For the HLS master playlist's CHANNELS: mono stays mono, 5.1 is delivered as a stereo downmix.
+ */
+export async function videoWithChannels(ffmpegPath: string, outPath: string, opts: ToneOptions & { channels?: 1 | 2 | 6 } = {}): Promise<string> {
+  const { durationSeconds = 4, channels = 1 } = opts;
+  const layout = channels === 1 ? 'mono' : channels === 2 ? 'stereo' : '5.1';
+  const tone = '0.1*sin(2*PI*440*t)';
+  const signal = channels === 6 ? [tone, tone, tone, '0', tone, tone] : Array.from({ length: channels }, () => tone);
+  await ffmpeg(ffmpegPath, [
+    '-f', 'lavfi', '-i', `testsrc2=size=320x240:rate=15:duration=${durationSeconds}`,
+    '-f', 'lavfi', '-i', `aevalsrc='${signal.join('|')}':s=48000:d=${durationSeconds}:c=${layout}`,
+    '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-b:a', `${64 * channels}k`,
+    '-movflags', '+faststart', ...BITEXACT, '-f', 'mp4', outPath,
+  ]);
+  return outPath;
+}

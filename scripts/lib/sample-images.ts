@@ -5,7 +5,9 @@
  * Same shape as sample-media.ts: `(ffmpegPath, outPath, opts?) => Promise<outPath>`.
  */
 import { runFfmpeg as ffmpeg } from './sample-media.ts';
-import { rename, rm, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import sharp from 'sharp';
 
@@ -228,3 +230,153 @@ export async function hlgVideo(ffmpegPath: string, outPath: string, opts: { dura
   return outPath;
 }
 
+
+/**
+ * A phone-style HEIF still, encoded by libheif's heif-enc (Debian libheif-examples: x265 for HEVC, libaom for AV1)
+ * from a JPEG sharp writes: what is displayed is `quadrantImage`'s red/green/blue/white quadrants at
+ * `width`×`height`, stored a quarter turn anticlockwise as a phone's sensor holds a portrait-held shot, with an
+ * `irot` turning it back and, as iPhones also write, an EXIF Orientation 6 saying the same again (a decoder that
+ * applies both shows it upside down). The pixels are stored in Display P3 with its ICC profile. heif-enc 1.15
+ * writes no irot (it is added to the file here) and no multi-tile grid; below 64 px it wraps the picture in a 1×1
+ * grid. `pixels` replaces the quadrants with one flat colour, `nextImages` adds further top-level images of other
+ * colours (a collection; the first stays primary unless `primary` names another, 0-based).
+ */
+export async function heifImage(_ffmpegPath: string, outPath: string, opts: { codec?: 'hevc' | 'av1'; width?: number; height?: number; flat?: Rgb; nextImages?: readonly Rgb[]; primary?: number } = {}): Promise<string> {
+  const { codec = 'hevc', width = 320, height = 240, flat, nextImages = [], primary = 0 } = opts;
+  const display = flat ? flatPixels(width, height, flat) : quadrantPixels(width, height);
+  const inputs = [`${outPath}.0.jpg`, ...nextImages.map((_, index) => `${outPath}.${index + 1}.jpg`)];
+  // Stored = display turned 90° anticlockwise (sharp's rotate(270), as its turns are clockwise); shown by a 90°
+  // clockwise turn, which is irot angle 3 (irot counts 90° steps anticlockwise) and EXIF Orientation 6.
+  await sharp(display, { raw: { width, height, channels: 3 } }).rotate(270).withMetadata({ orientation: 6 }).withIccProfile('p3').jpeg({ quality: 95, chromaSubsampling: '4:4:4' }).toFile(inputs[0]!);
+  await Promise.all(nextImages.map((rgb, index) => sharp(flatPixels(height, width, rgb), { raw: { width: height, height: width, channels: 3 } }).withIccProfile('p3').jpeg({ quality: 95 }).toFile(inputs[index + 1]!)));
+  await promisify(execFile)('heif-enc', ['-q', '90', ...(codec === 'av1' ? ['-A'] : []), '-o', outPath, ...inputs]);
+  await Promise.all(inputs.map((input) => rm(input, { force: true })));
+  let heif: Buffer = await readFile(outPath);
+  const items = heifItems(heif);
+  heif = withPrimaryRotation(heif, 3);
+  if (primary !== 0) heif = withPrimary(heif, items.topLevel[primary]!);
+  await writeFile(outPath, heif);
+  return outPath;
+}
+
+/** Every ispe (image spatial extents) set to `width`×`height`: a small valid HEIF whose header declares a giant. */
+export function heifDeclaring(heif: Buffer, width: number, height: number): Buffer {
+  const out = Buffer.from(heif);
+  for (let at = out.indexOf('ispe'); at >= 0; at = out.indexOf('ispe', at + 4)) {
+    out.writeUInt32BE(width, at + 8);
+    out.writeUInt32BE(height, at + 12);
+  }
+  return out;
+}
+
+/**
+ * The HEIF with its coded image data zeroed after the first NAL unit's 4-byte length: the container and the NAL
+ * framing stay valid, the HEVC inside is garbage a decoder has to reject.
+ */
+export function heifZeroedPayload(heif: Buffer): Buffer {
+  const out = Buffer.from(heif);
+  const mdat = topBoxes(out).find((box) => box.type === 'mdat')!;
+  out.fill(0, mdat.offset + 8 + 4, mdat.offset + mdat.size);
+  return out;
+}
+
+function flatPixels(width: number, height: number, rgb: Rgb): Buffer {
+  const data = Buffer.alloc(width * height * 3);
+  for (let at = 0; at < data.length; at += 3) data.set(rgb, at);
+  return data;
+}
+
+interface Box { type: string; offset: number; size: number }
+
+/** Boxes of `data` from `start` to `end` (ISO/IEC 14496-12 §4.2, 32-bit sizes only: heif-enc writes no others). */
+function topBoxes(data: Buffer, start = 0, end = data.length): Box[] {
+  const boxes: Box[] = [];
+  for (let at = start; at + 8 <= end; at += data.readUInt32BE(at)) boxes.push({ type: data.toString('latin1', at + 4, at + 8), offset: at, size: data.readUInt32BE(at) });
+  return boxes;
+}
+
+function child(data: Buffer, parent: Box, type: string, headerBytes: number): Box {
+  const found = topBoxes(data, parent.offset + headerBytes, parent.offset + parent.size).find((box) => box.type === type);
+  if (!found) throw new Error(`heif-enc wrote no '${type}' in '${parent.type}'`);
+  return found;
+}
+
+/** The primary item and the top-level image items, in file order (heif-enc: one per input, after its hidden tiles). */
+function heifItems(heif: Buffer): { primary: number; topLevel: number[] } {
+  const meta = topBoxes(heif).find((box) => box.type === 'meta')!;
+  const pitm = child(heif, meta, 'pitm', 12);
+  const iinf = child(heif, meta, 'iinf', 12);
+  const topLevel = topBoxes(heif, iinf.offset + 14, iinf.offset + iinf.size)
+    // infe v2: FullBox header, item_ID (16), protection index (16), item_type; flags bit 0 = hidden.
+    .filter((infe) => (heif[infe.offset + 11]! & 1) === 0 && ['hvc1', 'av01', 'grid'].includes(heif.toString('latin1', infe.offset + 16, infe.offset + 20)))
+    .map((infe) => heif.readUInt16BE(infe.offset + 12));
+  return { primary: heif.readUInt16BE(pitm.offset + 12), topLevel };
+}
+
+/** pitm (v0, 16-bit item ID) pointed at another item: the same size, so nothing else moves. */
+function withPrimary(heif: Buffer, item: number): Buffer {
+  const out = Buffer.from(heif);
+  const pitm = child(out, topBoxes(out).find((box) => box.type === 'meta')!, 'pitm', 12);
+  out.writeUInt16BE(item, pitm.offset + 12);
+  return out;
+}
+
+/**
+ * Adds an `irot` property (angle × 90° anticlockwise) to the primary item: the box is appended to ipco, an
+ * essential association to the primary's ipma entry, every enclosing size grows, and the file offsets in iloc
+ * (construction method 0) move by what meta grew. Handles what heif-enc 1.15 writes: ipma v0 with 7-bit
+ * indexes, iloc v1 with 4-byte offsets, meta before mdat.
+ */
+function withPrimaryRotation(heif: Buffer, angle: number): Buffer {
+  const top = topBoxes(heif);
+  const meta = top.find((box) => box.type === 'meta')!;
+  const { primary } = heifItems(heif);
+  const iprp = child(heif, meta, 'iprp', 12);
+  const ipco = child(heif, iprp, 'ipco', 8);
+  const ipma = child(heif, iprp, 'ipma', 8);
+  const iloc = child(heif, meta, 'iloc', 12);
+  const propertyIndex = topBoxes(heif, ipco.offset + 8, ipco.offset + ipco.size).length + 1;
+  const irot = Buffer.from([0, 0, 0, 9, ...Buffer.from('irot', 'latin1'), angle]);
+
+  // ipma v0 flags 0: entry_count (32), then per item: item_ID (16), count (8), count × (essential bit | 7-bit index).
+  const entries: Buffer[] = [];
+  for (let at = ipma.offset + 16, entry = 0; entry < heif.readUInt32BE(ipma.offset + 12); entry += 1) {
+    const count = heif[at + 2]!;
+    const bytes = Buffer.from(heif.subarray(at, at + 3 + count));
+    entries.push(heif.readUInt16BE(at) === primary ? Buffer.concat([bytes, Buffer.from([0x80 | propertyIndex])]) : bytes);
+    if (heif.readUInt16BE(at) === primary) entries.at(-1)![2] = count + 1;
+    at += 3 + count;
+  }
+  const newIpma = sized('ipma', Buffer.concat([heif.subarray(ipma.offset + 8, ipma.offset + 16), ...entries]));
+  const newIpco = sized('ipco', Buffer.concat([heif.subarray(ipco.offset + 8, ipco.offset + ipco.size), irot]));
+  const otherIprp = topBoxes(heif, iprp.offset + 8, iprp.offset + iprp.size).filter((box) => box.type !== 'ipco' && box.type !== 'ipma').map((box) => heif.subarray(box.offset, box.offset + box.size));
+  const newIprp = sized('iprp', Buffer.concat([newIpco, newIpma, ...otherIprp]));
+  const growth = newIprp.length - iprp.size;
+  if (top.findIndex((box) => box.type === 'meta') > top.findIndex((box) => box.type === 'mdat')) throw new Error('heif-enc wrote mdat before meta');
+
+  const newIloc = Buffer.from(heif.subarray(iloc.offset, iloc.offset + iloc.size));
+  // iloc v0/v1: offset/length/base_offset/index sizes (nibbles), item_count (16), then per item: ID (16), in v1 the
+  // construction method (16), data reference index (16), base_offset, extent count (16), extents.
+  const version = newIloc[8]!;
+  const [offsetSize, lengthSize, baseSize] = [newIloc[12]! >> 4, newIloc[12]! & 15, newIloc[13]! >> 4];
+  const indexSize = version === 1 ? newIloc[13]! & 15 : 0;
+  if (version > 1 || offsetSize !== 4 || baseSize !== 4) throw new Error('unexpected iloc layout from heif-enc');
+  const methodBytes = version === 1 ? 2 : 0;
+  for (let at = 16, item = 0; item < newIloc.readUInt16BE(14); item += 1) {
+    const method = version === 1 ? newIloc.readUInt16BE(at + 2) & 15 : 0;
+    const base = at + 2 + methodBytes + 2;
+    if (method === 0) newIloc.writeUInt32BE(newIloc.readUInt32BE(base) + growth, base);
+    at = base + 4 + 2 + newIloc.readUInt16BE(base + 4) * (indexSize + offsetSize + lengthSize);
+  }
+  const metaChildren = topBoxes(heif, meta.offset + 12, meta.offset + meta.size).map((box) =>
+    box.type === 'iprp' ? newIprp : box.type === 'iloc' ? newIloc : heif.subarray(box.offset, box.offset + box.size));
+  const newMeta = sized('meta', Buffer.concat([heif.subarray(meta.offset + 8, meta.offset + 12), ...metaChildren]));
+  return Buffer.concat(top.map((box) => (box.type === 'meta' ? newMeta : heif.subarray(box.offset, box.offset + box.size))));
+}
+
+function sized(type: string, body: Buffer): Buffer {
+  const head = Buffer.alloc(8);
+  head.writeUInt32BE(8 + body.length, 0);
+  head.write(type, 4, 'latin1');
+  return Buffer.concat([head, body]);
+}

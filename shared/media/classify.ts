@@ -3,6 +3,8 @@
  * Pure: no I/O, so every rule below is covered by table tests on hand-written ffprobe output.
  */
 import { PermanentError, PermanentErrorCode } from '../errors.ts';
+import type { DurationBasis } from './ffprobe-log.ts';
+import type { AudioMetadata } from './audio-metadata.ts';
 
 export type MediaKind = 'image' | 'audio' | 'video';
 
@@ -48,6 +50,10 @@ export interface ProbeSummary {
   display?: { width: number; height: number };
   animated?: boolean;
   warnings: string[];
+  /** Audio only: tags, chapters and cover facts read by music-metadata at ingest (shared/media/audio-metadata.ts). */
+  audioMetadata?: AudioMetadata;
+  /** Present when the container's duration cannot be trusted as stated (see ffprobe-log.ts); decoded truth then rules. */
+  durationBasis?: DurationBasis;
 }
 
 type Json = Record<string, unknown>;

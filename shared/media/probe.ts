@@ -11,6 +11,7 @@ import { isImageDemuxer, summarize, summarizePicture } from './classify.ts';
 import type { ProbeSummary } from './classify.ts';
 import { describePixels, formatPixels, MAX_IMAGE_PIXELS } from './image-limits.ts';
 import { fileInput, inputArgs, withFileBytes, type ByteSource, type MediaInput } from './input.ts';
+import { durationBasis, id3TagBytes, splitLevels, type DurationBasis } from './ffprobe-log.ts';
 import { walkIsoBmff } from './isobmff.ts';
 import { describeStart, formatOfCodec, IMAGE_FORMAT_NAMES, looksLikeText, readImageHeader, sniff, SNIFF_BYTES, type ImageFormat, type Sniffed } from './sniff.ts';
 import type { MediaTools } from './tools.ts';
@@ -32,14 +33,25 @@ const MAX_WARNINGS = 20;
  * it parses without decoding; a 16000×16000 SVG of 70 bytes, rendered by librsvg, took 1 GB, one with a filter
  * over 3.6 GB. These are summarized from their headers and ffprobe never opens them.
  */
-const HEADER_ONLY_FORMATS: ReadonlySet<ImageFormat> = new Set(['png', 'webp', 'tiff', 'bmp', 'psd', 'qoi', 'svg']);
+const HEADER_ONLY_FORMATS: ReadonlySet<ImageFormat> = new Set(['png', 'webp', 'tiff', 'bmp', 'psd', 'qoi', 'svg', 'heif']);
+/**
+ * HEIF stills: Debian's ffprobe 5.1 cannot open them at all (it reads only HEIF/AVIF sequences, as MP4), so they are
+ * summarized from the meta box (shared/media/heif.ts), named after the primary image's coding.
+ */
+const HEIF_FORMAT_NAMES: Readonly<Record<string, string>> = { hevc: 'heif', av1: 'avif' };
+/** A file holding less than this share of the bytes its MP3 header counts is cut short, not merely padded differently. */
+const CUT_SHORT_RATIO = 0.95;
+/** An ID3v1 tag: 128 bytes at the very end of an MP3. */
+const ID3V1_BYTES = 128;
 /** Signals that mean ffprobe crashed on this input, which a retry would only repeat. */
 const CRASH_SIGNALS = new Set(['SIGSEGV', 'SIGBUS', 'SIGILL', 'SIGFPE', 'SIGABRT']);
 
 interface FfprobeRun {
   exitCode: number;
   stdout: string;
+  /** The error lines (ffprobe-log.ts): what `-v error` would have printed. */
   stderr: string;
+  warnings: string;
 }
 
 export interface ProbeOptions {
@@ -68,6 +80,7 @@ export async function probeMedia(input: MediaInput, bytes: ByteSource, tools: Pi
     if (picture) return picture;
   }
   const run = await runFfprobe(tools.ffprobe, input, options.timeoutMs ?? PROBE_TIMEOUT_MS);
+  const basis = durationBasis(run.warnings);
   const json = parseJson(run.stdout);
   if (run.exitCode !== 0 || json === undefined || 'error' in json) throw await explainFailure(input, bytes, run, json, options.maxBoxReads);
 
@@ -78,7 +91,9 @@ export async function probeMedia(input: MediaInput, bytes: ByteSource, tools: Pi
   }
   const summary = summarize(json, bytes.size);
   assertContentIsImage(summary, sniffed, head);
-  return { ...summary, warnings: diagnostics(run.stderr, input).slice(0, MAX_WARNINGS) };
+  assertNotCutShort(summary, basis);
+  const warnings = [...diagnostics(run.stderr, input), ...diagnostics(run.warnings, input)].slice(0, MAX_WARNINGS);
+  return { ...summary, ...(basis ? { durationBasis: basis } : {}), warnings };
 }
 
 /**
@@ -93,8 +108,26 @@ async function probePicture(format: ImageFormat, head: Buffer, bytes: ByteSource
     throw new PermanentError(PermanentErrorCode.IMAGE_TOO_LARGE, `${describePixels(header.width, header.height)} exceeds the ${formatPixels(MAX_IMAGE_PIXELS)} limit`);
   }
   if (!HEADER_ONLY_FORMATS.has(format)) return undefined;
+  if (format === 'heif') return summarizePicture(header, HEIF_FORMAT_NAMES[header.codec] ?? 'heif', bytes.size);
   // ffprobe names a picture's demuxer after its codec when it goes by content; APNG has a demuxer of its own.
   return summarizePicture(header, header.codec === 'apng' ? 'apng' : `${header.codec}_pipe`, bytes.size);
+}
+
+/**
+ * An MP3 whose Xing/LAME header counts more bytes than the file holds was cut short (an interrupted download or
+ * copy): the header's bitrate, which ffprobe reports for the stream, is then well above what the file's size over
+ * the header's duration gives. Extra bytes (a large tag) push it the other way and are no sign of damage. An MP3
+ * without that header cannot tell; its duration is estimated from its size and decoding finds what is there.
+ */
+function assertNotCutShort(summary: ProbeSummary, basis: DurationBasis | undefined): void {
+  if (basis !== 'inconsistent' || summary.formatName !== 'mp3' || summary.bitRate === null || summary.durationSeconds === null) return;
+  const stated = summary.streams.find((stream) => stream.type === 'audio')?.bitRate;
+  if (stated === undefined || summary.bitRate >= stated * CUT_SHORT_RATIO) return;
+  const heldSeconds = (summary.durationSeconds * summary.bitRate) / stated;
+  throw new PermanentError(
+    PermanentErrorCode.CORRUPT_MEDIA,
+    `truncated MP3: its header counts ${summary.durationSeconds.toFixed(2)} s of audio, the file holds about ${heldSeconds.toFixed(2)} s (${summary.sizeBytes} bytes)`,
+  );
 }
 
 /** ffprobe opened the file as a picture by its name: the bytes must be that picture, and text never is one. */
@@ -109,16 +142,18 @@ function assertContentIsImage(summary: ProbeSummary, sniffed: Sniffed, head: Buf
 
 function runFfprobe(ffprobe: string, input: MediaInput, timeoutMs: number): Promise<FfprobeRun> {
   const args = [
-    '-v', 'error', '-hide_banner',
+    // Warnings too, each line tagged with its level: two of them say whether the duration can be trusted.
+    '-loglevel', 'level+warning', '-hide_banner',
     '-print_format', 'json', '-show_format', '-show_streams', '-show_error',
     // The input's own protocols only: a playlist or reference movie must not make a worker fetch URLs (SSRF).
     ...inputArgs(input),
   ];
   return new Promise((resolvePromise, reject) => {
     execFile(ffprobe, args, { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: MAX_OUTPUT_BYTES, windowsHide: true }, (error, stdout, stderr) => {
-      if (!error) return resolvePromise({ exitCode: 0, stdout, stderr });
+      const log = splitLevels(stderr);
+      if (!error) return resolvePromise({ exitCode: 0, stdout, stderr: log.errors, warnings: log.warnings });
       const { code, killed, signal } = error;
-      if (typeof code === 'number') return resolvePromise({ exitCode: code, stdout, stderr });
+      if (typeof code === 'number') return resolvePromise({ exitCode: code, stdout, stderr: log.errors, warnings: log.warnings });
       if (code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER') {
         return reject(new PermanentError(PermanentErrorCode.UNSUPPORTED_MEDIA, `ffprobe output exceeded ${MAX_OUTPUT_BYTES} bytes: too many streams`));
       }
@@ -159,6 +194,11 @@ async function explainFailure(input: MediaInput, bytes: ByteSource, run: Ffprobe
   }
   if (looksLikeText(head)) {
     return new PermanentError(PermanentErrorCode.UNSUPPORTED_MEDIA, `the file is text, not media; ffprobe could not read the file: ${detail}`);
+  }
+  // A tagger's leftover: the ID3 tag is all there is (an ID3v1 tag of 128 bytes may follow it).
+  const tagBytes = id3TagBytes(head);
+  if (tagBytes !== undefined && bytes.size <= tagBytes + ID3V1_BYTES) {
+    return new PermanentError(PermanentErrorCode.CORRUPT_MEDIA, `the file is an ID3 tag of ${tagBytes} bytes with no audio after it`);
   }
   // A "[demuxer @ 0x…]" line means a container was recognised and then failed: damaged rather than foreign data.
   const recognised = /^\[[\w,]+ @ 0x[0-9a-f]+\]/m.test(run.stderr);

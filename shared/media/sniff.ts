@@ -8,6 +8,7 @@
  * gigabytes. Header readers only: no pixel data is read.
  */
 import type { PictureHeader } from './classify.ts';
+import { readHeifHeader } from './heif.ts';
 import type { ByteSource } from './input.ts';
 
 export type ImageFormat =
@@ -181,6 +182,7 @@ export async function readImageHeader(format: ImageFormat, head: Buffer, bytes: 
     case 'psd': return head.length >= 26 ? sized({ codec: 'psd', frames: 1 }, head.readUInt32BE(18), head.readUInt32BE(14)) : undefined;
     case 'qoi': return head.length >= 14 ? sized({ codec: 'qoi', frames: 1 }, head.readUInt32BE(4), head.readUInt32BE(8)) : undefined;
     case 'svg': return svgHeader(head);
+    case 'heif': return heifHeader(reader);
     default: return undefined;
   }
 }
@@ -211,6 +213,15 @@ class WindowReader {
 function sized(header: PictureHeader, width: number, height: number): PictureHeader | undefined {
   const valid = (edge: number) => Number.isInteger(edge) && edge > 0 && edge <= MAX_DIMENSION;
   return valid(width) && valid(height) ? { ...header, width, height } : undefined;
+}
+
+/**
+ * A HEIF/AVIF still's primary item (shared/media/heif.ts): its shown size, after irot/clap, since that is what
+ * every decoder here outputs. A sequence (with a 'moov' track) is left to ffprobe.
+ */
+async function heifHeader(reader: WindowReader): Promise<PictureHeader | undefined> {
+  const heif = await readHeifHeader(reader);
+  return heif ? sized({ codec: heif.codec, frames: 1 }, heif.width, heif.height) : undefined;
 }
 
 /** ffmpeg's pixel formats for PNG colour type × bit depth (PNG 1.2 §4.1.1); 1/2/4-bit grey decodes to gray/monob. */

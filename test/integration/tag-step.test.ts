@@ -10,6 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { audioStep } from '../../functions/audio/step.ts';
 import { createTagStep, tagStep } from '../../functions/tag/step.ts';
 import { thumbnailStep } from '../../functions/thumbnail/step.ts';
+import { taggedMp3WithCover } from '../../scripts/lib/sample-audio.ts';
 import { cameraJpeg } from '../../scripts/lib/sample-images.ts';
 import { uploadAssetId } from '../../shared/domain/asset-id.ts';
 import { parseGsUri } from '../../shared/domain/ingest-request.ts';
@@ -74,5 +75,30 @@ describe('tagging an image on the embedded runtime', () => {
     const still = await runtime!.blobs.read(parseGsUri(outputs.inputs[0]!.uri));
     const parts = (fake.requests.at(-1)!.body as { contents: { parts: Record<string, unknown>[] }[] }).contents[0]!.parts;
     expect(parts[1]).toEqual({ inlineData: { data: still.toString('base64'), mimeType: 'image/jpeg' } });
+  });
+});
+
+describe('tagging an audio file with cover art on the embedded runtime', () => {
+  const audioTags = { musicOrSpeech: 'music', genre: 'electronic', mood: ['calm'], tempoFeel: 'moderate', language: null, explicit: false, topics: [], description: 'A steady synthetic tone.' };
+
+  it('shows the model the preview clip, then the 640 px cover, both inline', async () => {
+    fake.reply(answer(JSON.stringify(audioTags)));
+    const song = await taggedMp3WithCover('ffmpeg', path.join(fixtures, 'tagged.mp3'), { durationSeconds: 3, coverWidth: 800, coverHeight: 800 });
+    const tag = createTagStep({ vertex: { project: 'p', location: 'l', model: 'gemini-2.5-flash', baseUrl: fake.baseUrl, authClient: fixedTokenAuthClient } });
+    runtime = await startTestRuntime({ steps: createStepRegistry([thumbnailStep, audioStep, tag]) });
+    const meta = await runtime.blobs.upload(song, { bucket: runtime.deps.config.buckets.ingest, name: 'music/tagged.mp3' });
+    await runtime.idle();
+    const asset = await runtime.asset(uploadAssetId(meta.bucket, meta.name, meta.generation));
+    expect(asset?.status).toBe('READY');
+    const outputs = asset!.steps.tag!.outputs as Record<string, unknown> & { inputs: { uri: string; mimeType: string; role: string }[] };
+    expect(outputs).toMatchObject({ aiGenerated: true, kind: 'audio', tags: audioTags });
+    expect(outputs.inputs.map((input) => [input.role, input.mimeType])).toEqual([['audio-preview', 'audio/mp4'], ['cover', 'image/jpeg']]);
+    expect(outputs.inputs[1]!.uri).toMatch(/\/thumbnail\/v1\/cover-640\.jpg$/);
+
+    const cover = await runtime.blobs.read(parseGsUri(outputs.inputs[1]!.uri));
+    const parts = (fake.requests.at(-1)!.body as { contents: { parts: Record<string, unknown>[] }[] }).contents[0]!.parts;
+    expect(parts).toHaveLength(3);
+    expect(parts[1]).toMatchObject({ inlineData: { mimeType: 'audio/mp4' } });
+    expect(parts[2]).toEqual({ inlineData: { data: cover.toString('base64'), mimeType: 'image/jpeg' } });
   });
 });

@@ -130,8 +130,10 @@ describe('an audio upload with cover art', () => {
     expect(asset?.status).toBe('READY');
     const outputs = asset!.steps.thumbnail!.outputs as { mode: string; source: { format: string }; derivatives: Derivative[] };
     expect(outputs.mode).toBe('cover');
-    expect(outputs.source.format).toBe('mjpeg');
-    expect(outputs.derivatives.map((d) => [d.role, d.format, d.width])).toEqual([300, 160].flatMap((w) => ['avif', 'webp', 'jpeg'].map((f) => ['cover', f, w])));
-    expect(Object.keys(asset!.steps.thumbnail!.provenance!.tools as object)).toContain('ffmpeg');
+    // The cover is read from the ID3 tag as the JPEG it is, and cropped to the square sizes players show (640 skipped: never upscaled).
+    expect(outputs.source.format).toBe('jpeg');
+    expect(outputs.derivatives.map((d) => [d.role, d.format, d.width])).toEqual([300, 64].flatMap((w) => ['avif', 'webp', 'jpeg'].map((f) => ['cover', f, w])));
+    // Read from the tag, not extracted by ffmpeg: the tools that made it are the image ones.
+    expect(Object.keys(asset!.steps.thumbnail!.provenance!.tools as object)).toContain('sharp');
   });
 });
