@@ -3,10 +3,9 @@
  * music-metadata): ingest records what the tags say on the asset's probe, and the thumbnail step turns the cover
  * into square 640/300/64 px renditions in every profile format, with placeholders, never upscaled.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { mkdtemp } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { thumbnailStep } from '../../functions/thumbnail/step.ts';
 import { sharp } from '../../functions/thumbnail/sharp.ts';
 import * as samples from '../../scripts/lib/sample-audio.ts';
@@ -19,6 +18,7 @@ import { readAudioMetadata } from '../../shared/media/audio-metadata.ts';
 import { resolveMediaTools } from '../../shared/media/tools.ts';
 import { withServedSource } from '../../shared/runtime/source-server.ts';
 import { startTestRuntime, type TestRuntime } from '../support/embedded.ts';
+import { useScratchDir } from '../support/fixtures.ts';
 
 type Derivative = { uri: string; role: string; width: number; height: number; format: string; bytes: number };
 type CoverOutputs = {
@@ -34,15 +34,9 @@ type CoverOutputs = {
 };
 
 const MEGABYTE = 1024 * 1024;
-let fixtures: string;
 let runtime: TestRuntime | undefined;
 
-beforeAll(async () => {
-  fixtures = await mkdtemp(path.join(os.tmpdir(), 'audio-cover-it-'));
-});
-afterAll(async () => {
-  await rm(fixtures, { recursive: true, force: true });
-});
+const scratch = useScratchDir('audio-cover-it-');
 afterEach(async () => {
   await runtime?.dispose();
   runtime = undefined;
@@ -80,7 +74,7 @@ async function expectSquares(outputs: CoverOutputs, sizes: readonly number[]): P
 
 describe('an MP3 with ID3v2.3 tags and an APIC cover', () => {
   it('records the tags on the probe and renders 640/300/64 squares, centre-cropped, in every format', async () => {
-    const file = await samples.taggedMp3WithCover('ffmpeg', path.join(fixtures, 'tagged.mp3'), { coverWidth: 800, coverHeight: 700 });
+    const file = await samples.taggedMp3WithCover('ffmpeg', path.join(scratch.path, 'tagged.mp3'), { coverWidth: 800, coverHeight: 700 });
     const { asset } = await process(file, 'music/tagged.mp3');
     expect(asset.status).toBe('READY');
     expect(asset.kind).toBe('audio');
@@ -105,7 +99,7 @@ describe('an MP3 with ID3v2.3 tags and an APIC cover', () => {
 
 describe('covers in the other containers', () => {
   it('FLAC PICTURE block: a 640 px cover gets every size', async () => {
-    const file = await samples.flacWithPicture('ffmpeg', path.join(fixtures, 'album.flac'), { coverWidth: 640, coverHeight: 640 });
+    const file = await samples.flacWithPicture('ffmpeg', path.join(scratch.path, 'album.flac'), { coverWidth: 640, coverHeight: 640 });
     const { asset } = await process(file, 'music/album.flac');
     expect(asset.status).toBe('READY');
     expect(asset.probe).toMatchObject({ audioMetadata: { tags: { title: 'Night Drive', isrc: ['USRC17607839'] }, cover: { format: 'jpeg', width: 640, height: 640 } } });
@@ -114,7 +108,7 @@ describe('covers in the other containers', () => {
   });
 
   it('Opus METADATA_BLOCK_PICTURE: a 500 px cover is never upscaled to 640, and the outputs say so', async () => {
-    const file = await samples.opusWithPicture('ffmpeg', path.join(fixtures, 'voice.opus'), { coverWidth: 500, coverHeight: 500 });
+    const file = await samples.opusWithPicture('ffmpeg', path.join(scratch.path, 'voice.opus'), { coverWidth: 500, coverHeight: 500 });
     const { asset } = await process(file, 'voice/voice.opus');
     expect(asset.status).toBe('READY');
     expect(asset.probe).toMatchObject({ audioMetadata: { tags: { title: 'Night Drive', artist: 'The Testers' }, cover: { format: 'jpeg', width: 500, height: 500 } } });
@@ -124,7 +118,7 @@ describe('covers in the other containers', () => {
   });
 
   it('M4A covr and QuickTime chapters: both on the asset, the chapters in seconds', async () => {
-    const file = await samples.m4aWithCoverAndChapters('ffmpeg', path.join(fixtures, 'book.m4a'), { durationSeconds: 6, chapters: 3, coverWidth: 600, coverHeight: 600 });
+    const file = await samples.m4aWithCoverAndChapters('ffmpeg', path.join(scratch.path, 'book.m4a'), { durationSeconds: 6, chapters: 3, coverWidth: 600, coverHeight: 600 });
     const { asset } = await process(file, 'books/book.m4a');
     expect(asset.status).toBe('READY');
     const metadata = asset.probe!.audioMetadata as { chapters: { title: string; start: number; end: number | null }[] };
@@ -136,9 +130,9 @@ describe('covers in the other containers', () => {
 
 describe('a cover only ffprobe sees', () => {
   it('is copied out of the served source by ffmpeg, as stored, and rendered the same way (the stream fallback)', async () => {
-    const file = await samples.taggedMp3WithCover('ffmpeg', path.join(fixtures, 'fallback.mp3'), { coverWidth: 400, coverHeight: 300 });
+    const file = await samples.taggedMp3WithCover('ffmpeg', path.join(scratch.path, 'fallback.mp3'), { coverWidth: 400, coverHeight: 300 });
     const { asset } = await process(file, 'music/fallback.mp3');
-    const scratchDir = await mkdtemp(path.join(fixtures, 'scratch-'));
+    const scratchDir = await mkdtemp(path.join(scratch.path, 'scratch-'));
     const { bucket, name, generation } = asset.source;
     // The order planning makes when the tags hold no picture music-metadata returns: the stream index alone.
     const order: WorkOrder = {
@@ -156,7 +150,7 @@ describe('a cover only ffprobe sees', () => {
 
 describe('an MP3 podcast with ID3 chapters and no cover', () => {
   it('records the chapters and plans no thumbnail', async () => {
-    const file = await samples.mp3WithChapters('ffmpeg', path.join(fixtures, 'episode.mp3'), { durationSeconds: 6, chapters: 3 });
+    const file = await samples.mp3WithChapters('ffmpeg', path.join(scratch.path, 'episode.mp3'), { durationSeconds: 6, chapters: 3 });
     const { asset } = await process(file, 'podcasts/episode.mp3');
     expect(asset.status).toBe('READY');
     expect(asset.plan).toEqual([]);
@@ -168,7 +162,7 @@ describe('an MP3 podcast with ID3 chapters and no cover', () => {
 
 describe('hostile tags', () => {
   it('are cleaned and capped, and no tag names a field of the document', async () => {
-    const file = await samples.hostileTagsMp3('ffmpeg', path.join(fixtures, 'hostile.mp3'));
+    const file = await samples.hostileTagsMp3('ffmpeg', path.join(scratch.path, 'hostile.mp3'));
     const { asset } = await process(file, 'hostile.mp3');
     expect(asset.status).toBe('READY');
     const metadata = asset.probe!.audioMetadata as { tags: Record<string, string> };
@@ -184,7 +178,7 @@ describe('hostile tags', () => {
 
 describe('a 50 MB M4A with its moov at the end', () => {
   it('has its tags, chapters and cover read at ingest with a few ranged reads', async () => {
-    const file = await samples.m4aWithCoverAndChapters('ffmpeg', path.join(fixtures, 'large.m4a'), { durationSeconds: 300, chapters: 12, lossless: true });
+    const file = await samples.m4aWithCoverAndChapters('ffmpeg', path.join(scratch.path, 'large.m4a'), { durationSeconds: 300, chapters: 12, lossless: true });
     const { asset } = await process(file, 'books/large.m4a');
     expect(asset.status).toBe('READY');
     const size = asset.probe!.sizeBytes as number;

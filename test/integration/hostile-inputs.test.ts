@@ -3,10 +3,8 @@
  * its first attempt, leaves no dead letter, keeps every record small, and stays inside a time and child-memory
  * budget. The budgets guard against hangs and runaway decodes; speed itself is measured by the benches.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { audioStep } from '../../functions/audio/step.ts';
 import { checksumStep } from '../../functions/checksum/step.ts';
 import { createSegmentStep } from '../../functions/hls-segment/step.ts';
@@ -20,6 +18,7 @@ import { createStepRegistry, type StepRegistry } from '../../shared/domain/step.
 import { jpegImage } from '../../scripts/lib/sample-media.ts';
 import { watchChildMemory } from '../support/child-memory.ts';
 import { startTestRuntime, testStep, withSteps, type TestRuntime } from '../support/embedded.ts';
+import { useScratchDir } from '../support/fixtures.ts';
 import { bigTagMkv, lyingDurationMkv, lyingDurationMp4, lyingFlac, plainClip, wideWav } from '../support/hostile-media.ts';
 
 /** Generous on a loaded 2-core CI machine; a runaway decode or a retry loop blows through them. */
@@ -28,15 +27,9 @@ const CHILD_MEMORY_BUDGET_MIB = 400;
 /** Far below Firestore's 1 MiB: a record that grows with its input would show here. */
 const RECORD_BUDGET_BYTES = 64 * 1024;
 
-let dir: string;
+const scratch = useScratchDir('mediaflow-hostile-');
 let runtime: TestRuntime | undefined;
 
-beforeAll(async () => {
-  dir = await mkdtemp(path.join(os.tmpdir(), 'mediaflow-hostile-'));
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
 afterEach(async () => {
   await runtime?.dispose();
   runtime = undefined;
@@ -83,7 +76,7 @@ describe('lying and oversized media is refused at the probe from header facts', 
     ['a Matroska file whose duration was rewritten to 10⁷ s', 'VIDEO_TOO_LONG', (file: string) => lyingDurationMkv(file, 1e7), 'lying.mkv', /115\.7 days/],
     ['a 64-channel WAV', 'TOO_MANY_CHANNELS', (file: string) => wideWav(file, 64), 'wide.wav', /64 channels; the limit is 16/],
   ])('%s: REJECTED %s', async (_case, code, make, name, message) => {
-    const file = await make(path.join(dir, name));
+    const file = await make(path.join(scratch.path, name));
     runtime = await startTestRuntime({ steps: mediaSteps });
     const settled = await uploadAndSettle(runtime, file, name);
     await expectRefusedOnce(runtime, settled, 'REJECTED', code, message);
@@ -93,7 +86,7 @@ describe('lying and oversized media is refused at the probe from header facts', 
 
 describe('a plan that would fan out past the work-order limit', () => {
   it('fails with TOO_MANY_WORK_ORDERS before a single order is published', async () => {
-    const file = await plainClip(path.join(dir, 'clip.mp4'), 30);
+    const file = await plainClip(path.join(scratch.path, 'clip.mp4'), 30);
     runtime = await startTestRuntime({ steps: createStepRegistry([checksumStep, createSegmentStep()]), env: { MEDIAFLOW_MAX_WORK_ORDERS_PER_ASSET: '4' } });
     const settled = await uploadAndSettle(runtime, file, 'clip.mp4');
     await expectRefusedOnce(runtime, settled, 'FAILED', 'TOO_MANY_WORK_ORDERS', /needs 6 work orders \(5 for hls-segment\); the limit is 4/);
@@ -104,7 +97,7 @@ describe('a plan that would fan out past the work-order limit', () => {
 
 describe('a FLAC whose header says 1 s and holds 3 minutes', () => {
   it('is stopped at its decode allowance and fails DURATION_MISMATCH, not decoded to the end', async () => {
-    const file = await lyingFlac(path.join(dir, 'lying.flac'), 180, 1);
+    const file = await lyingFlac(path.join(scratch.path, 'lying.flac'), 180, 1);
     runtime = await startTestRuntime({ steps: mediaSteps });
     const settled = await uploadAndSettle(runtime, file, 'lying.flac');
     await expectRefusedOnce(runtime, settled, 'FAILED', 'DURATION_MISMATCH', /header says 1 s but the audio holds more than 62 s; decoding stopped there/);
@@ -114,7 +107,7 @@ describe('a FLAC whose header says 1 s and holds 3 minutes', () => {
 
 describe('a 1.2 MB comment tag', () => {
   it('is cut to the tag budget with a note; the asset is READY and its document small', async () => {
-    const file = await bigTagMkv(path.join(dir, 'tagged.mkv'), 1_200_000);
+    const file = await bigTagMkv(path.join(scratch.path, 'tagged.mkv'), 1_200_000);
     runtime = await startTestRuntime();
     const { asset } = await uploadAndSettle(runtime, file, 'tagged.mkv');
     expect(asset.status).toBe('READY');
@@ -129,7 +122,7 @@ describe('a 1.2 MB comment tag', () => {
 describe('an uploader’s profile choice', () => {
   let photo: string;
   beforeAll(async () => {
-    photo = await jpegImage('ffmpeg', path.join(dir, 'photo.jpg'), { width: 320, height: 240 });
+    photo = await jpegImage('ffmpeg', path.join(scratch.path, 'photo.jpg'), { width: 320, height: 240 });
   });
 
   it.each([
@@ -162,7 +155,7 @@ describe('an uploader’s profile choice', () => {
 
 describe('a step whose outputs would not fit the asset document', () => {
   it('fails the asset with DOCUMENT_TOO_LARGE on the first attempt instead of a write Firestore refuses forever', async () => {
-    const photo = await jpegImage('ffmpeg', path.join(dir, 'big-outputs.jpg'), { width: 320, height: 240 });
+    const photo = await jpegImage('ffmpeg', path.join(scratch.path, 'big-outputs.jpg'), { width: 320, height: 240 });
     const bloated = testStep('bloated', async () => ({ outputs: { blob: 'z'.repeat(900 * 1024) } }));
     runtime = await startTestRuntime({ steps: withSteps(bloated) });
     const settled = await uploadAndSettle(runtime, photo, 'big-outputs.jpg');
@@ -172,7 +165,7 @@ describe('a step whose outputs would not fit the asset document', () => {
 
 describe('a long object name', () => {
   it('still gets its derivatives: the asset folder is shortened with a digest, not refused', async () => {
-    const photo = await jpegImage('ffmpeg', path.join(dir, 'long.jpg'), { width: 320, height: 240 });
+    const photo = await jpegImage('ffmpeg', path.join(scratch.path, 'long.jpg'), { width: 320, height: 240 });
     runtime = await startTestRuntime({ steps: createStepRegistry([checksumStep, thumbnailStep]) });
     const name = `${'ü'.repeat(120)}.jpg`;
     const { asset } = await uploadAndSettle(runtime, photo, name);
@@ -187,7 +180,7 @@ describe('partners read only what they are granted', () => {
   const grants = 'acme=partner-drop/acme/,partner-drop/shared/';
   let photo: string;
   beforeAll(async () => {
-    photo = await jpegImage('ffmpeg', path.join(dir, 'partner.jpg'), { width: 320, height: 240 });
+    photo = await jpegImage('ffmpeg', path.join(scratch.path, 'partner.jpg'), { width: 320, height: 240 });
   });
 
   function ingestEvent(partner: string, key: string, uri: string): { data: Buffer; attributes: Record<string, string> } {

@@ -4,16 +4,15 @@
  * red, green, blue and white quadrants once irot is applied; they also carry an EXIF Orientation 6 (as iPhones
  * write) that must not turn them again, and are stored in Display P3, which must come out as sRGB.
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { sharp } from '../../functions/thumbnail/sharp.ts';
 import { thumbnailStep } from '../../functions/thumbnail/step.ts';
 import { heifImage, heifZeroedPayload, QUADRANTS } from '../../scripts/lib/sample-images.ts';
-import { uploadAssetId } from '../../shared/domain/asset-id.ts';
 import { createStepRegistry } from '../../shared/domain/step.ts';
-import { startTestRuntime, type TestRuntime } from '../support/embedded.ts';
+import { startTestRuntime, uploadAndSettle, type TestRuntime } from '../support/embedded.ts';
+import { useScratchDir } from '../support/fixtures.ts';
 
 type Derivative = { uri: string; role: string; width: number; height: number; format: string; bytes: number };
 type Rgb = readonly [number, number, number];
@@ -21,25 +20,13 @@ type Rgb = readonly [number, number, number];
 /** HEVC/AV1 at quality 90 and a JPEG rendition move a flat colour by a few levels; P3 read as sRGB moves red by ~20. */
 const COLOUR_TOLERANCE = 12;
 
-let fixtures: string;
 let runtime: TestRuntime | undefined;
 
-beforeAll(async () => {
-  fixtures = await mkdtemp(path.join(os.tmpdir(), 'thumbnail-heif-'));
-});
-afterAll(async () => {
-  await rm(fixtures, { recursive: true, force: true });
-});
+const scratch = useScratchDir('thumbnail-heif-');
 afterEach(async () => {
   await runtime?.dispose();
   runtime = undefined;
 });
-
-async function upload(rt: TestRuntime, file: string, name: string) {
-  const meta = await rt.blobs.upload(file, { bucket: rt.deps.config.buckets.ingest, name });
-  await rt.idle();
-  return rt.asset(uploadAssetId(meta.bucket, meta.name, meta.generation));
-}
 
 function ref(uri: string): { bucket: string; name: string } {
   const match = /^gs:\/\/([^/]+)\/(.+)$/.exec(uri);
@@ -71,8 +58,8 @@ describe.each([
 ] as const)('a $formatName upload', ({ codec, file, formatName }) => {
   it('is READY with its derivatives shown as irot says, turned once, in sRGB', async () => {
     runtime = await startTestRuntime({ steps: createStepRegistry([thumbnailStep]) });
-    const source = await heifImage('ffmpeg', path.join(fixtures, file), { codec, width: 320, height: 240 });
-    const asset = await upload(runtime, source, `camera/${file}`);
+    const source = await heifImage('ffmpeg', path.join(scratch.path, file), { codec, width: 320, height: 240 });
+    const asset = (await uploadAndSettle(runtime, source, `camera/${file}`)).asset;
     expect(asset?.status, JSON.stringify(asset?.error)).toBe('READY');
     expect(asset!.probe).toMatchObject({ kind: 'image', formatName, display: { width: 320, height: 240 }, streams: [{ codec }] });
     const outputs = asset!.steps.thumbnail!.outputs as { source: { format: string }; display: object; colour: object; exif: object | null; derivatives: Derivative[] };
@@ -86,8 +73,8 @@ describe.each([
 describe('a HEIC collection', () => {
   it('renders its primary image, not the first one', async () => {
     runtime = await startTestRuntime({ steps: createStepRegistry([thumbnailStep]) });
-    const source = await heifImage('ffmpeg', path.join(fixtures, 'burst.heic'), { width: 96, height: 64, flat: [200, 30, 30], nextImages: [[30, 200, 30]], primary: 1 });
-    const asset = await upload(runtime, source, 'burst.heic');
+    const source = await heifImage('ffmpeg', path.join(scratch.path, 'burst.heic'), { width: 96, height: 64, flat: [200, 30, 30], nextImages: [[30, 200, 30]], primary: 1 });
+    const asset = (await uploadAndSettle(runtime, source, 'burst.heic')).asset;
     expect(asset?.status, JSON.stringify(asset?.error)).toBe('READY');
     const outputs = asset!.steps.thumbnail!.outputs as { display: object; derivatives: Derivative[] };
     expect(outputs.display).toEqual({ width: 64, height: 96 });
@@ -101,11 +88,11 @@ describe('a HEIC collection', () => {
 describe('a HEIC whose HEVC payload is corrupt', () => {
   it('ends FAILED on the first attempt with a reason that names the decoder\'s complaint', async () => {
     runtime = await startTestRuntime({ steps: createStepRegistry([thumbnailStep]) });
-    const good = await heifImage('ffmpeg', path.join(fixtures, 'good.heic'));
-    const source = path.join(fixtures, 'corrupt.heic');
+    const good = await heifImage('ffmpeg', path.join(scratch.path, 'good.heic'));
+    const source = path.join(scratch.path, 'corrupt.heic');
     await writeFile(source, heifZeroedPayload(await readFile(good)));
     const started = Date.now();
-    const asset = await upload(runtime, source, 'corrupt.heic');
+    const asset = (await uploadAndSettle(runtime, source, 'corrupt.heic')).asset;
     expect(asset).toMatchObject({ status: 'FAILED', error: { step: 'thumbnail', code: 'CORRUPT_MEDIA' } });
     expect(asset!.error!.message).toMatch(/^the HEIC could not be decoded: Could not decode image: .*Decoder plugin generated an error/);
     expect(asset!.steps.thumbnail).toMatchObject({ attempts: 1 });

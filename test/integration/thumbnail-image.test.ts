@@ -2,42 +2,29 @@
  * The thumbnail step end to end on the embedded runtime (real bus, store, folders, ffprobe, sharp): uploads in,
  * derivatives in the derivatives bucket with their metadata, outputs and provenance on the asset.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { THUMBNAIL_RECIPE_VERSION, thumbnailStep } from '../../functions/thumbnail/step.ts';
 import { sharp } from '../../functions/thumbnail/sharp.ts';
 import { cameraJpeg, pngBomb } from '../../scripts/lib/sample-images.ts';
 import { mp3WithCoverArt } from '../../scripts/lib/sample-media.ts';
-import { documentId, uploadAssetId } from '../../shared/domain/asset-id.ts';
+import { documentId } from '../../shared/domain/asset-id.ts';
 import { DERIVATIVE_MARKER } from '../../shared/domain/ingest-request.ts';
 import { createStepRegistry } from '../../shared/domain/step.ts';
 import { IMMUTABLE_CACHE_CONTROL } from '../../shared/runtime/derivatives.ts';
-import { startTestRuntime, type TestRuntime } from '../support/embedded.ts';
+import { startTestRuntime, uploadAndSettle, type TestRuntime } from '../support/embedded.ts';
+import { useScratchDir } from '../support/fixtures.ts';
 
 type Derivative = { uri: string; role: string; width: number; height: number; format: string; bytes: number };
 
-let fixtures: string;
 let runtime: TestRuntime | undefined;
 
-beforeAll(async () => {
-  fixtures = await mkdtemp(path.join(os.tmpdir(), 'thumbnail-it-'));
-});
-afterAll(async () => {
-  await rm(fixtures, { recursive: true, force: true });
-});
+const scratch = useScratchDir('thumbnail-it-');
 afterEach(async () => {
   await runtime?.dispose();
   runtime = undefined;
 });
-
-async function upload(rt: TestRuntime, file: string, name: string) {
-  const meta = await rt.blobs.upload(file, { bucket: rt.deps.config.buckets.ingest, name });
-  await rt.idle();
-  const id = uploadAssetId(meta.bucket, meta.name, meta.generation);
-  return { id, meta, asset: await rt.asset(id) };
-}
 
 function ref(uri: string): { bucket: string; name: string } {
   const match = /^gs:\/\/([^/]+)\/(.+)$/.exec(uri);
@@ -48,8 +35,8 @@ function ref(uri: string): { bucket: string; name: string } {
 describe('an image upload', () => {
   it('gets the default derivative set, with placeholders, EXIF basics and provenance, and none of it is ingested again', async () => {
     runtime = await startTestRuntime({ steps: createStepRegistry([thumbnailStep]) });
-    const source = await cameraJpeg('ffmpeg', path.join(fixtures, 'camera.jpg'), { width: 2400, height: 1600 });
-    const { id, meta, asset } = await upload(runtime, source, 'holiday/camera.jpg');
+    const source = await cameraJpeg('ffmpeg', path.join(scratch.path, 'camera.jpg'), { width: 2400, height: 1600 });
+    const { id, meta, asset } = await uploadAndSettle(runtime, source, 'holiday/camera.jpg');
     expect(asset?.status).toBe('READY');
     const step = asset!.steps.thumbnail!;
     const outputs = step.outputs as Record<string, unknown> & { derivatives: Derivative[] };
@@ -91,8 +78,8 @@ describe('an image upload', () => {
 
   it('a decompression bomb is rejected by the probe from its header, without retries and without a thumbnail order', async () => {
     runtime = await startTestRuntime({ steps: createStepRegistry([thumbnailStep]) });
-    const source = await pngBomb('ffmpeg', path.join(fixtures, 'bomb.png'), { width: 62_000, height: 62_000 });
-    const { asset } = await upload(runtime, source, 'bomb.png');
+    const source = await pngBomb('ffmpeg', path.join(scratch.path, 'bomb.png'), { width: 62_000, height: 62_000 });
+    const { asset } = await uploadAndSettle(runtime, source, 'bomb.png');
     expect(asset).toMatchObject({ status: 'REJECTED', error: { step: 'probe', code: 'IMAGE_TOO_LARGE', message: '62000×62000 = 3.8 Gpx exceeds the 268 Mpx limit' } });
     expect(asset!.steps.probe).toMatchObject({ attempts: 1 });
     expect(runtime.deliveries.get('thumbnail') ?? 0).toBe(0);
@@ -101,9 +88,9 @@ describe('an image upload', () => {
 
   it('a 121-byte SVG declaring 16000×16000 is drawn at the largest rendition size', async () => {
     runtime = await startTestRuntime({ steps: createStepRegistry([thumbnailStep]) });
-    const source = path.join(fixtures, 'huge.svg');
+    const source = path.join(scratch.path, 'huge.svg');
     await writeFile(source, '<?xml version="1.0" encoding="UTF-8"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="16000" height="16000"/>\n<!-- x -->');
-    const { asset } = await upload(runtime, source, 'drawings/huge.svg');
+    const { asset } = await uploadAndSettle(runtime, source, 'drawings/huge.svg');
     expect(asset?.status).toBe('READY');
     expect(asset!.probe).toMatchObject({ kind: 'image', display: { width: 16_000, height: 16_000 } });
     const outputs = asset!.steps.thumbnail!.outputs as { source: { format: string; width: number }; derivatives: Derivative[] };
@@ -113,9 +100,9 @@ describe('an image upload', () => {
 
   it('an SVG declaring more than the pixel budget is still drawn, at the rendition sizes', async () => {
     runtime = await startTestRuntime({ steps: createStepRegistry([thumbnailStep]) });
-    const source = path.join(fixtures, 'wide.svg');
+    const source = path.join(scratch.path, 'wide.svg');
     await writeFile(source, '<svg xmlns="http://www.w3.org/2000/svg" width="40000" height="20000"><rect width="40000" height="20000" fill="#5a8cc8"/></svg>');
-    const { asset } = await upload(runtime, source, 'wide.svg');
+    const { asset } = await uploadAndSettle(runtime, source, 'wide.svg');
     expect(asset?.status).toBe('READY');
     const outputs = asset!.steps.thumbnail!.outputs as { derivatives: Derivative[] };
     expect(outputs.derivatives[0]).toMatchObject({ width: 2048, height: 1024 });
@@ -125,8 +112,8 @@ describe('an image upload', () => {
 describe('an audio upload with cover art', () => {
   it('gets the cover rendered as stills, never upscaled', async () => {
     runtime = await startTestRuntime({ steps: createStepRegistry([thumbnailStep]) });
-    const source = await mp3WithCoverArt('ffmpeg', path.join(fixtures, 'song.mp3'), { durationSeconds: 1 });
-    const { asset } = await upload(runtime, source, 'song.mp3');
+    const source = await mp3WithCoverArt('ffmpeg', path.join(scratch.path, 'song.mp3'), { durationSeconds: 1 });
+    const { asset } = await uploadAndSettle(runtime, source, 'song.mp3');
     expect(asset?.status).toBe('READY');
     const outputs = asset!.steps.thumbnail!.outputs as { mode: string; source: { format: string }; derivatives: Derivative[] };
     expect(outputs.mode).toBe('cover');

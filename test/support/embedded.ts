@@ -10,9 +10,10 @@ import { buildPipeline } from '../../functions/pipeline.ts';
 import { productionSteps } from '../../functions/registry.ts';
 import { checksumStep } from '../../functions/checksum/step.ts';
 import { loadConfig } from '../../shared/config/config.ts';
-import { assetPath } from '../../shared/domain/asset-id.ts';
+import { assetPath, uploadAssetId } from '../../shared/domain/asset-id.ts';
 import type { AssetDoc } from '../../shared/domain/asset.ts';
 import { createStepRegistry, type StepDefinition, type StepRegistry } from '../../shared/domain/step.ts';
+import type { BlobMetadata, WriteOptions } from '../../shared/ports/blob-store.ts';
 import type { Delivery, DeliveryHandler } from '../../shared/ports/bus.ts';
 import { createEmbeddedRuntime, type EmbeddedOptions, type EmbeddedRuntime } from '../../shared/runtime/embedded.ts';
 
@@ -86,6 +87,14 @@ export async function startTestRuntime(options: TestRuntimeOptions = {}): Promis
       await rm(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** Uploads a file to the ingest bucket, as a user would, and returns its asset once the pipeline has gone quiet. */
+export async function uploadAndSettle(rt: TestRuntime, file: string, name: string, options: WriteOptions = {}): Promise<{ id: string; meta: BlobMetadata; asset: AssetDoc | undefined }> {
+  const meta = await rt.blobs.upload(file, { bucket: rt.deps.config.buckets.ingest, name }, options);
+  await rt.idle();
+  const id = uploadAssetId(meta.bucket, meta.name, meta.generation);
+  return { id, meta, asset: await rt.asset(id) };
 }
 
 /** The orchestration steps plus the given test steps. */

@@ -22,3 +22,15 @@ export function useImageFixture(): ImageFixture {
   });
   return fixture;
 }
+
+/** A scratch folder for one test file's generated media: made in beforeAll, removed with everything in it in afterAll. */
+export function useScratchDir(prefix: string): { readonly path: string } {
+  const scratch = { path: '' };
+  beforeAll(async () => {
+    scratch.path = await mkdtemp(path.join(os.tmpdir(), prefix));
+  });
+  afterAll(async () => {
+    await rm(scratch.path, { recursive: true, force: true });
+  });
+  return scratch;
+}
