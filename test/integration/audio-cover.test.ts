@@ -6,6 +6,7 @@
 import { mkdtemp } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { PROBE_RECIPE_VERSION } from '../../functions/ingest/probe.ts';
 import { thumbnailStep } from '../../functions/thumbnail/step.ts';
 import { sharp } from '../../functions/thumbnail/sharp.ts';
 import * as samples from '../../scripts/lib/sample-audio.ts';
@@ -88,7 +89,7 @@ describe('an MP3 with ID3v2.3 tags and an APIC cover', () => {
     // ffprobe still reports the picture as an attached-picture stream; it does not make the file a video.
     expect((asset.probe!.streams as { attachedPicture: boolean }[]).some((stream) => stream.attachedPicture)).toBe(true);
     const provenance = asset.steps.probe!.provenance as { recipeVersion: string; tools: Record<string, string> };
-    expect(provenance.recipeVersion).toBe('2');
+    expect(provenance.recipeVersion).toBe(PROBE_RECIPE_VERSION);
     expect(provenance.tools['music-metadata']).toMatch(/^\d+\.\d+\.\d+$/);
 
     const outputs = coverOf(asset);
