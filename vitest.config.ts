@@ -9,7 +9,7 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'embedded', include: ['test/{unit,contract,integration,e2e}/**/*.test.ts'] },
+        test: { name: 'embedded', include: ['test/{unit,contract,integration,e2e,player}/**/*.test.ts'] },
       },
       {
         // Real servers: the Pub/Sub and Firestore emulators and fake-gcs-server, started once for the project.
