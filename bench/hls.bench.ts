@@ -11,6 +11,10 @@
  * projection of a two-hour film on 200 instances. The audio analysis step is replaced by a stand-in that reports
  * a fixed gain: its cost is issue #5's bench, not this one's. The source is generated once and kept in the temp
  * folder (deterministic bytes); its GOP is 2 s, aligned with the 6 s segments (BENCH_HLS_SOURCE_GOP frames to change).
+ *
+ * Two more rows (issue 14): the CPU of one segment shard's encode (the full ladder) of a 1080i25 source with and
+ * without bwdif, and of a 1080p HDR10 source with and without the tone map, as ratios measured in this process.
+ * BENCH_HLS_PICTURE_ONLY=1 runs only those rows.
  */
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, rename, rm } from 'node:fs/promises';
@@ -21,10 +25,14 @@ import { audioEncodeArgs } from '../functions/hls-audio/encode.ts';
 import type { HlsAudioParams } from '../functions/hls-audio/params.ts';
 import { createHlsAudioStep } from '../functions/hls-audio/step.ts';
 import { createPackageStep } from '../functions/hls-package/step.ts';
+import { createSubtitlesStep } from '../functions/hls-subtitles/step.ts';
 import { createSegmentStep } from '../functions/hls-segment/step.ts';
 import { segmentSummary } from '../functions/hls-segment/combine.ts';
 import { buildPipeline } from '../functions/pipeline.ts';
 import { clipWithSound } from '../scripts/lib/sample-video.ts';
+import { interlacedBroadcastTs, pqHevcHdr10 } from '../scripts/lib/sample-video-sources.ts';
+import { encodeArgs } from '../functions/hls-segment/encode.ts';
+import { segmentParams, type SegmentParams } from '../functions/hls-segment/params.ts';
 import { loadConfig } from '../shared/config/config.ts';
 import { assetPath, uploadAssetId } from '../shared/domain/asset-id.ts';
 import type { AssetDoc } from '../shared/domain/asset.ts';
@@ -98,6 +106,8 @@ interface SegmentedRun extends Run {
 export const hlsBench: Bench = {
   name: 'hls',
   async run() {
+    const pictureRows = await pictureFilterCost(await resolveMediaTools({ PATH: process.env.PATH }), DEFAULT_HLS_SETTINGS);
+    if (process.env.BENCH_HLS_PICTURE_ONLY === '1') return pictureRows;
     const seconds = positiveIntFromEnv('BENCH_HLS_SECONDS', DEFAULT_SECONDS);
     const gop = positiveIntFromEnv('BENCH_HLS_SOURCE_GOP', DEFAULT_SOURCE_GOP);
     const tools = await resolveMediaTools({ PATH: process.env.PATH });
@@ -139,6 +149,8 @@ export const hlsBench: Bench = {
       perStep(segmented, audioCpu, plan.timeline.segmentCount),
       '',
       projection(segmented[0]!, audioCpu, plan.timeline.segmentCount, seconds, settings),
+      '',
+      pictureRows,
     ].join('\n');
   },
 };
@@ -246,7 +258,7 @@ async function runSegmented(tools: MediaTools, source: string, settings: HlsSett
     params: () => ({}),
     run: () => Promise.resolve({ outputs: { gain: { trackGainDb: STAND_IN_GAIN_DB }, channels: { output: 2 } } }),
   };
-  const steps = createStepRegistry([standInAudio, timed(createSegmentStep(settings)), timed(createHlsAudioStep(settings)), timed(createPackageStep(settings))]);
+  const steps = createStepRegistry([standInAudio, timed(createSegmentStep(settings)), timed(createHlsAudioStep(settings)), timed(createSubtitlesStep(settings)), timed(createPackageStep(settings))]);
   let redeliveries = 0;
   const runtime = createEmbeddedRuntime({
     config, steps, pipeline: buildPipeline, env: { PATH: process.env.PATH }, mediaTools: () => Promise.resolve(tools),
@@ -373,4 +385,59 @@ function projection(run: SegmentedRun, audioCpu: number, segments: number, secon
     `  caveat: a two-hour MP4's moov index (sizes and offsets of ~216,000 frames and ~337,000 AAC frames) is ~5 MB that every shard reads: ~0.05 s more per shard`,
     `  (${segments} segments of ${seconds} s measured here: per-segment cost is independent of the film's length, so it scales by count alone)`,
   ].join('\n');
+}
+
+/** One segment of each picture-filter source: long enough to measure, short enough to generate in seconds. */
+const PICTURE_SOURCE_SECONDS = 6;
+
+/**
+ * Issue 14's filters priced against the same shard without them: segment 0 of a 1080i25 MPEG-2 source encoded
+ * into the whole ladder with bwdif and without, and of a 1080p HDR10 HEVC source with the tone map and without
+ * (the latter gives wrong colours; it is the cost baseline only). CPU of the process tree, the fastest of the
+ * rounds, both in this process one after the other.
+ */
+async function pictureFilterCost(tools: MediaTools, settings: HlsSettings): Promise<string> {
+  const rounds = positiveIntFromEnv('BENCH_HLS_ROUNDS', DEFAULT_ROUNDS);
+  const interlaced = await cachedSource(`mediaflow-bench-hls-1080i25-${PICTURE_SOURCE_SECONDS}s.ts`, (out) => interlacedBroadcastTs(tools.ffmpeg, out, { durationSeconds: PICTURE_SOURCE_SECONDS }));
+  const hdr = await cachedSource(`mediaflow-bench-hls-1080p-pq-${PICTURE_SOURCE_SECONDS}s.mp4`, (out) => pqHevcHdr10(tools.ffmpeg, out, { durationSeconds: PICTURE_SOURCE_SECONDS, width: 1920, height: 1080 }));
+  const rows: string[][] = [];
+  for (const [label, source, strip] of [
+    ['deinterlace 1080i25 (bwdif send_frame)', interlaced, (params: SegmentParams): SegmentParams => ({ ...params, picture: { ...params.picture, deinterlace: null } })],
+    ['tone map 1080p24 HDR10 (zscale + hable)', hdr, (params: SegmentParams): SegmentParams => ({ ...params, picture: { ...params.picture, colour: { ...params.picture.colour, matrix: 'bt2020', toneMap: null } } })],
+  ] as const) {
+    const params = segmentParams(planVideo({ probe: await probeFile(source, tools) }, settings), settings, 0);
+    const withFilter: number[] = [];
+    const without: number[] = [];
+    for (let round = 0; round < rounds; round++) {
+      withFilter.push(await shardCpu(tools, source, params));
+      without.push(await shardCpu(tools, source, strip(params)));
+    }
+    const a = Math.min(...withFilter);
+    const b = Math.min(...without);
+    rows.push([label, `${params.segment.frames} frames → ${params.renditions.length} rungs`, formatFixed(a, 2), formatFixed(b, 2), formatFixed(a / b, 2)]);
+  }
+  return `picture filters (issue 14): one ${settings.segmentSeconds} s shard, x264 ${settings.x264Preset}, one thread, ${rounds} round(s)\n`
+    + table(['filter', 'shard', 'CPU s with', 'CPU s without', 'ratio'], rows);
+}
+
+async function cachedSource(name: string, make: (out: string) => Promise<string>): Promise<string> {
+  const file = path.join(os.tmpdir(), name);
+  if (!existsSync(file)) {
+    const partial = `${file}.partial${path.extname(file)}`;
+    await make(partial);
+    await rename(partial, file);
+  }
+  return file;
+}
+
+async function shardCpu(tools: MediaTools, source: string, params: SegmentParams): Promise<number> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'mediaflow-bench-hls-picture-'));
+  try {
+    const outputs = params.renditions.map((rendition) => path.join(dir, `${rendition.name}.mp4`));
+    const cpu = processTreeCpuSeconds() ?? 0;
+    await runTool(tools.ffmpeg, encodeArgs(params, fileInput(source), outputs), { label: 'picture shard', signal: AbortSignal.timeout(SINGLE_PROCESS_TIMEOUT_MS) });
+    return (processTreeCpuSeconds() ?? 0) - cpu;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }

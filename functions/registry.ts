@@ -8,7 +8,8 @@ import { checksumStep } from './checksum/step.ts';
 import { createHlsAudioStep } from './hls-audio/step.ts';
 import { createPackageStep } from './hls-package/step.ts';
 import { createSegmentStep } from './hls-segment/step.ts';
+import { createSubtitlesStep } from './hls-subtitles/step.ts';
 import { tagStep } from './tag/step.ts';
 import { thumbnailStep } from './thumbnail/step.ts';
 
-export const productionSteps = createStepRegistry([checksumStep, audioStep, thumbnailStep, createSegmentStep(), createHlsAudioStep(), createPackageStep(), tagStep]);
+export const productionSteps = createStepRegistry([checksumStep, audioStep, thumbnailStep, createSegmentStep(), createHlsAudioStep(), createSubtitlesStep(), createPackageStep(), tagStep]);

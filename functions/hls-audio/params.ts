@@ -7,8 +7,11 @@ import type { PlanContext } from '../../shared/domain/step.ts';
 import { sourceTrim, type SourceTrim } from '../audio/gapless.ts';
 import type { StreamSummary } from '../../shared/media/classify.ts';
 import { primaryVideoStream } from '../../shared/media/hls/ladder.ts';
-import { timelineOffsetSeconds } from '../../shared/media/hls/plan.ts';
+import { timelineOffsetSeconds, tryPlanVideo } from '../../shared/media/hls/plan.ts';
 import type { HlsSettings } from '../../shared/media/hls/settings.ts';
+import { frameSeconds } from '../../shared/media/hls/timeline.ts';
+import { audioRendition } from '../../shared/media/hls/layout.ts';
+import { languageTag, renditionName } from '../../shared/media/hls/playlist.ts';
 
 /** AAC-LC codes 1024 samples per frame (ISO/IEC 14496-3 §4.5.1.1), 48 kHz being what every HLS client plays. */
 export const AAC_FRAME_SAMPLES = 1024;
@@ -21,7 +24,21 @@ export const AAC_PRIMING_SAMPLES = 1024;
 /** The step whose gain and channel plan this rendition follows. */
 export const AUDIO_ANALYSIS_STEP = 'audio';
 
+/** How the master playlist names one audio rendition (§4.3.4.1 EXT-X-MEDIA). */
+export interface AudioTrackFacts {
+  /** Position among the source's audio streams; 0 is the primary, the one the audio step analysed. */
+  readonly position: number;
+  readonly rendition: string;
+  readonly name: string;
+  /** BCP-47, absent for 'und' or no tag. */
+  readonly language?: string;
+  /** DEFAULT=YES: the source's default-disposition audio stream, else the first. */
+  readonly default: boolean;
+}
+
 export interface HlsAudioParams {
+  /** Absent from orders planned before several audio tracks were rendered: the primary, as 'aac'. */
+  readonly track?: AudioTrackFacts;
   readonly stream: { readonly index: number; readonly channels: number; readonly channelLayout?: string };
   /** The video stream whose start the audio is aligned against, for the A/V sync check; null for audio-only. */
   readonly videoStreamIndex: number | null;
@@ -35,6 +52,18 @@ export interface HlsAudioParams {
   /** Whole AAC frames per segment, at or below the target duration: 281 (5.995 s) for 6 s. */
   readonly framesPerSegment: number;
   readonly offsetSeconds: number;
+  /**
+   * The presentation's zero before offsetSeconds: where the video's first frame lands on its grid (the timeline's
+   * firstFrame; players start there), 0 for audio-only. Audio starting after it is padded with silence back to it
+   * (encode.ts leadingSilence). Absent from older orders, which are not padded.
+   */
+  readonly zeroSeconds?: number;
+  /**
+   * Where ffmpeg puts this stream's and the video's first timestamps when each is read alone (the probe's
+   * startSeconds). Against the real starts measured at run time they give the shift that keeps the audio where
+   * the source puts it relative to the video (source-start.ts alignShiftSeconds). Absent from older orders.
+   */
+  readonly aloneStarts?: { readonly audio: number; readonly video: number | null };
   /** As probed, or null when the container states none. */
   readonly durationSeconds: number | null;
   /**
@@ -45,12 +74,38 @@ export interface HlsAudioParams {
 }
 
 export function primaryAudioStream(context: Pick<PlanContext, 'probe'>): StreamSummary | undefined {
-  return context.probe.streams.find((stream) => stream.type === 'audio');
+  return audioStreams(context)[0];
 }
 
-export function planAudioParams(context: PlanContext, settings: HlsSettings): HlsAudioParams {
-  const stream = primaryAudioStream(context);
-  if (!stream) throw new Error(`asset ${context.assetId} has no audio stream; hls-audio should not have been planned`);
+/** Every audio stream becomes a rendition of the one audio group, in the source's order. */
+export function audioStreams(context: Pick<PlanContext, 'probe'>): StreamSummary[] {
+  return context.probe.streams.filter((stream) => stream.type === 'audio');
+}
+
+export function audioTrackFacts(context: Pick<PlanContext, 'probe'>, position: number): AudioTrackFacts {
+  const streams = audioStreams(context);
+  const stream = streams[position];
+  if (!stream) throw new Error(`no audio stream at position ${position}`);
+  const defaultPosition = Math.max(0, streams.findIndex((candidate) => candidate.defaultTrack === true));
+  const language = languageTag(stream.language);
+  return {
+    position,
+    rendition: audioRendition(position),
+    name: renditionName(stream.title, language, `Audio ${position + 1}`),
+    ...(language ? { language } : {}),
+    default: position === defaultPosition,
+  };
+}
+
+/**
+ * One order per audio stream (shard = position). The audio step analyses only the primary (the first) stream;
+ * every track gets its gain, so the tracks keep the level relation the source mixed them at (a dub or a
+ * commentary is mastered against the main mix) and switching language does not jump in loudness by more than
+ * the source did. Each track gets its own gapless trim (from its own stream's edit list or codec delay).
+ */
+export function planAudioParams(context: PlanContext, settings: HlsSettings, position = 0): HlsAudioParams {
+  const stream = audioStreams(context)[position];
+  if (!stream) throw new Error(`asset ${context.assetId} has no audio stream ${position}; hls-audio should not have been planned`);
   const sourceChannels = stream.channels ?? 2;
   const analysis = context.outputs[AUDIO_ANALYSIS_STEP] as AudioStepOutputs | undefined;
   // The gain was measured on the audio step's channel plan, so the rendition follows that plan to the channel.
@@ -59,6 +114,7 @@ export function planAudioParams(context: PlanContext, settings: HlsSettings): Hl
   const gain = analysis?.gain?.trackGainDb;
   const video = context.kind === 'video' ? primaryVideoStream(context.probe) : undefined;
   return {
+    track: audioTrackFacts(context, position),
     stream: { index: stream.index, channels: sourceChannels, ...(stream.channelLayout ? { channelLayout: stream.channelLayout } : {}) },
     videoStreamIndex: video?.index ?? null,
     outputChannels,
@@ -68,9 +124,23 @@ export function planAudioParams(context: PlanContext, settings: HlsSettings): Hl
     kbps: outputChannels === 1 ? Math.round(settings.audioKbps / 2) : settings.audioKbps,
     framesPerSegment: Math.max(1, Math.floor((settings.segmentSeconds * AAC_SAMPLE_RATE) / AAC_FRAME_SAMPLES)),
     offsetSeconds: timelineOffsetSeconds(context, settings),
+    zeroSeconds: presentationZeroSeconds(context, settings),
+    aloneStarts: { audio: stream.startSeconds ?? 0, video: video ? (video.startSeconds ?? 0) : null },
     durationSeconds: stream.durationSeconds ?? context.probe.durationSeconds,
     trim: sourceTrim(context.probe, stream),
   };
+}
+
+/**
+ * The video's first frame on the grid the segment step cuts (timeline.ts firstFrame), from the file's start: the
+ * instant players anchor the presentation to. Audio-only assets (or a video that cannot be planned, which fails
+ * in hls-segment anyway) start at the file's start.
+ */
+function presentationZeroSeconds(context: PlanContext, settings: HlsSettings): number {
+  const planned = context.kind === 'video' && primaryVideoStream(context.probe) ? tryPlanVideo(context, settings) : undefined;
+  if (!planned || !('plan' in planned)) return 0;
+  const { timeline } = planned.plan;
+  return timeline.firstFrame * frameSeconds(timeline.frameRate);
 }
 
 /** The fields of the audio step's outputs this step reads (functions/audio/outputs.ts writes them). */

@@ -31,3 +31,15 @@ function seconds(value: string | undefined): number | undefined {
   const parsed = value === undefined ? Number.NaN : Number.parseFloat(value);
   return Number.isFinite(parsed) ? parsed : undefined;
 }
+
+/**
+ * The zero of this pipeline's HLS timeline is the file's start, which the video shards and this step each reach
+ * through ffmpeg's -copyts -start_at_zero with only their own stream mapped. For MP4 and Matroska that zero is
+ * the file's (each stream keeps its real start); an MPEG-TS states none, so each stream read alone starts at 0.
+ * The shift puts the audio back at its real distance from the video: (real audio − real video start) less
+ * (where each lands read alone). Zero for MP4/MKV; for a TS whose audio leads the video by 0.2 s, −0.2 s.
+ */
+export function alignShiftSeconds(starts: SourceStarts, alone: { readonly audio: number; readonly video: number | null } | undefined): number {
+  if (!alone || alone.video === null || starts.videoSeconds === null) return 0;
+  return starts.audioSeconds - starts.videoSeconds - (alone.audio - alone.video);
+}

@@ -1,6 +1,6 @@
 /**
- * hls-audio: the HLS audio rendition, one AAC-LC track for the whole asset in its own audio group, at the
- * playback gain the audio step computed. Video assets pair it with the hls-segment video; audio-only assets get
+ * hls-audio: the HLS audio renditions, one AAC-LC track per audio stream of the source (one work order each),
+ * all in one audio group, at the playback gain the audio step computed for the primary stream. Video assets pair it with the hls-segment video; audio-only assets get
  * an audio-only HLS of it alone.
  */
 import path from 'node:path';
@@ -12,10 +12,11 @@ import { classifyFailure, runTool } from '../../shared/media/hls/ffmpeg.ts';
 import { HLS_AUDIO_STEP } from '../../shared/media/hls/layout.ts';
 import { DEFAULT_HLS_SETTINGS, type HlsSettings } from '../../shared/media/hls/settings.ts';
 import { withServedSource } from '../../shared/runtime/source-server.ts';
-import { audioEncodeArgs } from './encode.ts';
-import { AUDIO_ANALYSIS_STEP, planAudioParams, primaryAudioStream, type HlsAudioParams } from './params.ts';
+import { audioEncodeArgs, leadingSilence } from './encode.ts';
+import { AUDIO_ANALYSIS_STEP, audioStreams, planAudioParams, primaryAudioStream, type HlsAudioParams } from './params.ts';
+import { combineAudioTracks } from './combine.ts';
 import { publishAudio } from './publish.ts';
-import { sourceStarts } from './source-start.ts';
+import { alignShiftSeconds, sourceStarts } from './source-start.ts';
 
 /** Pub/Sub's 600 s ack ceiling less the pipeline's margin. */
 export const HLS_AUDIO_TIMEOUT_MS = 585_000;
@@ -24,7 +25,8 @@ export const HLS_AUDIO_TIMEOUT_MS = 585_000;
  * three hours take ~180 s plus the download, well inside the timeout.
  */
 export const MAX_HLS_AUDIO_SECONDS = 3 * 3600;
-export const HLS_AUDIO_RECIPE_VERSION = '2';
+/** 4: audio starting after the first video frame is padded with silence back to it. */
+export const HLS_AUDIO_RECIPE_VERSION = '4';
 
 export function createHlsAudioStep(settings: HlsSettings = DEFAULT_HLS_SETTINGS): StepDefinition {
   return {
@@ -34,7 +36,10 @@ export function createHlsAudioStep(settings: HlsSettings = DEFAULT_HLS_SETTINGS)
     recipeVersion: HLS_AUDIO_RECIPE_VERSION,
     paramsSchema: loadStepParamsSchema(HLS_AUDIO_STEP),
     appliesTo: (context) => (context.kind === 'audio' || context.kind === 'video') && primaryAudioStream(context) !== undefined,
-    params: (context) => toDoc(planAudioParams(context, settings)),
+    // One order per audio stream: each is a rendition of the one audio group (functions/hls-audio/combine.ts).
+    shardCount: (context) => Math.max(1, audioStreams(context).length),
+    params: (context, shardIndex) => toDoc(planAudioParams(context, settings, shardIndex)),
+    combine: combineAudioTracks,
     async run(order, context) {
       const params = order.params as unknown as HlsAudioParams;
       if (params.durationSeconds !== null && params.durationSeconds > MAX_HLS_AUDIO_SECONDS) {
@@ -43,15 +48,17 @@ export function createHlsAudioStep(settings: HlsSettings = DEFAULT_HLS_SETTINGS)
       const tools = await context.mediaTools();
       const output = path.join(context.scratchDir, 'audio.mp4');
       // Streamed rather than downloaded: a film's audio track is read once, and its video bytes never land in scratch.
-      const { starts, md5Hash } = await withServedSource(context.blobs, order.source, tools.sourceDemuxers, async (source) => {
+      const { starts, silence, md5Hash } = await withServedSource(context.blobs, order.source, tools.sourceDemuxers, async (source) => {
         const probed = await source.settle(sourceStarts(tools.ffprobe, source.input, params.stream.index, params.videoStreamIndex, context.signal));
-        const encode = runTool(tools.ffmpeg, audioEncodeArgs(params, source.input, output), { label: 'AAC encode', signal: context.signal }).catch((error: unknown) => {
+        const shift = alignShiftSeconds(probed, params.aloneStarts);
+        const pad = leadingSilence(params, shift, probed.audioSeconds);
+        const encode = runTool(tools.ffmpeg, audioEncodeArgs(params, source.input, output, shift, pad), { label: 'AAC encode', signal: context.signal }).catch((error: unknown) => {
           throw classifyFailure(error, PermanentErrorCode.CORRUPT_MEDIA, 'the source audio could not be decoded and encoded');
         });
         await source.settle(encode);
-        return { starts: probed, md5Hash: source.meta.md5Hash };
+        return { starts: probed, silence: pad, md5Hash: source.meta.md5Hash };
       });
-      const outputs = await publishAudio({ blobs: context.blobs, config: context.config, order, recipeVersion: HLS_AUDIO_RECIPE_VERSION }, params, output, starts);
+      const outputs = await publishAudio({ blobs: context.blobs, config: context.config, order, recipeVersion: HLS_AUDIO_RECIPE_VERSION }, params, output, starts, silence.samples);
       return { outputs: toDoc(outputs), inputMd5: md5Hash, tools: { ffmpeg: tools.versions.ffmpeg } };
     },
   };

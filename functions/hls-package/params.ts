@@ -5,13 +5,15 @@
  */
 import type { PlanContext } from '../../shared/domain/step.ts';
 import { primaryVideoStream } from '../../shared/media/hls/ladder.ts';
-import { HLS_AUDIO_STEP, HLS_SEGMENT_STEP } from '../../shared/media/hls/layout.ts';
+import { HLS_AUDIO_STEP, HLS_SEGMENT_STEP, HLS_SUBTITLES_STEP } from '../../shared/media/hls/layout.ts';
 import { planVideo } from '../../shared/media/hls/plan.ts';
 import type { HlsSettings } from '../../shared/media/hls/settings.ts';
 import { offsetSeconds, type Rational } from '../../shared/media/hls/timeline.ts';
 import { AUDIO_ANALYSIS_STEP } from '../hls-audio/params.ts';
 import type { AudioOutputs } from '../hls-audio/publish.ts';
+import { audioTracks } from '../hls-audio/combine.ts';
 import { segmentSummary } from '../hls-segment/combine.ts';
+import { subtitleSummary, type SubtitleTrackOutputs } from '../hls-subtitles/publish.ts';
 
 export interface PackageParams {
   readonly targetDuration: number;
@@ -23,41 +25,58 @@ export interface PackageParams {
     readonly emptySegments: readonly number[];
     readonly frameRate: Rational;
     readonly offsetSeconds: number;
+    /** Frames the timeline planned (absent from orders planned before it was recorded). */
+    readonly plannedFrames?: number;
     /** The video stream's own duration, as probed; null when the container states none per stream (Matroska). */
     readonly sourceSeconds: number | null;
     readonly renditions: readonly { readonly name: string; readonly initSha256: readonly string[] }[];
   } | null;
-  readonly audio: {
-    readonly rendition: string;
-    readonly segmentCount: number;
-    readonly initSha256: string;
-    readonly gainDb: number;
-    readonly gainSource: string;
-    readonly primingSeconds: number;
-    /** Channels the rendition was planned with, which its init segment's AudioSpecificConfig must state. */
-    readonly channels: number;
-    /** The audio stream's own duration, as probed; null when the container states none per stream. */
-    readonly sourceSeconds: number | null;
-    /**
-     * The source's audio as the audio step decoded it, sample-accurate (samples at `decodedSampleRate`); null when
-     * its outputs predate the count. The audio-duration check uses it rather than the container's estimate.
-     */
-    readonly decodedSamples: number | null;
-    readonly decodedSampleRate: number | null;
-    /** What the audio-duration check compares against: the decoded length, or the container's stated one. */
-    readonly durationSource: 'decoded' | 'container';
-    /** Where the source's audio and video start (seconds from the file's start), for the A/V sync check. */
-    readonly sourceAudioStart: number;
-    readonly sourceVideoStart: number | null;
-  } | null;
+  /** The primary audio rendition (the stream the audio step analysed), or null. */
+  readonly audio: PackageAudio | null;
+  /** The other audio streams' renditions, in stream order; absent from orders planned before there were any. */
+  readonly moreAudio?: readonly PackageAudio[];
+  /** The WebVTT renditions hls-subtitles wrote; absent or null when the source has no text subtitles. */
+  readonly subtitles?: { readonly segmentCount: number; readonly tracks: readonly SubtitleTrackOutputs[] } | null;
+}
+
+export interface PackageAudio {
+  readonly rendition: string;
+  readonly name?: string;
+  readonly language?: string;
+  readonly default?: boolean;
+  readonly segmentCount: number;
+  readonly initSha256: string;
+  readonly gainDb: number;
+  readonly gainSource: string;
+  readonly primingSeconds: number;
+  /** Channels the rendition was planned with, which its init segment's AudioSpecificConfig must state. */
+  readonly channels: number;
+  /** The audio stream's own duration, as probed; null when the container states none per stream. */
+  readonly sourceSeconds: number | null;
+  /**
+   * The source's audio as the audio step decoded it, sample-accurate (samples at `decodedSampleRate`); null when
+   * its outputs predate the count. The audio-duration check uses it rather than the container's estimate.
+   */
+  readonly decodedSamples: number | null;
+  readonly decodedSampleRate: number | null;
+  /** What the audio-duration check compares against: the decoded length, or the container's stated one. */
+  readonly durationSource: 'decoded' | 'container';
+  /**
+   * Silence hls-audio put before the programme audio so the rendition starts at the presentation's zero (samples
+   * at the rendition's rate); absent when its outputs predate the pad (none then).
+   */
+  readonly leadingSilenceSamples?: number;
+  /** Where the source's audio and video start (seconds from the file's start), for the A/V sync check. */
+  readonly sourceAudioStart: number;
+  readonly sourceVideoStart: number | null;
 }
 
 export function planPackageParams(context: PlanContext, settings: HlsSettings): PackageParams {
   const segmentOutputs = context.outputs[HLS_SEGMENT_STEP];
   const segments = segmentOutputs ? segmentSummary(segmentOutputs) : undefined;
-  const audio = context.outputs[HLS_AUDIO_STEP] as unknown as AudioOutputs | undefined;
+  const [audio, ...others] = audioTracks(context.outputs[HLS_AUDIO_STEP]);
   const videoStream = context.kind === 'video' ? primaryVideoStream(context.probe) : undefined;
-  const audioStream = context.probe.streams.find((stream) => stream.type === 'audio');
+  const audioByPosition = new Map(context.probe.streams.filter((stream) => stream.type === 'audio').map((stream, position) => [position, stream]));
   const decoded = decodedLength(context.outputs[AUDIO_ANALYSIS_STEP]);
   let video: PackageParams['video'] = null;
   if (videoStream && segments) {
@@ -67,6 +86,7 @@ export function planPackageParams(context: PlanContext, settings: HlsSettings): 
       emptySegments: segments.emptySegments,
       frameRate: plan.timeline.frameRate,
       offsetSeconds: offsetSeconds(plan.timeline),
+      plannedFrames: plan.timeline.totalFrames,
       sourceSeconds: videoStream.durationSeconds ?? null,
       renditions: plan.renditions.map((rendition) => ({ name: rendition.name, initSha256: segments.renditions[rendition.name]?.initSha256 ?? [] })),
     };
@@ -75,23 +95,33 @@ export function planPackageParams(context: PlanContext, settings: HlsSettings): 
     targetDuration: settings.segmentSeconds,
     sourceSeconds: context.probe.durationSeconds,
     video,
-    audio: audio
-      ? {
-          rendition: audio.rendition,
-          segmentCount: audio.segmentCount,
-          initSha256: audio.initSha256,
-          gainDb: audio.gainDb,
-          gainSource: audio.gainSource,
-          primingSeconds: audio.primingSeconds,
-          channels: audio.channels,
-          sourceSeconds: audioStream?.durationSeconds ?? null,
-          decodedSamples: decoded?.samples ?? null,
-          decodedSampleRate: decoded?.sampleRate ?? null,
-          durationSource: decoded ? 'decoded' : 'container',
-          sourceAudioStart: audio.source.audioSeconds,
-          sourceVideoStart: audio.source.videoSeconds,
-        }
-      : null,
+    audio: audio ? packageAudio(audio, audioByPosition.get(0)?.durationSeconds ?? null, decoded) : null,
+    moreAudio: others.map((track, i) => packageAudio(track, audioByPosition.get(track.track?.position ?? i + 1)?.durationSeconds ?? null, undefined)),
+    subtitles: subtitleSummary(context.outputs[HLS_SUBTITLES_STEP]) ?? null,
+  };
+}
+
+/**
+ * One rendition's facts. Only the primary has a decoded length (the audio step decodes only it); the others
+ * are checked against their stream's stated duration, where the container states one.
+ */
+function packageAudio(audio: AudioOutputs, streamSeconds: number | null, decoded: { samples: number; sampleRate: number } | undefined): PackageAudio {
+  return {
+    rendition: audio.rendition,
+    ...(audio.track ? { name: audio.track.name, default: audio.track.default, ...(audio.track.language ? { language: audio.track.language } : {}) } : {}),
+    segmentCount: audio.segmentCount,
+    initSha256: audio.initSha256,
+    gainDb: audio.gainDb,
+    gainSource: audio.gainSource,
+    primingSeconds: audio.primingSeconds,
+    ...(audio.leadingSilenceSamples ? { leadingSilenceSamples: audio.leadingSilenceSamples } : {}),
+    channels: audio.channels,
+    sourceSeconds: streamSeconds,
+    decodedSamples: decoded?.samples ?? null,
+    decodedSampleRate: decoded?.sampleRate ?? null,
+    durationSource: decoded ? 'decoded' : 'container',
+    sourceAudioStart: audio.source.audioSeconds,
+    sourceVideoStart: audio.source.videoSeconds,
   };
 }
 

@@ -4,8 +4,10 @@
  * §4.3.4.2: the video's peak plus the audio group's peak, and likewise for the averages).
  */
 import { averageBitrate, peakSegmentBitrate } from '../../shared/media/hls/bandwidth.ts';
-import { AUDIO_GROUP_ID, initFile, mediaPlaylistFile, relativeFromPackage, segmentFile } from '../../shared/media/hls/layout.ts';
-import { writeMasterPlaylist, writeMediaPlaylist, type VariantEntry } from '../../shared/media/hls/playlist.ts';
+import { AUDIO_GROUP_ID, HLS_SUBTITLES_STEP, initFile, mediaPlaylistFile, relativeFromPackage, segmentFile, SUBTITLES_GROUP_ID, vttSegmentFile } from '../../shared/media/hls/layout.ts';
+import { writeMasterPlaylist, writeMediaPlaylist, type AudioRenditionEntry, type SubtitleRenditionEntry, type VariantEntry } from '../../shared/media/hls/playlist.ts';
+import type { SubtitleTrackOutputs } from '../hls-subtitles/publish.ts';
+import type { PackageAudio } from './params.ts';
 import { rateValue, type Rational } from '../../shared/media/hls/timeline.ts';
 import type { MeasuredTrack } from './measure.ts';
 
@@ -18,7 +20,14 @@ export interface Presentation {
   readonly media: ReadonlyMap<string, string>;
   readonly master: string;
   readonly variants: readonly (VariantEntry & { readonly track: MeasuredTrack })[];
-  readonly audio: (TrackBandwidth & { readonly track: MeasuredTrack }) | undefined;
+  /** The audio renditions, primary first. */
+  readonly audio: readonly (TrackBandwidth & { readonly track: MeasuredTrack; readonly name: string })[];
+}
+
+/** What buildPresentation needs besides the measured tracks: how renditions are named, and the subtitles. */
+export interface PresentationInputs {
+  readonly audio: readonly PackageAudio[];
+  readonly subtitles: readonly SubtitleTrackOutputs[];
 }
 
 /** The audio rendition's NAME in the master playlist (§4.3.4.1: a human-readable description). */
@@ -37,28 +46,61 @@ export function bandwidthOf(track: MeasuredTrack, targetDuration: number): Track
   return { peak: peakSegmentBitrate(segments, targetDuration), average: averageBitrate(segments) };
 }
 
-export function buildPresentation(video: readonly MeasuredTrack[], audioTrack: MeasuredTrack | undefined, frameRate: Rational | undefined, targetDuration: number): Presentation {
+/**
+ * A subtitle rendition's media playlist: one WebVTT segment per video segment, with the video's durations (the
+ * WebVTT segments cover the same windows, hls-subtitles/publish.ts).
+ */
+export function subtitlePlaylist(rendition: string, video: MeasuredTrack, targetDuration: number): string {
+  return writeMediaPlaylist({
+    targetDuration,
+    segments: video.segments.map((segment) => ({ uri: relativeFromPackage(HLS_SUBTITLES_STEP, vttSegmentFile(rendition, segment.index)), durationSeconds: segment.duration / video.info.timescale })),
+  });
+}
+
+export function buildPresentation(video: readonly MeasuredTrack[], audioTracks: readonly MeasuredTrack[], frameRate: Rational | undefined, targetDuration: number, inputs: PresentationInputs): Presentation {
   const media = new Map<string, string>();
-  for (const track of [...video, ...(audioTrack ? [audioTrack] : [])]) media.set(mediaPlaylistFile(track.spec.name), mediaPlaylist(track, targetDuration));
-  const audio = audioTrack ? { track: audioTrack, ...bandwidthOf(audioTrack, targetDuration) } : undefined;
+  for (const track of [...video, ...audioTracks]) media.set(mediaPlaylistFile(track.spec.name), mediaPlaylist(track, targetDuration));
+  const [reference] = video;
+  const subtitles: SubtitleRenditionEntry[] = reference
+    ? inputs.subtitles.map((track) => {
+        media.set(mediaPlaylistFile(track.rendition), subtitlePlaylist(track.rendition, reference, targetDuration));
+        return { groupId: SUBTITLES_GROUP_ID, name: track.name, uri: mediaPlaylistFile(track.rendition), ...(track.language ? { language: track.language } : {}), default: track.default, forced: track.forced };
+      })
+    : [];
+  const audio = audioTracks.map((track, i) => ({ track, name: inputs.audio[i]?.name ?? (i === 0 ? AUDIO_NAME : `Audio ${i + 1}`), ...bandwidthOf(track, targetDuration) }));
+  // §4.3.4.2: BANDWIDTH covers the variant with any rendition of its group, so the group's largest counts.
+  const peakAudio = Math.max(0, ...audio.map((rendition) => rendition.peak));
+  const averageAudio = Math.max(0, ...audio.map((rendition) => rendition.average));
+  const [primary] = audio;
   const variants = video.map((track) => {
     const own = bandwidthOf(track, targetDuration);
     return {
       track,
       uri: mediaPlaylistFile(track.spec.name),
-      bandwidth: own.peak + (audio?.peak ?? 0),
-      averageBandwidth: own.average + (audio?.average ?? 0),
-      codecs: [track.info.codec, ...(audio ? [audio.track.info.codec] : [])],
+      bandwidth: own.peak + peakAudio,
+      averageBandwidth: own.average + averageAudio,
+      codecs: [track.info.codec, ...(primary ? [primary.track.info.codec] : [])],
       resolution: { width: track.info.width ?? 0, height: track.info.height ?? 0 },
       ...(frameRate ? { frameRate: rateValue(frameRate) } : {}),
-      ...(audio ? { audioGroup: AUDIO_GROUP_ID } : {}),
+      ...(primary ? { audioGroup: AUDIO_GROUP_ID } : {}),
+      ...(subtitles.length > 0 ? { subtitlesGroup: SUBTITLES_GROUP_ID } : {}),
     };
   });
-  // An audio-only asset: its audio playlist is the one variant; a video asset lists it only as the group's rendition.
-  const audioOnly: VariantEntry[] = audio && video.length === 0 ? [{ uri: mediaPlaylistFile(audio.track.spec.name), bandwidth: audio.peak, averageBandwidth: audio.average, codecs: [audio.track.info.codec] }] : [];
-  const master = writeMasterPlaylist({
-    audio: audio && video.length > 0 ? [{ groupId: AUDIO_GROUP_ID, name: AUDIO_NAME, uri: mediaPlaylistFile(audio.track.spec.name), channels: audio.track.info.channels ?? 2 }] : [],
-    variants: [...variants, ...audioOnly],
-  });
+  // An audio-only asset: its primary audio playlist is the one variant; a video asset lists audio only as the group's renditions.
+  const audioOnly: VariantEntry[] = primary && video.length === 0 ? [{ uri: mediaPlaylistFile(primary.track.spec.name), bandwidth: primary.peak, averageBandwidth: primary.average, codecs: [primary.track.info.codec] }] : [];
+  const audioEntries: AudioRenditionEntry[] = video.length > 0
+    ? audio.map((rendition, i) => {
+        const planned = inputs.audio[i];
+        return {
+          groupId: AUDIO_GROUP_ID,
+          name: rendition.name,
+          uri: mediaPlaylistFile(rendition.track.spec.name),
+          channels: rendition.track.info.channels ?? 2,
+          ...(planned?.language ? { language: planned.language } : {}),
+          ...(planned?.default !== undefined ? { default: planned.default } : {}),
+        };
+      })
+    : [];
+  const master = writeMasterPlaylist({ audio: audioEntries, subtitles, variants: [...variants, ...audioOnly] });
   return { media, master, variants, audio };
 }

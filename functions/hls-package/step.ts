@@ -9,17 +9,18 @@ import { loadStepParamsSchema } from '../../events/catalog.ts';
 import type { StepDefinition } from '../../shared/domain/step.ts';
 import { PermanentError } from '../../shared/errors.ts';
 import { toDoc } from '../../shared/media/hls/doc.ts';
-import { AUDIO_GROUP_ID, HLS_AUDIO_STEP, HLS_PACKAGE_STEP, HLS_SEGMENT_STEP, MASTER_PLAYLIST, mediaPlaylistFile } from '../../shared/media/hls/layout.ts';
+import { AUDIO_GROUP_ID, HLS_AUDIO_STEP, HLS_PACKAGE_STEP, HLS_SEGMENT_STEP, HLS_SUBTITLES_STEP, MASTER_PLAYLIST, mediaPlaylistFile, SUBTITLES_GROUP_ID } from '../../shared/media/hls/layout.ts';
 import { primaryVideoStream } from '../../shared/media/hls/ladder.ts';
 import { PLAYLIST_CONTENT_TYPE } from '../../shared/media/hls/playlist.ts';
 import { DEFAULT_HLS_SETTINGS, type HlsSettings } from '../../shared/media/hls/settings.ts';
 import { rateValue } from '../../shared/media/hls/timeline.ts';
 import type { DocData } from '../../shared/ports/asset-store.ts';
 import { derivativeUri, writeDerivative, type DerivativeTarget } from '../../shared/runtime/derivatives.ts';
+import type { SubtitleTrackOutputs } from '../hls-subtitles/publish.ts';
 import { measureTracks, type MeasureJob, type TrackSpec } from './measure.ts';
 import { planPackageParams, type PackageParams } from './params.ts';
-import { AUDIO_NAME, buildPresentation, type Presentation } from './playlists.ts';
-import { failureMessage, HLS_VALIDATION_FAILED, totalSeconds, trailingEmpty, validate, type Check } from './validate.ts';
+import { buildPresentation, type Presentation } from './playlists.ts';
+import { allAudio, failureMessage, HLS_VALIDATION_FAILED, totalSeconds, trailingEmpty, validate, type Check } from './validate.ts';
 
 /**
  * Pub/Sub's 600 s ack ceiling less the pipeline's margin. Reading back and decoding every rendition is the bulk
@@ -27,14 +28,14 @@ import { failureMessage, HLS_VALIDATION_FAILED, totalSeconds, trailingEmpty, val
  * of four or more vCPUs to finish inside it.
  */
 export const PACKAGE_TIMEOUT_MS = 585_000;
-export const PACKAGE_RECIPE_VERSION = '2';
+export const PACKAGE_RECIPE_VERSION = '3';
 /** Playlists of a VOD presentation never change once written, but a re-run may rewrite them: caches revalidate. */
 const PLAYLIST_CACHE_CONTROL = 'public, max-age=60';
 
 export function createPackageStep(settings: HlsSettings = DEFAULT_HLS_SETTINGS): StepDefinition {
   return {
     name: HLS_PACKAGE_STEP,
-    dependsOn: [HLS_SEGMENT_STEP, HLS_AUDIO_STEP],
+    dependsOn: [HLS_SEGMENT_STEP, HLS_AUDIO_STEP, HLS_SUBTITLES_STEP],
     timeoutMs: PACKAGE_TIMEOUT_MS,
     recipeVersion: PACKAGE_RECIPE_VERSION,
     paramsSchema: loadStepParamsSchema(HLS_PACKAGE_STEP),
@@ -50,10 +51,10 @@ export function createPackageStep(settings: HlsSettings = DEFAULT_HLS_SETTINGS):
       // One single-threaded decoder per core, over slices of every track.
       const tracks = await measureTracks(job, specs, availableParallelism());
       const video = tracks.filter((track) => track.spec.kind === 'video');
-      const audio = tracks.find((track) => track.spec.kind === 'audio');
+      const audio = tracks.filter((track) => track.spec.kind === 'audio');
       const checks = validate(params, { video, audio });
       if (checks.some((check) => !check.passed)) throw new PermanentError(HLS_VALIDATION_FAILED, failureMessage(checks));
-      const presentation = buildPresentation(video, audio, params.video?.frameRate, params.targetDuration);
+      const presentation = buildPresentation(video, audio, params.video?.frameRate, params.targetDuration, { audio: allAudio(params), subtitles: subtitleTracks(params, video.length) });
       const target: DerivativeTarget = { blobs: context.blobs, config: context.config, order, recipeVersion: PACKAGE_RECIPE_VERSION };
       // Media playlists first, the master last: a master that exists always points at playlists that exist.
       for (const [file, text] of presentation.media) await writeDerivative(target, file, text, { contentType: PLAYLIST_CONTENT_TYPE, cacheControl: PLAYLIST_CACHE_CONTROL });
@@ -69,19 +70,32 @@ function trackSpecs(params: PackageParams): TrackSpec[] {
     const count = params.video.segmentCount - trailingEmpty(params);
     for (const rendition of params.video.renditions) specs.push({ name: rendition.name, kind: 'video', step: HLS_SEGMENT_STEP, segmentCount: count });
   }
-  if (params.audio) specs.push({ name: params.audio.rendition, kind: 'audio', step: HLS_AUDIO_STEP, segmentCount: params.audio.segmentCount });
+  for (const audio of allAudio(params)) specs.push({ name: audio.rendition, kind: 'audio', step: HLS_AUDIO_STEP, segmentCount: audio.segmentCount });
   return specs;
+}
+
+/**
+ * The WebVTT renditions, when they cover the video's segments: hls-subtitles cut them on the same grid, so their
+ * count is the video's before trailing empty shards are dropped. A mismatch fails the presentation.
+ */
+function subtitleTracks(params: PackageParams, videoTracks: number): readonly SubtitleTrackOutputs[] {
+  const subtitles = params.subtitles;
+  if (!subtitles || !params.video || videoTracks === 0) return [];
+  if (subtitles.segmentCount !== params.video.segmentCount) {
+    throw new PermanentError(HLS_VALIDATION_FAILED, `subtitles: ${subtitles.segmentCount} WebVTT segments for ${params.video.segmentCount} video segments`);
+  }
+  return subtitles.tracks;
 }
 
 function packageOutputs(target: DerivativeTarget, params: PackageParams, presentation: Presentation, checks: readonly Check[]): DocData {
   const uri = (file: string): string => derivativeUri(target.config, target.order.assetId, HLS_PACKAGE_STEP, file);
   const [first] = presentation.variants;
-  const audio = presentation.audio;
+  const [primary] = presentation.audio;
   return toDoc({
     masterUri: uri(MASTER_PLAYLIST),
     targetDurationSeconds: params.targetDuration,
-    durationSeconds: first ? totalSeconds(first.track) : audio ? totalSeconds(audio.track) - (params.audio?.primingSeconds ?? 0) : 0,
-    segmentCount: first ? first.track.segments.length : (audio?.track.segments.length ?? 0),
+    durationSeconds: first ? totalSeconds(first.track) : primary ? totalSeconds(primary.track) - (params.audio?.primingSeconds ?? 0) : 0,
+    segmentCount: first ? first.track.segments.length : (primary?.track.segments.length ?? 0),
     renditions: presentation.variants.map((variant) => ({
       name: variant.track.spec.name,
       width: variant.resolution?.width,
@@ -92,23 +106,36 @@ function packageOutputs(target: DerivativeTarget, params: PackageParams, present
       frameRate: params.video ? Number(rateValue(params.video.frameRate).toFixed(3)) : null,
       playlistUri: uri(variant.uri),
     })),
-    audio: audio
+    audio: primary
       ? {
-          name: AUDIO_NAME,
+          name: primary.name,
           groupId: presentation.variants.length > 0 ? AUDIO_GROUP_ID : null,
-          codecs: audio.track.info.codec,
+          codecs: primary.track.info.codec,
           // From the init segment's AudioSpecificConfig (shared/media/hls/asc.ts), as CHANNELS states it.
-          channels: audio.track.info.channels ?? null,
+          channels: primary.track.info.channels ?? null,
           // What the audio-duration check compared against: the audio step's decoded count, or the container.
           durationSource: params.audio?.durationSource ?? 'container',
           decodedSamples: params.audio?.decodedSamples ?? null,
-          bandwidth: audio.peak,
-          averageBandwidth: audio.average,
+          bandwidth: primary.peak,
+          averageBandwidth: primary.average,
           gainDb: params.audio?.gainDb ?? 0,
           gainSource: params.audio?.gainSource ?? 'none',
-          playlistUri: uri(mediaPlaylistFile(audio.track.spec.name)),
+          playlistUri: uri(mediaPlaylistFile(primary.track.spec.name)),
         }
       : null,
+    audioRenditions: presentation.audio.map((rendition, i) => ({
+      rendition: rendition.track.spec.name,
+      name: rendition.name,
+      language: allAudio(params)[i]?.language ?? null,
+      default: allAudio(params)[i]?.default ?? i === 0,
+      channels: rendition.track.info.channels ?? null,
+      playlistUri: uri(mediaPlaylistFile(rendition.track.spec.name)),
+    })),
+    subtitles: subtitleTracks(params, presentation.variants.length).map((track) => ({
+      ...track,
+      groupId: SUBTITLES_GROUP_ID,
+      playlistUri: uri(mediaPlaylistFile(track.rendition)),
+    })),
     validation: { passed: true, checks: checks.map((check) => ({ name: check.name, detail: check.detail })) },
   });
 }

@@ -5,7 +5,7 @@
  */
 import { frameSeconds, type Rational } from '../../shared/media/hls/timeline.ts';
 import type { MeasuredSegment, MeasuredTrack } from './measure.ts';
-import type { PackageParams } from './params.ts';
+import type { PackageAudio, PackageParams } from './params.ts';
 
 export const HLS_VALIDATION_FAILED = 'HLS_VALIDATION_FAILED';
 
@@ -17,7 +17,13 @@ export interface Check {
 
 export interface Measured {
   readonly video: readonly MeasuredTrack[];
-  readonly audio: MeasuredTrack | undefined;
+  /** The audio renditions, primary first, in the order of allAudio(params). */
+  readonly audio: readonly MeasuredTrack[];
+}
+
+/** The primary rendition and the others, in stream order: the order the tracks are measured in. */
+export function allAudio(params: PackageParams): PackageAudio[] {
+  return [...(params.audio ? [params.audio] : []), ...(params.moreAudio ?? [])];
 }
 
 /** Comparisons of times converted from different timescales agree to well under a microsecond. */
@@ -32,15 +38,71 @@ const AAC_FRAME_SECONDS = 1024 / 48_000;
 export const RESAMPLED_LENGTH_TOLERANCE_SAMPLES = 1;
 
 export function validate(params: PackageParams, measured: Measured): Check[] {
-  const tracks = [...measured.video, ...(measured.audio ? [measured.audio] : [])];
+  const tracks = [...measured.video, ...measured.audio];
+  const audioParams = allAudio(params);
   const checks = [initSegments(params, measured), emptySegments(params), segmentDurations(params.targetDuration, tracks), independentSegments(tracks), continuity(tracks)];
+  if (measured.video.length > 0) checks.push(videoStartsAtDecodeTime(measured.video));
+  if (tracks.length > 0) checks.push(noStartHole(measured));
   if (measured.video.length > 1) checks.push(renditionsAligned(measured.video));
-  if (measured.audio && params.audio) checks.push(audioChannels(params.audio.channels, measured.audio));
+  measured.audio.forEach((track, i) => {
+    const planned = audioParams[i];
+    if (planned) checks.push(audioChannels(planned.channels, track));
+  });
   checks.push(...durations(params, measured));
-  const sync = avSync(params, measured);
-  if (sync) checks.push(sync);
+  measured.audio.forEach((track, i) => {
+    const sync = avSync(params, audioParams[i], measured.video[0], track);
+    if (sync) checks.push(sync);
+  });
   checks.push(decodes(tracks));
   return checks;
+}
+
+/**
+ * Players start a fragment's buffer at its tfdt (hls.js) or line streams up by it (Shaka): the first frame a
+ * video segment presents must sit exactly there, or every start is a hole of the encoder's reorder delay.
+ * Negative composition offsets (trun v1) make it so; this checks every segment of every rendition.
+ */
+function videoStartsAtDecodeTime(video: readonly MeasuredTrack[]): Check {
+  const problems: string[] = [];
+  for (const track of video) {
+    for (const segment of track.segments) {
+      if (segment.presentationStart !== segment.decodeTime) {
+        problems.push(`${track.spec.name} segment ${segment.index} presents its first frame ${signedMs((segment.presentationStart - segment.decodeTime) / track.info.timescale)} from its tfdt`);
+      }
+    }
+  }
+  return verdict('video-starts-at-tfdt', problems, `every video segment presents its first frame at its tfdt (${video.map((track) => track.spec.name).join(', ')})`);
+}
+
+/**
+ * The presentation's zero: where players anchor it. hls.js and AVPlayer take it from the main playlist's first
+ * fragment, the video's first frame (its tfdt, checked above); an audio-only presentation starts at its earliest
+ * rendition's first sample.
+ */
+export function presentationZero(measured: Measured): number {
+  const starts = measured.video.length > 0 ? measured.video.map(firstDecodeSeconds) : measured.audio.map(firstDecodeSeconds);
+  return Math.min(...starts);
+}
+
+/**
+ * No track starts after the presentation's zero. Chromium's MSE starts playback where the latest SourceBuffer
+ * starts, so audio starting after the first frame (an Android clip's, 0.478 s late) would cost the viewer that
+ * much picture: hls-audio pads it with silence back to the zero. A track's start is its first tfdt, where players
+ * buffer from (the audio's priming frame included, which is why it may start before the zero). A track starting
+ * before the zero (a transport stream whose audio leads the picture) is no hole: players cut what precedes it.
+ */
+function noStartHole(measured: Measured): Check {
+  const zero = presentationZero(measured);
+  const tracks = [...measured.video, ...measured.audio];
+  const late = tracks.filter((track) => firstDecodeSeconds(track) - zero > SECONDS_EPSILON);
+  const problems = late.map((track) => `${track.spec.name} starts ${signedMs(firstDecodeSeconds(track) - zero)} after the presentation's zero (its first ${track.spec.kind === 'video' ? 'frame' : 'sample'}), a hole players start behind`);
+  const starts = tracks.map((track) => `${track.spec.name} ${signedMs(firstDecodeSeconds(track) - zero)}`).join(', ');
+  return verdict('no-start-hole', problems, `no track starts after the presentation's zero, the first video frame or audio sample (${starts})`);
+}
+
+function firstDecodeSeconds(track: MeasuredTrack): number {
+  const first = track.segments[0];
+  return first ? first.decodeTime / track.info.timescale : Number.POSITIVE_INFINITY;
 }
 
 function initSegments(params: PackageParams, measured: Measured): Check {
@@ -50,7 +112,10 @@ function initSegments(params: PackageParams, measured: Measured): Check {
     if (reported.length !== 1) problems.push(`${track.spec.name}: the shards wrote ${reported.length} different init segments`);
     else if (reported[0] !== track.initSha256) problems.push(`${track.spec.name}: the stored init segment is not the one the shards wrote`);
   }
-  if (measured.audio && params.audio && measured.audio.initSha256 !== params.audio.initSha256) problems.push(`${measured.audio.spec.name}: the stored init segment is not the one encoded`);
+  const audioParams = allAudio(params);
+  measured.audio.forEach((track, i) => {
+    if (track.initSha256 !== audioParams[i]?.initSha256) problems.push(`${track.spec.name}: the stored init segment is not the one encoded`);
+  });
   return verdict('init-segments', problems, `one init segment per rendition, identical in every shard (${tracksText(measured)})`);
 }
 
@@ -106,7 +171,7 @@ function continuity(tracks: readonly MeasuredTrack[]): Check {
       }
     });
   }
-  return verdict('timestamps-continuous', problems, `no gap or overlap between consecutive segments (${tracksText({ video: tracks, audio: undefined })})`);
+  return verdict('timestamps-continuous', problems, `no gap or overlap between consecutive segments (${tracksText({ video: tracks, audio: [] })})`);
 }
 
 /** Players switch renditions at segment boundaries, so every rendition must cut at the same instants. */
@@ -146,21 +211,32 @@ function durations(params: PackageParams, measured: Measured): Check[] {
   if (video) {
     const begin = start(video.segments[0]!, video);
     spans.push({ start: begin, end: begin + totalSeconds(video) });
-    if (params.video?.sourceSeconds != null) checks.push(durationCheck('video-duration', 'video', totalSeconds(video), params.video.sourceSeconds, frame));
+    const frames = video.segments.reduce((sum, segment) => sum + segment.samples, 0);
+    // Like with like: the frames the shards produced against the grid the timeline planned (both counted, not
+    // estimated). Orders planned before the count was recorded compare against the stream's stated duration.
+    if (params.video?.plannedFrames !== undefined) checks.push(frameCountCheck(video, frames, params.video.plannedFrames));
+    else if (params.video?.sourceSeconds != null) checks.push(durationCheck('video-duration', 'video', totalSeconds(video), params.video.sourceSeconds, frame));
   }
   let decodedSeconds: number | undefined;
-  if (measured.audio && params.audio) {
-    const content = totalSeconds(measured.audio) - params.audio.primingSeconds;
-    const begin = start(measured.audio.segments[0]!, measured.audio) + params.audio.primingSeconds;
-    spans.push({ start: begin, end: begin + content });
-    const { decodedSamples, decodedSampleRate } = params.audio;
-    if (params.audio.durationSource === 'decoded' && decodedSamples !== null && decodedSampleRate !== null) {
-      decodedSeconds = decodedSamples / decodedSampleRate;
-      checks.push(decodedCheck('audio-duration', measured.audio, params.audio.primingSeconds, decodedSamples, decodedSampleRate));
-    } else if (params.audio.sourceSeconds != null) {
-      checks.push(durationCheck('audio-duration', 'audio', content, params.audio.sourceSeconds, audioTolerance));
+  const audioParams = allAudio(params);
+  measured.audio.forEach((track, i) => {
+    const planned = audioParams[i];
+    if (!planned) return;
+    const name = i === 0 ? 'audio-duration' : `audio-duration ${track.spec.name}`;
+    const content = totalSeconds(track) - planned.primingSeconds;
+    const begin = start(track.segments[0]!, track) + planned.primingSeconds;
+    const pad = planned.leadingSilenceSamples ?? 0;
+    // The presentation's span is the source's content: the programme audio starts after the leading silence.
+    spans.push({ start: begin + pad / track.info.timescale, end: begin + content });
+    const { decodedSamples, decodedSampleRate } = planned;
+    if (planned.durationSource === 'decoded' && decodedSamples !== null && decodedSampleRate !== null) {
+      if (i === 0) decodedSeconds = decodedSamples / decodedSampleRate;
+      checks.push(decodedCheck(name, track, planned.primingSeconds, pad, decodedSamples, decodedSampleRate));
+    } else if (planned.sourceSeconds != null) {
+      // The source's audio against the stream's stated duration: the leading silence is not the source's.
+      checks.push(durationCheck(name, 'audio', content - pad / track.info.timescale, planned.sourceSeconds, audioTolerance));
     }
-  }
+  });
   // An audio-only presentation is its audio: its length is the decoded one. A video's is still the container's.
   if (!video && decodedSeconds !== undefined && spans.length > 0) {
     const span = Math.max(...spans.map((s) => s.end)) - Math.min(...spans.map((s) => s.start));
@@ -168,22 +244,34 @@ function durations(params: PackageParams, measured: Measured): Check[] {
     checks.push(durationCheck('total-duration', 'presentation', span, decodedSeconds, tolerance, 'decoded from the source', `${RESAMPLED_LENGTH_TOLERANCE_SAMPLES} sample`));
   } else if (params.sourceSeconds != null && spans.length > 0) {
     const span = Math.max(...spans.map((s) => s.end)) - Math.min(...spans.map((s) => s.start));
-    checks.push(durationCheck('total-duration', 'presentation', span, params.sourceSeconds, measured.audio ? audioTolerance : frame));
+    checks.push(durationCheck('total-duration', 'presentation', span, params.sourceSeconds, measured.audio.length > 0 ? audioTolerance : frame));
   }
   return checks;
 }
 
-/** The HLS audio's samples (priming excluded) against the audio step's count of the decoded source. */
-function decodedCheck(name: string, track: MeasuredTrack, primingSeconds: number, decodedSamples: number, decodedRate: number): Check {
+/** Every planned grid frame was produced, no more: the fps filter fills the grid, so nothing short of a lost shard differs. */
+function frameCountCheck(video: MeasuredTrack, frames: number, planned: number): Check {
+  return {
+    name: 'video-duration',
+    passed: frames === planned,
+    detail: `${video.spec.name}: ${frames} frames produced for the ${planned} the timeline planned (${totalSeconds(video).toFixed(6)} s)`,
+  };
+}
+
+/**
+ * The HLS audio's samples (priming excluded) against the audio step's count of the decoded source plus the
+ * leading silence hls-audio put before it (`padSamples`, at the track's rate): the pad and nothing else was added.
+ */
+function decodedCheck(name: string, track: MeasuredTrack, primingSeconds: number, padSamples: number, decodedSamples: number, decodedRate: number): Check {
   const scale = track.info.timescale;
   const ticks = track.segments.reduce((sum, segment) => sum + segment.duration, 0) - Math.round(primingSeconds * scale);
-  const expected = (decodedSamples * scale) / decodedRate;
+  const expected = (decodedSamples * scale) / decodedRate + padSamples;
   const tolerance = (RESAMPLED_LENGTH_TOLERANCE_SAMPLES * scale) / decodedRate;
   const diff = ticks - expected;
   return {
     name,
     passed: Math.abs(diff) <= tolerance + SECONDS_EPSILON,
-    detail: `${ticks} samples (${(ticks / scale).toFixed(6)} s) of audio for the ${decodedSamples} (${(decodedSamples / decodedRate).toFixed(6)} s) the audio step decoded from the source (${diff >= 0 ? '+' : '−'}${Math.abs(diff)} at ${scale} Hz; tolerance ${RESAMPLED_LENGTH_TOLERANCE_SAMPLES} sample: each step resamples on its own)`,
+    detail: `${ticks} samples (${(ticks / scale).toFixed(6)} s) of audio for the ${decodedSamples} (${(decodedSamples / decodedRate).toFixed(6)} s) the audio step decoded from the source${padSamples > 0 ? ` and ${padSamples} of leading silence` : ''} (${diff >= 0 ? '+' : '−'}${Math.abs(diff)} at ${scale} Hz; tolerance ${RESAMPLED_LENGTH_TOLERANCE_SAMPLES} sample: each step resamples on its own)`,
   };
 }
 
@@ -213,24 +301,25 @@ function durationCheck(name: string, what: string, actual: number, source: numbe
 }
 
 /**
- * The first real audio sample (after the encoder's priming) must sit where the source put it relative to the
- * first video frame, to within one frame. The video's first frame is the source's, rounded to the frame grid.
+ * What a player does: it presents the video's first frame at the first segment's tfdt (checked above to be the
+ * first presented frame) and the audio's first sample at its tfdt plus the priming; the programme audio starts
+ * after the leading silence hls-audio recorded. Their distance must be the source's (its audio start less its
+ * video start, the video's rounded to the frame grid), within one frame.
  */
-function avSync(params: PackageParams, measured: Measured): Check | undefined {
-  const [video] = measured.video;
-  const audio = measured.audio;
-  if (!video || !audio || !params.video || !params.audio || params.audio.sourceVideoStart === null) return undefined;
+function avSync(params: PackageParams, planned: PackageAudio | undefined, video: MeasuredTrack | undefined, audio: MeasuredTrack): Check | undefined {
+  if (!video || !params.video || !planned || planned.sourceVideoStart === null) return undefined;
   const rate: Rational = params.video.frameRate;
   const frame = frameSeconds(rate);
-  const videoStart = start(video.segments[0]!, video);
-  const audioStart = start(audio.segments[0]!, audio) + params.audio.primingSeconds;
-  const gridVideoStart = Math.round(params.audio.sourceVideoStart / frame) * frame;
-  const expected = params.audio.sourceAudioStart - gridVideoStart;
+  const videoStart = video.segments[0]!.decodeTime / video.info.timescale;
+  const pad = planned.leadingSilenceSamples ?? 0;
+  const audioStart = (audio.segments[0]!.decodeTime + pad) / audio.info.timescale + planned.primingSeconds;
+  const gridVideoStart = Math.round(planned.sourceVideoStart / frame) * frame;
+  const expected = planned.sourceAudioStart - gridVideoStart;
   const error = audioStart - videoStart - expected;
   return {
-    name: 'av-sync',
+    name: params.audio && planned.rendition !== params.audio.rendition ? `av-sync ${planned.rendition}` : 'av-sync',
     passed: Math.abs(error) <= frame + SECONDS_EPSILON,
-    detail: `audio starts ${signedMs(audioStart - videoStart)} from the video, the source ${signedMs(expected)}: off by ${signedMs(error)} (one frame is ${(frame * 1000).toFixed(3)} ms)`,
+    detail: `${audio.spec.name}: the first audio sample plays ${signedMs(audioStart - videoStart)} from the first video frame${pad > 0 ? ` (after ${pad} samples of leading silence)` : ''}, the source ${signedMs(expected)}: off by ${signedMs(error)} (one frame is ${(frame * 1000).toFixed(3)} ms)`,
   };
 }
 
@@ -271,5 +360,5 @@ function signedMs(secondsValue: number): string {
 }
 
 function tracksText(measured: Measured): string {
-  return [...measured.video, ...(measured.audio ? [measured.audio] : [])].map((track) => track.spec.name).join(', ');
+  return [...measured.video, ...measured.audio].map((track) => track.spec.name).join(', ');
 }

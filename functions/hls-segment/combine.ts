@@ -4,6 +4,7 @@
  * hashes (one per rendition when all is well) and the indices of empty shards. Per-segment facts stay in the
  * results subcollection.
  */
+import type { PicturePlan } from '../../shared/media/hls/plan.ts';
 import type { DocData } from '../../shared/ports/asset-store.ts';
 import type { ShardOutputs } from './publish.ts';
 
@@ -16,6 +17,8 @@ export interface SegmentSummary {
   readonly renditions: Readonly<Record<string, { readonly bytes: number; readonly initSha256: readonly string[] }>>;
   /** Bytes of the source all shards read together: near the source's size when the ranged reads work, a multiple of it when not. */
   readonly sourceBytesRead: number;
+  /** The same for every shard (planned from the probe): scan verdict, deinterlacing, tone map, colour per rung, frame-rate rule. */
+  readonly picture?: PicturePlan;
 }
 
 /** Where a summary holds more than this many empty shards, the rest are implied by the count; the document stays small. */
@@ -38,6 +41,7 @@ export function combineShards(shardOutputs: readonly DocData[]): DocData {
     emptySegments: shards.filter((shard) => shard.frames === 0).map((shard) => shard.index).slice(0, MAX_LISTED_EMPTY),
     renditions,
     sourceBytesRead: shards.reduce((sum, shard) => sum + shard.sourceRead.bytesRead, 0),
+    ...(shards[0]?.picture ? { picture: shards[0].picture } : {}),
   };
   return summary as unknown as DocData;
 }

@@ -14,8 +14,9 @@
  */
 import { FMP4_MOVFLAGS, fmp4MuxerArgs, quietArgs } from '../../shared/media/hls/ffmpeg.ts';
 import { inputArgs, type MediaInput } from '../../shared/media/input.ts';
-import { rateText } from '../../shared/media/hls/timeline.ts';
+import { colourTagArgs } from '../../shared/media/video-colour.ts';
 import type { SegmentParams } from './params.ts';
+import { renditionStage, sdrStage, sourceStage } from './picture.ts';
 
 /** One movie fragment per GOP: each fragment starts with a keyframe, and the muxer never holds more than 2 s. */
 const FRAGMENT_PER_KEYFRAME = '+frag_keyframe';
@@ -31,15 +32,14 @@ export function segmentSeekSeconds(params: SegmentParams): number {
 }
 
 export function filterGraph(params: SegmentParams): string {
-  const { segment, video, renditions } = params;
+  const { video, renditions } = params;
+  // Deinterlacing, the frame grid and the tone map run once per shard; the rungs branch after them (picture.ts).
   const head = [
-    `[0:${video.streamIndex}]fps=${rateText(video.frameRate)}`,
-    `trim=start_pts=${segment.startFrame}:end_pts=${segment.startFrame + segment.frames}`,
-    `setpts=PTS+${video.offsetFrames}`,
+    `[0:${video.streamIndex}]${sourceStage(params).join(',')}`,
+    ...sdrStage(params),
     `split=${renditions.length}${renditions.map((_, i) => `[s${i}]`).join('')}`,
   ].join(',');
-  // Scaling to the display size applies the sample aspect ratio; the output has square pixels.
-  const branches = renditions.map((rendition, i) => `[s${i}]scale=w=${rendition.width}:h=${rendition.height}:flags=bicubic,setsar=1,format=yuv420p[v${i}]`);
+  const branches = renditions.map((_, i) => `[s${i}]${renditionStage(params, i).join(',')}[v${i}]`);
   return [head, ...branches].join(';');
 }
 
@@ -59,6 +59,8 @@ export function encodeArgs(params: SegmentParams, source: MediaInput, outputs: r
       '-map', `[v${i}]`,
       '-c:v', 'libx264', '-preset', encoder.preset, '-profile:v', 'high', '-crf', String(encoder.crf),
       '-maxrate', `${rendition.maxKbps}k`, '-bufsize', `${rendition.bufferKbits}k`,
+      // Tagged in the VUI and the colr box: the same for every shard, so the init segments stay identical.
+      ...colourTagArgs(params.picture.renditionSpaces[i] ?? 'bt709'),
       '-x264-params', `keyint=${video.framesPerKeyframe}:scenecut=0:open-gop=0:stitchable=1`,
       '-threads', threads, '-flags:v', '+bitexact',
       ...fmp4MuxerArgs(), '-movflags', `${FRAGMENT_PER_KEYFRAME}${FMP4_MOVFLAGS}`, outputs[i]!,

@@ -4,7 +4,7 @@
  * the probe, so a shard never re-probes and all shards agree.
  */
 import type { Rendition } from '../../shared/media/hls/ladder.ts';
-import type { VideoPlan } from '../../shared/media/hls/plan.ts';
+import type { PicturePlan, VideoPlan } from '../../shared/media/hls/plan.ts';
 import type { HlsSettings } from '../../shared/media/hls/settings.ts';
 import { segmentWindow, type Rational, type SegmentWindow } from '../../shared/media/hls/timeline.ts';
 
@@ -19,11 +19,13 @@ export interface SegmentParams {
     /**
      * Frames to seek before the segment. A constant-rate source kept at its rate has a frame exactly on the
      * boundary: none. Otherwise (variable rate, a halved rate) the frame the fps filter picks for the first slot
-     * may sit up to half a frame early: half a frame.
+     * may sit up to half a frame early: half a frame. Containers without a seek index add the plan's margin.
      */
     readonly seekSlackFrames: number;
   };
   readonly renditions: readonly Rendition[];
+  /** Deinterlacing, tone mapping, colour conversion and tags, and the frame-rate rule: the same for every shard. */
+  readonly picture: PicturePlan;
   readonly encoder: { readonly preset: string; readonly crf: number; readonly threads: number };
 }
 
@@ -36,9 +38,10 @@ export function segmentParams(plan: VideoPlan, settings: HlsSettings, index: num
       frameRate: timeline.frameRate,
       framesPerKeyframe: timeline.framesPerKeyframe,
       offsetFrames: timeline.offsetFrames,
-      seekSlackFrames: plan.sourceOnGrid ? 0 : 0.5,
+      seekSlackFrames: (plan.sourceOnGrid ? 0 : 0.5) + Math.ceil((plan.seekMarginSeconds * timeline.frameRate.num) / timeline.frameRate.den),
     },
     renditions: plan.renditions,
+    picture: plan.picture,
     encoder: { preset: settings.x264Preset, crf: settings.crf, threads: settings.threads },
   };
 }

@@ -9,6 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { INIT_CONTENT_TYPE, initFile, SEGMENT_CONTENT_TYPE, segmentFile } from '../../shared/media/hls/layout.ts';
 import { parseInit, parseSegment, splitFragmented, type SegmentTiming } from '../../shared/media/hls/fmp4.ts';
 import { writeDerivative, type DerivativeTarget } from '../../shared/runtime/derivatives.ts';
+import type { PicturePlan } from '../../shared/media/hls/plan.ts';
 import type { SourceReadStats } from '../../shared/runtime/source-server.ts';
 import type { SegmentParams } from './params.ts';
 
@@ -26,6 +27,8 @@ export interface ShardOutputs {
   readonly renditions: Readonly<Record<string, ShardRendition>>;
   /** What the encoder read of the source through ranged requests: its few seconds and the index, not the whole file. */
   readonly sourceRead: SourceReadStats;
+  /** What was done to the pictures (scan verdict, deinterlacing, tone map, colour per rung, frame-rate rule). */
+  readonly picture: PicturePlan;
 }
 
 export async function publishShard(target: DerivativeTarget, params: SegmentParams, files: readonly string[], sourceRead: SourceReadStats): Promise<ShardOutputs> {
@@ -56,5 +59,6 @@ export async function publishShard(target: DerivativeTarget, params: SegmentPara
     durationSeconds: timing ? timing.duration / timing.timescale : 0,
     renditions,
     sourceRead: { requests: sourceRead.requests, bytesRead: sourceRead.bytesRead },
+    picture: params.picture,
   };
 }

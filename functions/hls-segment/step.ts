@@ -27,7 +27,7 @@ import { publishShard } from './publish.ts';
  */
 export const SEGMENT_TIMEOUT_MS = 5 * 60_000;
 /** Bumped whenever the segments change for the same input and settings. */
-export const SEGMENT_RECIPE_VERSION = '1';
+export const SEGMENT_RECIPE_VERSION = '2';
 
 export function createSegmentStep(settings: HlsSettings = DEFAULT_HLS_SETTINGS): StepDefinition {
   return {

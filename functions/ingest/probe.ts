@@ -11,14 +11,16 @@ import { PROBE_STEP } from '../../shared/domain/step.ts';
 import { PermanentError, PermanentErrorCode, isPermanent } from '../../shared/errors.ts';
 import { MUSIC_METADATA_VERSION, readAudioMetadata } from '../../shared/media/audio-metadata.ts';
 import type { ProbeSummary } from '../../shared/media/classify.ts';
-import type { ByteSource } from '../../shared/media/input.ts';
+import type { ByteSource, MediaInput } from '../../shared/media/input.ts';
+import { detectInterlace } from '../../shared/media/interlace.ts';
+import { primaryVideoStream } from '../../shared/media/hls/ladder.ts';
 import { BlobNotFoundError } from '../../shared/ports/blob-store.ts';
 import type { Deps } from '../../shared/runtime/deps.ts';
 import { withServedSource } from '../../shared/runtime/source-server.ts';
 import { publishStepResult } from '../../shared/runtime/worker.ts';
 
 /** Bumped when what the probe records changes. */
-export const PROBE_RECIPE_VERSION = '2';
+export const PROBE_RECIPE_VERSION = '3';
 const ONE_SHARD = { index: 0, count: 1 } as const;
 
 export async function probeSource(assetId: string, source: AssetSource, deps: Deps): Promise<ProbeSummary> {
@@ -32,7 +34,9 @@ export async function probeSource(assetId: string, source: AssetSource, deps: De
       const summary = await served.settle(deps.probe(served.input, served.bytes, tools));
       // Tags, chapters and cover art are read here, over the same byte ranges, so the asset document has them from
       // the start and planning knows whether there is a cover. settle() surfaces a failed read of the source.
-      return summary.kind === 'audio' ? served.settle(withAudioMetadata(summary, served.bytes)) : summary;
+      if (summary.kind === 'audio') return served.settle(withAudioMetadata(summary, served.bytes));
+      // Field order flags lie both ways: idet looks at a bounded sample of decoded frames, over the same ranges.
+      return summary.kind === 'video' ? served.settle(withInterlaceVerdict(summary, served.input, tools.ffmpeg)) : summary;
     });
   } catch (error) {
     if (error instanceof BlobNotFoundError) throw await sourceGone(source, deps);
@@ -90,6 +94,14 @@ export async function reportProbe(
 async function withAudioMetadata(probe: ProbeSummary, bytes: ByteSource): Promise<ProbeSummary> {
   const { metadata, warnings } = await readAudioMetadata(bytes, { durationSeconds: probe.durationSeconds });
   return { ...probe, ...(metadata ? { audioMetadata: metadata } : {}), warnings: [...probe.warnings, ...warnings] };
+}
+
+/** The primary video stream's scan type (shared/media/interlace.ts), recorded on that stream. */
+async function withInterlaceVerdict(probe: ProbeSummary, input: MediaInput, ffmpeg: string): Promise<ProbeSummary> {
+  const primary = primaryVideoStream(probe);
+  if (!primary) return probe;
+  const interlace = await detectInterlace(ffmpeg, input, { streamIndex: primary.index, fieldOrder: primary.fieldOrder, frameRate: primary.frameRate, durationSeconds: probe.durationSeconds });
+  return { ...probe, streams: probe.streams.map((stream) => (stream === primary ? { ...stream, interlace } : stream)) };
 }
 
 /** Container tags are a stranger's text: a 1 MB comment tag must not become a 1 MB asset document. */

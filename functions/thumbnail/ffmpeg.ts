@@ -4,6 +4,7 @@
  */
 import { execFile } from 'node:child_process';
 import { PermanentError, PermanentErrorCode, TransientError } from '../../shared/errors.ts';
+import { hdrColour, isHdrTransfer, toneMapFilters } from '../../shared/media/tonemap.ts';
 import type { VideoParams } from './plan.ts';
 import type { Dimensions } from './sizes.ts';
 
@@ -11,7 +12,6 @@ import type { Dimensions } from './sizes.ts';
 const CRASH_SIGNALS = new Set(['SIGSEGV', 'SIGBUS', 'SIGILL', 'SIGFPE', 'SIGABRT']);
 /** Only stderr is captured (frames go to files); error output is a few lines. */
 const MAX_STDERR_BYTES = 1024 * 1024;
-const HDR_TRANSFERS = new Set(['smpte2084', 'arib-std-b67']);
 /** ffprobe color_space → swscale's in_color_matrix. */
 const MATRICES: Readonly<Record<string, string>> = {
   bt709: 'bt709', smpte170m: 'bt601', bt470bg: 'bt601', bt2020nc: 'bt2020', bt2020c: 'bt2020', fcc: 'fcc', smpte240m: 'smpte240m',
@@ -59,15 +59,10 @@ export function runFfmpeg(ffmpeg: string, args: readonly string[], options: RunO
 export function displayFilters(video: VideoParams, target: Dimensions): string[] {
   const filters: string[] = [];
   let matrix = MATRICES[video.colorSpace ?? ''] ?? (Math.max(video.width, video.height) >= 1280 || Math.min(video.width, video.height) > 576 ? 'bt709' : 'bt601');
-  if (video.colorTransfer && HDR_TRANSFERS.has(video.colorTransfer)) {
-    filters.push(
-      `zscale=tin=${video.colorTransfer}:min=${video.colorSpace ?? 'bt2020nc'}:pin=${video.colorPrimaries ?? 'bt2020'}:t=linear:npl=100`,
-      'format=gbrpf32le',
-      'zscale=p=bt709',
-      'tonemap=tonemap=hable:desat=0',
-      'zscale=t=bt709:m=bt709:r=tv',
-      'format=yuv420p',
-    );
+  // The tone map the HLS ladder uses too (shared/media/tonemap.ts), so the poster matches the stream.
+  const hdr = hdrColour(video);
+  if (hdr) {
+    filters.push(...toneMapFilters(hdr));
     matrix = 'bt709';
   }
   const turned = video.rotation === 90 || video.rotation === 270;
@@ -84,5 +79,5 @@ export function displayFilters(video: VideoParams, target: Dimensions): string[]
 }
 
 export function isHdr(video: VideoParams): boolean {
-  return video.colorTransfer !== null && HDR_TRANSFERS.has(video.colorTransfer);
+  return isHdrTransfer(video.colorTransfer);
 }

@@ -5,6 +5,7 @@
 import { PermanentError, PermanentErrorCode } from '../errors.ts';
 import type { DurationBasis } from './ffprobe-log.ts';
 import type { AudioMetadata } from './audio-metadata.ts';
+import type { InterlaceVerdict } from './interlace.ts';
 
 export type MediaKind = 'image' | 'audio' | 'video';
 
@@ -30,11 +31,31 @@ export interface StreamSummary {
   colorSpace?: string;
   colorTransfer?: string;
   colorPrimaries?: string;
+  /** ffprobe's color_range: 'tv' (limited) or 'pc' (full). */
+  colorRange?: string;
+  /** ffprobe's field_order as stated: 'progressive', 'tt', 'bb', 'tb', 'bt' (coded field, displayed field). */
+  fieldOrder?: string;
+  /** The primary video stream only: the field order weighed against idet's look at decoded frames (shared/media/interlace.ts). */
+  interlace?: InterlaceVerdict;
   sampleRate?: number;
   channels?: number;
   channelLayout?: string;
   /** disposition.attached_pic === 1: cover art, not a picture to process. */
   attachedPicture: boolean;
+  /**
+   * Where the stream's first timestamp lands when ffmpeg reads it alone with -copyts -start_at_zero, as the HLS
+   * steps do: seconds from the file's start (an MP4's edit list delays a track, a Matroska video starts after its
+   * AAC's priming). MPEG-TS/PS state no start: ffmpeg takes the first timestamp of the streams it reads, so a
+   * stream read alone starts at 0 and the streams' real distance is measured at run time (hls-audio/source-start.ts).
+   */
+  startSeconds?: number;
+  /** Audio and subtitles: the language tag as stated (ISO 639-2 'eng', or BCP-47), 'und' omitted. */
+  language?: string;
+  /** Audio and subtitles: the stream's title tag (Matroska's track name), trimmed and bounded. */
+  title?: string;
+  /** Audio and subtitles: disposition.default and disposition.forced. */
+  defaultTrack?: boolean;
+  forced?: boolean;
 }
 
 export interface ProbeSummary {
@@ -78,6 +99,7 @@ export function summarize(ffprobeJson: unknown, sizeBytes: number): ProbeSummary
   // The tty demuxer renders text files (.txt, .nfo, .asc) as an "ansi" video stream; text is not media.
   if (formatName === 'tty') throw new PermanentError(PermanentErrorCode.UNSUPPORTED_MEDIA, 'the file is text, not media');
   const streams = (Array.isArray(root.streams) ? root.streams : []).map((s, i) => summarizeStream(asObject(s), i));
+  relativeStarts(streams, PACKET_TIMED_FORMATS.has(formatName.split(',')[0] ?? '') ? undefined : num(format.start_time));
   const tags = lowerCaseTags(format.tags);
 
   // Cover art (attached_pic) is metadata of an audio file, not a picture to render, so it never decides the kind.
@@ -179,6 +201,35 @@ function frames(stream: StreamSummary): number {
   return 1;
 }
 
+/** Container tags are a stranger's text: a track title longer than this is cut. */
+const MAX_TRACK_TITLE_CHARS = 120;
+
+/** Demuxers whose start is the first timestamp read, of whichever streams are read (see startSeconds). */
+const PACKET_TIMED_FORMATS = new Set(['mpegts', 'mpeg', 'mpegtsraw']);
+
+/** Stream starts as offsets from the file's start (undefined: each stream read alone starts at 0); summarizeStream stored the raw start_time. */
+function relativeStarts(streams: StreamSummary[], formatStart: number | undefined): void {
+  for (const stream of streams) {
+    const zero = formatStart ?? stream.startSeconds;
+    if (stream.startSeconds === undefined || zero === undefined) continue;
+    // Microseconds: ffprobe prints six decimals, and subtraction must not leave 0.19999999.
+    stream.startSeconds = Math.max(0, Math.round((stream.startSeconds - zero) * 1e6) / 1e6);
+  }
+}
+
+/** Language, title and default/forced dispositions of an audio or subtitle stream, as HLS renditions name them. */
+function trackFacts(s: Json, disposition: Json): Partial<StreamSummary> {
+  const tags = lowerCaseTags(s.tags);
+  const language = tags.language?.trim();
+  const title = tags.title?.replace(/[\p{Cc}"]/gu, ' ').trim().slice(0, MAX_TRACK_TITLE_CHARS);
+  return {
+    ...(language && language.toLowerCase() !== 'und' && /^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$/.test(language) ? { language } : {}),
+    ...(title ? { title } : {}),
+    defaultTrack: disposition.default === 1,
+    forced: disposition.forced === 1,
+  };
+}
+
 function summarizeStream(s: Json, position: number): StreamSummary {
   const codecType = str(s.codec_type);
   const type = codecType && STREAM_TYPES.has(codecType as StreamSummary['type']) ? (codecType as StreamSummary['type']) : 'data';
@@ -188,6 +239,8 @@ function summarizeStream(s: Json, position: number): StreamSummary {
     type,
     codec: str(s.codec_name) ?? 'unknown',
     attachedPicture: disposition.attached_pic === 1,
+    ...(num(s.start_time) === undefined ? {} : { startSeconds: num(s.start_time) }),
+    ...(type === 'audio' || type === 'subtitle' ? trackFacts(s, disposition) : {}),
   };
   const fields: Partial<StreamSummary> = {
     profile: str(s.profile),
@@ -216,6 +269,8 @@ function summarizeStream(s: Json, position: number): StreamSummary {
       colorSpace: known(s.color_space),
       colorTransfer: known(s.color_transfer),
       colorPrimaries: known(s.color_primaries),
+      colorRange: known(s.color_range),
+      fieldOrder: known(s.field_order),
     });
   } else if (type === 'audio') {
     Object.assign(fields, { sampleRate: int(s.sample_rate), channels: positive(int(s.channels)), channelLayout: str(s.channel_layout) });

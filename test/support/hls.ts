@@ -11,13 +11,13 @@ import { audioStep } from '../../functions/audio/step.ts';
 import { createHlsAudioStep } from '../../functions/hls-audio/step.ts';
 import { createPackageStep } from '../../functions/hls-package/step.ts';
 import { createSegmentStep } from '../../functions/hls-segment/step.ts';
-import { uploadAssetId } from '../../shared/domain/asset-id.ts';
+import { createSubtitlesStep } from '../../functions/hls-subtitles/step.ts';
 import type { AssetDoc } from '../../shared/domain/asset.ts';
 import { createStepRegistry, type StepRegistry } from '../../shared/domain/step.ts';
 import { parseMaster, parseMedia, type ParsedMaster, type ParsedMedia } from '../../shared/media/hls/playlist.ts';
 import { DEFAULT_HLS_SETTINGS, type HlsSettings } from '../../shared/media/hls/settings.ts';
 import { BUCKETS_DIR } from '../../shared/runtime/embedded.ts';
-import type { TestRuntime } from './embedded.ts';
+import { uploadAndSettle as settleUpload, type TestRuntime } from './embedded.ts';
 
 const run = promisify(execFile);
 /** ffprobe and full decodes of a few seconds of small video. */
@@ -27,13 +27,12 @@ const TOOL_TIMEOUT_MS = 60_000;
 export const TEST_HLS_SETTINGS: HlsSettings = { ...DEFAULT_HLS_SETTINGS, segmentSeconds: 2, keyframeSeconds: 1, x264Preset: 'ultrafast' };
 
 export function hlsRegistry(settings: HlsSettings = TEST_HLS_SETTINGS): StepRegistry {
-  return createStepRegistry([audioStep, createSegmentStep(settings), createHlsAudioStep(settings), createPackageStep(settings)]);
+  return createStepRegistry([audioStep, createSegmentStep(settings), createHlsAudioStep(settings), createSubtitlesStep(settings), createPackageStep(settings)]);
 }
 
+/** The settled asset itself: every HLS test needs one, so a missing document fails here with the file's name. */
 export async function uploadAndSettle(runtime: TestRuntime, file: string, name: string): Promise<AssetDoc> {
-  const meta = await runtime.blobs.upload(file, { bucket: runtime.deps.config.buckets.ingest, name });
-  await runtime.idle();
-  const asset = await runtime.asset(uploadAssetId(meta.bucket, meta.name, meta.generation));
+  const { asset } = await settleUpload(runtime, file, name);
   if (!asset) throw new Error(`no asset for ${name}`);
   return asset;
 }

@@ -55,10 +55,10 @@ describe('hls-segment work orders', () => {
 
   it('decode once and split into every rendition, on the frame grid, offset by about a second', () => {
     expect(filterGraph(segmentParams(plan, settings, 1))).toBe(
-      '[0:0]fps=30000/1001,trim=start_pts=179:end_pts=358,setpts=PTS+30,split=3[s0][s1][s2];'
-        + '[s0]scale=w=1280:h=720:flags=bicubic,setsar=1,format=yuv420p[v0];'
-        + '[s1]scale=w=854:h=480:flags=bicubic,setsar=1,format=yuv420p[v1];'
-        + '[s2]scale=w=640:h=360:flags=bicubic,setsar=1,format=yuv420p[v2]',
+      '[0:0]setfield=prog,fps=30000/1001,trim=start_pts=179:end_pts=358,setpts=PTS+30,split=3[s0][s1][s2];'
+        + '[s0]scale=w=1280:h=720:flags=bicubic:in_color_matrix=bt709:out_color_matrix=bt709:in_range=tv:out_range=tv,setsar=1,format=yuv420p[v0];'
+        + '[s1]scale=w=854:h=480:flags=bicubic:in_color_matrix=bt709:out_color_matrix=bt709:in_range=tv:out_range=tv,setsar=1,format=yuv420p[v1];'
+        + '[s2]scale=w=640:h=360:flags=bicubic:in_color_matrix=bt709:out_color_matrix=bt709:in_range=tv:out_range=tv,setsar=1,format=yuv420p[v2]',
     );
   });
 
@@ -66,7 +66,7 @@ describe('hls-segment work orders', () => {
     const args = encodeArgs(segmentParams(plan, settings, 1), fileInput('/s/source'), ['/s/720p.mp4', '/s/480p.mp4', '/s/360p.mp4']).join(' ');
     expect(args).toContain('-copyts -start_at_zero -noaccurate_seek -ss 5.972634');
     expect(args).toContain('-x264-params keyint=60:scenecut=0:open-gop=0:stitchable=1');
-    expect(args).toContain('-use_editlist 0 -avoid_negative_ts disabled -movflags +frag_keyframe+empty_moov+default_base_moof+frag_discont+skip_trailer /s/720p.mp4');
+    expect(args).toContain('-use_editlist 0 -avoid_negative_ts disabled -movflags +frag_keyframe+empty_moov+default_base_moof+frag_discont+skip_trailer+negative_cts_offsets /s/720p.mp4');
     expect(args).toContain('-i file:/s/source');
     expect(args).not.toContain('noautorotate');
   });
@@ -107,7 +107,7 @@ describe('hls-audio work orders', () => {
     expect(audioFilter(params)).toMatch(/^atrim=end_sample=882000,pan=stereo\|c0=.*,aresample=48000:async=1,volume=-3\.50dB,asetpts=PTS\+48048$/);
     // 281 AAC frames are 5.994666… s: one microsecond under puts exactly 281 in each fragment.
     expect(fragmentMicroseconds(281)).toBe(5_994_666);
-    expect(audioEncodeArgs(params, fileInput('/s/source'), '/s/audio.mp4').join(' ')).toContain('-frag_duration 5994666 -movflags +empty_moov+default_base_moof+frag_discont+skip_trailer /s/audio.mp4');
+    expect(audioEncodeArgs(params, fileInput('/s/source'), '/s/audio.mp4').join(' ')).toContain('-frag_duration 5994666 -movflags +empty_moov+default_base_moof+frag_discont+skip_trailer+negative_cts_offsets /s/audio.mp4');
   });
 });
 

@@ -37,3 +37,26 @@ export function mediaPlaylistFile(rendition: string): string {
 export function relativeFromPackage(step: string, file: string): string {
   return `../${step}/${file}`;
 }
+
+export const HLS_SUBTITLES_STEP = 'hls-subtitles';
+/** The subtitle renditions' group, which every video variant names in SUBTITLES. */
+export const SUBTITLES_GROUP_ID = 'subs';
+/** RFC 8216 §3.5 WebVTT segments. */
+export const WEBVTT_CONTENT_TYPE = 'text/vtt';
+
+/**
+ * The audio rendition of the n-th audio stream (0-based among the source's audio streams): 'aac' for the first,
+ * as before there were several, then 'aac-1', 'aac-2'…
+ */
+export function audioRendition(position: number): string {
+  return position === 0 ? AUDIO_RENDITION : `${AUDIO_RENDITION}-${position}`;
+}
+
+/** The n-th text subtitle stream's rendition: 'subs-0', 'subs-1'… */
+export function subtitleRendition(position: number): string {
+  return `${SUBTITLES_GROUP_ID}-${position}`;
+}
+
+export function vttSegmentFile(rendition: string, index: number): string {
+  return `${rendition}/${String(index).padStart(6, '0')}.vtt`;
+}

@@ -15,7 +15,8 @@ export interface MediaSegmentEntry {
 
 export interface MediaPlaylist {
   readonly targetDuration: number;
-  readonly initUri: string;
+  /** The fMP4 init segment; absent for WebVTT subtitles, whose segments stand alone. */
+  readonly initUri?: string;
   readonly segments: readonly MediaSegmentEntry[];
 }
 
@@ -25,6 +26,17 @@ export interface AudioRenditionEntry {
   readonly uri: string;
   readonly channels: number;
   readonly language?: string;
+  /** DEFAULT=YES; when no entry says so, the first one is the default. */
+  readonly default?: boolean;
+}
+
+export interface SubtitleRenditionEntry {
+  readonly groupId: string;
+  readonly name: string;
+  readonly uri: string;
+  readonly language?: string;
+  readonly default: boolean;
+  readonly forced: boolean;
 }
 
 export interface VariantEntry {
@@ -35,11 +47,38 @@ export interface VariantEntry {
   readonly resolution?: { readonly width: number; readonly height: number };
   readonly frameRate?: number;
   readonly audioGroup?: string;
+  readonly subtitlesGroup?: string;
 }
 
 export interface MasterPlaylist {
   readonly audio: readonly AudioRenditionEntry[];
+  readonly subtitles?: readonly SubtitleRenditionEntry[];
   readonly variants: readonly VariantEntry[];
+}
+
+/**
+ * LANGUAGE (§4.3.4.1: an RFC 5646 tag) from a stream's language tag: ISO 639-2 codes become their canonical
+ * BCP-47 form ('eng' → 'en', 'fre' → 'fr'); 'und', private-use codes ('qaa'…) and anything unparsable are omitted.
+ */
+export function languageTag(tag: string | undefined): string | undefined {
+  if (!tag || tag.toLowerCase() === 'und') return undefined;
+  try {
+    const [canonical] = Intl.getCanonicalLocales(tag);
+    return canonical && !/^q[a-t][a-z]$/i.test(canonical) ? canonical : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** NAME (§4.3.4.1: human-readable): the stream's title, else the language's English name, else the fallback. */
+export function renditionName(title: string | undefined, language: string | undefined, fallback: string): string {
+  const clean = title?.replace(/["\r\n]/g, ' ').trim();
+  if (clean) return clean;
+  if (language) {
+    const name = new Intl.DisplayNames(['en'], { type: 'language', fallback: 'none' }).of(language);
+    if (name) return name;
+  }
+  return fallback;
 }
 
 /** A VOD media playlist: every segment exists, so PLAYLIST-TYPE is VOD and the list ends with EXT-X-ENDLIST (§4.3.3.5, §4.3.3.4). */
@@ -52,7 +91,7 @@ export function writeMediaPlaylist(playlist: MediaPlaylist): string {
     '#EXT-X-PLAYLIST-TYPE:VOD',
     // §4.3.5.1: every segment starts with a sync sample (an IDR frame, or any AAC frame), checked before this is written.
     '#EXT-X-INDEPENDENT-SEGMENTS',
-    `#EXT-X-MAP:URI=${quoted(playlist.initUri)}`,
+    ...(playlist.initUri === undefined ? [] : [`#EXT-X-MAP:URI=${quoted(playlist.initUri)}`]),
   ];
   for (const segment of playlist.segments) lines.push(`#EXTINF:${formatDuration(segment.durationSeconds)},`, segment.uri);
   lines.push('#EXT-X-ENDLIST');
@@ -66,19 +105,36 @@ export function writeMediaPlaylist(playlist: MediaPlaylist): string {
  */
 export function writeMasterPlaylist(master: MasterPlaylist): string {
   const lines = ['#EXTM3U', `#EXT-X-VERSION:${PROTOCOL_VERSION}`, '#EXT-X-INDEPENDENT-SEGMENTS'];
+  // §4.3.4.1.1: at most one member of a group has DEFAULT=YES.
+  const defaultAudio = Math.max(0, master.audio.findIndex((audio) => audio.default === true));
   master.audio.forEach((audio, index) => {
     const attributes = [
       'TYPE=AUDIO',
       `GROUP-ID=${quoted(audio.groupId)}`,
       `NAME=${quoted(audio.name)}`,
       ...(audio.language ? [`LANGUAGE=${quoted(audio.language)}`] : []),
-      `DEFAULT=${index === 0 ? 'YES' : 'NO'}`,
+      `DEFAULT=${index === defaultAudio ? 'YES' : 'NO'}`,
       'AUTOSELECT=YES',
       `CHANNELS=${quoted(String(audio.channels))}`,
       `URI=${quoted(audio.uri)}`,
     ];
     lines.push(`#EXT-X-MEDIA:${attributes.join(',')}`);
   });
+  for (const subtitles of master.subtitles ?? []) {
+    const attributes = [
+      'TYPE=SUBTITLES',
+      `GROUP-ID=${quoted(subtitles.groupId)}`,
+      `NAME=${quoted(subtitles.name)}`,
+      ...(subtitles.language ? [`LANGUAGE=${quoted(subtitles.language)}`] : []),
+      `DEFAULT=${subtitles.default ? 'YES' : 'NO'}`,
+      // §4.3.4.1: AUTOSELECT must be YES where DEFAULT is; a forced track is only ever chosen automatically.
+      `AUTOSELECT=${subtitles.default || subtitles.forced || subtitles.language !== undefined ? 'YES' : 'NO'}`,
+      // FORCED is only for TYPE=SUBTITLES, and YES only when the track carries just the forced narrative.
+      `FORCED=${subtitles.forced ? 'YES' : 'NO'}`,
+      `URI=${quoted(subtitles.uri)}`,
+    ];
+    lines.push(`#EXT-X-MEDIA:${attributes.join(',')}`);
+  }
   for (const variant of master.variants) {
     const attributes = [
       `BANDWIDTH=${variant.bandwidth}`,
@@ -88,6 +144,7 @@ export function writeMasterPlaylist(master: MasterPlaylist): string {
       // §4.3.4.2: FRAME-RATE is a decimal-floating-point rounded to three decimal places.
       ...(variant.frameRate !== undefined ? [`FRAME-RATE=${variant.frameRate.toFixed(3)}`] : []),
       ...(variant.audioGroup ? [`AUDIO=${quoted(variant.audioGroup)}`] : []),
+      ...(variant.subtitlesGroup ? [`SUBTITLES=${quoted(variant.subtitlesGroup)}`] : []),
       ...(variant.resolution ? ['CLOSED-CAPTIONS=NONE'] : []),
     ];
     lines.push(`#EXT-X-STREAM-INF:${attributes.join(',')}`, variant.uri);

@@ -34,6 +34,12 @@ export interface HlsSettings {
   readonly maxFrameRate: number;
   /** AAC-LC for two channels; mono gets half. */
   readonly audioKbps: number;
+  /**
+   * What an interlaced source becomes: 'frame' keeps its frame rate (25i → 25p, one picture per field pair,
+   * bwdif send_frame), 'field' makes a picture of every field (25i → 50p, bwdif send_field: smoother motion for
+   * sport, twice the frames to encode). Default 'frame': the ladder's bitrates are sized for it.
+   */
+  readonly deinterlaceRate: 'frame' | 'field';
 }
 
 /** Apple's HLS authoring spec ladder gives 60 fps rungs about half as much again as their 30 fps counterparts. */
@@ -55,4 +61,5 @@ export const DEFAULT_HLS_SETTINGS: HlsSettings = {
   threads: 1,
   maxFrameRate: 60,
   audioKbps: 128,
+  deinterlaceRate: 'frame',
 };

@@ -26,6 +26,12 @@ export interface VideoTimeline {
    * list to shift it, so the whole presentation starts here instead, for every shard and for the audio alike.
    */
   readonly offsetFrames: number;
+  /**
+   * The grid frame of the video's first picture. Zero is the file's start (ffmpeg's -start_at_zero): the earliest
+   * stream's start. A video that starts later (a transport stream's audio leads, a Matroska's AAC priming) keeps
+   * its real start on the grid, so segment 0 is that much shorter and A/V sync is what the source says.
+   */
+  readonly firstFrame: number;
 }
 
 export interface SegmentWindow {
@@ -59,50 +65,80 @@ export function rateText(rate: Rational): string {
   return `${rate.num}/${rate.den}`;
 }
 
+export interface FrameRateDecision {
+  readonly rate: Rational;
+  /** Times the rate was halved to fit the ceiling: 120 → 60 once, 240 → 60 twice. */
+  readonly halvings: number;
+  /** A variable-rate source put on a whole-number standard rate. */
+  readonly variable: boolean;
+}
+
 /**
  * Constant frame rate sources keep their rate exactly; a variable-rate source gets the whole-number standard rate
  * nearest its average (the fps filter then duplicates or drops frames by timestamp, so sync is kept). Rates above
- * the ceiling are halved until they fit: 120 → 60, 119.88 → 59.94.
+ * the ceiling are halved until they fit: 120 → 60, 119.88 → 59.94, 240 → 60. `fieldRate` doubles the source's
+ * rate first: an interlaced source deinterlaced to one picture per field (25i → 50p).
  */
-export function chooseFrameRate(stream: StreamSummary, maxFrameRate: number): Rational {
+export function decideFrameRate(stream: StreamSummary, maxFrameRate: number, fieldRate = false): FrameRateDecision {
   const measured = stream.frameRate;
   if (!measured || !Number.isFinite(measured) || measured <= 0) {
     throw new PermanentError(PermanentErrorCode.UNSUPPORTED_MEDIA, 'the video stream states no frame rate, so it cannot be cut into segments');
   }
+  const factor = fieldRate ? 2 : 1;
   // A variable-rate clip keeps no NTSC timing: its nominal rate is a whole number (phones record "30", not 29.97).
   const variable = stream.variableFrameRate === true;
   const candidates = variable ? STANDARD_RATES.filter((rate) => rate.den === 1) : STANDARD_RATES;
-  let rate = nearestStandard(measured, variable ? VARIABLE_RATE_TOLERANCE : CONSTANT_RATE_TOLERANCE, candidates) ?? (variable ? { num: Math.max(1, Math.round(measured)), den: 1 } : exactRate(stream));
+  const exact = exactRate(stream);
+  let rate = nearestStandard(measured * factor, variable ? VARIABLE_RATE_TOLERANCE : CONSTANT_RATE_TOLERANCE, candidates)
+    ?? (variable ? { num: Math.max(1, Math.round(measured * factor)), den: 1 } : reduce({ num: exact.num * factor, den: exact.den }));
+  let halvings = 0;
   while (rateValue(rate) > maxFrameRate * (1 + CONSTANT_RATE_TOLERANCE)) {
     const halved = reduce({ num: rate.num, den: rate.den * 2 });
     rate = nearestStandard(rateValue(halved), CONSTANT_RATE_TOLERANCE, STANDARD_RATES) ?? halved;
+    halvings++;
   }
-  return rate;
+  return { rate, halvings, variable };
 }
 
-export function planTimeline(stream: StreamSummary, durationSeconds: number | null, settings: HlsSettings): VideoTimeline {
+export function chooseFrameRate(stream: StreamSummary, maxFrameRate: number): Rational {
+  return decideFrameRate(stream, maxFrameRate).rate;
+}
+
+export function planTimeline(stream: StreamSummary, durationSeconds: number | null, settings: HlsSettings, frameRate?: Rational): VideoTimeline {
   if (durationSeconds === null || !(durationSeconds > 0)) {
     throw new PermanentError(PermanentErrorCode.UNSUPPORTED_MEDIA, 'the video states no duration, so it cannot be cut into segments');
   }
-  const frameRate = chooseFrameRate(stream, settings.maxFrameRate);
+  frameRate ??= chooseFrameRate(stream, settings.maxFrameRate);
   const perSecond = rateValue(frameRate);
   // The epsilon keeps 6 × 30000/1001 × 1.001 from landing a hair under an integer through floating point.
   const framesPerSegment = Math.max(1, Math.floor(settings.segmentSeconds * perSecond + 1e-9));
   const framesPerKeyframe = Math.min(framesPerSegment, Math.max(1, Math.round(settings.keyframeSeconds * perSecond)));
-  const totalFrames = Math.max(1, Math.round(durationSeconds * perSecond));
+  // The fps filter rounds each picture to the nearest grid slot, and so does this.
+  const firstFrame = Math.max(0, Math.round((stream.startSeconds ?? 0) * perSecond));
+  // A stream's own duration counts from its start; a file's (what a Matroska states) from zero, past the start.
+  const fromZero = stream.durationSeconds === undefined;
+  const totalFrames = Math.max(1, Math.round(durationSeconds * perSecond) - (fromZero ? firstFrame : 0));
   return {
     frameRate,
     framesPerSegment,
     framesPerKeyframe,
     totalFrames,
-    segmentCount: Math.ceil(totalFrames / framesPerSegment),
+    segmentCount: Math.ceil((firstFrame + totalFrames) / framesPerSegment),
     offsetFrames: Math.ceil(perSecond),
+    firstFrame,
   };
 }
 
+/**
+ * Segment boundaries stay on multiples of framesPerSegment from zero (so they line up with the subtitles' and
+ * the audio's timeline); a video starting late has its first segment shortened by firstFrame.
+ */
 export function segmentWindow(timeline: VideoTimeline, index: number): SegmentWindow {
-  const startFrame = index * timeline.framesPerSegment;
-  return { index, startFrame, frames: Math.max(0, Math.min(timeline.framesPerSegment, timeline.totalFrames - startFrame)) };
+  const first = timeline.firstFrame;
+  const boundary = index * timeline.framesPerSegment;
+  const startFrame = Math.max(first, boundary);
+  const end = Math.min(boundary + timeline.framesPerSegment, first + timeline.totalFrames);
+  return { index, startFrame, frames: Math.max(0, end - startFrame) };
 }
 
 /** The common offset in seconds, for the audio to start where the video does. */
