@@ -14,7 +14,7 @@ import { classifyFailure, quietArgs, runTool, ToolFailure } from '../../shared/m
 import { fileInput, inputArgs } from '../../shared/media/input.ts';
 import { parseInit, parseSegment, type SegmentTiming, type TrackInfo } from '../../shared/media/hls/fmp4.ts';
 import { INIT_FILE, initFile, segmentFile } from '../../shared/media/hls/layout.ts';
-import { writeMediaPlaylist } from '../../shared/media/hls/playlist.ts';
+import { writeMediaPlaylist, type VideoRange } from '../../shared/media/hls/playlist.ts';
 import { BlobNotFoundError, type BlobStore } from '../../shared/ports/blob-store.ts';
 import { derivativeName } from '../../shared/runtime/derivatives.ts';
 import { mapLimit } from './pool.ts';
@@ -38,6 +38,8 @@ export interface TrackSpec {
   /** The step whose folder holds the track's objects. */
   readonly step: string;
   readonly segmentCount: number;
+  /** Video of a presentation with an HDR ladder: the VIDEO-RANGE its variant is listed with. */
+  readonly videoRange?: VideoRange;
 }
 
 export interface MeasuredSegment extends SegmentTiming {

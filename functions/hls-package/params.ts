@@ -7,7 +7,8 @@ import type { PlanContext } from '../../shared/domain/step.ts';
 import { primaryVideoStream } from '../../shared/media/hls/ladder.ts';
 import { HLS_AUDIO_STEP, HLS_SEGMENT_STEP, HLS_SUBTITLES_STEP } from '../../shared/media/hls/layout.ts';
 import { planVideo } from '../../shared/media/hls/plan.ts';
-import type { HlsSettings } from '../../shared/media/hls/settings.ts';
+import type { VideoRange } from '../../shared/media/hls/playlist.ts';
+import { hlsSettingsFor, type HlsSettings } from '../../shared/media/hls/settings.ts';
 import { offsetSeconds, type Rational } from '../../shared/media/hls/timeline.ts';
 import { AUDIO_ANALYSIS_STEP } from '../hls-audio/params.ts';
 import type { AudioOutputs } from '../hls-audio/publish.ts';
@@ -29,7 +30,8 @@ export interface PackageParams {
     readonly plannedFrames?: number;
     /** The video stream's own duration, as probed; null when the container states none per stream (Matroska). */
     readonly sourceSeconds: number | null;
-    readonly renditions: readonly { readonly name: string; readonly initSha256: readonly string[] }[];
+    /** SDR first, then the HDR ladder's; videoRange only when the presentation has an HDR ladder. */
+    readonly renditions: readonly { readonly name: string; readonly initSha256: readonly string[]; readonly videoRange?: VideoRange }[];
   } | null;
   /** The primary audio rendition (the stream the audio step analysed), or null. */
   readonly audio: PackageAudio | null;
@@ -80,7 +82,9 @@ export function planPackageParams(context: PlanContext, settings: HlsSettings): 
   const decoded = decodedLength(context.outputs[AUDIO_ANALYSIS_STEP]);
   let video: PackageParams['video'] = null;
   if (videoStream && segments) {
-    const plan = planVideo(context, settings);
+    const plan = planVideo(context, hlsSettingsFor(settings, context.profile));
+    const initSha256 = (name: string): readonly string[] => segments.renditions[name]?.initSha256 ?? [];
+    const hdrRange: VideoRange | undefined = plan.hdr ? (plan.hdr.colour.transfer === 'smpte2084' ? 'PQ' : 'HLG') : undefined;
     video = {
       segmentCount: segments.segmentCount,
       emptySegments: segments.emptySegments,
@@ -88,7 +92,10 @@ export function planPackageParams(context: PlanContext, settings: HlsSettings): 
       offsetSeconds: offsetSeconds(plan.timeline),
       plannedFrames: plan.timeline.totalFrames,
       sourceSeconds: videoStream.durationSeconds ?? null,
-      renditions: plan.renditions.map((rendition) => ({ name: rendition.name, initSha256: segments.renditions[rendition.name]?.initSha256 ?? [] })),
+      renditions: [
+        ...plan.renditions.map((rendition) => ({ name: rendition.name, initSha256: initSha256(rendition.name), ...(hdrRange ? { videoRange: 'SDR' as const } : {}) })),
+        ...(plan.hdr?.renditions ?? []).map((rendition) => ({ name: rendition.name, initSha256: initSha256(rendition.name), ...(hdrRange ? { videoRange: hdrRange } : {}) })),
+      ],
     };
   }
   return {

@@ -84,6 +84,8 @@ export function buildPresentation(video: readonly MeasuredTrack[], audioTracks: 
       ...(frameRate ? { frameRate: rateValue(frameRate) } : {}),
       ...(primary ? { audioGroup: AUDIO_GROUP_ID } : {}),
       ...(subtitles.length > 0 ? { subtitlesGroup: SUBTITLES_GROUP_ID } : {}),
+      // SDR variants first, then HDR (the order of the tracks): players keep what the display can show.
+      ...(track.spec.videoRange ? { videoRange: track.spec.videoRange } : {}),
     };
   });
   // An audio-only asset: its primary audio playlist is the one variant; a video asset lists audio only as the group's renditions.

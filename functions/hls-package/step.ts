@@ -68,7 +68,9 @@ function trackSpecs(params: PackageParams): TrackSpec[] {
   const specs: TrackSpec[] = [];
   if (params.video) {
     const count = params.video.segmentCount - trailingEmpty(params);
-    for (const rendition of params.video.renditions) specs.push({ name: rendition.name, kind: 'video', step: HLS_SEGMENT_STEP, segmentCount: count });
+    for (const rendition of params.video.renditions) {
+      specs.push({ name: rendition.name, kind: 'video', step: HLS_SEGMENT_STEP, segmentCount: count, ...(rendition.videoRange ? { videoRange: rendition.videoRange } : {}) });
+    }
   }
   for (const audio of allAudio(params)) specs.push({ name: audio.rendition, kind: 'audio', step: HLS_AUDIO_STEP, segmentCount: audio.segmentCount });
   return specs;
@@ -103,6 +105,7 @@ function packageOutputs(target: DerivativeTarget, params: PackageParams, present
       bandwidth: variant.bandwidth,
       averageBandwidth: variant.averageBandwidth,
       codecs: variant.codecs.join(','),
+      ...(variant.videoRange ? { videoRange: variant.videoRange } : {}),
       frameRate: params.video ? Number(rateValue(params.video.frameRate).toFixed(3)) : null,
       playlistUri: uri(variant.uri),
     })),

@@ -15,6 +15,7 @@
 import { FMP4_MOVFLAGS, fmp4MuxerArgs, quietArgs } from '../../shared/media/hls/ffmpeg.ts';
 import { inputArgs, type MediaInput } from '../../shared/media/input.ts';
 import { colourTagArgs } from '../../shared/media/video-colour.ts';
+import { hdrColourTagArgs, hdrRenditionStage, x265Params, type Hdr10Metadata } from './hdr.ts';
 import type { SegmentParams } from './params.ts';
 import { renditionStage, sdrStage, sourceStage } from './picture.ts';
 
@@ -32,18 +33,24 @@ export function segmentSeekSeconds(params: SegmentParams): number {
 }
 
 export function filterGraph(params: SegmentParams): string {
-  const { video, renditions } = params;
-  // Deinterlacing, the frame grid and the tone map run once per shard; the rungs branch after them (picture.ts).
-  const head = [
-    `[0:${video.streamIndex}]${sourceStage(params).join(',')}`,
-    ...sdrStage(params),
-    `split=${renditions.length}${renditions.map((_, i) => `[s${i}]`).join('')}`,
-  ].join(',');
+  const { video, renditions, hdr } = params;
+  const source = `[0:${video.streamIndex}]${sourceStage(params).join(',')}`;
+  const sdrSplit = `split=${renditions.length}${renditions.map((_, i) => `[s${i}]`).join('')}`;
   const branches = renditions.map((_, i) => `[s${i}]${renditionStage(params, i).join(',')}[v${i}]`);
-  return [head, ...branches].join(';');
+  // Deinterlacing, the frame grid and the tone map run once per shard; the rungs branch after them (picture.ts).
+  if (!hdr) return [[source, ...sdrStage(params), sdrSplit].join(','), ...branches].join(';');
+  // The HDR ladder branches off the source stage, before the tone map: its rungs keep the source's HDR pictures.
+  const first = renditions.length;
+  return [
+    `${source},split=2[sdr][hdr]`,
+    `[sdr]${[...sdrStage(params), sdrSplit].join(',')}`,
+    `[hdr]split=${hdr.renditions.length}${hdr.renditions.map((_, i) => `[h${i}]`).join('')}`,
+    ...branches,
+    ...hdr.renditions.map((rendition, i) => `[h${i}]${hdrRenditionStage(rendition).join(',')}[v${first + i}]`),
+  ].join(';');
 }
 
-export function encodeArgs(params: SegmentParams, source: MediaInput, outputs: readonly string[]): string[] {
+export function encodeArgs(params: SegmentParams, source: MediaInput, outputs: readonly string[], hdr10: Hdr10Metadata | null = null): string[] {
   const { encoder, video } = params;
   const threads = String(encoder.threads);
   const args = [
@@ -64,6 +71,19 @@ export function encodeArgs(params: SegmentParams, source: MediaInput, outputs: r
       '-x264-params', `keyint=${video.framesPerKeyframe}:scenecut=0:open-gop=0:stitchable=1`,
       '-threads', threads, '-flags:v', '+bitexact',
       ...fmp4MuxerArgs(), '-movflags', `${FRAGMENT_PER_KEYFRAME}${FMP4_MOVFLAGS}`, outputs[i]!,
+    );
+  });
+  const first = params.renditions.length;
+  params.hdr?.renditions.forEach((rendition, i) => {
+    args.push(
+      '-map', `[v${first + i}]`,
+      '-c:v', 'libx265', '-preset', encoder.preset, '-profile:v', 'main10', '-crf', String(params.hdr!.crf),
+      '-maxrate', `${rendition.maxKbps}k`, '-bufsize', `${rendition.bufferKbits}k`,
+      // hvc1: parameter sets in the sample entry, which Apple's HLS authoring spec asks of HEVC (not hev1).
+      '-tag:v', 'hvc1', ...hdrColourTagArgs(params.hdr!.colour),
+      '-x265-params', x265Params(video.framesPerKeyframe, encoder.threads, hdr10),
+      '-flags:v', '+bitexact',
+      ...fmp4MuxerArgs(), '-movflags', `${FRAGMENT_PER_KEYFRAME}${FMP4_MOVFLAGS}`, outputs[first + i]!,
     );
   });
   return args;

@@ -5,6 +5,7 @@
  */
 import type { Rendition } from '../../shared/media/hls/ladder.ts';
 import type { PicturePlan, VideoPlan } from '../../shared/media/hls/plan.ts';
+import type { HdrLadderParams } from './hdr.ts';
 import type { HlsSettings } from '../../shared/media/hls/settings.ts';
 import { segmentWindow, type Rational, type SegmentWindow } from '../../shared/media/hls/timeline.ts';
 
@@ -27,6 +28,13 @@ export interface SegmentParams {
   /** Deinterlacing, tone mapping, colour conversion and tags, and the frame-rate rule: the same for every shard. */
   readonly picture: PicturePlan;
   readonly encoder: { readonly preset: string; readonly crf: number; readonly threads: number };
+  /** The HEVC Main10 ladder of a PQ or HLG source when the asset's profile asks for it; absent otherwise. */
+  readonly hdr?: HdrLadderParams;
+}
+
+/** The SDR renditions, then the HDR ones: the order of the encoder's outputs. */
+export function allRenditions(params: Pick<SegmentParams, 'renditions' | 'hdr'>): readonly Rendition[] {
+  return [...params.renditions, ...(params.hdr?.renditions ?? [])];
 }
 
 export function segmentParams(plan: VideoPlan, settings: HlsSettings, index: number): SegmentParams {
@@ -43,5 +51,6 @@ export function segmentParams(plan: VideoPlan, settings: HlsSettings, index: num
     renditions: plan.renditions,
     picture: plan.picture,
     encoder: { preset: settings.x264Preset, crf: settings.crf, threads: settings.threads },
+    ...(plan.hdr ? { hdr: { renditions: plan.hdr.renditions, colour: plan.hdr.colour, crf: settings.x265Crf } } : {}),
   };
 }

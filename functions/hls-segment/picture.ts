@@ -1,7 +1,7 @@
 /**
  * The picture half of a shard's filter graph, in the order the frames need it:
  *
- * 1. source stage, on decoded frames, shared by any ladder made from the source (an HDR HEVC ladder would take
+ * 1. source stage, on decoded frames, shared by any ladder made from the source (the HDR HEVC ladder, hdr.ts, takes
  *    its output as it is): bwdif first, before fps and trim, because it needs the neighbouring frames and sets
  *    the rate (send_field doubles it, each field's timestamp half a frame apart); then the frame grid (fps),
  *    the shard's frames (trim) and the common offset (setpts). bwdif sees the frames decoded from the keyframe

@@ -11,7 +11,7 @@ import { parseInit, parseSegment, splitFragmented, type SegmentTiming } from '..
 import { writeDerivative, type DerivativeTarget } from '../../shared/runtime/derivatives.ts';
 import type { PicturePlan } from '../../shared/media/hls/plan.ts';
 import type { SourceReadStats } from '../../shared/runtime/source-server.ts';
-import type { SegmentParams } from './params.ts';
+import { allRenditions, type SegmentParams } from './params.ts';
 
 export interface ShardRendition {
   readonly bytes: number;
@@ -34,7 +34,7 @@ export interface ShardOutputs {
 export async function publishShard(target: DerivativeTarget, params: SegmentParams, files: readonly string[], sourceRead: SourceReadStats): Promise<ShardOutputs> {
   const renditions: Record<string, ShardRendition> = {};
   let timing: (SegmentTiming & { timescale: number }) | undefined;
-  for (const [i, rendition] of params.renditions.entries()) {
+  for (const [i, rendition] of allRenditions(params).entries()) {
     const { init, fragments } = splitFragmented(await readFile(files[i]!));
     const [track] = parseInit(init);
     if (!track) throw new Error(`${rendition.name}: the encoder wrote an init segment without a track`);

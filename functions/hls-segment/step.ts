@@ -13,11 +13,12 @@ import { classifyFailure, runTool } from '../../shared/media/hls/ffmpeg.ts';
 import { HLS_SEGMENT_STEP } from '../../shared/media/hls/layout.ts';
 import { primaryVideoStream } from '../../shared/media/hls/ladder.ts';
 import { tryPlanVideo } from '../../shared/media/hls/plan.ts';
-import { DEFAULT_HLS_SETTINGS, type HlsSettings } from '../../shared/media/hls/settings.ts';
+import { DEFAULT_HLS_SETTINGS, hlsSettingsFor, type HlsSettings } from '../../shared/media/hls/settings.ts';
 import { withServedSource } from '../../shared/runtime/source-server.ts';
 import { combineShards } from './combine.ts';
 import { encodeArgs } from './encode.ts';
-import { segmentParams, type SegmentParams } from './params.ts';
+import { readHdr10Metadata } from './hdr.ts';
+import { allRenditions, segmentParams, type SegmentParams } from './params.ts';
 import { publishShard } from './publish.ts';
 
 /**
@@ -38,22 +39,28 @@ export function createSegmentStep(settings: HlsSettings = DEFAULT_HLS_SETTINGS):
     paramsSchema: loadStepParamsSchema(HLS_SEGMENT_STEP),
     appliesTo: (context) => context.kind === 'video' && primaryVideoStream(context.probe) !== undefined,
     shardCount: (context) => {
-      const planned = tryPlanVideo(context, settings);
+      const planned = tryPlanVideo(context, hlsSettingsFor(settings, context.profile));
       return 'plan' in planned ? planned.plan.timeline.segmentCount : 1;
     },
     params: (context, shardIndex) => {
-      const planned = tryPlanVideo(context, settings);
-      return toDoc('plan' in planned ? segmentParams(planned.plan, settings, shardIndex) : { unplannable: planned.problem });
+      const resolved = hlsSettingsFor(settings, context.profile);
+      const planned = tryPlanVideo(context, resolved);
+      return toDoc('plan' in planned ? segmentParams(planned.plan, resolved, shardIndex) : { unplannable: planned.problem });
     },
     async run(order, context) {
       const params = order.params as unknown as SegmentParams | { unplannable: string };
       if ('unplannable' in params) throw new PermanentError(PermanentErrorCode.UNSUPPORTED_MEDIA, params.unplannable);
       const tools = await context.mediaTools();
-      const files = params.renditions.map((rendition) => path.join(context.scratchDir, `${rendition.name}.mp4`));
+      const files = allRenditions(params).map((rendition) => path.join(context.scratchDir, `${rendition.name}.mp4`));
       const label = `segment ${params.segment.index} of ${params.segment.count}`;
       // Served with byte ranges rather than downloaded: the shard reads its few seconds and the file's index, not the whole film.
       const read = await withServedSource(context.blobs, order.source, tools.sourceDemuxers, async (source) => {
-        const encode = runTool(tools.ffmpeg, encodeArgs(params, source.input, files), { label: 'ffmpeg', signal: context.signal }).catch((error: unknown) => {
+        const hdr10 = params.hdr
+          ? await readHdr10Metadata(tools.ffprobe, source.input, params.video.streamIndex, params.hdr.colour, context.signal).catch((error: unknown) => {
+              throw classifyFailure(error, PermanentErrorCode.CORRUPT_MEDIA, `the source's HDR10 metadata could not be read (${label})`);
+            })
+          : null;
+        const encode = runTool(tools.ffmpeg, encodeArgs(params, source.input, files, hdr10), { label: 'ffmpeg', signal: context.signal }).catch((error: unknown) => {
           throw classifyFailure(error, PermanentErrorCode.CORRUPT_MEDIA, `the source video could not be decoded and encoded (${label})`);
         });
         await source.settle(encode);

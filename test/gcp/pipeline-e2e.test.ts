@@ -182,7 +182,8 @@ describe('a worker killed mid-run', () => {
     const started = (): boolean => stack.functionOutput('checksum').includes(`"orderId":"${id}|checksum|0"`);
     await eventually('the checksum step to start', started, 60_000);
     await stack.restartFunction('checksum');
-    expect(started()).toBe(false);
+    // functionOutput is the fresh process's own output from here on. The emulator's retry (1 s backoff here) may reach
+    // the fresh process before the restart call returns, so no "not yet" is asserted: that raced on a busy machine.
     const asset = await settled(id, 120_000);
     expect(asset.status).toBe('READY');
     // The fresh process logged the same order: Pub/Sub pushed it again after the first process died mid-run.

@@ -8,6 +8,7 @@ import type { PlanContext } from '../../domain/step.ts';
 import { PermanentError } from '../../errors.ts';
 import type { StreamSummary } from '../classify.ts';
 import { fastVerdict, interlaceVerdict, mayBeInterlaced, type FieldParity, type InterlaceVerdict } from '../interlace.ts';
+import type { HdrColour } from '../tonemap.ts';
 import { planPictureColour, renditionSpace, type PictureColour, type SdrSpace } from '../video-colour.ts';
 import { chooseLadder, primaryVideoStream, type Rendition } from './ladder.ts';
 import type { HlsSettings } from './settings.ts';
@@ -30,7 +31,18 @@ export interface VideoPlan {
    */
   readonly seekMarginSeconds: number;
   readonly picture: PicturePlan;
+  /** The HEVC Main10 ladder of a PQ or HLG source when the settings ask for one (settings.hdrLadder), else null. */
+  readonly hdr: HdrLadderPlan | null;
 }
+
+/** HDR renditions: the SDR ladder's rungs, never upscaled, kept in the source's BT.2020 and transfer. */
+export interface HdrLadderPlan {
+  readonly renditions: readonly Rendition[];
+  readonly colour: HdrColour;
+}
+
+/** Names an HDR rung after its SDR counterpart: '720p' and '720p-hdr' share a size, not a codec. */
+export const HDR_RENDITION_SUFFIX = '-hdr';
 
 /** Demuxers that seek by timestamp search, without an index (ffmpeg's names). */
 const UNINDEXED_FORMATS: ReadonlySet<string> = new Set(['mpegts', 'mpeg', 'mpegvideo', 'h264', 'hevc', 'm4v', 'dvd', 'vob']);
@@ -85,7 +97,10 @@ export function planVideo(context: Pick<PlanContext, 'probe'>, settings: HlsSett
     frameRate: { source: stream.frameRateExact ?? String(stream.frameRate), output: timeline.frameRate, rule: frameRateRule(rate, deinterlace) },
   };
   const unindexed = context.probe.formatName.split(',').some((name) => UNINDEXED_FORMATS.has(name));
-  return { streamIndex: stream.index, timeline, renditions, sourceOnGrid, seekMarginSeconds: unindexed ? UNINDEXED_SEEK_MARGIN_SECONDS : 0, picture };
+  const hdr: HdrLadderPlan | null = settings.hdrLadder && colour.toneMap
+    ? { renditions: renditions.map((rendition) => ({ ...rendition, name: `${rendition.name}${HDR_RENDITION_SUFFIX}` })), colour: colour.toneMap }
+    : null;
+  return { streamIndex: stream.index, timeline, renditions, sourceOnGrid, seekMarginSeconds: unindexed ? UNINDEXED_SEEK_MARGIN_SECONDS : 0, picture, hdr };
 }
 
 /** The ingest verdict; a probe without one (made before it existed, or by a caller that skipped idet) goes by the flag. */

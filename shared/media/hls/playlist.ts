@@ -48,7 +48,12 @@ export interface VariantEntry {
   readonly frameRate?: number;
   readonly audioGroup?: string;
   readonly subtitlesGroup?: string;
+  /** §4.3.4.2 VIDEO-RANGE: set on every variant of a presentation with an HDR ladder, absent otherwise (SDR implied). */
+  readonly videoRange?: VideoRange;
 }
+
+/** §4.3.4.2: the transfer a variant's video needs of the display. */
+export type VideoRange = 'SDR' | 'PQ' | 'HLG';
 
 export interface MasterPlaylist {
   readonly audio: readonly AudioRenditionEntry[];
@@ -143,6 +148,7 @@ export function writeMasterPlaylist(master: MasterPlaylist): string {
       ...(variant.resolution ? [`RESOLUTION=${variant.resolution.width}x${variant.resolution.height}`] : []),
       // §4.3.4.2: FRAME-RATE is a decimal-floating-point rounded to three decimal places.
       ...(variant.frameRate !== undefined ? [`FRAME-RATE=${variant.frameRate.toFixed(3)}`] : []),
+      ...(variant.videoRange ? [`VIDEO-RANGE=${variant.videoRange}`] : []),
       ...(variant.audioGroup ? [`AUDIO=${quoted(variant.audioGroup)}`] : []),
       ...(variant.subtitlesGroup ? [`SUBTITLES=${quoted(variant.subtitlesGroup)}`] : []),
       ...(variant.resolution ? ['CLOSED-CAPTIONS=NONE'] : []),

@@ -40,6 +40,14 @@ export interface HlsSettings {
    * sport, twice the frames to encode). Default 'frame': the ladder's bitrates are sized for it.
    */
   readonly deinterlaceRate: 'frame' | 'field';
+  /**
+   * PQ and HLG sources also get an HDR ladder: HEVC Main10 ('hvc1'), BT.2020 with the source's transfer, the same
+   * rungs, listed in the master with VIDEO-RANGE beside the SDR H.264 ladder (Apple's HLS authoring spec). Off by
+   * default: every HDR source would cost a second ladder of the slower encoder. The `hdr` profile turns it on.
+   */
+  readonly hdrLadder: boolean;
+  /** libx265's CRF for the HDR ladder: x265's 28 is its counterpart of x264's 23 (x265's own default). */
+  readonly x265Crf: number;
 }
 
 /** Apple's HLS authoring spec ladder gives 60 fps rungs about half as much again as their 30 fps counterparts. */
@@ -62,4 +70,17 @@ export const DEFAULT_HLS_SETTINGS: HlsSettings = {
   maxFrameRate: 60,
   audioKbps: 128,
   deinterlaceRate: 'frame',
+  hdrLadder: false,
+  x265Crf: 28,
 };
+
+/** Asset profiles that change the HLS recipe; any other name (a typo too) gets the settings as they are. */
+export const HLS_PROFILES: Readonly<Record<string, Partial<HlsSettings>>> = {
+  hdr: { hdrLadder: true },
+};
+
+/** The settings an asset of this profile is packaged with, resolved by name as the audio and thumbnail steps do. */
+export function hlsSettingsFor(settings: HlsSettings, profile: string | undefined): HlsSettings {
+  const overrides = profile !== undefined && Object.hasOwn(HLS_PROFILES, profile) ? HLS_PROFILES[profile] : undefined;
+  return overrides ? { ...settings, ...overrides } : settings;
+}
