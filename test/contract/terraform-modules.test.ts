@@ -687,3 +687,54 @@ describe('variables: typed objects with validation; roots and examples agree wit
     expect(existsSync(path.join(terraformRoot, 'examples/minimal/main.tf'))).toBe(true);
   });
 });
+
+/** One local of the module evaluated by OpenTofu in a scratch root, from the module's own variables.tf and expression. */
+function evaluateLocal(name: string, variables: Record<string, unknown>): Evaluated {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'mediaflow-tofu-'));
+  try {
+    copyFileSync(path.join(terraformRoot, 'modules/mediaflow/variables.tf'), path.join(dir, 'variables.tf'));
+    writeFileSync(path.join(dir, 'local.tf'), `locals {\n  ${name} = ${toHcl(stack.locals[name])}\n}\noutput "${name}" {\n  value = local.${name}\n}\n`);
+    writeFileSync(path.join(dir, 'terraform.tfvars.json'), JSON.stringify({ project_id: 'acme-media-prod', region: 'europe-west1', firestore: { location_id: 'eur3' }, ...variables }));
+    const apply = spawnSync('tofu', [`-chdir=${dir}`, 'apply', '-auto-approve', '-input=false', '-no-color'], { encoding: 'utf8', env: tofuEnv });
+    if (apply.status !== 0) return { ok: false, error: `${apply.stderr}${apply.stdout}`.replace(/\s+/g, ' ') };
+    const output = spawnSync('tofu', [`-chdir=${dir}`, 'output', '-json', '-no-color'], { encoding: 'utf8', env: tofuEnv });
+    return { ok: true, values: { [name]: (JSON.parse(output.stdout) as Record<string, { value: unknown }>)[name]!.value } };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe('the tag step’s Vertex AI configuration reaches the deployed functions', () => {
+  it('passes the Vertex variables to every function beside the rest of the configuration', () => {
+    expect(functionCall.env).toBe('${merge(local.function_env, local.vertex_env)}');
+    expect(squash(modules.get('terraform/environments/prod')!.variables.get('vertex')!.type)).toBe(squash(stack.variables.get('vertex')!.type));
+  });
+
+  it.each<[string, Record<string, string> | null, Record<string, string>, { project: string; location: string; model?: string } | undefined]>([
+    ['off by default: technical signals only', null, {}, undefined],
+    ['a location: the deployment’s own project', { location: 'europe-west4' }, { MEDIAFLOW_VERTEX_PROJECT: 'acme-media-prod', MEDIAFLOW_VERTEX_LOCATION: 'europe-west4' }, { project: 'acme-media-prod', location: 'europe-west4' }],
+    [
+      'another project and a model',
+      { location: 'us-central1', project: 'acme-ai', model: 'gemini-2.5-pro' },
+      { MEDIAFLOW_VERTEX_PROJECT: 'acme-ai', MEDIAFLOW_VERTEX_LOCATION: 'us-central1', MEDIAFLOW_VERTEX_MODEL: 'gemini-2.5-pro' },
+      { project: 'acme-ai', location: 'us-central1', model: 'gemini-2.5-pro' },
+    ],
+  ])('%s', (_case, vertex, expected, config) => {
+    const result = evaluateLocal('vertex_env', vertex === null ? {} : { vertex });
+    expect(result).toEqual({ ok: true, values: { vertex_env: expected } });
+    // What the functions get is what loadConfig needs to call Gemini.
+    expect(loadConfig({ ...gcpEnv(''), ...expected }).vertex).toEqual(config);
+  });
+
+  it('refuses a location that is not one', () => {
+    const result = evaluateLocal('vertex_env', { vertex: { location: 'Europe West' } });
+    expect(result.ok).toBe(false);
+    expect(result.ok ? '' : result.error).toContain('vertex.location must be a Google Cloud location');
+  });
+
+  it('lets the Vertex AI service agent read the derivatives bucket, and only when Vertex is on', () => {
+    const grant = resource(stack, 'google_storage_bucket_iam_member.vertex_agent_derivatives');
+    expect(grant).toMatchObject({ count: '${var.vertex == null ? 0 : 1}', bucket: '${google_storage_bucket.this["derivatives"].name}', role: 'roles/storage.objectViewer', member: 'serviceAccount:${local.service_agents.aiplatform}' });
+    expect((stack.locals.service_agents as Record<string, string>).aiplatform).toBe('service-${data.google_project.vertex.number}@gcp-sa-aiplatform.iam.gserviceaccount.com');
+  });
+});

@@ -26,6 +26,7 @@ module "mediaflow" {
   ingress                 = var.ingress
   log_level               = var.log_level
   default_profile         = var.default_profile
+  vertex                  = var.vertex
   watchdog_schedule       = var.watchdog_schedule
   deletion_protection     = var.deletion_protection
   labels                  = var.labels

@@ -136,6 +136,16 @@ variable "default_profile" {
   default     = "default"
 }
 
+variable "vertex" {
+  description = "Gemini on Vertex AI for the tag step: { location, project?, model? }; null leaves tagging to technical signals."
+  type = object({
+    location = string
+    project  = optional(string)
+    model    = optional(string)
+  })
+  default = null
+}
+
 variable "watchdog_schedule" {
   description = "Cron schedule (UTC) of the watchdog tick; used only once the pipeline has a watchdog function."
   type        = string

@@ -11,7 +11,7 @@ module "function" {
   function                = each.key
   service_account_id      = "${var.prefix}-${each.key}"
   image                   = coalesce(var.image, "-")
-  env                     = local.function_env
+  env                     = merge(local.function_env, local.vertex_env)
   request_timeout_seconds = each.value.request_timeout_seconds
   ingress                 = var.ingress
   deletion_protection     = var.deletion_protection

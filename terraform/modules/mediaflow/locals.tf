@@ -73,6 +73,12 @@ locals {
     MEDIAFLOW_DEFAULT_PROFILE       = var.default_profile
   }
 
+  # The tag step's Gemini configuration (shared/config/config.ts readVertex): both project and location, or neither.
+  vertex_env = var.vertex == null ? {} : merge(
+    { MEDIAFLOW_VERTEX_PROJECT = coalesce(var.vertex.project, var.project_id), MEDIAFLOW_VERTEX_LOCATION = var.vertex.location },
+    var.vertex.model == null ? {} : { MEDIAFLOW_VERTEX_MODEL = var.vertex.model },
+  )
+
   # One IAM role per capability the code uses (generated/pipeline.json `access`), each the least that allows it:
   # datastore.user reads and writes documents; pubsub.publisher only publishes; objectViewer only reads;
   # objectUser also deletes, which overwriting a derivative on a re-run needs, but cannot change IAM.
@@ -142,6 +148,8 @@ locals {
   service_agents = {
     pubsub  = "service-${data.google_project.this.number}@gcp-sa-pubsub.iam.gserviceaccount.com"
     storage = data.google_storage_project_service_account.this.email_address
+    # Reads the gs:// fileData inputs the tag step sends Gemini (the smallest derivatives), in the Vertex project.
+    aiplatform = "service-${data.google_project.vertex.number}@gcp-sa-aiplatform.iam.gserviceaccount.com"
   }
 
   apis = concat(
@@ -163,6 +171,10 @@ locals {
 
 data "google_project" "this" {
   project_id = var.project_id
+}
+
+data "google_project" "vertex" {
+  project_id = var.vertex == null ? var.project_id : coalesce(var.vertex.project, var.project_id)
 }
 
 resource "google_project_service" "this" {

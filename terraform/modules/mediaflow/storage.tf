@@ -58,6 +58,15 @@ resource "google_pubsub_topic_iam_member" "storage_agent_uploads" {
   member  = "serviceAccount:${local.service_agents.storage}"
 }
 
+# Gemini reads the tag step's gs:// inputs (the smallest derivatives) as the Vertex AI service agent of the Vertex
+# project, not as the function's account: it needs to read the derivatives bucket, and only that one.
+resource "google_storage_bucket_iam_member" "vertex_agent_derivatives" {
+  count  = var.vertex == null ? 0 : 1
+  bucket = google_storage_bucket.this["derivatives"].name
+  role   = "roles/storage.objectViewer"
+  member = "serviceAccount:${local.service_agents.aiplatform}"
+}
+
 resource "google_storage_notification" "uploads" {
   count          = local.functions_deployed && var.upload_trigger == "notification" ? 1 : 0
   bucket         = google_storage_bucket.this["ingest"].name

@@ -221,6 +221,20 @@ variable "default_profile" {
   }
 }
 
+variable "vertex" {
+  description = "Gemini on Vertex AI for the tag step: its location (e.g. europe-west4), the project (default: project_id) and the model (default: the code's). Null: the tag step records technical signals only."
+  type = object({
+    location = string
+    project  = optional(string)
+    model    = optional(string)
+  })
+  default = null
+  validation {
+    condition     = var.vertex == null || can(regex("^[a-z]+(-[a-z]+[0-9]*)+$|^global$", var.vertex.location))
+    error_message = "vertex.location must be a Google Cloud location such as europe-west4 (or global)."
+  }
+}
+
 variable "watchdog_schedule" {
   description = "Cron schedule (UTC) of the watchdog tick; used only once the pipeline has a watchdog function."
   type        = string
