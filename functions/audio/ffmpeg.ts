@@ -1,23 +1,22 @@
 /**
- * Spawning ffmpeg for the audio step: argument arrays (never a shell), extra pipes on fd 3+ for the streams a graph
- * emits, SIGKILL when the step's signal aborts (its timeout), and a bounded tail of stderr for the error message
- * and for ebur128's summary, which ffmpeg prints last.
+ * Spawning ffmpeg for the audio step's process graph: argument arrays (never a shell), extra pipes on fd 3+ for the
+ * streams a graph emits, stdin/stdout joined between processes, SIGKILL when the step's signal aborts (its
+ * timeout), and a bounded tail of stderr for the error message and for ebur128's summary, which ffmpeg prints last.
+ *
+ * The shared runner (shared/media/ffmpeg/run.ts) runs one process to its end and collects its output; a graph of
+ * processes streaming into each other does not fit that, so the plumbing stays here. Exits are reported in the
+ * shared terms (ToolExit) and judged by the shared classifier (process.ts, and the spawn failure below).
  */
 import { spawn, type StdioOptions } from 'node:child_process';
 import type { Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { classifyExit } from '../../shared/media/ffmpeg/classify.ts';
+import type { ToolExit } from '../../shared/media/ffmpeg/exit.ts';
+// ebur128's summary is ~600 bytes: the shared tail keeps it even after a burst of warnings.
+import { STDERR_TAIL_CHARS } from '../../shared/media/ffmpeg/run.ts';
 
-/** ebur128's summary is ~600 bytes and error reports a few lines; 64 KiB keeps both even after a burst of warnings. */
-const STDERR_TAIL_CHARS = 64 * 1024;
 /** Closing lines of stderr quoted in an error message: how the run ended, short enough for the asset document. */
 const REASON_LINES = 2;
-
-export interface FfmpegExit {
-  readonly label: string;
-  readonly code: number | null;
-  readonly signal: NodeJS.Signals | null;
-  readonly stderr: string;
-}
 
 export interface FfmpegOptions {
   /** Names the process in errors: "analysis", "aac encoder"… */
@@ -37,7 +36,7 @@ export interface FfmpegProcess {
   readonly stdout: Readable;
   output(fd: number): Readable;
   /** Settles when the process has exited and its pipes are closed; rejects only if it could not run or was aborted. */
-  readonly exit: Promise<FfmpegExit>;
+  readonly exit: Promise<ToolExit>;
 }
 
 export function startFfmpeg(ffmpeg: string, args: readonly string[], options: FfmpegOptions): FfmpegProcess {
@@ -54,9 +53,13 @@ export function startFfmpeg(ffmpeg: string, args: readonly string[], options: Ff
   child.stderr?.on('data', (chunk: string) => {
     stderr = (stderr + chunk).slice(-STDERR_TAIL_CHARS);
   });
-  const exit = new Promise<FfmpegExit>((resolve, reject) => {
-    child.once('error', (error) => reject(signal.aborted ? (signal.reason as Error) : new Error(`${label}: ffmpeg could not run: ${error.message}`, { cause: error })));
-    child.once('close', (code, exitSignal) => resolve({ label, code, signal: exitSignal, stderr }));
+  const exit = new Promise<ToolExit>((resolve, reject) => {
+    child.once('error', (error: NodeJS.ErrnoException) => {
+      if (signal.aborted) return reject(signal.reason as Error);
+      // A missing binary is a ConfigError, like everywhere else ffmpeg runs.
+      reject(classifyExit({ tool: 'ffmpeg', label, code: null, signal: null, stderr: '', spawnError: { binary: ffmpeg, error } }, { what: 'the audio step' }));
+    });
+    child.once('close', (code, exitSignal) => resolve({ tool: 'ffmpeg', label, code, signal: exitSignal, stderr }));
   });
   const pipeAt = <T>(fd: number): T => {
     const stream = child.stdio[fd];
@@ -84,12 +87,8 @@ export function connect(from: Readable, to: Writable, via?: Transform): Promise<
   return (via ? pipeline(from, via, to) : pipeline(from, to)).catch(() => undefined);
 }
 
-export function succeeded(exit: FfmpegExit): boolean {
-  return exit.code === 0;
-}
-
 /** "aac encoder exited with code 1: <why, from stderr>" */
-export function describeExit(exit: FfmpegExit): string {
+export function describeExit(exit: ToolExit): string {
   const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code ?? 'unknown'}`;
   const reason = reasonFrom(exit.stderr);
   return `${exit.label} ${how}${reason ? `: ${reason}` : ''}`;

@@ -14,6 +14,7 @@
 import type { MediaInput } from '../../shared/media/input.ts';
 import { durationMismatch } from '../../shared/domain/limits.ts';
 import { PermanentError, TransientError } from '../../shared/errors.ts';
+import { classifyExit, exitKind } from '../../shared/media/ffmpeg/classify.ts';
 import { channelPlan, type ChannelPlan } from './downmix.ts';
 import { trimFilter } from './gapless.ts';
 import { formatDb, limiterCeilingDbtp, needsLimiter, playbackGain, type PlaybackGain } from './gain.ts';
@@ -193,15 +194,22 @@ async function run(job: AudioJob, options: RunOptions): Promise<RenderResult> {
     });
   } catch (error) {
     if (!(error instanceof RenderError)) throw error;
-    // Killed by a signal we did not send (the OOM killer, say) is the machine's fault, not the file's.
-    if (error.decoder && error.exit.signal === null) {
-      if (error.exit.stderr.includes(FORMAT_CHANGE_MESSAGE)) {
-        throw new PermanentError(AudioErrorCode.FORMAT_CHANGES, `${describeStream(job)} changes sample rate or channel layout mid-stream, so one measurement cannot span it: ${error.message}`, { cause: error });
-      }
-      throw new PermanentError(AudioErrorCode.UNDECODABLE, `${describeStream(job)} could not be decoded: ${error.message}`, { cause: error });
-    }
-    throw new TransientError(AudioErrorCode.ENCODE_FAILED, error.message, { cause: error });
+    throw renderVerdict(job, error);
   }
+}
+
+/**
+ * The graph decodes the source, so its failure gets the shared verdict (shared/media/ffmpeg/classify.ts): an error
+ * exit or a crash is the source's doing, a kill we did not send (the OOM killer) or a resource error is retried.
+ * The encoders and QC read the graph's own PCM, never the source, so whatever stops them is retried.
+ */
+function renderVerdict(job: AudioJob, error: RenderError): Error {
+  if (!error.decoder) return new TransientError(AudioErrorCode.ENCODE_FAILED, error.message, { cause: error });
+  const verdict = classifyExit(error.exit, { what: `${describeStream(job)} could not be decoded`, inputCode: AudioErrorCode.UNDECODABLE, detail: error.message, cause: error });
+  if (exitKind(error.exit) === 'failed' && error.exit.stderr.includes(FORMAT_CHANGE_MESSAGE)) {
+    return new PermanentError(AudioErrorCode.FORMAT_CHANGES, `${describeStream(job)} changes sample rate or channel layout mid-stream, so one measurement cannot span it: ${error.message}`, { cause: error });
+  }
+  return verdict;
 }
 
 /** A graph that exits cleanly but decoded nothing (every packet corrupt) is as undecodable as one that fails. */

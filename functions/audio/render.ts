@@ -15,7 +15,8 @@
  */
 import { inputArgs, type MediaInput } from '../../shared/media/input.ts';
 import { Transform } from 'node:stream';
-import { connect, counted, describeExit, errorCounts, messages, startFfmpeg, type FfmpegExit, type FfmpegProcess } from './ffmpeg.ts';
+import type { ToolExit } from '../../shared/media/ffmpeg/exit.ts';
+import { connect, counted, describeExit, errorCounts, messages, startFfmpeg, type FfmpegProcess } from './ffmpeg.ts';
 import { encoderArgs, qcInputFormat, type RenditionSpec } from './encoders.ts';
 import { loudnessFilter, LoudnessCollector, type LoudnessMeasurement } from './loudness.ts';
 import { chain, PCM_SAMPLE_RATE, pcmSamples, pcmSeconds } from './pcm.ts';
@@ -74,8 +75,8 @@ export interface RenderResult {
 /** A process of the graph failed. `decoder` tells whether the root cause is the graph (the source) or an encoder/QC. */
 export class RenderError extends Error {
   readonly decoder: boolean;
-  readonly exit: FfmpegExit;
-  constructor(exit: FfmpegExit, decoder: boolean) {
+  readonly exit: ToolExit;
+  constructor(exit: ToolExit, decoder: boolean) {
     super(describeExit(exit));
     this.name = 'RenderError';
     this.exit = exit;
@@ -223,11 +224,11 @@ function consume(stream: NodeJS.ReadableStream, onChunk: (chunk: Buffer) => void
 }
 
 interface TimedExit {
-  readonly exit: FfmpegExit;
+  readonly exit: ToolExit;
   readonly at: number;
 }
 
-function timed(exit: Promise<FfmpegExit>): Promise<TimedExit> {
+function timed(exit: Promise<ToolExit>): Promise<TimedExit> {
   return exit.then((settled) => ({ exit: settled, at: performance.now() }));
 }
 

@@ -6,9 +6,10 @@
 import path from 'node:path';
 import { loadStepParamsSchema } from '../../events/catalog.ts';
 import type { StepDefinition } from '../../shared/domain/step.ts';
-import { PermanentError, PermanentErrorCode } from '../../shared/errors.ts';
+import { PermanentError } from '../../shared/errors.ts';
 import { toDoc } from '../../shared/media/hls/doc.ts';
-import { classifyFailure, runTool } from '../../shared/media/hls/ffmpeg.ts';
+import { settleRun } from '../../shared/media/ffmpeg/classify.ts';
+import { runTool } from '../../shared/media/ffmpeg/run.ts';
 import { HLS_AUDIO_STEP } from '../../shared/media/hls/layout.ts';
 import { DEFAULT_HLS_SETTINGS, type HlsSettings } from '../../shared/media/hls/settings.ts';
 import { withServedSource } from '../../shared/runtime/source-server.ts';
@@ -52,10 +53,11 @@ export function createHlsAudioStep(settings: HlsSettings = DEFAULT_HLS_SETTINGS)
         const probed = await source.settle(sourceStarts(tools.ffprobe, source.input, params.stream.index, params.videoStreamIndex, context.signal));
         const shift = alignShiftSeconds(probed, params.aloneStarts);
         const pad = leadingSilence(params, shift, probed.audioSeconds);
-        const encode = runTool(tools.ffmpeg, audioEncodeArgs(params, source.input, output, shift, pad), { label: 'AAC encode', signal: context.signal }).catch((error: unknown) => {
-          throw classifyFailure(error, PermanentErrorCode.CORRUPT_MEDIA, 'the source audio could not be decoded and encoded');
-        });
-        await source.settle(encode);
+        await settleRun(
+          runTool(tools.ffmpeg, audioEncodeArgs(params, source.input, output, shift, pad), { tool: 'ffmpeg', label: 'AAC encode', signal: context.signal }),
+          { what: 'the source audio could not be decoded and encoded' },
+          source,
+        );
         return { starts: probed, silence: pad, md5Hash: source.meta.md5Hash };
       });
       const outputs = await publishAudio({ blobs: context.blobs, config: context.config, order, recipeVersion: HLS_AUDIO_RECIPE_VERSION }, params, output, starts, silence.samples);

@@ -8,9 +8,11 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../../shared/config/config.ts';
-import { PermanentError, TransientError } from '../../shared/errors.ts';
+import { PermanentError } from '../../shared/errors.ts';
 import { BoxError } from '../../shared/media/hls/bmff.ts';
-import { classifyFailure, quietArgs, runTool, ToolFailure } from '../../shared/media/hls/ffmpeg.ts';
+import { classifyFailure } from '../../shared/media/ffmpeg/classify.ts';
+import { runTool, ToolFailure } from '../../shared/media/ffmpeg/run.ts';
+import { quietArgs } from '../../shared/media/hls/ffmpeg.ts';
 import { fileInput, inputArgs } from '../../shared/media/input.ts';
 import { parseInit, parseSegment, type SegmentTiming, type TrackInfo } from '../../shared/media/hls/fmp4.ts';
 import { INIT_FILE, initFile, segmentFile } from '../../shared/media/hls/layout.ts';
@@ -141,15 +143,17 @@ async function decodeSlice(job: MeasureJob, spec: TrackSpec, dir: string, slice:
   const where = `${spec.name} segments ${slice[0]!.index}–${slice.at(-1)!.index}`;
   try {
     const run = await runTool(job.ffmpeg, [...quietArgs(), ...DECODE_CHECK_OPTIONS, ...inputArgs(fileInput(playlist)), '-map', '0', '-f', 'null', '-'], {
+      tool: 'ffmpeg',
       label: `decode of ${where}`,
       signal: job.signal,
     });
     const complaint = run.stderr.trim();
     return complaint === '' ? undefined : `${where}: ${complaint.split('\n').slice(0, 3).join(' | ').slice(0, 400)}`;
   } catch (error) {
-    // A kill from outside or a full disk says nothing about the segments: retry rather than fail the asset.
-    const verdict = classifyFailure(error, HLS_VALIDATION_FAILED, `decode of ${where}`);
-    if (error instanceof ToolFailure && !(verdict instanceof TransientError)) return `${where}: ${error.message}`;
+    // A kill from outside or a full disk says nothing about the segments: retry rather than fail the asset; only a
+    // fault of the input (the segments) is a complaint. A missing ffmpeg is a ConfigError, thrown as it is.
+    const verdict = classifyFailure(error, { what: `decode of ${where}`, inputCode: HLS_VALIDATION_FAILED });
+    if (error instanceof ToolFailure && verdict instanceof PermanentError) return `${where}: ${error.message}`;
     throw verdict;
   } finally {
     await rm(playlist, { force: true });

@@ -13,7 +13,7 @@
  * mdcv box then). Each shard reads them from the source's first frame (or the stream, where the container
  * states them): the same frame for every shard, so every shard encodes the same SEI.
  */
-import { runTool } from '../../shared/media/hls/ffmpeg.ts';
+import { runTool } from '../../shared/media/ffmpeg/run.ts';
 import type { Rendition } from '../../shared/media/hls/ladder.ts';
 import { inputArgs, type MediaInput } from '../../shared/media/input.ts';
 import type { HdrColour } from '../../shared/media/tonemap.ts';
@@ -71,7 +71,7 @@ export async function readHdr10Metadata(ffprobe: string, source: MediaInput, str
   const run = await runTool(ffprobe, [
     '-hide_banner', '-v', 'error', '-print_format', 'json', '-select_streams', String(streamIndex), '-read_intervals', '%+#1',
     '-show_streams', '-show_frames', ...inputArgs(source),
-  ], { label: 'ffprobe', signal, stdout: true });
+  ], { tool: 'ffprobe', label: 'ffprobe', signal, stdout: true });
   const json = JSON.parse(run.stdout) as { streams?: { side_data_list?: Json[] }[]; frames?: { side_data_list?: Json[] }[] };
   return hdr10FromSideData(json.streams?.[0]?.side_data_list ?? []) ?? hdr10FromSideData(json.frames?.[0]?.side_data_list ?? []);
 }

@@ -9,7 +9,8 @@ import { loadStepParamsSchema } from '../../events/catalog.ts';
 import type { StepDefinition } from '../../shared/domain/step.ts';
 import { PermanentError, PermanentErrorCode } from '../../shared/errors.ts';
 import { toDoc } from '../../shared/media/hls/doc.ts';
-import { classifyFailure, runTool } from '../../shared/media/hls/ffmpeg.ts';
+import { settleRun } from '../../shared/media/ffmpeg/classify.ts';
+import { runTool } from '../../shared/media/ffmpeg/run.ts';
 import { HLS_SEGMENT_STEP } from '../../shared/media/hls/layout.ts';
 import { primaryVideoStream } from '../../shared/media/hls/ladder.ts';
 import { tryPlanVideo } from '../../shared/media/hls/plan.ts';
@@ -56,14 +57,17 @@ export function createSegmentStep(settings: HlsSettings = DEFAULT_HLS_SETTINGS):
       // Served with byte ranges rather than downloaded: the shard reads its few seconds and the file's index, not the whole film.
       const read = await withServedSource(context.blobs, order.source, tools.sourceDemuxers, async (source) => {
         const hdr10 = params.hdr
-          ? await readHdr10Metadata(tools.ffprobe, source.input, params.video.streamIndex, params.hdr.colour, context.signal).catch((error: unknown) => {
-              throw classifyFailure(error, PermanentErrorCode.CORRUPT_MEDIA, `the source's HDR10 metadata could not be read (${label})`);
-            })
+          ? await settleRun(
+              readHdr10Metadata(tools.ffprobe, source.input, params.video.streamIndex, params.hdr.colour, context.signal),
+              { what: `the source's HDR10 metadata could not be read (${label})` },
+              source,
+            )
           : null;
-        const encode = runTool(tools.ffmpeg, encodeArgs(params, source.input, files, hdr10), { label: 'ffmpeg', signal: context.signal }).catch((error: unknown) => {
-          throw classifyFailure(error, PermanentErrorCode.CORRUPT_MEDIA, `the source video could not be decoded and encoded (${label})`);
-        });
-        await source.settle(encode);
+        await settleRun(
+          runTool(tools.ffmpeg, encodeArgs(params, source.input, files, hdr10), { tool: 'ffmpeg', label: 'ffmpeg', signal: context.signal }),
+          { what: `the source video could not be decoded and encoded (${label})` },
+          source,
+        );
         return { md5Hash: source.meta.md5Hash, ...source.stats() };
       });
       const shard = await publishShard({ blobs: context.blobs, config: context.config, order, recipeVersion: SEGMENT_RECIPE_VERSION }, params, files, read);

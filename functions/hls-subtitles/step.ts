@@ -9,7 +9,9 @@ import { loadStepParamsSchema } from '../../events/catalog.ts';
 import type { StepDefinition } from '../../shared/domain/step.ts';
 import { PermanentError, PermanentErrorCode } from '../../shared/errors.ts';
 import { toDoc } from '../../shared/media/hls/doc.ts';
-import { classifyFailure, quietArgs, runTool } from '../../shared/media/hls/ffmpeg.ts';
+import { settleRun } from '../../shared/media/ffmpeg/classify.ts';
+import { runTool } from '../../shared/media/ffmpeg/run.ts';
+import { quietArgs } from '../../shared/media/hls/ffmpeg.ts';
 import { HLS_SUBTITLES_STEP } from '../../shared/media/hls/layout.ts';
 import { primaryVideoStream } from '../../shared/media/hls/ladder.ts';
 import { DEFAULT_HLS_SETTINGS, type HlsSettings } from '../../shared/media/hls/settings.ts';
@@ -43,10 +45,10 @@ export function createSubtitlesStep(settings: HlsSettings = DEFAULT_HLS_SETTINGS
           const output = path.join(context.scratchDir, `${track.rendition}.vtt`);
           // Without -copyts ffmpeg times the output from the file's start: the timeline's zero.
           const args = [...quietArgs(), ...inputArgs(source.input), '-map', `0:${track.index}`, '-c:s', 'webvtt', '-f', 'webvtt', output];
-          await source.settle(
-            runTool(tools.ffmpeg, args, { label: `subtitle stream ${track.index} conversion`, signal: context.signal }).catch((error: unknown) => {
-              throw classifyFailure(error, PermanentErrorCode.CORRUPT_MEDIA, `subtitle stream ${track.index} (${track.codec}) could not be converted to WebVTT`);
-            }),
+          await settleRun(
+            runTool(tools.ffmpeg, args, { tool: 'ffmpeg', label: `subtitle stream ${track.index} conversion`, signal: context.signal }),
+            { what: `subtitle stream ${track.index} (${track.codec}) could not be converted to WebVTT` },
+            source,
           );
           tracks.push(await publishTrack(target, track, await readFile(output, 'utf8'), timeline, params.offsetSeconds));
         }

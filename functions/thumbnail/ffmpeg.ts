@@ -1,51 +1,23 @@
 /**
- * ffmpeg for pictures: runs it with a deadline and the step's abort signal, and builds the filter chain that turns
- * a stored video frame into display pixels (tone mapping, YUV matrix, sample aspect ratio, rotation).
+ * ffmpeg arguments for pictures, and the filter chain that turns a stored video frame into display pixels (tone
+ * mapping, YUV matrix, sample aspect ratio, rotation). The runs go through shared/media/ffmpeg/.
  */
-import { execFile } from 'node:child_process';
-import { PermanentError, PermanentErrorCode, TransientError } from '../../shared/errors.ts';
+import type { ClassifyContext } from '../../shared/media/ffmpeg/classify.ts';
 import { hdrColour, isHdrTransfer, toneMapFilters } from '../../shared/media/tonemap.ts';
 import type { VideoParams } from './plan.ts';
 import type { Dimensions } from './sizes.ts';
 
-/** Signals that mean ffmpeg crashed on this input, which a retry would only repeat. */
-const CRASH_SIGNALS = new Set(['SIGSEGV', 'SIGBUS', 'SIGILL', 'SIGFPE', 'SIGABRT']);
-/** Only stderr is captured (frames go to files); error output is a few lines. */
-const MAX_STDERR_BYTES = 1024 * 1024;
 /** ffprobe color_space → swscale's in_color_matrix. */
 const MATRICES: Readonly<Record<string, string>> = {
   bt709: 'bt709', smpte170m: 'bt601', bt470bg: 'bt601', bt2020nc: 'bt2020', bt2020c: 'bt2020', fcc: 'fcc', smpte240m: 'smpte240m',
 };
 
-export interface RunOptions {
-  readonly timeoutMs: number;
-  readonly signal: AbortSignal;
-}
+/** Every picture ffmpeg makes is a decode of the source: its failure is the source's, CORRUPT_MEDIA. */
+export const PICTURE_DECODE: ClassifyContext = { what: 'ffmpeg could not decode the picture' };
 
 /** Common arguments: quiet, no stdin. Each input brings its own protocol whitelist (inputArgs), so a crafted playlist fetches nothing. */
 export function baseArgs(): string[] {
   return ['-nostdin', '-hide_banner', '-v', 'error'];
-}
-
-export function runFfmpeg(ffmpeg: string, args: readonly string[], options: RunOptions): Promise<void> {
-  options.signal.throwIfAborted();
-  return new Promise((resolve, reject) => {
-    execFile(
-      ffmpeg, args,
-      { timeout: options.timeoutMs, killSignal: 'SIGKILL', maxBuffer: MAX_STDERR_BYTES, signal: options.signal, windowsHide: true },
-      (error, _stdout, stderr) => {
-        if (!error) return resolve();
-        if (options.signal.aborted) return reject(options.signal.reason as Error);
-        const detail = stderr.trim().split('\n').slice(-3).join('; ').slice(0, 500) || error.message;
-        if (error.killed) return reject(new TransientError('FFMPEG_TIMEOUT', `ffmpeg did not finish within ${options.timeoutMs} ms`));
-        if (error.signal && CRASH_SIGNALS.has(error.signal)) return reject(new PermanentError(PermanentErrorCode.CORRUPT_MEDIA, `ffmpeg crashed (${error.signal}) decoding the video`));
-        if (typeof error.code !== 'number' || /No space left|Cannot allocate memory/.test(stderr)) {
-          return reject(new TransientError('FFMPEG_FAILED', `ffmpeg could not run: ${detail}`, { cause: error }));
-        }
-        reject(new PermanentError(PermanentErrorCode.CORRUPT_MEDIA, `ffmpeg could not decode the picture: ${detail}`, { cause: error }));
-      },
-    );
-  });
 }
 
 /**

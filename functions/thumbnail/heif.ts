@@ -16,6 +16,8 @@ import { access, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { ConfigError, PermanentError, PermanentErrorCode } from '../../shared/errors.ts';
+// libheif is not ffmpeg and keeps its own runner (a stuck decode is the input's fault here), but crashes are the same signals.
+import { CRASH_SIGNALS } from '../../shared/media/ffmpeg/exit.ts';
 import { readHeifHeader, type HeifHeader } from '../../shared/media/heif.ts';
 import { withFileBytes } from '../../shared/media/input.ts';
 import { inspectImage, type SourceFacts } from './inspect.ts';
@@ -25,7 +27,6 @@ import { sharp } from './sharp.ts';
 export const HEIC_DECODE_TIMEOUT_MS = 120_000;
 /** JPEG at quality 100 from libheif's 4:2:0 planes: 49 dB PSNR against a lossless PNG, invisible after any downscale. */
 const JPEG_QUALITY = 100;
-const CRASH_SIGNALS = new Set(['SIGSEGV', 'SIGBUS', 'SIGILL', 'SIGFPE', 'SIGABRT']);
 const MAX_STDERR_BYTES = 1024 * 1024;
 /** H.273 ColourPrimaries 12: P3-D65 (Display P3 with the sRGB curve, as Apple writes it in nclx). */
 const NCLX_P3_D65 = 12;

@@ -11,7 +11,9 @@ import type { MediaTools } from '../../shared/media/tools.ts';
 import { renderAnimations } from './animation.ts';
 import type { EncodeOptions } from './encoders.ts';
 import { assertWithinBudget, classifySharpError } from './errors.ts';
-import { baseArgs, runFfmpeg } from './ffmpeg.ts';
+import { runTool } from '../../shared/media/ffmpeg/run.ts';
+import { settleRun } from '../../shared/media/ffmpeg/classify.ts';
+import { baseArgs, PICTURE_DECODE } from './ffmpeg.ts';
 import { decodeHeic, isHeic } from './heif.ts';
 import { inspectImage, type SourceFacts } from './inspect.ts';
 import type { ThumbnailProfile } from './profiles.ts';
@@ -103,9 +105,11 @@ async function convertToPng(source: string, stream: string, maxInputPixels: numb
   if (!picture?.width || !picture.height) throw new PermanentError(PermanentErrorCode.UNSUPPORTED_MEDIA, 'no decoder reads this image and ffmpeg finds no picture in it');
   assertWithinBudget(picture.width, picture.height, 1, maxInputPixels);
   const out = path.join(context.scratchDir, 'picture.png');
-  await runFfmpeg(tools.ffmpeg, [...baseArgs(), ...inputArgs(fileInput(source)), '-map', `0:${stream}`, '-frames:v', '1', '-c:v', 'png', '-f', 'image2', '-y', `file:${out}`], {
+  await settleRun(runTool(tools.ffmpeg, [...baseArgs(), ...inputArgs(fileInput(source)), '-map', `0:${stream}`, '-frames:v', '1', '-c:v', 'png', '-f', 'image2', '-y', `file:${out}`], {
+    tool: 'ffmpeg',
+    label: 'picture conversion',
     timeoutMs: CONVERT_TIMEOUT_MS,
     signal: context.signal,
-  });
+  }), PICTURE_DECODE);
   return { path: out, codec: picture.codec };
 }

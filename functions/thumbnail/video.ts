@@ -8,7 +8,9 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { inputArgs, type MediaInput } from '../../shared/media/input.ts';
 import type { EncodeOptions, RawImage } from './encoders.ts';
-import { baseArgs, displayFilters, runFfmpeg } from './ffmpeg.ts';
+import { runTool } from '../../shared/media/ffmpeg/run.ts';
+import { settleRun } from '../../shared/media/ffmpeg/classify.ts';
+import { baseArgs, displayFilters, PICTURE_DECODE } from './ffmpeg.ts';
 import { frameStats, isUsable, rankCandidates, type Candidate, type FrameStats } from './frames.ts';
 import type { VideoParams } from './plan.ts';
 import type { StoryboardSettings, ThumbnailProfile } from './profiles.ts';
@@ -73,11 +75,11 @@ interface Extracted {
 
 async function extractFrame(source: MediaInput, video: VideoParams, timeSeconds: number, size: Dimensions, context: VideoContext): Promise<Extracted> {
   const out = path.join(context.scratchDir, 'poster.rgb');
-  await runFfmpeg(context.ffmpeg, [
+  await settleRun(runTool(context.ffmpeg, [
     ...baseArgs(), '-noautorotate', '-ss', timeSeconds.toFixed(3), ...inputArgs(source),
     '-map', `0:${video.streamIndex}`, '-frames:v', '1', '-vf', displayFilters(video, size).join(','),
     '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-y', `file:${out}`,
-  ], { timeoutMs: POSTER_FRAME_TIMEOUT_MS, signal: context.signal });
+  ], { tool: 'ffmpeg', label: 'poster frame', timeoutMs: POSTER_FRAME_TIMEOUT_MS, signal: context.signal }), PICTURE_DECODE);
   const data = await readFile(out);
   // A seek past the last frame (a stream shorter than the container says) yields nothing: fall back to the start.
   if (data.length < size.width * size.height * 3) {
@@ -98,11 +100,11 @@ async function extractTiles(source: MediaInput, video: VideoParams, durationSeco
   const out = path.join(context.scratchDir, 'tiles.rgb');
   // setpts rebases timestamps to zero (MPEG-TS starts wherever the encoder's clock stood), as -ss does for the poster.
   const select = `setpts=PTS-STARTPTS,select='gte(t,(selected_n+0.5)*${plan.intervalSeconds})'`;
-  await runFfmpeg(context.ffmpeg, [
+  await settleRun(runTool(context.ffmpeg, [
     ...baseArgs(), '-noautorotate', ...(plan.keyframesOnly ? ['-skip_frame', 'nokey'] : []), ...inputArgs(source),
     '-map', `0:${video.streamIndex}`, '-vf', [select, ...displayFilters(video, plan.tile)].join(','),
     '-fps_mode', 'passthrough', '-frames:v', String(plan.tiles), '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-y', `file:${out}`,
-  ], { timeoutMs: STORYBOARD_TIMEOUT_MS, signal: context.signal });
+  ], { tool: 'ffmpeg', label: 'storyboard frames', timeoutMs: STORYBOARD_TIMEOUT_MS, signal: context.signal }), PICTURE_DECODE);
 
   const tileBytes = plan.tile.width * plan.tile.height * 3;
   const data = await readFile(out);

@@ -5,7 +5,8 @@
  * bounded in frames and time, and its failure only leaves the flag to decide.
  */
 import { inputArgs, type MediaInput } from './input.ts';
-import { runTool, ToolFailure } from './hls/ffmpeg.ts';
+import { classifyExit } from './ffmpeg/classify.ts';
+import { runTool, ToolFailure } from './ffmpeg/run.ts';
 
 export type FieldParity = 'tff' | 'bff';
 export type ScanType = FieldParity | 'progressive';
@@ -121,19 +122,19 @@ export interface DetectOptions {
 }
 
 /**
- * Runs idet over the sample. A decode failure or a timeout is no verdict on the scan (the segment step reports an
- * undecodable source with its own reason), so the flag then stands; only an abort from outside is rethrown.
+ * Runs idet over the sample. A decode failure, a crash or a timeout is no verdict on the scan (the segment step
+ * reports an undecodable source with its own reason), so the flag then stands; an abort from outside is rethrown,
+ * and so is an ffmpeg that could not be started (classified: a missing binary is a ConfigError).
  */
 export async function detectInterlace(ffmpeg: string, input: MediaInput, options: DetectOptions, signal?: AbortSignal): Promise<InterlaceVerdict> {
   if (!mayBeInterlaced(options.frameRate)) return fastVerdict(options.fieldOrder);
-  const timeout = AbortSignal.timeout(IDET_TIMEOUT_MS);
-  const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
   try {
-    const run = await runTool(ffmpeg, idetArgs(input, options.streamIndex, idetStartSeconds(options.durationSeconds)), { label: 'idet', signal: combined });
+    const args = idetArgs(input, options.streamIndex, idetStartSeconds(options.durationSeconds));
+    const run = await runTool(ffmpeg, args, { tool: 'ffmpeg', label: 'idet', signal, timeoutMs: IDET_TIMEOUT_MS });
     return interlaceVerdict(options.fieldOrder, parseIdet(run.stderr));
   } catch (error) {
-    if (signal?.aborted) throw error;
-    if (error instanceof ToolFailure || timeout.aborted) return interlaceVerdict(options.fieldOrder, parseIdet(error instanceof ToolFailure ? error.stderr : ''));
-    throw error;
+    if (!(error instanceof ToolFailure)) throw error;
+    if (error.exit.spawnError) throw classifyExit(error.exit, { what: 'the interlace check could not run' });
+    return interlaceVerdict(options.fieldOrder, parseIdet(error.stderr));
   }
 }

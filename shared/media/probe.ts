@@ -3,14 +3,15 @@
  * with byte ranges (the ingest step reads a film's header and index, never the whole upload). Failures caused by the file
  * are PermanentErrors with a reason a user can act on; failures of the machine (timeout, spawn) are transient.
  */
-import { execFile } from 'node:child_process';
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { ConfigError, PermanentError, PermanentErrorCode, TransientError } from '../errors.ts';
+import { PermanentError, PermanentErrorCode } from '../errors.ts';
 import { isImageDemuxer, summarize, summarizePicture } from './classify.ts';
 import type { ProbeSummary } from './classify.ts';
 import { describePixels, formatPixels, MAX_IMAGE_PIXELS } from './image-limits.ts';
 import { fileInput, inputArgs, withFileBytes, type ByteSource, type MediaInput } from './input.ts';
+import { classifyExit } from './ffmpeg/classify.ts';
+import { spawnTool } from './ffmpeg/run.ts';
 import { durationBasis, id3TagBytes, splitLevels, type DurationBasis } from './ffprobe-log.ts';
 import { walkIsoBmff } from './isobmff.ts';
 import { describeStart, formatOfCodec, IMAGE_FORMAT_NAMES, looksLikeText, readImageHeader, sniff, SNIFF_BYTES, type ImageFormat, type Sniffed } from './sniff.ts';
@@ -24,8 +25,8 @@ export const PROBE_TIMEOUT_MS = 30_000;
  * a fragmented one; past that, a cut-off tail is left to the decoders of the later steps to report.
  */
 export const REMOTE_MAX_BOX_READS = 512;
-/** The JSON grows with the stream count only; real files produce a few KiB. */
-const MAX_OUTPUT_BYTES = 16 * 1024 * 1024;
+/** Warnings are read from the top (ffprobe-log.ts), so stderr is kept whole up to this; real files print a few KiB. */
+const MAX_STDERR_CHARS = 16 * 1024 * 1024;
 const MAX_WARNINGS = 20;
 /**
  * Pictures whose size ffprobe learns by decoding them whole: measured on 8000×8000 files, ffprobe peaked at 238 MB
@@ -43,8 +44,6 @@ const HEIF_FORMAT_NAMES: Readonly<Record<string, string>> = { hevc: 'heif', av1:
 const CUT_SHORT_RATIO = 0.95;
 /** An ID3v1 tag: 128 bytes at the very end of an MP3. */
 const ID3V1_BYTES = 128;
-/** Signals that mean ffprobe crashed on this input, which a retry would only repeat. */
-const CRASH_SIGNALS = new Set(['SIGSEGV', 'SIGBUS', 'SIGILL', 'SIGFPE', 'SIGABRT']);
 
 interface FfprobeRun {
   exitCode: number;
@@ -140,7 +139,7 @@ function assertContentIsImage(summary: ProbeSummary, sniffed: Sniffed, head: Buf
   throw new PermanentError(PermanentErrorCode.UNSUPPORTED_MEDIA, `content is not a ${IMAGE_FORMAT_NAMES[expected]} image (starts with ${describeStart(head)})`);
 }
 
-function runFfprobe(ffprobe: string, input: MediaInput, timeoutMs: number): Promise<FfprobeRun> {
+async function runFfprobe(ffprobe: string, input: MediaInput, timeoutMs: number): Promise<FfprobeRun> {
   const args = [
     // Warnings too, each line tagged with its level: two of them say whether the duration can be trusted.
     '-loglevel', 'level+warning', '-hide_banner',
@@ -148,25 +147,12 @@ function runFfprobe(ffprobe: string, input: MediaInput, timeoutMs: number): Prom
     // The input's own protocols only: a playlist or reference movie must not make a worker fetch URLs (SSRF).
     ...inputArgs(input),
   ];
-  return new Promise((resolvePromise, reject) => {
-    execFile(ffprobe, args, { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: MAX_OUTPUT_BYTES, windowsHide: true }, (error, stdout, stderr) => {
-      const log = splitLevels(stderr);
-      if (!error) return resolvePromise({ exitCode: 0, stdout, stderr: log.errors, warnings: log.warnings });
-      const { code, killed, signal } = error;
-      if (typeof code === 'number') return resolvePromise({ exitCode: code, stdout, stderr: log.errors, warnings: log.warnings });
-      if (code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER') {
-        return reject(new PermanentError(PermanentErrorCode.UNSUPPORTED_MEDIA, `ffprobe output exceeded ${MAX_OUTPUT_BYTES} bytes: too many streams`));
-      }
-      if (killed) return reject(new TransientError('PROBE_TIMEOUT', `ffprobe did not finish within ${timeoutMs} ms`));
-      if (signal && CRASH_SIGNALS.has(signal)) {
-        return reject(new PermanentError(PermanentErrorCode.CORRUPT_MEDIA, `ffprobe crashed (${signal}) reading the file`));
-      }
-      if (code === 'ENOENT' || code === 'EACCES') {
-        return reject(new ConfigError(`ffprobe at ${ffprobe} cannot be started (${code}); reinstall ffmpeg or fix FFPROBE_PATH`));
-      }
-      reject(new TransientError('PROBE_SPAWN_FAILED', `ffprobe failed to run: ${error.message}`, { cause: error }));
-    });
-  });
+  const { exit, stdout, stderr } = await spawnTool(ffprobe, args, { tool: 'ffprobe', label: 'ffprobe', timeoutMs, stdout: true, stderrLimitChars: MAX_STDERR_CHARS });
+  // ffprobe's own exit code is explained from what it printed (explainFailure); a run that ended without one (a
+  // deadline, a crash, a kill, a spawn failure, too much output) gets the shared verdict.
+  if (exit.code === null) throw classifyExit(exit, { what: 'ffprobe could not read the file', hide: [input.url] });
+  const log = splitLevels(stderr);
+  return { exitCode: exit.code, stdout, stderr: log.errors, warnings: log.warnings };
 }
 
 /** Picks the most useful explanation; the order matters because ffprobe's own words are often generic. */
