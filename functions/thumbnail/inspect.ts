@@ -55,7 +55,7 @@ export async function inspectImage(path: string, maxInputPixels: number): Promis
     channels: meta.channels,
     hasAlpha: meta.hasAlpha,
     icc: readIcc(meta.icc),
-    exif: readExifBasics(meta.exif),
+    exif: await readExifBasics(meta.exif),
     frames,
     loop: meta.loop ?? 0,
     delay: meta.delay ?? [],

@@ -9,11 +9,12 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readExifBasics } from '../../functions/thumbnail/exif.ts';
 import { renderImage, type ImageRender } from '../../functions/thumbnail/image.ts';
+import { imageOutputs } from '../../functions/thumbnail/outputs.ts';
 import { thumbnailProfiles, type ThumbnailProfile } from '../../functions/thumbnail/profiles.ts';
 import type { EncodedRendition } from '../../functions/thumbnail/renditions.ts';
 import { sharp } from '../../functions/thumbnail/sharp.ts';
-import { animatedGif, jpegImage, pngWithAlpha } from '../../scripts/lib/sample-media.ts';
-import * as images from '../../scripts/lib/sample-images.ts';
+import { animatedGif, jpegImage, pngWithAlpha } from '../../scripts/sample-media/sample-media.ts';
+import * as images from '../../scripts/sample-media/sample-images.ts';
 import { PermanentError } from '../../shared/errors.ts';
 import { resolveMediaTools } from '../../shared/media/tools.ts';
 
@@ -217,8 +218,15 @@ describe('metadata', () => {
     const rights = await renderImage(source, { ...small, exif: 'rights' }, context());
     for (const output of rights.stills.renditions) {
       const exif = (await sharp(output.data).metadata()).exif;
-      expect(readExifBasics(exif), output.format).toMatchObject({ artist: 'Ada Lovelace', copyright: '(C) 2024 Ada Lovelace', make: null, model: null, capturedAt: null });
+      expect(await readExifBasics(exif), output.format).toMatchObject({ artist: 'Ada Lovelace', copyright: '(C) 2024 Ada Lovelace', make: null, model: null, capturedAt: null });
       expect(exif?.includes('GPS') || exif?.includes(Buffer.from('Acme Optics')), output.format).toBe(false);
     }
+  });
+
+  it('keeps the GPS position of the source out of the recorded outputs', async () => {
+    const render = await renderImage(await images.cameraJpeg('ffmpeg', file('gps.jpg'), { width: 96, height: 64 }), small, context());
+    const outputs = JSON.stringify(imageOutputs('image', render, { blurhash: '', lqip: '', dominantColour: null }, []));
+    expect(outputs).toContain('Acme Optics');
+    expect(outputs).not.toMatch(/51\.5|26\.46|39\.6|GPS|latitude|longitude/);
   });
 });

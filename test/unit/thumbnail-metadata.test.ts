@@ -2,16 +2,17 @@
  * What the thumbnail step reads and records: EXIF basics (never GPS), ICC profile names and gamut, placeholders,
  * and the work order params planning derives from the probe (validated against their schema).
  */
+import exifr from 'exifr';
 import { describe, expect, it } from 'vitest';
 import { EventValidator, workOrderType } from '../../events/catalog.ts';
 import { encodeBlurhash } from '../../functions/thumbnail/blurhash.ts';
-import { readExifBasics } from '../../functions/thumbnail/exif.ts';
+import { EXIFR_OPTIONS, readExifBasics } from '../../functions/thumbnail/exif.ts';
 import { readIcc } from '../../functions/thumbnail/icc.ts';
 import { dominantColour, makePlaceholder } from '../../functions/thumbnail/placeholder.ts';
 import { planThumbnail } from '../../functions/thumbnail/plan.ts';
 import { sharp } from '../../functions/thumbnail/sharp.ts';
 import { thumbnailStep } from '../../functions/thumbnail/step.ts';
-import { CAMERA_EXIF } from '../../scripts/lib/sample-images.ts';
+import { CAMERA_EXIF } from '../../scripts/sample-media/sample-images.ts';
 import type { AssetSource } from '../../shared/domain/asset.ts';
 import type { PlanContext } from '../../shared/domain/step.ts';
 import type { ProbeSummary, StreamSummary } from '../../shared/media/classify.ts';
@@ -22,7 +23,7 @@ describe('EXIF basics', () => {
       .withExif({ IFD0: { ...CAMERA_EXIF.IFD0 }, IFD2: { ...CAMERA_EXIF.IFD2 }, IFD3: { ...CAMERA_EXIF.IFD3 } })
       .jpeg()
       .toBuffer();
-    const basics = readExifBasics((await sharp(jpeg).metadata()).exif);
+    const basics = await readExifBasics((await sharp(jpeg).metadata()).exif);
     expect(basics).toEqual({
       make: 'Acme Optics', model: 'Acme X100', lens: 'Acme 35mm f/1.8', capturedAt: '2024-05-01T12:34:56+02:00',
       exposureTime: '1/250', fNumber: 2.8, iso: 200, focalLengthMm: 35, artist: 'Ada Lovelace', copyright: '(C) 2024 Ada Lovelace',
@@ -30,9 +31,9 @@ describe('EXIF basics', () => {
     expect(JSON.stringify(basics)).not.toMatch(/51|GPS/);
   });
 
-  it('survives garbage, truncation, big-endian files and zeroed dates', () => {
-    expect(readExifBasics(undefined)).toBeNull();
-    expect(readExifBasics(Buffer.from('Exif\0\0garbage!'))).toBeNull();
+  it('survives garbage, truncation, big-endian files and zeroed dates', async () => {
+    expect(await readExifBasics(undefined)).toBeNull();
+    expect(await readExifBasics(Buffer.from('Exif\0\0garbage!'))).toBeNull();
     // Big-endian TIFF, one IFD0 entry: Model (0x0110), ASCII, 6 bytes at offset 26; then a zeroed DateTime IFD.
     const tiff = Buffer.alloc(40);
     tiff.write('MM', 0, 'latin1');
@@ -44,8 +45,51 @@ describe('EXIF basics', () => {
     tiff.writeUInt32BE(6, 14);
     tiff.writeUInt32BE(26, 18);
     tiff.write('Cam\x07B\0', 26, 'latin1');
-    expect(readExifBasics(tiff)).toMatchObject({ model: 'Cam B', make: null, capturedAt: null });
-    expect(readExifBasics(tiff.subarray(0, 20))).toMatchObject({ model: null });
+    expect(await readExifBasics(tiff)).toMatchObject({ model: 'Cam B', make: null, capturedAt: null });
+    expect(await readExifBasics(tiff.subarray(0, 20))).toMatchObject({ model: null });
+  });
+
+  /** The offset a little-endian IFD0 entry (sharp writes "Exif\0\0II…") points at: the Exif (0x8769) or GPS (0x8825) IFD. */
+  const ifd0Pointer = (exif: Buffer, tag: number): number => {
+    const ifd0 = 6 + exif.readUInt32LE(10);
+    for (let entry = 0; entry < exif.readUInt16LE(ifd0); entry += 1) {
+      const at = ifd0 + 2 + entry * 12;
+      if (exif.readUInt16LE(at) === tag) return exif.readUInt32LE(at + 8);
+    }
+    return 0;
+  };
+
+  const cameraExif = async (): Promise<Buffer> => {
+    const jpeg = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#808080' } })
+      .withExif({ IFD0: { ...CAMERA_EXIF.IFD0 }, IFD2: { ...CAMERA_EXIF.IFD2 }, IFD3: { ...CAMERA_EXIF.IFD3 } })
+      .jpeg()
+      .toBuffer();
+    return (await sharp(jpeg).metadata()).exif!;
+  };
+
+  it('never has the GPS IFD parsed, though the input carries one', async () => {
+    const exif = await cameraExif();
+    expect(ifd0Pointer(exif, 0x8825)).toBeGreaterThan(0);
+    expect(await readExifBasics(exif)).toMatchObject({ make: 'Acme Optics', iso: 200 });
+    // What readExifBasics hands exifr, and all exifr returns for it: IFD0 and the Exif IFD, no GPS block.
+    const parsed: unknown = await exifr.parse(exif.subarray(6), EXIFR_OPTIONS);
+    expect(parsed).toHaveProperty('ifd0');
+    expect(parsed).toHaveProperty('exif');
+    expect(parsed).not.toHaveProperty('gps');
+    expect(JSON.stringify(parsed)).not.toMatch(/51\.5|26\.46|39\.6|latitude|longitude/);
+  });
+
+  it('reads a truncated EXIF block at every length without throwing, keeping what precedes the cut', async () => {
+    const exif = await cameraExif();
+    const fields = Object.keys((await readExifBasics(exif))!).sort();
+    for (let length = 0; length < exif.length; length += 1) {
+      const basics = await readExifBasics(exif.subarray(0, length));
+      if (basics !== null) expect(Object.keys(basics).sort(), `${length} bytes`).toEqual(fields);
+      expect(JSON.stringify(basics), `${length} bytes`).not.toMatch(/51\.5|26\.46|39\.6|GPS/);
+    }
+    // Cut inside the Exif IFD: IFD0 (camera, rights) survives, the exposure fields are omitted.
+    const cut = 6 + ifd0Pointer(exif, 0x8769) + 2 + 12 * 3;
+    expect(await readExifBasics(exif.subarray(0, cut))).toMatchObject({ make: 'Acme Optics', model: 'Acme X100', artist: 'Ada Lovelace', lens: null, capturedAt: null });
   });
 });
 
