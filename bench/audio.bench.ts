@@ -19,7 +19,7 @@ import { table } from '../cli/view.ts';
 import type { WorkOrder } from '../events/catalog.ts';
 import { planAudioParams, paramsDoc, type AudioParams } from '../functions/audio/params.ts';
 import { audioStep } from '../functions/audio/step.ts';
-import { musicMaster } from '../scripts/lib/sample-audio.ts';
+import { musicMaster } from '../scripts/sample-media/sample-audio.ts';
 import { LocalBlobStore } from '../shared/adapters/local/blob-store.ts';
 import { loadConfig } from '../shared/config/config.ts';
 import type { PlanContext } from '../shared/domain/step.ts';

@@ -17,8 +17,8 @@ import path from 'node:path';
 import { table } from '../cli/view.ts';
 import { buildPipeline } from '../functions/pipeline.ts';
 import { productionSteps } from '../functions/registry.ts';
-import { startGcpStack, type GcpStack } from '../scripts/lib/gcp-stack.ts';
-import { jpegImage } from '../scripts/lib/sample-media.ts';
+import { startGcpStack, type GcpStack } from '../scripts/local-cloud/gcp-stack.ts';
+import { jpegImage } from '../scripts/sample-media/sample-media.ts';
 import { createFirestoreAssetStore, type FirestoreAssetStore } from '../shared/adapters/gcp/asset-store.ts';
 import { createStorageClient } from '../shared/adapters/gcp/blob-store.ts';
 import { loadConfig, type Env } from '../shared/config/config.ts';
@@ -42,7 +42,7 @@ const SETTLE_TIMEOUT_MS = 120_000;
 const POLL_MS = 250;
 /** The last settle's log line can trail the Firestore write that made the asset terminal by a moment. */
 const LOG_CATCH_UP_MS = 5_000;
-/** The stack's retry knobs (scripts/lib/gcp-stack.ts), so a retry costs the same real time in both runtimes. */
+/** The stack's retry knobs (scripts/local-cloud/gcp-stack.ts), so a retry costs the same real time in both runtimes. */
 const RETRY_ENV = { MEDIAFLOW_MIN_BACKOFF_SECONDS: '1', MEDIAFLOW_MAX_BACKOFF_SECONDS: '10' } as const;
 
 interface RunResult {

@@ -27,7 +27,7 @@ import { renderImage } from '../functions/thumbnail/image.ts';
 import { makePlaceholder } from '../functions/thumbnail/placeholder.ts';
 import { resolveProfile } from '../functions/thumbnail/profiles.ts';
 import { sharp } from '../functions/thumbnail/sharp.ts';
-import { photoJpeg } from '../scripts/lib/sample-images.ts';
+import { photoJpeg } from '../scripts/sample-media/sample-images.ts';
 import { resolveMediaTools } from '../shared/media/tools.ts';
 import { formatFixed, formatRatio, positiveIntFromEnv, type Bench } from './lib/bench.ts';
 import { processTreeCpuSeconds } from './lib/process-tree.ts';

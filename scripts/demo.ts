@@ -10,7 +10,7 @@ import path from 'node:path';
 import { loadConfig } from '../shared/config/config.ts';
 import { ConfigError } from '../shared/errors.ts';
 import { resolveMediaTools } from '../shared/media/tools.ts';
-import { jpegImage, musicLikeAudio, videoWithSound } from './lib/sample-media.ts';
+import { jpegImage, musicLikeAudio, videoWithSound } from './sample-media/sample-media.ts';
 
 const CONFIG_ERROR_EXIT_CODE = 2;
 

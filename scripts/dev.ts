@@ -3,7 +3,7 @@
  * fake-gcs-server, creates buckets, topics and push subscriptions (with dead-letter topics), runs every
  * function as its own functions-framework process, prints where everything is, and stops it all on Ctrl-C.
  */
-import { startGcpStack } from './lib/gcp-stack.ts';
+import { startGcpStack } from './local-cloud/gcp-stack.ts';
 
 const stack = await startGcpStack({
   projectId: process.env.GOOGLE_CLOUD_PROJECT ?? 'mediaflow-dev',

@@ -7,9 +7,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { loadModule } from '../../scripts/lib/terraform-hcl.ts';
-import { pipelineJsonFile } from '../../scripts/lib/terraform-pipeline.ts';
-import { reachable, repoRoot } from '../../scripts/lib/terraform-source.ts';
+import { loadModule } from '../../scripts/deploy/terraform-hcl.ts';
+import { pipelineJsonFile } from '../../scripts/deploy/terraform-pipeline.ts';
+import { reachable, repoRoot } from '../../scripts/deploy/terraform-source.ts';
 
 type Instruction = { readonly op: string; readonly args: string };
 
@@ -115,7 +115,7 @@ describe('cloudbuild.yaml', () => {
   });
 
   it('checks the generated Terraform inputs and runs the embedded test project', () => {
-    expect(script(step('lint'))).toContain('node scripts/lib/terraform-gen.ts --check');
+    expect(script(step('lint'))).toContain('node scripts/deploy/terraform-gen.ts --check');
     expect(script(step('test'))).toContain('vitest run --project embedded');
   });
 

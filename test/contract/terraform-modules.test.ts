@@ -14,10 +14,10 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../shared/config/config.ts';
 import { partnerMayRead } from '../../shared/config/partner-access.ts';
 import { eventarcFinalizedType } from '../../shared/runtime/decode.ts';
-import { block, dynamicBlock, loadModule, moduleDirs, ofType, strings, terraformRoot, type Attrs, type HclModule } from '../../scripts/lib/terraform-hcl.ts';
-import { pipelineJsonFile, type TerraformPipeline } from '../../scripts/lib/terraform-pipeline.ts';
-import { indexServes, requiredIndex, storeQueries, type IndexField } from '../../scripts/lib/terraform-queries.ts';
-import { readSource, repoRoot, sourceFiles } from '../../scripts/lib/terraform-source.ts';
+import { block, dynamicBlock, loadModule, moduleDirs, ofType, strings, terraformRoot, type Attrs, type HclModule } from '../../scripts/deploy/terraform-hcl.ts';
+import { pipelineJsonFile, type TerraformPipeline } from '../../scripts/deploy/terraform-pipeline.ts';
+import { indexServes, requiredIndex, storeQueries, type IndexField } from '../../scripts/deploy/terraform-queries.ts';
+import { readSource, repoRoot, sourceFiles } from '../../scripts/deploy/terraform-source.ts';
 
 const spec = JSON.parse(readFileSync(pipelineJsonFile, 'utf8')) as TerraformPipeline;
 const dirs = moduleDirs();

@@ -11,7 +11,7 @@ import { schemasDir } from '../../events/schema-files.ts';
 import { ackDeadlineSeconds, buildPipeline, COORDINATOR_TIMEOUT_MS, DEADLETTER_TIMEOUT_MS, INGEST_TIMEOUT_MS, subscriptionName } from '../../functions/pipeline.ts';
 import { productionSteps } from '../../functions/registry.ts';
 import { createStepRegistry } from '../../shared/domain/step.ts';
-import { staleTerraformFiles } from '../../scripts/lib/terraform-gen.ts';
+import { staleTerraformFiles } from '../../scripts/deploy/terraform-gen.ts';
 import {
   functionAccess,
   ingestProtoFile,
@@ -23,7 +23,7 @@ import {
   terraformPipeline,
   topicSuffix,
   type TerraformPipeline,
-} from '../../scripts/lib/terraform-pipeline.ts';
+} from '../../scripts/deploy/terraform-pipeline.ts';
 
 const committed = JSON.parse(readFileSync(pipelineJsonFile, 'utf8')) as TerraformPipeline;
 const config = referenceConfig();
@@ -37,7 +37,7 @@ const catalog = parseDocument(readFileSync(path.join(path.dirname(schemasDir), '
 };
 
 describe('generated Terraform inputs', () => {
-  it('are up to date with the code (node scripts/lib/terraform-gen.ts)', async () => {
+  it('are up to date with the code (node scripts/deploy/terraform-gen.ts)', async () => {
     expect(await staleTerraformFiles()).toEqual([]);
   });
 

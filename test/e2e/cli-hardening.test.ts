@@ -11,7 +11,7 @@ import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jpegImage } from '../../scripts/lib/sample-media.ts';
+import { jpegImage } from '../../scripts/sample-media/sample-media.ts';
 import { mediaflow, repoRoot, runCommand, type CommandResult } from '../support/cli.ts';
 
 type Line = { id: string | null; status: string; file?: string; name?: string; source?: { name: string }; error: { step: string; code: string; message: string } | null };

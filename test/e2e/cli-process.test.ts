@@ -6,7 +6,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jpegImage, textFile, truncatedMp4, videoWithSound, zeroByteFile } from '../../scripts/lib/sample-media.ts';
+import { jpegImage, textFile, truncatedMp4, videoWithSound, zeroByteFile } from '../../scripts/sample-media/sample-media.ts';
 import { mediaflow } from '../support/cli.ts';
 
 type AssetLine = { id: string; status: string; kind: string | null; source: { name: string }; steps: Record<string, { status: string }>; outputs: Record<string, unknown>; error: { step: string; code: string; message: string } | null };

@@ -3,7 +3,7 @@
  * its install instructions; these suites are never skipped.
  */
 import type { TestProject } from 'vitest/node';
-import { startLocalCloud } from '../../scripts/lib/local-cloud.ts';
+import { startLocalCloud } from '../../scripts/local-cloud/local-cloud.ts';
 
 export interface ProvidedLocalCloud {
   readonly projectId: string;

@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { PROBE_RECIPE_VERSION } from '../../functions/ingest/probe.ts';
 import { thumbnailStep } from '../../functions/thumbnail/step.ts';
 import { sharp } from '../../functions/thumbnail/sharp.ts';
-import * as samples from '../../scripts/lib/sample-audio.ts';
+import * as samples from '../../scripts/sample-media/sample-audio.ts';
 import type { WorkOrder } from '../../events/catalog.ts';
 import { uploadAssetId } from '../../shared/domain/asset-id.ts';
 import type { AssetDoc } from '../../shared/domain/asset.ts';

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adtsAac, lameCbrMp3, videoWithChannels, voiceMemoM4a } from '../../scripts/lib/sample-audio.ts';
+import { adtsAac, lameCbrMp3, videoWithChannels, voiceMemoM4a } from '../../scripts/sample-media/sample-audio.ts';
 import type { AssetDoc } from '../../shared/domain/asset.ts';
 import { uploadAssetId } from '../../shared/domain/asset-id.ts';
 import { startTestRuntime, type TestRuntime } from '../support/embedded.ts';

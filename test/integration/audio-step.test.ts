@@ -17,8 +17,8 @@ import {
   referenceTone,
   surround51,
   undecodableM4a,
-} from '../../scripts/lib/sample-audio.ts';
-import { mp3WithCoverArt, videoWithSound } from '../../scripts/lib/sample-media.ts';
+} from '../../scripts/sample-media/sample-audio.ts';
+import { mp3WithCoverArt, videoWithSound } from '../../scripts/sample-media/sample-media.ts';
 import { uploadAssetId } from '../../shared/domain/asset-id.ts';
 import type { AssetDoc } from '../../shared/domain/asset.ts';
 import { PROFILE_METADATA } from '../../shared/domain/ingest-request.ts';

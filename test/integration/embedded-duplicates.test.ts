@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jpegImage, musicLikeAudio } from '../../scripts/lib/sample-media.ts';
+import { jpegImage, musicLikeAudio } from '../../scripts/sample-media/sample-media.ts';
 import { uploadAssetId } from '../../shared/domain/asset-id.ts';
 import type { DeliveryHandler } from '../../shared/ports/bus.ts';
 import { normalizeDoc, startTestRuntime, type TestRuntime } from '../support/embedded.ts';

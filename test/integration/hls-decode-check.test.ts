@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { measureTracks, type MeasureJob, type TrackSpec } from '../../functions/hls-package/measure.ts';
-import { runFfmpeg } from '../../scripts/lib/sample-media.ts';
+import { runFfmpeg } from '../../scripts/sample-media/sample-media.ts';
 import { LocalBlobStore } from '../../shared/adapters/local/blob-store.ts';
 import { loadConfig, type Config } from '../../shared/config/config.ts';
 import { splitFragmented } from '../../shared/media/hls/fmp4.ts';

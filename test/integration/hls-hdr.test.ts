@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HDR10_MASTER_DISPLAY, HDR10_MAX_CLL, hlgHevcMov, pqHevcHdr10 } from '../../scripts/lib/sample-video-sources.ts';
+import { HDR10_MASTER_DISPLAY, HDR10_MAX_CLL, hlgHevcMov, pqHevcHdr10 } from '../../scripts/sample-media/sample-video-sources.ts';
 import { uploadAssetId } from '../../shared/domain/asset-id.ts';
 import type { AssetDoc } from '../../shared/domain/asset.ts';
 import { PROFILE_METADATA } from '../../shared/domain/ingest-request.ts';

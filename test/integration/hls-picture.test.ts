@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   bt601Clip, flaggedProgressiveClip, fullRangeMjpegAvi, highFrameRateClip, hlgHevcMov, interlacedBroadcastTs, pqHevcHdr10, screenCapture444, telecinedFilmClip,
   unflaggedInterlacedClip,
-} from '../../scripts/lib/sample-video-sources.ts';
+} from '../../scripts/sample-media/sample-video-sources.ts';
 import type { SegmentSummary } from '../../functions/hls-segment/combine.ts';
 import type { AssetDoc } from '../../shared/domain/asset.ts';
 import { parseIdet } from '../../shared/media/interlace.ts';

@@ -8,7 +8,7 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { syncMarkClip } from '../../scripts/lib/sample-video.ts';
+import { syncMarkClip } from '../../scripts/sample-media/sample-video.ts';
 import { assetPath } from '../../shared/domain/asset-id.ts';
 import type { AssetDoc } from '../../shared/domain/asset.ts';
 import { startTestRuntime, type TestRuntime } from '../support/embedded.ts';

@@ -8,7 +8,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bFrameMp4, lateAudioMp4, multiLanguageMkv, offsetStartsTs } from '../../scripts/lib/sample-video-tracks.ts';
+import { bFrameMp4, lateAudioMp4, multiLanguageMkv, offsetStartsTs } from '../../scripts/sample-media/sample-video-tracks.ts';
 import { audioStep } from '../../functions/audio/step.ts';
 import { createHlsAudioStep } from '../../functions/hls-audio/step.ts';
 import { createPackageStep } from '../../functions/hls-package/step.ts';

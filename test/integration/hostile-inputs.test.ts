@@ -15,7 +15,7 @@ import { firestoreSize } from '../../shared/domain/bounded.ts';
 import type { DocData } from '../../shared/ports/asset-store.ts';
 import { PROFILE_METADATA } from '../../shared/domain/ingest-request.ts';
 import { createStepRegistry, type StepRegistry } from '../../shared/domain/step.ts';
-import { jpegImage } from '../../scripts/lib/sample-media.ts';
+import { jpegImage } from '../../scripts/sample-media/sample-media.ts';
 import { watchChildMemory } from '../support/child-memory.ts';
 import { startTestRuntime, testStep, withSteps, type TestRuntime } from '../support/embedded.ts';
 import { useScratchDir } from '../support/fixtures.ts';

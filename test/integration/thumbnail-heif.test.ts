@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sharp } from '../../functions/thumbnail/sharp.ts';
 import { thumbnailStep } from '../../functions/thumbnail/step.ts';
-import { heifImage, heifZeroedPayload, QUADRANTS } from '../../scripts/lib/sample-images.ts';
+import { heifImage, heifZeroedPayload, QUADRANTS } from '../../scripts/sample-media/sample-images.ts';
 import { createStepRegistry } from '../../shared/domain/step.ts';
 import { startTestRuntime, uploadAndSettle, type TestRuntime } from '../support/embedded.ts';
 import { useScratchDir } from '../support/fixtures.ts';

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { sharp } from '../../functions/thumbnail/sharp.ts';
 import { thumbnailStep } from '../../functions/thumbnail/step.ts';
-import { anamorphicVideo, fadeVideo, hlgVideo, rotatedVideo } from '../../scripts/lib/sample-images.ts';
+import { anamorphicVideo, fadeVideo, hlgVideo, rotatedVideo } from '../../scripts/sample-media/sample-images.ts';
 import type { AssetDoc } from '../../shared/domain/asset.ts';
 import { uploadAssetId } from '../../shared/domain/asset-id.ts';
 import { createStepRegistry } from '../../shared/domain/step.ts';

@@ -5,7 +5,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { runFfmpeg } from '../../scripts/lib/sample-media.ts';
+import { runFfmpeg } from '../../scripts/sample-media/sample-media.ts';
 
 export interface EverydayVideo {
   readonly name: string;

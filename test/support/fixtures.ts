@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
-import { jpegImage } from '../../scripts/lib/sample-media.ts';
+import { jpegImage } from '../../scripts/sample-media/sample-media.ts';
 
 export interface ImageFixture {
   /** A small JPEG (320×240), valid once beforeAll has run. */

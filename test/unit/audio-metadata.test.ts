@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import * as samples from '../../scripts/lib/sample-audio.ts';
+import * as samples from '../../scripts/sample-media/sample-audio.ts';
 import { firestoreSize, MAX_TAG_VALUE_BYTES } from '../../shared/domain/bounded.ts';
 import { MAX_CHAPTERS, MAX_METADATA_READS, readAudioMetadata, readCoverPicture, type AudioMetadata } from '../../shared/media/audio-metadata.ts';
 import { withFileBytes, type ByteSource } from '../../shared/media/input.ts';

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { render, type RenderJob } from '../../functions/audio/render.ts';
-import { referenceTone } from '../../scripts/lib/sample-audio.ts';
+import { referenceTone } from '../../scripts/sample-media/sample-audio.ts';
 
 const run = promisify(execFile);
 let dir: string;

@@ -7,7 +7,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { heifDeclaring, heifImage } from '../../scripts/lib/sample-images.ts';
+import { heifDeclaring, heifImage } from '../../scripts/sample-media/sample-images.ts';
 import { PermanentErrorCode } from '../../shared/errors.ts';
 import { readHeifHeader } from '../../shared/media/heif.ts';
 import { withFileBytes } from '../../shared/media/input.ts';

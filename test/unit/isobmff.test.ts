@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withFileBytes } from '../../shared/media/input.ts';
 import { walkIsoBmff, type IsoBmffResult } from '../../shared/media/isobmff.ts';
 import { resolveMediaTools } from '../../shared/media/tools.ts';
-import { truncatedMp4, videoWithSound } from '../../scripts/lib/sample-media.ts';
+import { truncatedMp4, videoWithSound } from '../../scripts/sample-media/sample-media.ts';
 
 let dir: string;
 let wellFormed: string;

@@ -6,7 +6,7 @@ import { ConfigError, PermanentError, TransientError } from '../../shared/errors
 import { probeFile } from '../../shared/media/probe.ts';
 import { resolveMediaTools, URL_FOLLOWING_DEMUXERS } from '../../shared/media/tools.ts';
 import type { MediaTools } from '../../shared/media/tools.ts';
-import * as samples from '../../scripts/lib/sample-media.ts';
+import * as samples from '../../scripts/sample-media/sample-media.ts';
 
 let dir: string;
 let tools: MediaTools;

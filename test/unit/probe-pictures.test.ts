@@ -7,8 +7,8 @@ import { chmod, copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promi
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pngBomb } from '../../scripts/lib/sample-images.ts';
-import * as samples from '../../scripts/lib/sample-media.ts';
+import { pngBomb } from '../../scripts/sample-media/sample-images.ts';
+import * as samples from '../../scripts/sample-media/sample-media.ts';
 import { probeFile } from '../../shared/media/probe.ts';
 import { resolveMediaTools, type MediaTools } from '../../shared/media/tools.ts';
 

@@ -25,7 +25,7 @@ export interface IndexField {
 
 /** Where the code that queries lives: everything but the adapters (which implement the port) and tests. */
 export const QUERYING_FOLDERS = ['cli', 'functions', 'shared', 'scripts'] as const;
-const EXCLUDED = [/^shared\/adapters\//, /^scripts\/lib\/terraform-/];
+const EXCLUDED = [/^shared\/adapters\//, /^scripts\/deploy\//];
 
 export function storeQueries(files: readonly string[] = sourceFiles(QUERYING_FOLDERS).filter((file) => !EXCLUDED.some((re) => re.test(file)))): StoreQuery[] {
   const queries: StoreQuery[] = [];

@@ -2,7 +2,7 @@
  * Deterministic video sources with the picture problems of issue 14, made with the real ffmpeg from lavfi test
  * sources: interlaced (flagged, unflagged, flagged but progressive, telecined film), HDR (HLG and PQ HEVC Main10),
  * unusual pixel formats and ranges (4:4:4 screen capture, full-range MJPEG), BT.601 SD and HD, and high frame
- * rates. Each generator is `(ffmpegPath, outPath, opts?) => Promise<outPath>`, like scripts/lib/sample-video.ts;
+ * rates. Each generator is `(ffmpegPath, outPath, opts?) => Promise<outPath>`, like scripts/sample-media/sample-video.ts;
  * every one defaults to a short, small clip (where the resolution does not matter to what it exercises).
  */
 import { runFfmpeg } from './sample-media.ts';

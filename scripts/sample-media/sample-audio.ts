@@ -1,7 +1,7 @@
 /**
  * Generated audio with known loudness, for the audio step's tests and bench. Every signal comes from lavfi sources,
  * so it is exact and needs no download; the expected measurements are stated next to each generator.
- * Each generator is `(ffmpegPath, outPath, opts?) => Promise<outPath>`, like scripts/lib/sample-media.ts.
+ * Each generator is `(ffmpegPath, outPath, opts?) => Promise<outPath>`, like scripts/sample-media/sample-media.ts.
  */
 import { runFfmpeg as ffmpeg } from './sample-media.ts';
 import { open, readFile, rm, stat, writeFile } from 'node:fs/promises';

@@ -4,7 +4,7 @@
  *   ingest-requested.v1.proto     the partner ingest topic's Pub/Sub schema, from its JSON Schema
  * `--check` fails when a committed file is stale (a timeout, a step or a schema changed without regenerating).
  *
- *   node scripts/lib/terraform-gen.ts [--check]
+ *   node scripts/deploy/terraform-gen.ts [--check]
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -32,7 +32,7 @@ if (import.meta.main) {
   if (process.argv.includes('--check')) {
     const stale = await staleTerraformFiles();
     if (stale.length > 0) {
-      console.error(`stale: ${stale.map((file) => path.relative(root, file)).join(', ')}; run \`node scripts/lib/terraform-gen.ts\``);
+      console.error(`stale: ${stale.map((file) => path.relative(root, file)).join(', ')}; run \`node scripts/deploy/terraform-gen.ts\``);
       process.exit(1);
     }
   } else {

@@ -2,7 +2,7 @@
  * Deterministic sample video for the HLS tests and bench, made with the real ffmpeg from lavfi test sources:
  * the shapes a ladder must honour (anamorphic, rotated, portrait, variable frame rate, no audio) and a clip whose
  * picture and sound carry a sync mark, so A/V sync can be measured from decoded content rather than timestamps.
- * Each generator is `(ffmpegPath, outPath, opts?) => Promise<outPath>`, like scripts/lib/sample-media.ts.
+ * Each generator is `(ffmpegPath, outPath, opts?) => Promise<outPath>`, like scripts/sample-media/sample-media.ts.
  */
 import { runFfmpeg } from './sample-media.ts';
 import { rename, rm } from 'node:fs/promises';
