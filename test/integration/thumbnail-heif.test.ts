@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { sharp } from '../../functions/thumbnail/sharp.ts';
 import { thumbnailStep } from '../../functions/thumbnail/step.ts';
 import { heifImage, heifZeroedPayload, QUADRANTS } from '../../scripts/sample-media/sample-images.ts';
+import { parseGsUri } from '../../shared/domain/ingest-request.ts';
 import { createStepRegistry } from '../../shared/domain/step.ts';
 import { startTestRuntime, uploadAndSettle, type TestRuntime } from '../support/embedded.ts';
 import { useScratchDir } from '../support/fixtures.ts';
@@ -28,11 +29,7 @@ afterEach(async () => {
   runtime = undefined;
 });
 
-function ref(uri: string): { bucket: string; name: string } {
-  const match = /^gs:\/\/([^/]+)\/(.+)$/.exec(uri);
-  if (!match) throw new Error(`not a gs:// URI: ${uri}`);
-  return { bucket: match[1]!, name: match[2]! };
-}
+const ref = parseGsUri;
 
 /** The colour at fractions (x, y) of the largest JPEG rendition. */
 async function colourAt(rt: TestRuntime, derivatives: Derivative[], points: readonly (readonly [number, number])[]): Promise<Rgb[]> {

@@ -10,7 +10,7 @@ import { sharp } from '../../functions/thumbnail/sharp.ts';
 import { cameraJpeg, pngBomb } from '../../scripts/sample-media/sample-images.ts';
 import { mp3WithCoverArt } from '../../scripts/sample-media/sample-media.ts';
 import { documentId } from '../../shared/domain/asset-id.ts';
-import { DERIVATIVE_MARKER } from '../../shared/domain/ingest-request.ts';
+import { DERIVATIVE_MARKER, parseGsUri } from '../../shared/domain/ingest-request.ts';
 import { createStepRegistry } from '../../shared/domain/step.ts';
 import { IMMUTABLE_CACHE_CONTROL } from '../../shared/runtime/derivatives.ts';
 import { startTestRuntime, uploadAndSettle, type TestRuntime } from '../support/embedded.ts';
@@ -26,11 +26,7 @@ afterEach(async () => {
   runtime = undefined;
 });
 
-function ref(uri: string): { bucket: string; name: string } {
-  const match = /^gs:\/\/([^/]+)\/(.+)$/.exec(uri);
-  if (!match) throw new Error(`not a gs:// URI: ${uri}`);
-  return { bucket: match[1]!, name: match[2]! };
-}
+const ref = parseGsUri;
 
 describe('an image upload', () => {
   it('gets the default derivative set, with placeholders, EXIF basics and provenance, and none of it is ingested again', async () => {
