@@ -5,7 +5,7 @@
  * directly (re-emitting a result the coordinator could not take would only loop). See settle.ts.
  */
 import { documentId } from '../../shared/domain/asset-id.ts';
-import { boundStringMap, cleanText, MAX_METADATA_ENTRIES, MAX_METADATA_KEY_BYTES, MAX_METADATA_VALUE_BYTES } from '../../shared/domain/bounded.ts';
+import { boundMetadata, cleanText, MAX_ID_BYTES } from '../../shared/domain/bounded.ts';
 import { defaultTypeOfTopic } from '../../shared/domain/ingest-request.ts';
 import { logs } from '../../shared/observability/messages.ts';
 import { DeadLetterAttribute, type Delivery } from '../../shared/ports/bus.ts';
@@ -16,8 +16,7 @@ import { settleDeadEvent } from './settle.ts';
 
 /** Enough of the payload to replay it; Firestore documents top out at 1 MiB. */
 const PAYLOAD_LIMIT_BYTES = 256 * 1024;
-/** Ids and error text in the record, bounded like every record (shared/domain/bounded.ts). */
-const MAX_ID_BYTES = 1100;
+/** The last error's text in the record, bounded like every record (shared/domain/bounded.ts). */
 const MAX_ERROR_BYTES = 2000;
 
 export type DeadLetterRecord = {
@@ -57,7 +56,7 @@ export const deadletterFunction: FunctionDefinition = {
       eventType: event?.type ? cleanText(event.type, MAX_ID_BYTES) : null,
       subject: event?.subject ? cleanText(event.subject, MAX_ID_BYTES) : null,
       lastError: lastFailure ? cleanText(lastFailure.message, MAX_ERROR_BYTES) : null,
-      attributes: boundStringMap(delivery.attributes, { maxEntries: MAX_METADATA_ENTRIES, maxKeyBytes: MAX_METADATA_KEY_BYTES, maxValueBytes: MAX_METADATA_VALUE_BYTES }).entries,
+      attributes: boundMetadata(delivery.attributes).entries,
       payload: delivery.data.subarray(0, PAYLOAD_LIMIT_BYTES).toString('utf8'),
       deadLetteredAt: deps.clock.now(),
       status: 'OPEN',

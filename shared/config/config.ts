@@ -5,7 +5,8 @@
 import path from 'node:path';
 import { DEFAULT_LIMITS, LIMIT_CEILINGS, LIMIT_ENV, type Limits } from '../domain/limits.ts';
 import { ConfigError } from '../errors.ts';
-import { parsePartnerGrants, type PartnerGrant } from './partner-access.ts';
+import { PROFILE_PATTERN } from '../domain/ingest-request.ts';
+import { BUCKET_NAME_PATTERN, parsePartnerGrants, type PartnerGrant } from './partner-access.ts';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 export type RuntimeKind = 'embedded' | 'gcp';
@@ -55,7 +56,6 @@ export interface Config {
   readonly storageApiEndpoint: string | undefined;
 }
 
-const bucketPattern = /^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$/;
 const namePattern = /^[a-zA-Z][a-zA-Z0-9._~%+-]{2,200}$/;
 const logLevels: readonly LogLevel[] = ['debug', 'info', 'warn', 'error', 'silent'];
 
@@ -93,7 +93,7 @@ export function loadConfig(env: Env, overrides: { dataDir?: string } = {}): Conf
   const partner = [...new Set(partnerGrants.map((grant) => grant.bucket))];
   const named: [string, string][] = [['MEDIAFLOW_INGEST_BUCKET', ingest], ['MEDIAFLOW_DERIVATIVES_BUCKET', derivatives]];
   for (const [key, bucket] of named) {
-    if (bucket && !bucketPattern.test(bucket)) problems.push(`${key} '${bucket}' is not a valid bucket name`);
+    if (bucket && !BUCKET_NAME_PATTERN.test(bucket)) problems.push(`${key} '${bucket}' is not a valid bucket name`);
   }
   if (ingest && ingest === derivatives) problems.push('MEDIAFLOW_INGEST_BUCKET and MEDIAFLOW_DERIVATIVES_BUCKET must differ, or the pipeline would see its own outputs');
   // A partner reading the ingest or derivatives bucket would read other people's uploads and our own outputs.
@@ -107,7 +107,7 @@ export function loadConfig(env: Env, overrides: { dataDir?: string } = {}): Conf
 
   const defaultProfile = read('MEDIAFLOW_DEFAULT_PROFILE', 'default');
   // Every outbound event carries the profile, so a default no schema accepts would fail every asset.
-  if (!/^[a-z][a-z0-9-]{0,39}$/.test(defaultProfile)) problems.push(`MEDIAFLOW_DEFAULT_PROFILE '${defaultProfile}' is not a profile name (lower case, digits, '-')`);
+  if (!PROFILE_PATTERN.test(defaultProfile)) problems.push(`MEDIAFLOW_DEFAULT_PROFILE '${defaultProfile}' is not a profile name (lower case, digits, '-')`);
 
   const logLevel = read('MEDIAFLOW_LOG_LEVEL', 'info') as LogLevel;
   if (!logLevels.includes(logLevel)) problems.push(`MEDIAFLOW_LOG_LEVEL must be one of ${logLevels.join(', ')}`);

@@ -18,7 +18,8 @@ export interface PartnerGrant {
 }
 
 const partnerPattern = /^[a-z][a-z0-9-]{1,39}$/;
-const bucketPattern = /^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$/;
+/** Cloud Storage's bucket-name rule (the events' common.v1.json bucketName), for every bucket the config names. */
+export const BUCKET_NAME_PATTERN = /^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$/;
 
 export function parsePartnerGrants(raw: string | undefined, problems: string[]): PartnerGrant[] {
   const grants: PartnerGrant[] = [];
@@ -37,7 +38,7 @@ export function parsePartnerGrants(raw: string | undefined, problems: string[]):
       problems.push(`MEDIAFLOW_PARTNER_BUCKETS '${entry}': '${partnerPart}' is not a partner name (${partnerPattern.source})`);
       continue;
     }
-    if (!bucketPattern.test(bucket)) {
+    if (!BUCKET_NAME_PATTERN.test(bucket)) {
       problems.push(`MEDIAFLOW_PARTNER_BUCKETS '${bucket}' is not a valid bucket name`);
       continue;
     }

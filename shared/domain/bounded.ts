@@ -11,6 +11,8 @@ export const MAX_METADATA_VALUE_BYTES = 1024;
 /** Container tags kept from the probe: enough for title/artist/comment, never a 1 MB lyrics blob. */
 export const MAX_TAG_ENTRIES = 64;
 export const MAX_TAG_VALUE_BYTES = 1024;
+/** Ids, names and types in a record: an event id is an object name at most (1024 bytes) plus a generation. */
+export const MAX_ID_BYTES = 1100;
 /** One free-text field in a record (an error message, a validation issue). */
 export const MAX_TEXT_BYTES = 2000;
 

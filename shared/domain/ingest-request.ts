@@ -51,6 +51,9 @@ export function assetIdOfIngestEvent(type: string, data: unknown): string | unde
   return undefined;
 }
 
+/** A MIME type with its parameters; a longer one is a stranger's text, not a content type. */
+const MAX_CONTENT_TYPE_BYTES = 256;
+
 /** A source and what had to be cut from it to fit a document (see bounded.ts). */
 export interface BoundedSource {
   readonly source: AssetSource;
@@ -66,7 +69,7 @@ export function uploadSource(object: ObjectFinalized): BoundedSource {
       name: object.name,
       generation: object.generation,
       size: object.size,
-      contentType: object.contentType ? cleanText(object.contentType, 256) : null,
+      contentType: object.contentType ? cleanText(object.contentType, MAX_CONTENT_TYPE_BYTES) : null,
       md5Hash: object.md5Hash ?? null,
       via: object.origin,
       partner: null,
@@ -89,7 +92,7 @@ export function partnerSource(request: IngestRequested, live: BlobMetadata | und
       name,
       generation: live?.generation ?? request.source.generation ?? '0',
       size: live?.size ?? null,
-      contentType: live?.contentType ? cleanText(live.contentType, 256) : null,
+      contentType: live?.contentType ? cleanText(live.contentType, MAX_CONTENT_TYPE_BYTES) : null,
       md5Hash: live?.md5Hash ?? null,
       via: 'partner-ingest',
       partner: request.partner,
@@ -102,7 +105,7 @@ export function partnerSource(request: IngestRequested, live: BlobMetadata | und
 }
 
 /** The profile name pattern of events/schemas/common.v1.json: every outbound event carries the profile. */
-const PROFILE_PATTERN = /^[a-z][a-z0-9-]{0,39}$/;
+export const PROFILE_PATTERN = /^[a-z][a-z0-9-]{0,39}$/;
 
 /**
  * An uploader's profile choice, made safe to carry: `Portfolio` is the honest spelling of `portfolio`, and a name

@@ -6,7 +6,7 @@
 import { formatIssues, type CloudEvent, type ValidationIssue } from '../../events/catalog.ts';
 import { createHash } from 'node:crypto';
 import { documentId } from '../domain/asset-id.ts';
-import { boundStringMap, cleanText, firstOf, MAX_METADATA_ENTRIES, MAX_METADATA_KEY_BYTES, MAX_METADATA_VALUE_BYTES } from '../domain/bounded.ts';
+import { boundMetadata, cleanText, firstOf, MAX_ID_BYTES } from '../domain/bounded.ts';
 import { errorMessage, isPermanent } from '../errors.ts';
 import type { Logger } from '../observability/log.ts';
 import { logs } from '../observability/messages.ts';
@@ -40,8 +40,6 @@ export const REJECTION_RECORD_TTL_MS = 30 * 24 * 3600_000;
 /** Preview of a rejected payload kept for ops; enough to recognise it, small enough for a document. */
 const REJECTED_PAYLOAD_PREVIEW_BYTES = 4096;
 const FAILURE_MESSAGE_LIMIT = 2000;
-/** Ids, names and types in a record: an event id is an object name at most (1024 bytes) plus a generation. */
-const MAX_ID_BYTES = 1100;
 /** Validation issues kept per rejection, and their text; the count of all of them is kept beside. */
 const MAX_RECORDED_ISSUES = 20;
 const MAX_ISSUE_BYTES = 500;
@@ -145,7 +143,7 @@ export async function recordRejection(
   const path = `rejections/${documentId(`${functionName}:${cleanText(delivery.messageId, MAX_ID_BYTES)}`)}`;
   const now = deps.clock.now();
   const errors = firstOf(details.issues, MAX_RECORDED_ISSUES);
-  const attributes = boundStringMap(delivery.attributes, { maxEntries: MAX_METADATA_ENTRIES, maxKeyBytes: MAX_METADATA_KEY_BYTES, maxValueBytes: MAX_METADATA_VALUE_BYTES });
+  const attributes = boundMetadata(delivery.attributes);
   await deps.store.create(path, {
     function: functionName,
     subscription: cleanText(delivery.subscription, MAX_ID_BYTES),

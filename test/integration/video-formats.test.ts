@@ -10,6 +10,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { productionSteps } from '../../functions/registry.ts';
 import type { AssetDoc } from '../../shared/domain/asset.ts';
+import { parseIdet } from '../../shared/media/interlace.ts';
 import { startTestRuntime, uploadAndSettle, type TestRuntime } from '../support/embedded.ts';
 import { everydayVideo } from '../support/everyday-video.ts';
 import { ffprobeJson, readPresentation, runFfmpeg, type Presentation } from '../support/hls.ts';
@@ -63,8 +64,8 @@ async function facts(presentation: Presentation, variantUri: string): Promise<Re
   const probe = await ffprobeJson(presentation.root, playlist, ['-select_streams', 'v:0', '-show_streams']);
   const stream = (probe.streams as Record<string, unknown>[])[0]!;
   const idet = await runFfmpeg(presentation.root, ['-i', playlist, '-map', '0:v:0', '-vf', 'idet', '-f', 'null', '-']);
-  const counts = (/Multi frame detection: TFF:\s*(\d+) BFF:\s*(\d+) Progressive:\s*(\d+) Undetermined:\s*(\d+)/.exec(idet) ?? []).slice(1).map(Number);
-  const total = counts.reduce((sum, count) => sum + count, 0);
+  const counts = parseIdet(idet);
+  const total = counts ? counts.tff + counts.bff + counts.progressive + counts.undetermined : 0;
   const sideData = (stream.side_data_list as { side_data_type?: string; rotation?: number }[] | undefined) ?? [];
   return {
     codec: String(stream.codec_name),
@@ -75,7 +76,7 @@ async function facts(presentation: Presentation, variantUri: string): Promise<Re
     tags: [stream.color_primaries, stream.color_transfer, stream.color_space].map((tag) => (typeof tag === 'string' && tag !== 'unknown' ? tag : undefined)),
     fieldOrder: typeof stream.field_order === 'string' ? stream.field_order : undefined,
     rotated: sideData.some((data) => data.side_data_type === 'Display Matrix' && (data.rotation ?? 0) !== 0),
-    interlacedShare: total === 0 ? 1 : ((counts[0] ?? 0) + (counts[1] ?? 0)) / total,
+    interlacedShare: counts && total > 0 ? (counts.tff + counts.bff) / total : 1,
   };
 }
 

@@ -2,15 +2,10 @@
  * Files made to lie: real encodes from ffmpeg, then the one header field an attacker (or a broken muxer) would
  * change, patched in place. Each patch is checked, so a muxer that moves the field fails the fixture, not the test.
  */
-import { execFile } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
-import { promisify } from 'node:util';
+import { runFfmpeg } from '../../scripts/sample-media/sample-media.ts';
 
-const run = promisify(execFile);
-
-async function ffmpeg(args: readonly string[]): Promise<void> {
-  await run('ffmpeg', ['-v', 'error', '-nostdin', '-y', ...args], { maxBuffer: 16 * 1024 * 1024 });
-}
+const ffmpeg = (args: readonly string[]): Promise<void> => runFfmpeg('ffmpeg', args);
 
 function find(bytes: Buffer, needle: Buffer | string, from = 0): number {
   const at = bytes.indexOf(needle, from);
