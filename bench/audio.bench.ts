@@ -75,10 +75,15 @@ async function timed(work: () => Promise<unknown>): Promise<Timing> {
 
 function ffmpeg(tools: MediaTools, args: readonly string[]): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(tools.ffmpeg, ['-hide_banner', '-nostdin', '-nostats', '-y', ...args], { timeout: FFMPEG_TIMEOUT_MS, maxBuffer: 64 * 1024 * 1024 }, (error, _stdout, stderr) => {
-      if (error) reject(new Error(`ffmpeg ${args.join(' ')}: ${stderr.slice(-500)}`, { cause: error }));
-      else resolve(stderr);
-    });
+    execFile(
+      tools.ffmpeg,
+      ['-hide_banner', '-nostdin', '-nostats', '-y', ...args],
+      { timeout: FFMPEG_TIMEOUT_MS, maxBuffer: 64 * 1024 * 1024 },
+      (error, _stdout, stderr) => {
+        if (error) reject(new Error(`ffmpeg ${args.join(' ')}: ${stderr.slice(-500)}`, { cause: error }));
+        else resolve(stderr);
+      },
+    );
   });
 }
 
@@ -125,15 +130,25 @@ function loudnormRecipe(w: Workload, notes: Notes): Recipe {
     run: async () => {
       let measured: Record<string, string> = {};
       const pass1 = await timed(async () => {
-        measured = loudnormJson(await ffmpeg(w.tools, ['-v', 'info', '-i', w.source, '-af', `loudnorm=${LOUDNORM_TARGET}:print_format=json`, '-f', 'null', '-']));
+        measured = loudnormJson(
+          await ffmpeg(w.tools, ['-v', 'info', '-i', w.source, '-af', `loudnorm=${LOUDNORM_TARGET}:print_format=json`, '-f', 'null', '-']),
+        );
       });
       const filter = `loudnorm=${LOUDNORM_TARGET}:measured_I=${measured.input_i}:measured_TP=${measured.input_tp}:measured_LRA=${measured.input_lra}:measured_thresh=${measured.input_thresh}:offset=${measured.target_offset}:linear=true:print_format=json`;
       const outputs: Record<string, string> = {};
       const pass2 = await timed(async () => {
-        outputs.aac = loudnormJson(await ffmpeg(w.tools, ['-v', 'info', '-i', w.source, '-af', filter, '-ar', '48000', '-c:a', 'aac', '-b:a', '256k', path.join(w.dir, 'a.m4a')])).normalization_type ?? '?';
-        outputs.opus = loudnormJson(await ffmpeg(w.tools, ['-v', 'info', '-i', w.source, '-af', filter, '-ar', '48000', '-c:a', 'libopus', '-b:a', '160k', path.join(w.dir, 'a.opus')])).normalization_type ?? '?';
+        outputs.aac =
+          loudnormJson(
+            await ffmpeg(w.tools, ['-v', 'info', '-i', w.source, '-af', filter, '-ar', '48000', '-c:a', 'aac', '-b:a', '256k', path.join(w.dir, 'a.m4a')]),
+          ).normalization_type ?? '?';
+        outputs.opus =
+          loudnormJson(
+            await ffmpeg(w.tools, ['-v', 'info', '-i', w.source, '-af', filter, '-ar', '48000', '-c:a', 'libopus', '-b:a', '160k', path.join(w.dir, 'a.opus')]),
+          ).normalization_type ?? '?';
       });
-      notes.loudnorm.push(`loudnorm pass 1: ${formatFixed(w.seconds / pass1.wallSeconds, 0)}× realtime; measured ${measured.input_i} LUFS, ${measured.input_tp} dBTP; pass 2 normalization_type: AAC ${outputs.aac}, Opus ${outputs.opus}`);
+      notes.loudnorm.push(
+        `loudnorm pass 1: ${formatFixed(w.seconds / pass1.wallSeconds, 0)}× realtime; measured ${measured.input_i} LUFS, ${measured.input_tp} dBTP; pass 2 normalization_type: AAC ${outputs.aac}, Opus ${outputs.opus}`,
+      );
       return { wallSeconds: pass1.wallSeconds + pass2.wallSeconds, cpuSeconds: pass1.cpuSeconds + pass2.cpuSeconds };
     },
   };
@@ -186,10 +201,13 @@ function describeOutputs(outputs: DocData): string {
     gain: { trackGainDb: number; bakedGainDb: number; limiter: boolean; headroomLimited: boolean };
     renditions: Record<string, { qc: { status: string; playbackLufs: number; playbackTruePeakDbtp: number } }>;
   };
-  const qc = Object.entries(o.renditions).map(([name, r]) => `${name} ${r.qc.status} (${r.qc.playbackLufs} LUFS, ${r.qc.playbackTruePeakDbtp} dBTP)`).join('; ');
-  const gain = o.mode === 'normalized'
-    ? `baked ${o.gain.bakedGainDb} dB${o.gain.limiter ? ' with the true-peak limiter' : ''}`
-    : `tagged ${o.gain.trackGainDb} dB${o.gain.headroomLimited ? ' (headroom-limited)' : ''}`;
+  const qc = Object.entries(o.renditions)
+    .map(([name, r]) => `${name} ${r.qc.status} (${r.qc.playbackLufs} LUFS, ${r.qc.playbackTruePeakDbtp} dBTP)`)
+    .join('; ');
+  const gain =
+    o.mode === 'normalized'
+      ? `baked ${o.gain.bakedGainDb} dB${o.gain.limiter ? ' with the true-peak limiter' : ''}`
+      : `tagged ${o.gain.trackGainDb} dB${o.gain.headroomLimited ? ' (headroom-limited)' : ''}`;
   return `source ${o.measured.integratedLufs} LUFS / ${o.measured.truePeakDbtp} dBTP; ${gain}; QC: ${qc}`;
 }
 
@@ -211,8 +229,18 @@ async function prepare(seconds: number): Promise<Workload> {
     profile: 'default',
     probe,
     source: {
-      uri: `gs://${stored.bucket}/${stored.name}`, bucket: stored.bucket, name: stored.name, generation: stored.generation, size: stored.size,
-      contentType: null, md5Hash: stored.md5Hash, via: 'pubsub-notification', partner: null, idempotencyKey: null, correlationId: null, metadata: {},
+      uri: `gs://${stored.bucket}/${stored.name}`,
+      bucket: stored.bucket,
+      name: stored.name,
+      generation: stored.generation,
+      size: stored.size,
+      contentType: null,
+      md5Hash: stored.md5Hash,
+      via: 'pubsub-notification',
+      partner: null,
+      idempotencyKey: null,
+      correlationId: null,
+      metadata: {},
     },
     outputs: {},
   };
@@ -252,9 +280,18 @@ export const audioBench: Bench = {
       const normalized = best.get(NORMALIZED)!;
       const rows = recipes.map((recipe) => {
         const t = best.get(recipe.name)!;
-        return [recipe.name, formatFixed(t.wallSeconds, 2), `${formatFixed(seconds / t.wallSeconds, 1)}×`, formatFixed(t.cpuSeconds, 2), `${formatFixed(seconds / t.cpuSeconds, 1)}×`, `${formatFixed(t.wallSeconds / limit.wallSeconds, 2)}×`];
+        return [
+          recipe.name,
+          formatFixed(t.wallSeconds, 2),
+          `${formatFixed(seconds / t.wallSeconds, 1)}×`,
+          formatFixed(t.cpuSeconds, 2),
+          `${formatFixed(seconds / t.cpuSeconds, 1)}×`,
+          `${formatFixed(t.wallSeconds / limit.wallSeconds, 2)}×`,
+        ];
       });
-      const parts = notes.limitParts.reduce((fastest, candidate) => (candidate.aac.wallSeconds + candidate.opus.wallSeconds < fastest.aac.wallSeconds + fastest.opus.wallSeconds ? candidate : fastest));
+      const parts = notes.limitParts.reduce((fastest, candidate) =>
+        candidate.aac.wallSeconds + candidate.opus.wallSeconds < fastest.aac.wallSeconds + fastest.opus.wallSeconds ? candidate : fastest,
+      );
       const verdict = (ok: boolean): string => (ok ? 'met' : 'MISSED');
       const normalizedSpeedup = loudnorm.wallSeconds / normalized.wallSeconds;
       const normalizedVsLimit = normalized.wallSeconds / limit.wallSeconds;

@@ -178,10 +178,22 @@ function summaryTable(baseline: RunResult, pipeline: RunResult): string {
 
 function latencyTable(baseline: RunResult, pipeline: RunResult): string {
   const rows: string[][] = [];
-  for (const [name, run] of [['baseline', baseline], ['pipeline', pipeline]] as const) {
+  for (const [name, run] of [
+    ['baseline', baseline],
+    ['pipeline', pipeline],
+  ] as const) {
     for (const [fn, stats] of run.hops) {
       const { latency, handler } = stats;
-      rows.push([name, fn, formatCount(stats.deliveries), formatMs(latency.p50), formatMs(latency.p99), formatMs(latency.max), formatMs(handler.p50), formatMs(handler.p99)]);
+      rows.push([
+        name,
+        fn,
+        formatCount(stats.deliveries),
+        formatMs(latency.p50),
+        formatMs(latency.p99),
+        formatMs(latency.max),
+        formatMs(handler.p50),
+        formatMs(handler.p99),
+      ]);
     }
   }
   return table(['run', 'function', 'deliveries', 'p50 ms', 'p99 ms', 'max ms', 'handler p50 ms', 'handler p99 ms'], rows);

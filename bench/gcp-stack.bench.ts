@@ -28,7 +28,17 @@ import { AssetStatus, isTerminal } from '../shared/domain/state-machine.ts';
 import type { AssetStore } from '../shared/ports/asset-store.ts';
 import { createEmbeddedRuntime } from '../shared/runtime/embedded.ts';
 import { formatCount, formatFixed, formatMs, formatRatio, positiveIntFromEnv, type Bench } from './lib/bench.ts';
-import { buildTimeline, chainLabels, classifyEvent, epochMs, eventIdOf, hopLabel, parseFunctionLog, type HopTimeline, type Settle } from './lib/hop-timeline.ts';
+import {
+  buildTimeline,
+  chainLabels,
+  classifyEvent,
+  epochMs,
+  eventIdOf,
+  hopLabel,
+  parseFunctionLog,
+  type HopTimeline,
+  type Settle,
+} from './lib/hop-timeline.ts';
 import { summarize } from './lib/measure.ts';
 import { processTreeCpuSeconds } from './lib/process-tree.ts';
 
@@ -164,8 +174,12 @@ async function waitForTerminal(store: AssetStore, expected: number, what: string
     const settled = await terminalCount(store);
     if (settled >= expected) return;
     if (Date.now() > deadline) {
-      const byStatus = await Promise.all(Object.values(AssetStatus).map(async (status) => `${status} ${await store.count('assets', { where: [['status', '==', status]] })}`));
-      throw new Error(`emulator stack: ${what} did not settle within ${SETTLE_TIMEOUT_MS / 1000} s (${settled} of ${expected} terminal; ${byStatus.join(', ')})`);
+      const byStatus = await Promise.all(
+        Object.values(AssetStatus).map(async (status) => `${status} ${await store.count('assets', { where: [['status', '==', status]] })}`),
+      );
+      throw new Error(
+        `emulator stack: ${what} did not settle within ${SETTLE_TIMEOUT_MS / 1000} s (${settled} of ${expected} terminal; ${byStatus.join(', ')})`,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
@@ -197,7 +211,11 @@ async function withStackEnv<T>(env: Readonly<Record<string, string>>, work: () =
   }
 }
 
-async function runEmulatorStack(image: string, warmUpNames: readonly string[], names: readonly string[]): Promise<RunResult & { readonly functions: number; readonly unreadable: number }> {
+async function runEmulatorStack(
+  image: string,
+  warmUpNames: readonly string[],
+  names: readonly string[],
+): Promise<RunResult & { readonly functions: number; readonly unreadable: number }> {
   let stack: GcpStack | undefined;
   let store: FirestoreAssetStore | undefined;
   try {

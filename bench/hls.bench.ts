@@ -114,7 +114,14 @@ export const hlsBench: Bench = {
     const source = path.join(os.tmpdir(), `mediaflow-bench-hls-${seconds}s-1080p30-g${gop}.mp4`);
     if (!existsSync(source)) {
       // Written aside and renamed, so an interrupted run never leaves a truncated source to be reused.
-      await clipWithSound(tools.ffmpeg, `${source}.partial.mp4`, { durationSeconds: seconds, width: 1920, height: 1080, fps: 30, keyframeInterval: gop, preset: 'veryfast' });
+      await clipWithSound(tools.ffmpeg, `${source}.partial.mp4`, {
+        durationSeconds: seconds,
+        width: 1920,
+        height: 1080,
+        fps: 30,
+        keyframeInterval: gop,
+        preset: 'veryfast',
+      });
       await rename(`${source}.partial.mp4`, source);
     }
     const probe = await probeFile(source, tools);
@@ -139,7 +146,9 @@ export const hlsBench: Bench = {
       `${seconds} s 1920×1080 at 30 fps (H.264 veryfast, GOP ${gop} frames) + stereo AAC → ${plan.renditions.map((r) => `${r.name} ${r.width}×${r.height}`).join(', ')} + AAC ${settings.audioKbps}k`,
       `x264 ${settings.x264Preset}, CRF ${settings.crf} capped (${plan.renditions.map((r) => `${r.maxKbps}k`).join('/')}), ${settings.segmentSeconds} s segments, keyframes every ${settings.keyframeSeconds} s: ${plan.timeline.segmentCount} segment work orders`,
       `load average before: ${formatFixed(load, 2)}, after: ${formatFixed(os.loadavg()[0]!, 2)} on ${os.availableParallelism()} cores; ${rounds} round(s) (BENCH_HLS_ROUNDS), the fastest of each counts`,
-      pinningWorks ? '(a) with W workers runs pinned to W cores (taskset); (b) has every core' : 'taskset is unavailable: (a) runs unpinned, so W = 1 may borrow the second core and the efficiency reads low',
+      pinningWorks
+        ? '(a) with W workers runs pinned to W cores (taskset); (b) has every core'
+        : 'taskset is unavailable: (a) runs unpinned, so W = 1 may borrow the second core and the efficiency reads low',
       'other processes on the machine lengthen wall times, and two busy vCPUs each run slower than one: both skew W = 2 and (b)',
       '',
       summaryTable(single, segmented),
@@ -181,12 +190,41 @@ async function runSingleProcess(tools: MediaTools, source: string, plan: VideoPl
     const args = ['-hide_banner', '-nostdin', '-v', 'error', '-i', source, '-filter_complex', graph];
     renditions.forEach((r, i) => args.push('-map', `[v${i}]`, `-maxrate:v:${i}`, `${r.maxKbps}k`, `-bufsize:v:${i}`, `${r.bufferKbits}k`));
     args.push(
-      '-map', '[a]', '-c:v', 'libx264', '-preset', settings.x264Preset, '-profile:v', 'high', '-crf', String(settings.crf),
-      '-x264-params', `keyint=${timeline.framesPerKeyframe}:scenecut=0:open-gop=0`, '-c:a', 'aac', '-b:a', `${settings.audioKbps}k`, '-ac', '2',
-      '-f', 'hls', '-hls_time', String(settings.segmentSeconds), '-hls_playlist_type', 'event', '-hls_segment_type', 'fmp4',
-      '-hls_flags', 'independent_segments', '-master_pl_name', 'master.m3u8',
-      '-var_stream_map', [...renditions.map((_, i) => `v:${i},agroup:aac`), 'a:0,agroup:aac'].join(' '),
-      '-hls_segment_filename', path.join(dir, 'stream_%v', 'seg_%05d.m4s'), path.join(dir, 'stream_%v', 'playlist.m3u8'),
+      '-map',
+      '[a]',
+      '-c:v',
+      'libx264',
+      '-preset',
+      settings.x264Preset,
+      '-profile:v',
+      'high',
+      '-crf',
+      String(settings.crf),
+      '-x264-params',
+      `keyint=${timeline.framesPerKeyframe}:scenecut=0:open-gop=0`,
+      '-c:a',
+      'aac',
+      '-b:a',
+      `${settings.audioKbps}k`,
+      '-ac',
+      '2',
+      '-f',
+      'hls',
+      '-hls_time',
+      String(settings.segmentSeconds),
+      '-hls_playlist_type',
+      'event',
+      '-hls_segment_type',
+      'fmp4',
+      '-hls_flags',
+      'independent_segments',
+      '-master_pl_name',
+      'master.m3u8',
+      '-var_stream_map',
+      [...renditions.map((_, i) => `v:${i},agroup:aac`), 'a:0,agroup:aac'].join(' '),
+      '-hls_segment_filename',
+      path.join(dir, 'stream_%v', 'seg_%05d.m4s'),
+      path.join(dir, 'stream_%v', 'playlist.m3u8'),
     );
     const cpu = processTreeCpuSeconds() ?? 0;
     const started = performance.now();
@@ -204,7 +242,13 @@ async function runSingleProcess(tools: MediaTools, source: string, plan: VideoPl
       clearInterval(poll);
     }
     const wallSeconds = (performance.now() - started) / 1000;
-    return { label: '(b) one ffmpeg process', wallSeconds, cpuSeconds: (processTreeCpuSeconds() ?? 0) - cpu, firstSegmentSeconds: firstSegment, playableSeconds: firstSegment };
+    return {
+      label: '(b) one ffmpeg process',
+      wallSeconds,
+      cpuSeconds: (processTreeCpuSeconds() ?? 0) - cpu,
+      firstSegmentSeconds: firstSegment,
+      playableSeconds: firstSegment,
+    };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -214,7 +258,14 @@ async function runSingleProcess(tools: MediaTools, source: string, plan: VideoPl
 async function everyPlaylistHasASegment(dir: string, variants: number): Promise<boolean> {
   const streams = (await readdir(dir).catch(() => [])).filter((name) => name.startsWith('stream_'));
   if (streams.length < variants) return false;
-  const listed = await Promise.all(streams.map((stream) => readFile(path.join(dir, stream, 'playlist.m3u8'), 'utf8').then((text) => text.includes('#EXTINF'), () => false)));
+  const listed = await Promise.all(
+    streams.map((stream) =>
+      readFile(path.join(dir, stream, 'playlist.m3u8'), 'utf8').then(
+        (text) => text.includes('#EXTINF'),
+        () => false,
+      ),
+    ),
+  );
   return listed.every(Boolean);
 }
 
@@ -224,11 +275,22 @@ async function audioEncodeCpu(tools: MediaTools, source: string, probe: ProbeSum
   try {
     const stream = probe.streams.find((candidate) => candidate.type === 'audio')!;
     const params: HlsAudioParams = {
-      stream: { index: stream.index, channels: stream.channels ?? 2 }, videoStreamIndex: 0, outputChannels: 2, mono: 'keep', gainDb: STAND_IN_GAIN_DB, gainSource: 'audio',
-      kbps: settings.audioKbps, framesPerSegment: 281, offsetSeconds: 1, durationSeconds: probe.durationSeconds,
+      stream: { index: stream.index, channels: stream.channels ?? 2 },
+      videoStreamIndex: 0,
+      outputChannels: 2,
+      mono: 'keep',
+      gainDb: STAND_IN_GAIN_DB,
+      gainSource: 'audio',
+      kbps: settings.audioKbps,
+      framesPerSegment: 281,
+      offsetSeconds: 1,
+      durationSeconds: probe.durationSeconds,
     };
     const cpu = processTreeCpuSeconds() ?? 0;
-    await runTool(tools.ffmpeg, audioEncodeArgs(params, fileInput(source), path.join(dir, 'audio.mp4')), { label: 'AAC encode', signal: AbortSignal.timeout(SINGLE_PROCESS_TIMEOUT_MS) });
+    await runTool(tools.ffmpeg, audioEncodeArgs(params, fileInput(source), path.join(dir, 'audio.mp4')), {
+      label: 'AAC encode',
+      signal: AbortSignal.timeout(SINGLE_PROCESS_TIMEOUT_MS),
+    });
     return (processTreeCpuSeconds() ?? 0) - cpu;
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -253,15 +315,29 @@ async function runSegmented(tools: MediaTools, source: string, settings: HlsSett
     },
   });
   const standInAudio: StepDefinition = {
-    name: 'audio', dependsOn: [], timeoutMs: 30_000, recipeVersion: 'bench', paramsSchema: { type: 'object' },
+    name: 'audio',
+    dependsOn: [],
+    timeoutMs: 30_000,
+    recipeVersion: 'bench',
+    paramsSchema: { type: 'object' },
     appliesTo: (context) => context.probe.streams.some((stream) => stream.type === 'audio'),
     params: () => ({}),
     run: () => Promise.resolve({ outputs: { gain: { trackGainDb: STAND_IN_GAIN_DB }, channels: { output: 2 } } }),
   };
-  const steps = createStepRegistry([standInAudio, timed(createSegmentStep(settings)), timed(createHlsAudioStep(settings)), timed(createSubtitlesStep(settings)), timed(createPackageStep(settings))]);
+  const steps = createStepRegistry([
+    standInAudio,
+    timed(createSegmentStep(settings)),
+    timed(createHlsAudioStep(settings)),
+    timed(createSubtitlesStep(settings)),
+    timed(createPackageStep(settings)),
+  ]);
   let redeliveries = 0;
   const runtime = createEmbeddedRuntime({
-    config, steps, pipeline: buildPipeline, env: { PATH: process.env.PATH }, mediaTools: () => Promise.resolve(tools),
+    config,
+    steps,
+    pipeline: buildPipeline,
+    env: { PATH: process.env.PATH },
+    mediaTools: () => Promise.resolve(tools),
     wrapHandler: (_subscription, handler) => async (delivery) => {
       if (delivery.deliveryAttempt > 1) redeliveries++;
       await handler(delivery);
@@ -283,8 +359,13 @@ async function runSegmented(tools: MediaTools, source: string, settings: HlsSett
     const summary = segmentSummary(asset.steps[HLS_SEGMENT_STEP]!.outputs!);
     return {
       label: `(a) segment-parallel, W = ${workers}`,
-      workers, wallSeconds, cpuSeconds, redeliveries, asset,
-      sourceBytes: meta.size, sourceBytesRead: summary.sourceBytesRead,
+      workers,
+      wallSeconds,
+      cpuSeconds,
+      redeliveries,
+      asset,
+      sourceBytes: meta.size,
+      sourceBytesRead: summary.sourceBytesRead,
       firstSegmentSeconds: Math.max(first.end, audio.end),
       playableSeconds: wallSeconds,
       segmentWalls: segments.map((timing) => timing.end - timing.start),
@@ -313,10 +394,12 @@ function summaryTable(single: Run, segmented: readonly SegmentedRun[]): string {
       formatFixed(run.playableSeconds, 1),
     ];
   });
-  return table(['run', 'wall s', 'CPU s', 'CPU vs (b)', 'without validation', 'efficiency', 'segment 0 s', 'playable s'], rows)
-    + '\nwithout validation: less the package step\'s read-back and decode of every rendition, which (b) does not do'
-    + '\nsegment 0: every rendition\'s first segment and the audio written; playable: the master playlist published'
-    + '\n(for (a) that is READY: the package step validates before it writes a playlist; (b)\'s EVENT playlists list segment 0 at once, unvalidated)';
+  return (
+    table(['run', 'wall s', 'CPU s', 'CPU vs (b)', 'without validation', 'efficiency', 'segment 0 s', 'playable s'], rows) +
+    "\nwithout validation: less the package step's read-back and decode of every rendition, which (b) does not do" +
+    "\nsegment 0: every rendition's first segment and the audio written; playable: the master playlist published" +
+    "\n(for (a) that is READY: the package step validates before it writes a playlist; (b)'s EVENT playlists list segment 0 at once, unvalidated)"
+  );
 }
 
 function goals(single: Run, segmented: readonly SegmentedRun[]): string {
@@ -347,9 +430,14 @@ function perStep(segmented: readonly SegmentedRun[], audioCpu: number, segments:
       formatFixed(run.packageCpuSeconds, 2),
     ];
   });
-  return `per step (AAC encode alone: ${formatFixed(audioCpu, 2)} CPU s; source ${formatFixed(segmented[0]!.sourceBytes / 1e6, 1)} MB)\n`
-    + table(['run', 'segment wall p50 s', 'segment wall max s', 'segment CPU s', 'source MB read per segment', 'hls-audio wall s', 'package wall s', 'package CPU s'], rows)
-    + '\nsource read: bytes the shards fetched through ranged reads, over the segment count (and as a share of the whole file each shard would otherwise download)';
+  return (
+    `per step (AAC encode alone: ${formatFixed(audioCpu, 2)} CPU s; source ${formatFixed(segmented[0]!.sourceBytes / 1e6, 1)} MB)\n` +
+    table(
+      ['run', 'segment wall p50 s', 'segment wall max s', 'segment CPU s', 'source MB read per segment', 'hls-audio wall s', 'package wall s', 'package CPU s'],
+      rows,
+    ) +
+    '\nsource read: bytes the shards fetched through ranged reads, over the segment count (and as a share of the whole file each shard would otherwise download)'
+  );
 }
 
 /**
@@ -398,12 +486,27 @@ const PICTURE_SOURCE_SECONDS = 6;
  */
 async function pictureFilterCost(tools: MediaTools, settings: HlsSettings): Promise<string> {
   const rounds = positiveIntFromEnv('BENCH_HLS_ROUNDS', DEFAULT_ROUNDS);
-  const interlaced = await cachedSource(`mediaflow-bench-hls-1080i25-${PICTURE_SOURCE_SECONDS}s.ts`, (out) => interlacedBroadcastTs(tools.ffmpeg, out, { durationSeconds: PICTURE_SOURCE_SECONDS }));
-  const hdr = await cachedSource(`mediaflow-bench-hls-1080p-pq-${PICTURE_SOURCE_SECONDS}s.mp4`, (out) => pqHevcHdr10(tools.ffmpeg, out, { durationSeconds: PICTURE_SOURCE_SECONDS, width: 1920, height: 1080 }));
+  const interlaced = await cachedSource(`mediaflow-bench-hls-1080i25-${PICTURE_SOURCE_SECONDS}s.ts`, (out) =>
+    interlacedBroadcastTs(tools.ffmpeg, out, { durationSeconds: PICTURE_SOURCE_SECONDS }),
+  );
+  const hdr = await cachedSource(`mediaflow-bench-hls-1080p-pq-${PICTURE_SOURCE_SECONDS}s.mp4`, (out) =>
+    pqHevcHdr10(tools.ffmpeg, out, { durationSeconds: PICTURE_SOURCE_SECONDS, width: 1920, height: 1080 }),
+  );
   const rows: string[][] = [];
   for (const [label, source, strip] of [
-    ['deinterlace 1080i25 (bwdif send_frame)', interlaced, (params: SegmentParams): SegmentParams => ({ ...params, picture: { ...params.picture, deinterlace: null } })],
-    ['tone map 1080p24 HDR10 (zscale + hable)', hdr, (params: SegmentParams): SegmentParams => ({ ...params, picture: { ...params.picture, colour: { ...params.picture.colour, matrix: 'bt2020', toneMap: null } } })],
+    [
+      'deinterlace 1080i25 (bwdif send_frame)',
+      interlaced,
+      (params: SegmentParams): SegmentParams => ({ ...params, picture: { ...params.picture, deinterlace: null } }),
+    ],
+    [
+      'tone map 1080p24 HDR10 (zscale + hable)',
+      hdr,
+      (params: SegmentParams): SegmentParams => ({
+        ...params,
+        picture: { ...params.picture, colour: { ...params.picture.colour, matrix: 'bt2020', toneMap: null } },
+      }),
+    ],
   ] as const) {
     const params = segmentParams(planVideo({ probe: await probeFile(source, tools) }, settings), settings, 0);
     const withFilter: number[] = [];
@@ -416,8 +519,10 @@ async function pictureFilterCost(tools: MediaTools, settings: HlsSettings): Prom
     const b = Math.min(...without);
     rows.push([label, `${params.segment.frames} frames → ${params.renditions.length} rungs`, formatFixed(a, 2), formatFixed(b, 2), formatFixed(a / b, 2)]);
   }
-  return `picture filters (issue 14): one ${settings.segmentSeconds} s shard, x264 ${settings.x264Preset}, one thread, ${rounds} round(s)\n`
-    + table(['filter', 'shard', 'CPU s with', 'CPU s without', 'ratio'], rows);
+  return (
+    `picture filters (issue 14): one ${settings.segmentSeconds} s shard, x264 ${settings.x264Preset}, one thread, ${rounds} round(s)\n` +
+    table(['filter', 'shard', 'CPU s with', 'CPU s without', 'ratio'], rows)
+  );
 }
 
 async function cachedSource(name: string, make: (out: string) => Promise<string>): Promise<string> {
@@ -435,7 +540,10 @@ async function shardCpu(tools: MediaTools, source: string, params: SegmentParams
   try {
     const outputs = params.renditions.map((rendition) => path.join(dir, `${rendition.name}.mp4`));
     const cpu = processTreeCpuSeconds() ?? 0;
-    await runTool(tools.ffmpeg, encodeArgs(params, fileInput(source), outputs), { label: 'picture shard', signal: AbortSignal.timeout(SINGLE_PROCESS_TIMEOUT_MS) });
+    await runTool(tools.ffmpeg, encodeArgs(params, fileInput(source), outputs), {
+      label: 'picture shard',
+      signal: AbortSignal.timeout(SINGLE_PROCESS_TIMEOUT_MS),
+    });
     return (processTreeCpuSeconds() ?? 0) - cpu;
   } finally {
     await rm(dir, { recursive: true, force: true });

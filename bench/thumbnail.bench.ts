@@ -72,7 +72,11 @@ const LABELS: Record<Variant | 'vipsthumbnail', string> = {
 /** One image through a variant, in this process; returns the bytes written. */
 async function processOnce(variant: Variant, file: string, scratchDir: string): Promise<number> {
   if (variant === 'naive-clone' || variant === 'naive-per-size') return naive(variant, file);
-  const render = await renderImage(file, profile, { mediaTools: () => resolveMediaTools({ PATH: process.env.PATH }), scratchDir, signal: new AbortController().signal });
+  const render = await renderImage(file, profile, {
+    mediaTools: () => resolveMediaTools({ PATH: process.env.PATH }),
+    scratchDir,
+    signal: new AbortController().signal,
+  });
   await makePlaceholder(render.stills.tiny, background);
   return render.stills.renditions.reduce((sum, rendition) => sum + rendition.data.length, 0);
 }
@@ -82,17 +86,24 @@ async function naive(variant: 'naive-clone' | 'naive-per-size', file: string): P
   for (const size of profile.sizes) {
     const resized = sharp(file, { autoOrient: true }).resize(size, size, { fit: 'inside', withoutEnlargement: true, kernel: 'lanczos3' });
     if (variant === 'naive-clone') {
-      const outputs = await Promise.all(profile.formats.map((settings) => {
-        const clone = resized.clone();
-        const encoded = settings.format === 'avif'
-          ? clone.avif({ quality: settings.quality, effort: settings.effort, chromaSubsampling: '4:2:0' })
-          : settings.format === 'webp' ? clone.webp({ quality: settings.quality, effort: settings.effort }) : clone.jpeg({ quality: settings.quality, progressive: true, mozjpeg: false });
-        return encoded.toBuffer();
-      }));
+      const outputs = await Promise.all(
+        profile.formats.map((settings) => {
+          const clone = resized.clone();
+          const encoded =
+            settings.format === 'avif'
+              ? clone.avif({ quality: settings.quality, effort: settings.effort, chromaSubsampling: '4:2:0' })
+              : settings.format === 'webp'
+                ? clone.webp({ quality: settings.quality, effort: settings.effort })
+                : clone.jpeg({ quality: settings.quality, progressive: true, mozjpeg: false });
+          return encoded.toBuffer();
+        }),
+      );
       bytes += outputs.reduce((sum, output) => sum + output.length, 0);
     } else {
       const { data, info } = await resized.raw().toBuffer({ resolveWithObject: true });
-      const outputs = await Promise.all(profile.formats.map((settings) => encode({ data, width: info.width, height: info.height, channels: info.channels }, settings, { background })));
+      const outputs = await Promise.all(
+        profile.formats.map((settings) => encode({ data, width: info.width, height: info.height, channels: info.channels }, settings, { background })),
+      );
       bytes += outputs.reduce((sum, output) => sum + output.length, 0);
     }
   }
@@ -145,7 +156,11 @@ async function child(variant: Variant, file: string): Promise<void> {
 
 /** A sharp variant in a child process of its own, driven over IPC. */
 async function sharpRunner(variant: Variant, file: string, env: NodeJS.ProcessEnv): Promise<Runner> {
-  const worker = fork(import.meta.filename, [variant, file], { env, execArgv: ['--disable-warning=ExperimentalWarning'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const worker = fork(import.meta.filename, [variant, file], {
+    env,
+    execArgv: ['--disable-warning=ExperimentalWarning'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   const queued: FromChild[] = [];
   let waiting: { resolve: (reply: FromChild) => void; reject: (error: Error) => void } | undefined;
   worker.on('message', (message: FromChild) => {
@@ -224,7 +239,8 @@ async function vipsRunner(file: string, outDir: string): Promise<Runner> {
       await image();
       const wallSeconds = (performance.now() - started) / 1000;
       let bytes = 0;
-      for (const size of profile.sizes) for (const extension of ['avif', 'webp', 'jpg']) bytes += (await stat(path.join(outDir, `${base}-${size}.${extension}`))).size;
+      for (const size of profile.sizes)
+        for (const extension of ['avif', 'webp', 'jpg']) bytes += (await stat(path.join(outDir, `${base}-${size}.${extension}`))).size;
       return { cpuSeconds: (processTreeCpuSeconds() ?? Number.NaN) - cpu, wallSeconds, bytes };
     },
     async finish() {
@@ -268,7 +284,9 @@ function report(results: Map<Variant | 'vipsthumbnail', Figures>, notes: string[
     return figures ? perImage(figures) / perImage(ours) : undefined;
   };
   const goal = (label: string, value: number | undefined, target: number, higherIsBetter = true): string =>
-    value === undefined ? `${label}: not measured` : `${label}: ${formatFixed(value, 2)} (goal ${higherIsBetter ? '≥' : '<'} ${target}) ${(higherIsBetter ? value >= target : value < target) ? 'met' : 'NOT met'}`;
+    value === undefined
+      ? `${label}: not measured`
+      : `${label}: ${formatFixed(value, 2)} (goal ${higherIsBetter ? '≥' : '<'} ${target}) ${(higherIsBetter ? value >= target : value < target) ? 'met' : 'NOT met'}`;
   return [
     table(['variant', 'img/s', 'CPU-s/img', 'peak RSS MB', 'output KB/img', 'CPU/img vs ours'], rows),
     '',
@@ -291,9 +309,11 @@ export const thumbnailBench: Bench = {
       const notes: string[] = [];
       const jemalloc = jemallocPath();
       const container = jemalloc ? { ...process.env, LD_PRELOAD: jemalloc, MALLOC_CONF: CONTAINER_MALLOC_CONF } : process.env;
-      notes.push(jemalloc
-        ? `"ours", (b) and (b') run as the container should: LD_PRELOAD=${jemalloc} MALLOC_CONF=${CONTAINER_MALLOC_CONF}`
-        : 'libjemalloc2 is not installed (apt-get install -y libjemalloc2): every variant ran on glibc malloc, so "ours" is not the container setup');
+      notes.push(
+        jemalloc
+          ? `"ours", (b) and (b') run as the container should: LD_PRELOAD=${jemalloc} MALLOC_CONF=${CONTAINER_MALLOC_CONF}`
+          : 'libjemalloc2 is not installed (apt-get install -y libjemalloc2): every variant ran on glibc malloc, so "ours" is not the container setup',
+      );
       runners.set('ours', await sharpRunner('ours', file, container));
       if (jemalloc) runners.set('ours-glibc', await sharpRunner('ours', file, process.env));
       runners.set('ours-threads', await sharpRunner('ours-threads', file, process.env));
@@ -312,7 +332,13 @@ export const thumbnailBench: Bench = {
       for (const [variant, runner] of runners) {
         const taken = samples.get(variant)!;
         const sum = (pick: (sample: Sample) => number): number => taken.reduce((total, sample) => total + pick(sample), 0);
-        results.set(variant, { images, wallSeconds: sum((x) => x.wallSeconds), cpuSeconds: sum((x) => x.cpuSeconds), peakRssMb: await runner.finish(), bytesPerImage: sum((x) => x.bytes) / images });
+        results.set(variant, {
+          images,
+          wallSeconds: sum((x) => x.wallSeconds),
+          cpuSeconds: sum((x) => x.cpuSeconds),
+          peakRssMb: await runner.finish(),
+          bytesPerImage: sum((x) => x.bytes) / images,
+        });
       }
       runners.clear();
       const { size } = await stat(file);

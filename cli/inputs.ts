@@ -38,7 +38,10 @@ export async function collectUploads(paths: readonly string[]): Promise<Upload[]
     }
   };
   for (const given of paths) {
-    const info = await stat(given).then((stats) => ({ stats }), (error: unknown) => ({ error: unreadable(error) }));
+    const info = await stat(given).then(
+      (stats) => ({ stats }),
+      (error: unknown) => ({ error: unreadable(error) }),
+    );
     if ('error' in info) {
       uploads.push({ file: given, objectName: path.basename(given), problem: { status: 'SKIPPED', ...info.error } });
     } else if (info.stats.isFile()) {
@@ -54,7 +57,10 @@ export async function collectUploads(paths: readonly string[]): Promise<Upload[]
 }
 
 async function walk(root: string, add: (file: string, objectName: string) => void, uploads: Upload[]): Promise<void> {
-  const listing = await readdir(root, { recursive: true, withFileTypes: true }).then((entries) => ({ entries }), (error: unknown) => ({ error: unreadable(error) }));
+  const listing = await readdir(root, { recursive: true, withFileTypes: true }).then(
+    (entries) => ({ entries }),
+    (error: unknown) => ({ error: unreadable(error) }),
+  );
   if ('error' in listing) {
     uploads.push({ file: root, objectName: path.basename(root), problem: { status: 'SKIPPED', ...listing.error } });
     return;

@@ -71,7 +71,7 @@ main(process.argv.slice(2)).then(
   (error: unknown) => {
     const expected = error instanceof UsageError || error instanceof ConfigError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
     // Messages quote user input (ids, paths): shown escaped, like everything else the CLI prints.
-    process.stderr.write(`mediaflow: ${printableLines(expected ? errorMessage(error) : (error as Error).stack ?? errorMessage(error))}\n`);
+    process.stderr.write(`mediaflow: ${printableLines(expected ? errorMessage(error) : ((error as Error).stack ?? errorMessage(error)))}\n`);
     process.exitCode = 2;
   },
 );

@@ -13,7 +13,11 @@ export const ELLIPSIS = '…';
  * surrogates (not text at all). Other invisible format characters, such as the zero-width joiner inside emoji, stay.
  */
 const UNSAFE = /[\p{Cc}\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/gu;
-const NAMED_ESCAPES = new Map([['\n', '\\n'], ['\r', '\\r'], ['\t', '\\t']]);
+const NAMED_ESCAPES = new Map([
+  ['\n', '\\n'],
+  ['\r', '\\r'],
+  ['\t', '\\t'],
+]);
 const BYTE_ESCAPE_LIMIT = 0x100;
 
 /** The text with every unsafe character shown as a visible escape: ESC becomes `\x1b`, LF `\n`, U+202E `\u202e`. */
@@ -41,7 +45,8 @@ export function terminalWidth(stream: { readonly isTTY?: boolean; readonly colum
 // Graphemes, so an emoji sequence or a letter with its combining accent is measured and cut as one character.
 const segmenter = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
 /** East Asian wide and fullwidth blocks (CJK, Hangul, fullwidth forms): two columns each in a terminal. */
-const WIDE = /^[\u1100-\u115f\u2e80-\u303e\u3041-\u33ff\u3400-\u4dbf\u4e00-\u9fff\ua000-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6\u{20000}-\u{3fffd}]|\p{Emoji_Presentation}|\ufe0f/u;
+const WIDE =
+  /^[\u1100-\u115f\u2e80-\u303e\u3041-\u33ff\u3400-\u4dbf\u4e00-\u9fff\ua000-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6\u{20000}-\u{3fffd}]|\p{Emoji_Presentation}|\ufe0f/u;
 /** Combining marks and format characters on their own take no column. */
 const ZERO_WIDTH = /^[\p{Mn}\p{Me}\p{Cf}]+$/u;
 

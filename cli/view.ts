@@ -101,7 +101,11 @@ export function table(headers: readonly string[], rows: readonly (readonly strin
   const fitted = cells.map((row) =>
     row.map((cell, column) => (column === last ? truncateEnd(cell, widths[last]!) : column === name ? truncateMiddle(cell, widths[column]!) : cell)),
   );
-  const line = (row: readonly string[]): string => row.map((cell, column) => padToWidth(cell, widths[column]!)).join(COLUMN_GAP).trimEnd();
+  const line = (row: readonly string[]): string =>
+    row
+      .map((cell, column) => padToWidth(cell, widths[column]!))
+      .join(COLUMN_GAP)
+      .trimEnd();
   return [line(headers), line(widths.map((columnWidth) => '-'.repeat(columnWidth))), ...fitted.map(line)].join('\n');
 }
 

@@ -6,15 +6,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
-import type {
-  AssetFailed,
-  AssetReady,
-  IngestRequested,
-  ObjectFinalized,
-  StepCompleted,
-  StepFailed,
-  WorkOrder,
-} from './generated/types.ts';
+import type { AssetFailed, AssetReady, IngestRequested, ObjectFinalized, StepCompleted, StepFailed, WorkOrder } from './generated/types.ts';
 import { eventSchemaFiles, schemasDir, stepParamsDir } from './schema-files.ts';
 
 export type { AssetFailed, AssetReady, IngestRequested, ObjectFinalized, StepCompleted, StepFailed, WorkOrder };

@@ -12,4 +12,13 @@ import { createSubtitlesStep } from './hls-subtitles/step.ts';
 import { tagStep } from './tag/step.ts';
 import { thumbnailStep } from './thumbnail/step.ts';
 
-export const productionSteps = createStepRegistry([checksumStep, audioStep, thumbnailStep, createSegmentStep(), createHlsAudioStep(), createSubtitlesStep(), createPackageStep(), tagStep]);
+export const productionSteps = createStepRegistry([
+  checksumStep,
+  audioStep,
+  thumbnailStep,
+  createSegmentStep(),
+  createHlsAudioStep(),
+  createSubtitlesStep(),
+  createPackageStep(),
+  tagStep,
+]);

@@ -51,7 +51,10 @@ export function chainLabels(steps: StepRegistry): string[] {
   return [
     hopLabel({ kind: 'ingest', assetId: '' }),
     hopLabel(probe),
-    ...[...steps.keys()].flatMap((step) => [hopLabel({ kind: 'order', assetId: '', step, shard: 0 }), hopLabel({ kind: 'result', assetId: '', step, shard: 0 })]),
+    ...[...steps.keys()].flatMap((step) => [
+      hopLabel({ kind: 'order', assetId: '', step, shard: 0 }),
+      hopLabel({ kind: 'result', assetId: '', step, shard: 0 }),
+    ]),
   ];
 }
 

@@ -13,7 +13,14 @@ export interface ListOptions {
   readonly limit: number;
 }
 
-type RejectionRecord = { function: string; messageId: string; eventType: string | null; reason: string; errors: { path: string; message: string }[]; receivedAt: Date };
+type RejectionRecord = {
+  function: string;
+  messageId: string;
+  eventType: string | null;
+  reason: string;
+  errors: { path: string; message: string }[];
+  receivedAt: Date;
+};
 
 export async function deadLettersCommand(options: ListOptions): Promise<number> {
   return withStateStore(options.out, async (store) => {
@@ -22,8 +29,17 @@ export async function deadLettersCommand(options: ListOptions): Promise<number> 
       for (const record of records) process.stdout.write(`${JSON.stringify({ id: record.id, ...record.data })}\n`);
       return 0;
     }
-    const rows = records.map(({ data }) => [data.deadLetteredAt.toISOString(), data.sourceSubscription, data.subject ?? data.eventId, String(data.deliveryCount), data.status, tableMessage(data.lastError ?? '')]);
-    process.stdout.write(`${table(['dead-lettered', 'subscription', 'asset / event', 'attempts', 'status', 'last error'], rows, { width: terminalWidth(), nameColumn: 2 })}\n`);
+    const rows = records.map(({ data }) => [
+      data.deadLetteredAt.toISOString(),
+      data.sourceSubscription,
+      data.subject ?? data.eventId,
+      String(data.deliveryCount),
+      data.status,
+      tableMessage(data.lastError ?? ''),
+    ]);
+    process.stdout.write(
+      `${table(['dead-lettered', 'subscription', 'asset / event', 'attempts', 'status', 'last error'], rows, { width: terminalWidth(), nameColumn: 2 })}\n`,
+    );
     return 0;
   });
 }

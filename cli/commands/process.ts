@@ -35,7 +35,8 @@ export async function processCommand(options: ProcessOptions): Promise<number> {
   const uploads = await collectUploads(options.paths);
   if (uploads.length === 0) throw new UsageError('no files found in the given paths');
   // Nothing given exists: a typo in the command, not a batch with a bad file in it.
-  if (uploads.every((upload) => upload.problem?.code === InputErrorCode.NOT_FOUND)) throw new UsageError(`no such file or directory: ${options.paths.join(', ')}`);
+  if (uploads.every((upload) => upload.problem?.code === InputErrorCode.NOT_FOUND))
+    throw new UsageError(`no such file or directory: ${options.paths.join(', ')}`);
   const config = cliConfig(options.out, options.verbose);
   const runtime = createEmbeddedRuntime({ config, steps: productionSteps, pipeline: buildPipeline, env: process.env });
   try {
@@ -81,12 +82,18 @@ async function follow(runtime: EmbeddedRuntime, uploads: readonly Upload[], quie
 function printChanges(assets: readonly (AssetDoc | undefined)[], uploads: readonly Upload[], lastSeen: Map<string, string>): void {
   assets.forEach((asset, index) => {
     const upload = uploads[index]!;
-    const line = upload.problem ? `${upload.problem.status} · ${upload.problem.code}` : asset ? `${asset.status}${currentStep(asset) ? ` · ${currentStep(asset)}` : ''}` : 'uploaded';
+    const line = upload.problem
+      ? `${upload.problem.status} · ${upload.problem.code}`
+      : asset
+        ? `${asset.status}${currentStep(asset) ? ` · ${currentStep(asset)}` : ''}`
+        : 'uploaded';
     // Keyed by position: two inputs may share a name when neither could be uploaded.
     const key = String(index);
     if (lastSeen.get(key) === line) return;
     lastSeen.set(key, line);
-    process.stderr.write(`  [${String(index + 1).padStart(String(uploads.length).length)}/${uploads.length}] ${truncateMiddle(printable(upload.objectName), PROGRESS_NAME_WIDTH)}: ${line}\n`);
+    process.stderr.write(
+      `  [${String(index + 1).padStart(String(uploads.length).length)}/${uploads.length}] ${truncateMiddle(printable(upload.objectName), PROGRESS_NAME_WIDTH)}: ${line}\n`,
+    );
   });
 }
 
@@ -106,7 +113,9 @@ function report(assets: readonly (AssetDoc | undefined)[], uploads: readonly Upl
   });
   process.stdout.write(`\n${table(['file', 'kind', 'status', 'time', 'steps / error'], rows, { width: terminalWidth(), nameColumn: 0 })}\n`);
   const ready = assets.filter((asset) => asset?.status === 'READY').length;
-  process.stdout.write(`\n${ready}/${assets.length} READY. State and buckets: ${printable(dataDir)}\nInspect: mediaflow status --out ${printable(dataDir)} [asset id]\n`);
+  process.stdout.write(
+    `\n${ready}/${assets.length} READY. State and buckets: ${printable(dataDir)}\nInspect: mediaflow status --out ${printable(dataDir)} [asset id]\n`,
+  );
 }
 
 /** One object per input, in input order; an input that never became an asset says which file and why. */

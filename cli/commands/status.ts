@@ -56,7 +56,14 @@ export async function statusCommand(options: StatusOptions): Promise<number> {
       for (const asset of assets) process.stdout.write(`${JSON.stringify(assetView(asset))}\n`);
       return 0;
     }
-    const rows = assets.map((asset) => [asset.id, asset.kind ?? '-', asset.status, currentStep(asset) || '-', elapsed(asset), asset.error ? tableMessage(`${asset.error.code}: ${asset.error.message}`) : '']);
+    const rows = assets.map((asset) => [
+      asset.id,
+      asset.kind ?? '-',
+      asset.status,
+      currentStep(asset) || '-',
+      elapsed(asset),
+      asset.error ? tableMessage(`${asset.error.code}: ${asset.error.message}`) : '',
+    ]);
     process.stdout.write(`${table(['asset', 'kind', 'status', 'step', 'time', 'error'], rows, { width: terminalWidth(), nameColumn: 0 })}\n`);
     process.stdout.write(`\n${await summary(store)}\n`);
     return 0;

@@ -10,13 +10,13 @@ export const MINUS_3_DB = Math.SQRT1_2;
 
 /** ffmpeg's standard layouts (`ffmpeg -layouts`), in the channel order its decoders deliver. */
 const LAYOUTS: Readonly<Record<string, readonly string[]>> = {
-  'mono': ['FC'],
-  'stereo': ['FL', 'FR'],
+  mono: ['FC'],
+  stereo: ['FL', 'FR'],
   '2.1': ['FL', 'FR', 'LFE'],
   '3.0': ['FL', 'FR', 'FC'],
   '3.0(back)': ['FL', 'FR', 'BC'],
   '4.0': ['FL', 'FR', 'FC', 'BC'],
-  'quad': ['FL', 'FR', 'BL', 'BR'],
+  quad: ['FL', 'FR', 'BL', 'BR'],
   'quad(side)': ['FL', 'FR', 'SL', 'SR'],
   '3.1': ['FL', 'FR', 'FC', 'LFE'],
   '5.0': ['FL', 'FR', 'FC', 'BL', 'BR'],
@@ -26,7 +26,7 @@ const LAYOUTS: Readonly<Record<string, readonly string[]>> = {
   '5.1(side)': ['FL', 'FR', 'FC', 'LFE', 'SL', 'SR'],
   '6.0': ['FL', 'FR', 'FC', 'BC', 'SL', 'SR'],
   '6.0(front)': ['FL', 'FR', 'FLC', 'FRC', 'SL', 'SR'],
-  'hexagonal': ['FL', 'FR', 'FC', 'BL', 'BR', 'BC'],
+  hexagonal: ['FL', 'FR', 'FC', 'BL', 'BR', 'BC'],
   '6.1': ['FL', 'FR', 'FC', 'LFE', 'BC', 'SL', 'SR'],
   '6.1(back)': ['FL', 'FR', 'FC', 'LFE', 'BL', 'BR', 'BC'],
   '6.1(front)': ['FL', 'FR', 'LFE', 'FLC', 'FRC', 'SL', 'SR'],
@@ -35,7 +35,7 @@ const LAYOUTS: Readonly<Record<string, readonly string[]>> = {
   '7.1': ['FL', 'FR', 'FC', 'LFE', 'BL', 'BR', 'SL', 'SR'],
   '7.1(wide)': ['FL', 'FR', 'FC', 'LFE', 'BL', 'BR', 'FLC', 'FRC'],
   '7.1(wide-side)': ['FL', 'FR', 'FC', 'LFE', 'FLC', 'FRC', 'SL', 'SR'],
-  'octagonal': ['FL', 'FR', 'FC', 'BL', 'BR', 'BC', 'SL', 'SR'],
+  octagonal: ['FL', 'FR', 'FC', 'BL', 'BR', 'BC', 'SL', 'SR'],
 };
 
 /** What ffmpeg assumes for a stream that states no layout (av_channel_layout_default: first layout with that count). */
@@ -86,7 +86,11 @@ export function channelPlan(channels: number, layout: string | undefined, mono: 
       description: `${layout ?? `${channels} channels`} downmixed to stereo by libswresample (centre and surround −3 dB, LFE dropped)`,
     };
   }
-  return { outputChannels: 2, filter: panFilter(order), description: `${name} downmixed to stereo (ITU-R BS.775 Lo/Ro: centre and surround −3 dB, LFE dropped)` };
+  return {
+    outputChannels: 2,
+    filter: panFilter(order),
+    description: `${name} downmixed to stereo (ITU-R BS.775 Lo/Ro: centre and surround −3 dB, LFE dropped)`,
+  };
 }
 
 /** pan with '=' (not '<'): the coefficients are applied as given, never renormalized, so levels stay comparable. */

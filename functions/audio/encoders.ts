@@ -33,9 +33,21 @@ const RECIPES: Readonly<Record<RenditionCodec, CodecRecipe>> = {
   // AAC-LC with ffmpeg's native encoder; ipod is the M4A flavour of the MP4 muxer, faststart for progressive play.
   // The edit list carries the gapless information (priming skipped, padding cut); a movie timescale of the sample
   // rate makes its duration sample-accurate instead of rounded to the default's milliseconds (mp4-gapless.ts).
-  aac: { encoder: ['-c:a', 'aac', '-profile:a', 'aac_low'], fileFormat: `ipod:movflags=+faststart:use_editlist=1:movie_timescale=${PCM_SAMPLE_RATE}`, streamFormat: 'adts', extension: 'm4a', contentType: 'audio/mp4' },
+  aac: {
+    encoder: ['-c:a', 'aac', '-profile:a', 'aac_low'],
+    fileFormat: `ipod:movflags=+faststart:use_editlist=1:movie_timescale=${PCM_SAMPLE_RATE}`,
+    streamFormat: 'adts',
+    extension: 'm4a',
+    contentType: 'audio/mp4',
+  },
   // VBR (libopus's default) at compression 10, the highest quality per bit; 'audio' tunes for music over speech.
-  opus: { encoder: ['-c:a', 'libopus', '-vbr', 'on', '-compression_level', '10', '-application', 'audio'], fileFormat: 'ogg', streamFormat: 'ogg', extension: 'opus', contentType: 'audio/ogg; codecs=opus' },
+  opus: {
+    encoder: ['-c:a', 'libopus', '-vbr', 'on', '-compression_level', '10', '-application', 'audio'],
+    fileFormat: 'ogg',
+    streamFormat: 'ogg',
+    extension: 'opus',
+    contentType: 'audio/ogg; codecs=opus',
+  },
 };
 
 /** Keeps encoder version strings and random stream serials out, so the same input gives the same bytes. */
@@ -58,9 +70,23 @@ export function encoderArgs(spec: RenditionSpec, channels: 1 | 2): string[] {
   const recipe = RECIPES[spec.codec];
   const tee = `[f=${recipe.fileFormat}]file\\:${escapeTee(spec.path)}|[f=${recipe.streamFormat}:onfail=ignore]pipe\\:1`;
   return [
-    '-f', 'f32le', '-ar', String(PCM_SAMPLE_RATE), '-ac', String(channels), '-i', 'pipe:0',
-    '-map', '0:a', ...recipe.encoder, '-b:a', `${renditionKbps(spec, channels)}k`, ...BITEXACT,
-    '-f', 'tee', tee,
+    '-f',
+    'f32le',
+    '-ar',
+    String(PCM_SAMPLE_RATE),
+    '-ac',
+    String(channels),
+    '-i',
+    'pipe:0',
+    '-map',
+    '0:a',
+    ...recipe.encoder,
+    '-b:a',
+    `${renditionKbps(spec, channels)}k`,
+    ...BITEXACT,
+    '-f',
+    'tee',
+    tee,
   ];
 }
 

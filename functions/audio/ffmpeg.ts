@@ -41,7 +41,12 @@ export interface FfmpegProcess {
 
 export function startFfmpeg(ffmpeg: string, args: readonly string[], options: FfmpegOptions): FfmpegProcess {
   const { label, signal } = options;
-  const stdio: StdioOptions = [options.stdin ? 'pipe' : 'ignore', options.stdout ? 'pipe' : 'ignore', 'pipe', ...Array<'pipe'>(options.outputFds ?? 0).fill('pipe')];
+  const stdio: StdioOptions = [
+    options.stdin ? 'pipe' : 'ignore',
+    options.stdout ? 'pipe' : 'ignore',
+    'pipe',
+    ...Array<'pipe'>(options.outputFds ?? 0).fill('pipe'),
+  ];
   const child = spawn(ffmpeg, ['-hide_banner', '-nostdin', '-nostats', '-v', options.logLevel ?? 'error', ...args], {
     stdio,
     signal,

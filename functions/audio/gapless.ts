@@ -39,17 +39,30 @@ export type SourceTrim = {
   readonly reason: string;
 };
 
-export function sourceTrim(probe: Pick<ProbeSummary, 'formatName'>, stream: Pick<StreamSummary, 'codec' | 'profile' | 'sampleRate' | 'durationSeconds'>): SourceTrim | null {
+export function sourceTrim(
+  probe: Pick<ProbeSummary, 'formatName'>,
+  stream: Pick<StreamSummary, 'codec' | 'profile' | 'sampleRate' | 'durationSeconds'>,
+): SourceTrim | null {
   const demuxers = probe.formatName.split(',');
   const rate = stream.sampleRate;
   if (!rate || stream.codec !== 'aac') return null;
   if (demuxers.includes(ADTS_DEMUXER) && stream.profile === AAC_LC_PROFILE) {
-    return { startSample: AAC_LC_PRIMING_SAMPLES, endSample: null, sampleRate: rate, reason: 'ADTS states no priming: the AAC-LC decoder\'s first frame (1024 samples) is dropped; the last frame\'s padding cannot be known' };
+    return {
+      startSample: AAC_LC_PRIMING_SAMPLES,
+      endSample: null,
+      sampleRate: rate,
+      reason: "ADTS states no priming: the AAC-LC decoder's first frame (1024 samples) is dropped; the last frame's padding cannot be known",
+    };
   }
   if (demuxers.includes(MOV_DEMUXER) && stream.durationSeconds !== undefined && stream.durationSeconds > 0) {
     // ffprobe states durations to the microsecond: well under half a sample at any AAC rate, so rounding is exact.
     const endSample = Math.round(stream.durationSeconds * rate);
-    return { startSample: 0, endSample, sampleRate: rate, reason: 'the MP4 states the stream\'s length (edit list or sample table); the decoder\'s padding of the last frame past it is cut' };
+    return {
+      startSample: 0,
+      endSample,
+      sampleRate: rate,
+      reason: "the MP4 states the stream's length (edit list or sample table); the decoder's padding of the last frame past it is cut",
+    };
   }
   return null;
 }
@@ -57,10 +70,7 @@ export function sourceTrim(probe: Pick<ProbeSummary, 'formatName'>, stream: Pick
 /** The filter that applies a trim, first in the chain (atrim counts samples as decoded, at the source rate). */
 export function trimFilter(trim: SourceTrim | null): string {
   if (!trim) return '';
-  const parts = [
-    ...(trim.startSample > 0 ? [`start_sample=${trim.startSample}`] : []),
-    ...(trim.endSample !== null ? [`end_sample=${trim.endSample}`] : []),
-  ];
+  const parts = [...(trim.startSample > 0 ? [`start_sample=${trim.startSample}`] : []), ...(trim.endSample !== null ? [`end_sample=${trim.endSample}`] : [])];
   if (parts.length === 0) return '';
   // The priming was never on the programme's timeline: an edit list would have started it at 0 too.
   return `atrim=${parts.join(':')}${trim.startSample > 0 ? ',asetpts=PTS-STARTPTS' : ''}`;

@@ -36,7 +36,7 @@ export function readGapless(moov: Box): Mp4Gapless {
   if (count !== 1) throw new Error(`the rendition's edit list has ${count} entries; one was expected`);
   const segmentDuration = version === 1 ? Number(elst.readBigUInt64BE(8)) : elst.readUInt32BE(8);
   const mediaTime = version === 1 ? Number(elst.readBigInt64BE(16)) : elst.readInt32BE(12);
-  if (mediaTime < 0) throw new Error('the rendition\'s edit list starts with an empty edit');
+  if (mediaTime < 0) throw new Error("the rendition's edit list starts with an empty edit");
   // segment_duration is in the movie's timescale, media_time in the track's (§8.6.6.3).
   const samples = Math.round((segmentDuration * mdhd.timescale) / mvhd.timescale);
   return { primingSamples: mediaTime, samples, paddingSamples: frames * AAC_FRAME_SAMPLES - mediaTime - samples, timescale: mdhd.timescale };

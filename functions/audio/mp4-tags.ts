@@ -165,4 +165,3 @@ function shiftChunkOffsets(box: Box, moovOffset: number, delta: number): void {
   }
   for (const nested of box.children ?? []) shiftChunkOffsets(nested, moovOffset, delta);
 }
-

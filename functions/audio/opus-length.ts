@@ -25,7 +25,11 @@ export async function readOpusSamples(path: string): Promise<number> {
     const tail = await readBytes(handle, tailStart, size - tailStart);
     // The last page is the one that ends exactly at the end of the file; "OggS" inside audio data does not.
     // (Buffer#lastIndexOf counts a negative offset from the end, hence the explicit stop at 0.)
-    for (let at = tail.lastIndexOf('OggS', tail.length - PAGE_HEADER_BYTES, 'latin1'); at >= 0; at = at === 0 ? -1 : tail.lastIndexOf('OggS', at - 1, 'latin1')) {
+    for (
+      let at = tail.lastIndexOf('OggS', tail.length - PAGE_HEADER_BYTES, 'latin1');
+      at >= 0;
+      at = at === 0 ? -1 : tail.lastIndexOf('OggS', at - 1, 'latin1')
+    ) {
       if (at + PAGE_HEADER_BYTES > tail.length) continue;
       const segments = tail[at + 26]!;
       let length = PAGE_HEADER_BYTES + segments;

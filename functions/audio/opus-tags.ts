@@ -122,8 +122,6 @@ async function readPage(handle: FileHandle, offset: number): Promise<Page> {
   };
 }
 
-
-
 function uint32(value: number): Buffer {
   const buffer = Buffer.alloc(4);
   buffer.writeUInt32LE(value, 0);

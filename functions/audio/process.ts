@@ -103,7 +103,13 @@ function bake(params: AudioParams, measurement: LoudnessMeasurement, gain: Playb
 /** Tagged renditions, or, for video, the analysis alone (in either mode: the HLS step encodes the audio). */
 async function tagged(job: AudioJob, channels: ChannelPlan, prep: string, clipPrep: string): Promise<AudioOutcome> {
   const { params } = job;
-  const main = await run(job, { prepFilter: prep, channels: channels.outputChannels, analysis: true, renditions: fullSpecs(params, job.scratchDir), label: 'decoding graph' });
+  const main = await run(job, {
+    prepFilter: prep,
+    channels: channels.outputChannels,
+    analysis: true,
+    renditions: fullSpecs(params, job.scratchDir),
+    label: 'decoding graph',
+  });
   const measurement = decoded(job, main.analysis);
   const gain = playbackGain(params.targetLufs, measurement.integratedLufs, measurement.truePeakDbtp, params.truePeakCeilingDbtp);
   let window: PreviewWindow | null = null;
@@ -126,9 +132,10 @@ async function tagged(job: AudioJob, channels: ChannelPlan, prep: string, clipPr
       // Each file's tags carry a gain its own encoded peaks allow: a lossy encode can overshoot the source's peak.
       const own = renditionGain(gain, rendition.qc.truePeakDbtp, params.truePeakCeilingDbtp);
       const reference = rendition.spec.name === PREVIEW ? (window?.expectedLufs ?? null) : measurement.integratedLufs;
-      const limitedBecause = own < gain.gainDb
-        ? `this rendition's own true peak after encoding (${rendition.qc.truePeakDbtp ?? '−∞'} dBTP)`
-        : `the source's true peak (${measurement.truePeakDbtp ?? '−∞'} dBTP)`;
+      const limitedBecause =
+        own < gain.gainDb
+          ? `this rendition's own true peak after encoding (${rendition.qc.truePeakDbtp ?? '−∞'} dBTP)`
+          : `the source's true peak (${measurement.truePeakDbtp ?? '−∞'} dBTP)`;
       return finishRendition(params, channels.outputChannels, rendition, {
         targetLufs: reference === null ? null : round(reference + gain.idealGainDb, 2),
         achievableLufs: reference === null ? null : round(reference + own, 2),
@@ -140,7 +147,18 @@ async function tagged(job: AudioJob, channels: ChannelPlan, prep: string, clipPr
     }),
   );
   const baked = params.mode === 'normalized' ? bake(params, measurement, gain) : null;
-  return { mode: params.mode, channels, measurement, gain, baked, preview: window, renditions, waveform: main.waveform!, decodedSamples: samplesOf(main), warnings: main.decodeWarnings };
+  return {
+    mode: params.mode,
+    channels,
+    measurement,
+    gain,
+    baked,
+    preview: window,
+    renditions,
+    waveform: main.waveform!,
+    decodedSamples: samplesOf(main),
+    warnings: main.decodeWarnings,
+  };
 }
 
 async function normalized(job: AudioJob, channels: ChannelPlan, prep: string): Promise<AudioOutcome> {
@@ -152,7 +170,13 @@ async function normalized(job: AudioJob, channels: ChannelPlan, prep: string): P
   const window = params.preview ? choosePreviewWindow(measurement.blocks, measurement.durationSeconds, params.preview) : null;
   const specs = fullSpecs(params, job.scratchDir);
   if (window) {
-    specs.push(previewSpec(params, job.scratchDir, chain(`atrim=start=${window.startSeconds}:duration=${window.durationSeconds}`, 'asetpts=PTS-STARTPTS', fadeFilter(window))));
+    specs.push(
+      previewSpec(
+        params,
+        job.scratchDir,
+        chain(`atrim=start=${window.startSeconds}:duration=${window.durationSeconds}`, 'asetpts=PTS-STARTPTS', fadeFilter(window)),
+      ),
+    );
   }
   const main = await run(job, {
     prepFilter: chain(prep, bakedGain === 0 ? '' : `volume=${bakedGain}dB`, limiter ? truePeakLimiterFilter(params.truePeakCeilingDbtp) : ''),
@@ -171,12 +195,27 @@ async function normalized(job: AudioJob, channels: ChannelPlan, prep: string): P
         playbackGainDb: 0,
         idealGainDb: 0,
         ceilingDbtp: params.truePeakCeilingDbtp,
-        ...(limiter ? { missContext: `the true-peak limiter held ${formatDb(bakedGain)} of gain under ${limiterCeilingDbtp(params.truePeakCeilingDbtp)} dBTP and took loudness with the peaks` } : {}),
+        ...(limiter
+          ? {
+              missContext: `the true-peak limiter held ${formatDb(bakedGain)} of gain under ${limiterCeilingDbtp(params.truePeakCeilingDbtp)} dBTP and took loudness with the peaks`,
+            }
+          : {}),
       });
     }),
   );
   const warnings = [...pass.decodeWarnings, ...main.decodeWarnings];
-  return { mode: 'normalized', channels, measurement, gain, baked: { gainDb: bakedGain, limiter }, preview: window, renditions, waveform: main.waveform!, decodedSamples: samplesOf(main), warnings };
+  return {
+    mode: 'normalized',
+    channels,
+    measurement,
+    gain,
+    baked: { gainDb: bakedGain, limiter },
+    preview: window,
+    renditions,
+    waveform: main.waveform!,
+    decodedSamples: samplesOf(main),
+    warnings,
+  };
 }
 
 type RunOptions = Omit<RenderJob, 'ffmpeg' | 'input' | 'signal' | 'waveform'> & { input?: Partial<RenderJob['input']>; waveform?: boolean };
@@ -205,9 +244,18 @@ async function run(job: AudioJob, options: RunOptions): Promise<RenderResult> {
  */
 function renderVerdict(job: AudioJob, error: RenderError): Error {
   if (!error.decoder) return new TransientError(AudioErrorCode.ENCODE_FAILED, error.message, { cause: error });
-  const verdict = classifyExit(error.exit, { what: `${describeStream(job)} could not be decoded`, inputCode: AudioErrorCode.UNDECODABLE, detail: error.message, cause: error });
+  const verdict = classifyExit(error.exit, {
+    what: `${describeStream(job)} could not be decoded`,
+    inputCode: AudioErrorCode.UNDECODABLE,
+    detail: error.message,
+    cause: error,
+  });
   if (exitKind(error.exit) === 'failed' && error.exit.stderr.includes(FORMAT_CHANGE_MESSAGE)) {
-    return new PermanentError(AudioErrorCode.FORMAT_CHANGES, `${describeStream(job)} changes sample rate or channel layout mid-stream, so one measurement cannot span it: ${error.message}`, { cause: error });
+    return new PermanentError(
+      AudioErrorCode.FORMAT_CHANGES,
+      `${describeStream(job)} changes sample rate or channel layout mid-stream, so one measurement cannot span it: ${error.message}`,
+      { cause: error },
+    );
   }
   return verdict;
 }

@@ -76,7 +76,9 @@ export function judge(measured: LoudnessMeasurement, expected: QcExpectation): Q
     };
   }
   const context = expected.missContext ? ` (${expected.missContext})` : '';
-  problems.push(`plays at ${fmt(playbackLufs)} LUFS, ${fmt(offTarget)} LU from the ${fmt(expected.targetLufs)} LUFS target (±${LOUDNESS_TOLERANCE_LU})${context}`);
+  problems.push(
+    `plays at ${fmt(playbackLufs)} LUFS, ${fmt(offTarget)} LU from the ${fmt(expected.targetLufs)} LUFS target (±${LOUDNESS_TOLERANCE_LU})${context}`,
+  );
   return { ...base, status: 'fail', reason: problems.join('; ') };
 }
 

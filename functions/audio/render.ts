@@ -203,7 +203,17 @@ function planGraph(job: RenderJob): GraphPlan {
 
 /** Reads the encoder's streamable copy and measures it exactly as the source was measured. */
 function qcArgs(spec: RenditionSpec, channels: 1 | 2): string[] {
-  return ['-f', qcInputFormat(spec.codec), '-i', 'pipe:0', '-af', loudnessFilter({ dualMono: channels === 1, silence: false, fd: FIRST_EXTRA_FD }), '-f', 'null', '-'];
+  return [
+    '-f',
+    qcInputFormat(spec.codec),
+    '-i',
+    'pipe:0',
+    '-af',
+    loudnessFilter({ dualMono: channels === 1, silence: false, fd: FIRST_EXTRA_FD }),
+    '-f',
+    'null',
+    '-',
+  ];
 }
 
 function collectLoudness(process: FfmpegProcess, fd: number): { done: Promise<void>; finish: (stderr: string) => LoudnessMeasurement } {

@@ -57,9 +57,19 @@ export function renditionGain(gain: PlaybackGain, renditionPeak: number | null, 
   return round(Math.max(0, Math.min(gain.gainDb, ceilingDbtp - renditionPeak)), 2);
 }
 
-export async function finishRendition(params: AudioParams, channels: 1 | 2, rendition: RenderedRendition, expectation: QcExpectation): Promise<RenditionOutcome> {
+export async function finishRendition(
+  params: AudioParams,
+  channels: 1 | 2,
+  rendition: RenderedRendition,
+  expectation: QcExpectation,
+): Promise<RenditionOutcome> {
   const { spec, qc: measured } = rendition;
-  const tagInput = { integratedLufs: measured.integratedLufs, truePeakDbtp: measured.truePeakDbtp, playbackGainDb: expectation.playbackGainDb, targetLufs: params.targetLufs };
+  const tagInput = {
+    integratedLufs: measured.integratedLufs,
+    truePeakDbtp: measured.truePeakDbtp,
+    playbackGainDb: expectation.playbackGainDb,
+    targetLufs: params.targetLufs,
+  };
   const tags = spec.codec === 'aac' ? mp4LoudnessTags(tagInput) : opusLoudnessTags(tagInput);
   const length = await gaplessLength(spec.path, spec.codec, tags);
   const verdict = judge(measured, expectation);
@@ -73,12 +83,17 @@ export async function finishRendition(params: AudioParams, channels: 1 | 2, rend
     primingSamples: length.primingSamples,
     paddingSamples: length.paddingSamples,
     tags,
-    qc: length.samples === rendition.samples ? verdict : withProblem(verdict, `plays ${length.samples} samples where the encoder was given ${rendition.samples}`),
+    qc:
+      length.samples === rendition.samples ? verdict : withProblem(verdict, `plays ${length.samples} samples where the encoder was given ${rendition.samples}`),
   };
 }
 
 /** Writes the tags with the gapless information, and reads back how many samples the file plays. */
-async function gaplessLength(file: string, codec: RenditionSpec['codec'], tags: Readonly<Record<string, string>>): Promise<{ samples: number; primingSamples: number; paddingSamples: number }> {
+async function gaplessLength(
+  file: string,
+  codec: RenditionSpec['codec'],
+  tags: Readonly<Record<string, string>>,
+): Promise<{ samples: number; primingSamples: number; paddingSamples: number }> {
   if (codec === 'aac') {
     const gapless = readGapless(await readMoov(file));
     await writeMp4FreeformTags(file, { ...tags, [ITUNSMPB]: iTunSmpb(gapless) });

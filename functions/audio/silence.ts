@@ -32,7 +32,10 @@ export function summarizeSilence(measurement: LoudnessMeasurement): SilenceSumma
   return {
     digital: measurement.samplePeakDbfs === null,
     unmeasurable: measurement.integratedLufs === null,
-    totalSeconds: round(passages.reduce((sum, passage) => sum + (passage.end - passage.start), 0), 2),
+    totalSeconds: round(
+      passages.reduce((sum, passage) => sum + (passage.end - passage.start), 0),
+      2,
+    ),
     leadingSeconds: leading ? round(leading.end - leading.start, 2) : 0,
     trailingSeconds: trailing ? round(trailing.end - trailing.start, 2) : 0,
     passageCount: passages.length,

@@ -39,7 +39,10 @@ export const audioStep: StepDefinition = {
     const ceiling = params.renditions ? MAX_AUDIO_SECONDS : MAX_ANALYSIS_SECONDS;
     // What one order can do is checked before the context is touched; the configured policy may be lower still.
     const refuse = (limit: number): PermanentError =>
-      new PermanentError('AUDIO_TOO_LONG', `${Math.round(params.durationSeconds ?? 0)} s of audio is more than the ${limit} s one audio work order can process in time`);
+      new PermanentError(
+        'AUDIO_TOO_LONG',
+        `${Math.round(params.durationSeconds ?? 0)} s of audio is more than the ${limit} s one audio work order can process in time`,
+      );
     if (params.durationSeconds !== null && params.durationSeconds > ceiling) throw refuse(ceiling);
     const { limits } = context.config;
     const limit = Math.min(ceiling, params.renditions ? limits.maxAudioSeconds : limits.maxVideoSeconds);
@@ -52,7 +55,17 @@ export const audioStep: StepDefinition = {
     // ever landing in the instance's memory-backed scratch.
     const { outcome, md5Hash } = await withServedSource(context.blobs, order.source, tools.sourceDemuxers, async (source) => ({
       md5Hash: source.meta.md5Hash,
-      outcome: await source.settle(processAudio({ ffmpeg: tools.ffmpeg, source: source.input, params, decodeAllowanceSeconds: allowance, limitSeconds: limit, scratchDir: context.scratchDir, signal: context.signal })),
+      outcome: await source.settle(
+        processAudio({
+          ffmpeg: tools.ffmpeg,
+          source: source.input,
+          params,
+          decodeAllowanceSeconds: allowance,
+          limitSeconds: limit,
+          scratchDir: context.scratchDir,
+          signal: context.signal,
+        }),
+      ),
     }));
     const outputs = await publishAudio({ blobs: context.blobs, config: context.config, order, recipeVersion: AUDIO_RECIPE_VERSION }, params, outcome);
     return { outputs, inputMd5: md5Hash, tools: { ffmpeg: tools.versions.ffmpeg } };

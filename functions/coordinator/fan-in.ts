@@ -15,7 +15,8 @@ function resultsCollection(assetId: string): string {
   return `${assetPath(assetId)}/results`;
 }
 
-export type ShardProgress = { readonly complete: false; readonly created: boolean; readonly done: number } | { readonly complete: true; readonly outcome: StepOutcome };
+export type ShardProgress =
+  { readonly complete: false; readonly created: boolean; readonly done: number } | { readonly complete: true; readonly outcome: StepOutcome };
 
 export async function recordShard(result: StepCompleted, deps: Deps): Promise<ShardProgress> {
   const collection = resultsCollection(result.assetId);

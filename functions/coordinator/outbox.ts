@@ -69,7 +69,8 @@ export async function flushOutbox(assetId: string, deps: Deps): Promise<StepFail
   }
   // Someone else holds a claim: maybe a live delivery publishing right now, maybe one that died holding it. Acking
   // would leave the entry to chance; a retry comes back after the backoff and publishes it once the claim is free.
-  if (held > 0 && unplannable.length === 0) throw new TransientError('OUTBOX_CLAIMED', `${held} outbox entr${held === 1 ? 'y' : 'ies'} of ${assetId} claimed by another delivery`);
+  if (held > 0 && unplannable.length === 0)
+    throw new TransientError('OUTBOX_CLAIMED', `${held} outbox entr${held === 1 ? 'y' : 'ies'} of ${assetId} claimed by another delivery`);
   return unplannable;
 }
 
@@ -110,10 +111,23 @@ async function publishWorkOrders(asset: AssetDoc, step: string, deps: Deps): Pro
     for (const order of orders) assertValid(deps, workOrderType(step), order);
   } catch (error) {
     // A step that cannot describe its work for this asset will not manage on a retry: fail the step, not the message.
-    return stepFailure(asset.id, step, state.shards, { code: PLAN_FAILED, message: `could not build the work orders: ${errorMessage(error)}` }, deps.clock.now());
+    return stepFailure(
+      asset.id,
+      step,
+      state.shards,
+      { code: PLAN_FAILED, message: `could not build the work orders: ${errorMessage(error)}` },
+      deps.clock.now(),
+    );
   }
   for (const order of orders) {
-    await publishEvent(deps.bus, workTopic(deps.config, step), { type: workOrderType(step), id: order.orderId, source, subject: asset.id, time: deps.clock.now(), data: order });
+    await publishEvent(deps.bus, workTopic(deps.config, step), {
+      type: workOrderType(step),
+      id: order.orderId,
+      source,
+      subject: asset.id,
+      time: deps.clock.now(),
+      data: order,
+    });
   }
   return undefined;
 }

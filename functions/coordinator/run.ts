@@ -7,7 +7,15 @@ import { EventType, type StepCompleted, type StepFailed } from '../../events/cat
 import { assetPath } from '../../shared/domain/asset-id.ts';
 import type { AssetDoc } from '../../shared/domain/asset.ts';
 import { firestoreSize } from '../../shared/domain/bounded.ts';
-import { applyForcedFailure, applyProbeCompleted, applyStepCompleted, applyStepFailed, outcomeOf, stepFailure, type Decision } from '../../shared/domain/coordination.ts';
+import {
+  applyForcedFailure,
+  applyProbeCompleted,
+  applyStepCompleted,
+  applyStepFailed,
+  outcomeOf,
+  stepFailure,
+  type Decision,
+} from '../../shared/domain/coordination.ts';
 import { PROBE_STEP } from '../../shared/domain/step.ts';
 import { errorMessage, PermanentError } from '../../shared/errors.ts';
 import type { ProbeSummary } from '../../shared/media/classify.ts';
@@ -31,7 +39,9 @@ export const coordinatorFunction = eventFunction({
   async run(event, { log }, deps) {
     const result = event.data as StepCompleted | StepFailed;
     const outcome =
-      event.type === EventType.stepCompleted ? await onCompleted(result as StepCompleted, deps) : await decide(result, deps, (asset, now) => applyStepFailed(asset, result as StepFailed, now));
+      event.type === EventType.stepCompleted
+        ? await onCompleted(result as StepCompleted, deps)
+        : await decide(result, deps, (asset, now) => applyStepFailed(asset, result as StepFailed, now));
     logs.stepResultRecorded(log, result.assetId, result.step, outcome);
     // Also on duplicates: an earlier delivery may have committed and died before publishing.
     for (const failure of await flushOutbox(result.assetId, deps)) {
@@ -44,7 +54,9 @@ export const coordinatorFunction = eventFunction({
 
 async function onCompleted(result: StepCompleted, deps: Deps): Promise<Outcome> {
   if (result.step === PROBE_STEP) {
-    return decide(result, deps, (asset, now) => applyProbeCompleted(asset, outcomeOf(result), result.outputs as unknown as ProbeSummary, deps.steps, now, deps.config.limits));
+    return decide(result, deps, (asset, now) =>
+      applyProbeCompleted(asset, outcomeOf(result), result.outputs as unknown as ProbeSummary, deps.steps, now, deps.config.limits),
+    );
   }
   if (result.shard.count === 1) {
     // A fanned-out step that happened to need one shard still gets its outputs folded the same way.
@@ -86,13 +98,21 @@ async function decide(result: ResultRef, deps: Deps, apply: (asset: AssetDoc, no
  * redelivery, and a document over Firestore's limit will be refused on every one: neither is worth a retry, and
  * both would leave the asset PROCESSING forever.
  */
-function decideOrFail(asset: AssetDoc, result: ResultRef, now: Date, apply: (asset: AssetDoc, now: Date) => Decision): Decision & { forced?: StepFailed['error'] } {
+function decideOrFail(
+  asset: AssetDoc,
+  result: ResultRef,
+  now: Date,
+  apply: (asset: AssetDoc, now: Date) => Decision,
+): Decision & { forced?: StepFailed['error'] } {
   let error: StepFailed['error'];
   try {
     const next = apply(asset, now);
     const size = next.note === 'applied' ? firestoreSize(next.asset) : 0;
     if (size <= ASSET_DOC_BUDGET_BYTES) return next;
-    error = { code: DOCUMENT_TOO_LARGE, message: `the asset document would be ${size} bytes after this ${result.step} result; the budget is ${ASSET_DOC_BUDGET_BYTES}` };
+    error = {
+      code: DOCUMENT_TOO_LARGE,
+      message: `the asset document would be ${size} bytes after this ${result.step} result; the budget is ${ASSET_DOC_BUDGET_BYTES}`,
+    };
   } catch (thrown) {
     error = { code: COORDINATION_FAILED, message: `the ${result.step} result could not be applied: ${errorMessage(thrown)}` };
   }

@@ -8,7 +8,15 @@
  *    it is nudged with the step's failure, finds the asset settled, and flushes the outbox as for any duplicate.
  *    A nudge that dies in turn is not nudged again, so a coordinator that cannot run never makes this loop.
  */
-import { EventType, stepOfWorkOrderType, type IngestRequested, type ObjectFinalized, type StepCompleted, type StepFailed, type WorkOrder } from '../../events/catalog.ts';
+import {
+  EventType,
+  stepOfWorkOrderType,
+  type IngestRequested,
+  type ObjectFinalized,
+  type StepCompleted,
+  type StepFailed,
+  type WorkOrder,
+} from '../../events/catalog.ts';
 import { assetPath } from '../../shared/domain/asset-id.ts';
 import type { AssetDoc } from '../../shared/domain/asset.ts';
 import { applyForcedFailure, stepFailure } from '../../shared/domain/coordination.ts';
@@ -35,7 +43,10 @@ export async function settleDeadEvent(event: RawEvent, record: DeadLetterRecord,
   const now = record.deadLetteredAt;
   if (stepOfWorkOrderType(event.type) !== undefined) {
     const order = validated.value as WorkOrder;
-    return publishFailure({ ...stepFailure(order.assetId, order.step, order.shard.count, error, now, options), orderId: order.orderId, shard: order.shard }, deps);
+    return publishFailure(
+      { ...stepFailure(order.assetId, order.step, order.shard.count, error, now, options), orderId: order.orderId, shard: order.shard },
+      deps,
+    );
   }
   if (event.type === EventType.objectFinalized || event.type === EventType.ingestRequested) {
     const assetId = await ensureAsset(event.type, validated.value, deps);
@@ -68,7 +79,10 @@ async function publishFailure(failure: StepFailed, deps: Deps): Promise<void> {
  * object already has its own asset, and this stale one needs nothing.
  */
 async function ensureAsset(type: string, data: unknown, deps: Deps): Promise<string | undefined> {
-  const request = type === EventType.objectFinalized ? uploadRequest(data as ObjectFinalized, deps.config.defaultProfile) : partnerRequest(data as IngestRequested, undefined, deps.config.defaultProfile);
+  const request =
+    type === EventType.objectFinalized
+      ? uploadRequest(data as ObjectFinalized, deps.config.defaultProfile)
+      : partnerRequest(data as IngestRequested, undefined, deps.config.defaultProfile);
   const registration = await registerAsset(deps.store, request, deps.clock.now());
   return registration.status === 'stale' ? undefined : request.assetId;
 }

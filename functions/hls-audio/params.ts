@@ -86,7 +86,10 @@ export function audioTrackFacts(context: Pick<PlanContext, 'probe'>, position: n
   const streams = audioStreams(context);
   const stream = streams[position];
   if (!stream) throw new Error(`no audio stream at position ${position}`);
-  const defaultPosition = Math.max(0, streams.findIndex((candidate) => candidate.defaultTrack === true));
+  const defaultPosition = Math.max(
+    0,
+    streams.findIndex((candidate) => candidate.defaultTrack === true),
+  );
   const language = languageTag(stream.language);
   return {
     position,

@@ -46,7 +46,13 @@ export interface AudioOutputs {
   readonly source: SourceStarts;
 }
 
-export async function publishAudio(target: DerivativeTarget, params: HlsAudioParams, file: string, starts: SourceStarts, leadingSilenceSamples = 0): Promise<AudioOutputs> {
+export async function publishAudio(
+  target: DerivativeTarget,
+  params: HlsAudioParams,
+  file: string,
+  starts: SourceStarts,
+  leadingSilenceSamples = 0,
+): Promise<AudioOutputs> {
   const { init, fragments } = splitFragmented(await readFile(file));
   const rendition = params.track?.rendition ?? AUDIO_RENDITION;
   const [track] = parseInit(init);

@@ -14,9 +14,24 @@ export interface SourceStarts {
 
 type ProbeStarts = { format?: { start_time?: string }; streams?: { index?: number; start_time?: string }[] };
 
-export async function sourceStarts(ffprobe: string, source: MediaInput, audioIndex: number, videoIndex: number | null, signal: AbortSignal): Promise<SourceStarts> {
-  const args = [...quietArgs().filter((arg) => arg !== '-nostdin' && arg !== '-nostats'), '-print_format', 'json', '-show_entries', 'format=start_time:stream=index,start_time', ...inputArgs(source)];
-  const run = await settleRun(runTool(ffprobe, args, { tool: 'ffprobe', label: 'ffprobe of stream start times', signal, stdout: true }), { what: 'the source could not be read' });
+export async function sourceStarts(
+  ffprobe: string,
+  source: MediaInput,
+  audioIndex: number,
+  videoIndex: number | null,
+  signal: AbortSignal,
+): Promise<SourceStarts> {
+  const args = [
+    ...quietArgs().filter((arg) => arg !== '-nostdin' && arg !== '-nostats'),
+    '-print_format',
+    'json',
+    '-show_entries',
+    'format=start_time:stream=index,start_time',
+    ...inputArgs(source),
+  ];
+  const run = await settleRun(runTool(ffprobe, args, { tool: 'ffprobe', label: 'ffprobe of stream start times', signal, stdout: true }), {
+    what: 'the source could not be read',
+  });
   const json = JSON.parse(run.stdout) as ProbeStarts;
   const zero = seconds(json.format?.start_time) ?? 0;
   const startOf = (index: number): number | undefined => {

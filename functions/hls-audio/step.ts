@@ -44,7 +44,10 @@ export function createHlsAudioStep(settings: HlsSettings = DEFAULT_HLS_SETTINGS)
     async run(order, context) {
       const params = order.params as unknown as HlsAudioParams;
       if (params.durationSeconds !== null && params.durationSeconds > MAX_HLS_AUDIO_SECONDS) {
-        throw new PermanentError('AUDIO_TOO_LONG', `${Math.round(params.durationSeconds)} s of audio is more than the ${MAX_HLS_AUDIO_SECONDS} s one HLS audio order is sized for`);
+        throw new PermanentError(
+          'AUDIO_TOO_LONG',
+          `${Math.round(params.durationSeconds)} s of audio is more than the ${MAX_HLS_AUDIO_SECONDS} s one HLS audio order is sized for`,
+        );
       }
       const tools = await context.mediaTools();
       const output = path.join(context.scratchDir, 'audio.mp4');
@@ -60,7 +63,13 @@ export function createHlsAudioStep(settings: HlsSettings = DEFAULT_HLS_SETTINGS)
         );
         return { starts: probed, silence: pad, md5Hash: source.meta.md5Hash };
       });
-      const outputs = await publishAudio({ blobs: context.blobs, config: context.config, order, recipeVersion: HLS_AUDIO_RECIPE_VERSION }, params, output, starts, silence.samples);
+      const outputs = await publishAudio(
+        { blobs: context.blobs, config: context.config, order, recipeVersion: HLS_AUDIO_RECIPE_VERSION },
+        params,
+        output,
+        starts,
+        silence.samples,
+      );
       return { outputs: toDoc(outputs), inputMd5: md5Hash, tools: { ffmpeg: tools.versions.ffmpeg } };
     },
   };

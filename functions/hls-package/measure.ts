@@ -132,7 +132,13 @@ async function measureSlice(job: MeasureJob, head: TrackHead, first: number): Pr
  * Decodes one slice through an HLS playlist of the local files, as a player would fetch them. Any line at
  * ffmpeg's error level counts: a decoder that conceals a broken slice still says so there.
  */
-async function decodeSlice(job: MeasureJob, spec: TrackSpec, dir: string, slice: readonly (MeasuredSegment & { local: string })[], info: TrackInfo): Promise<string | undefined> {
+async function decodeSlice(
+  job: MeasureJob,
+  spec: TrackSpec,
+  dir: string,
+  slice: readonly (MeasuredSegment & { local: string })[],
+  info: TrackInfo,
+): Promise<string | undefined> {
   const playlist = path.join(dir, `slice-${slice[0]!.index}.m3u8`);
   const text = writeMediaPlaylist({
     targetDuration: job.targetDuration,
@@ -169,7 +175,8 @@ async function readable<T>(what: string, read: () => T | Promise<T>): Promise<T>
     return await read();
   } catch (error) {
     if (error instanceof BlobNotFoundError) throw new PermanentError(HLS_VALIDATION_FAILED, `segments-exist: ${what} does not exist`, { cause: error });
-    if (error instanceof BoxError) throw new PermanentError(HLS_VALIDATION_FAILED, `segments-parse: ${what} is not a valid fragmented MP4 segment (${error.message})`, { cause: error });
+    if (error instanceof BoxError)
+      throw new PermanentError(HLS_VALIDATION_FAILED, `segments-parse: ${what} is not a valid fragmented MP4 segment (${error.message})`, { cause: error });
     throw error;
   }
 }

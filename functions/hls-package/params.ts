@@ -93,8 +93,16 @@ export function planPackageParams(context: PlanContext, settings: HlsSettings): 
       plannedFrames: plan.timeline.totalFrames,
       sourceSeconds: videoStream.durationSeconds ?? null,
       renditions: [
-        ...plan.renditions.map((rendition) => ({ name: rendition.name, initSha256: initSha256(rendition.name), ...(hdrRange ? { videoRange: 'SDR' as const } : {}) })),
-        ...(plan.hdr?.renditions ?? []).map((rendition) => ({ name: rendition.name, initSha256: initSha256(rendition.name), ...(hdrRange ? { videoRange: hdrRange } : {}) })),
+        ...plan.renditions.map((rendition) => ({
+          name: rendition.name,
+          initSha256: initSha256(rendition.name),
+          ...(hdrRange ? { videoRange: 'SDR' as const } : {}),
+        })),
+        ...(plan.hdr?.renditions ?? []).map((rendition) => ({
+          name: rendition.name,
+          initSha256: initSha256(rendition.name),
+          ...(hdrRange ? { videoRange: hdrRange } : {}),
+        })),
       ],
     };
   }
@@ -133,7 +141,9 @@ function packageAudio(audio: AudioOutputs, streamSeconds: number | null, decoded
 }
 
 /** The audio step's decodedSamples and decodedSampleRate (functions/audio/outputs.ts), if it recorded them. */
-function decodedLength(outputs: { readonly decodedSamples?: unknown; readonly decodedSampleRate?: unknown } | undefined): { samples: number; sampleRate: number } | undefined {
+function decodedLength(
+  outputs: { readonly decodedSamples?: unknown; readonly decodedSampleRate?: unknown } | undefined,
+): { samples: number; sampleRate: number } | undefined {
   const samples = outputs?.decodedSamples;
   const sampleRate = outputs?.decodedSampleRate;
   if (typeof samples !== 'number' || typeof sampleRate !== 'number' || !Number.isInteger(samples) || samples <= 0 || !(sampleRate > 0)) return undefined;

@@ -4,8 +4,23 @@
  * §4.3.4.2: the video's peak plus the audio group's peak, and likewise for the averages).
  */
 import { averageBitrate, peakSegmentBitrate } from '../../shared/media/hls/bandwidth.ts';
-import { AUDIO_GROUP_ID, HLS_SUBTITLES_STEP, initFile, mediaPlaylistFile, relativeFromPackage, segmentFile, SUBTITLES_GROUP_ID, vttSegmentFile } from '../../shared/media/hls/layout.ts';
-import { writeMasterPlaylist, writeMediaPlaylist, type AudioRenditionEntry, type SubtitleRenditionEntry, type VariantEntry } from '../../shared/media/hls/playlist.ts';
+import {
+  AUDIO_GROUP_ID,
+  HLS_SUBTITLES_STEP,
+  initFile,
+  mediaPlaylistFile,
+  relativeFromPackage,
+  segmentFile,
+  SUBTITLES_GROUP_ID,
+  vttSegmentFile,
+} from '../../shared/media/hls/layout.ts';
+import {
+  writeMasterPlaylist,
+  writeMediaPlaylist,
+  type AudioRenditionEntry,
+  type SubtitleRenditionEntry,
+  type VariantEntry,
+} from '../../shared/media/hls/playlist.ts';
 import type { SubtitleTrackOutputs } from '../hls-subtitles/publish.ts';
 import type { PackageAudio } from './params.ts';
 import { rateValue, type Rational } from '../../shared/media/hls/timeline.ts';
@@ -37,7 +52,10 @@ export function mediaPlaylist(track: MeasuredTrack, targetDuration: number): str
   return writeMediaPlaylist({
     targetDuration,
     initUri: relativeFromPackage(track.spec.step, initFile(track.spec.name)),
-    segments: track.segments.map((segment) => ({ uri: relativeFromPackage(track.spec.step, segmentFile(track.spec.name, segment.index)), durationSeconds: segment.duration / track.info.timescale })),
+    segments: track.segments.map((segment) => ({
+      uri: relativeFromPackage(track.spec.step, segmentFile(track.spec.name, segment.index)),
+      durationSeconds: segment.duration / track.info.timescale,
+    })),
   });
 }
 
@@ -53,21 +71,41 @@ export function bandwidthOf(track: MeasuredTrack, targetDuration: number): Track
 export function subtitlePlaylist(rendition: string, video: MeasuredTrack, targetDuration: number): string {
   return writeMediaPlaylist({
     targetDuration,
-    segments: video.segments.map((segment) => ({ uri: relativeFromPackage(HLS_SUBTITLES_STEP, vttSegmentFile(rendition, segment.index)), durationSeconds: segment.duration / video.info.timescale })),
+    segments: video.segments.map((segment) => ({
+      uri: relativeFromPackage(HLS_SUBTITLES_STEP, vttSegmentFile(rendition, segment.index)),
+      durationSeconds: segment.duration / video.info.timescale,
+    })),
   });
 }
 
-export function buildPresentation(video: readonly MeasuredTrack[], audioTracks: readonly MeasuredTrack[], frameRate: Rational | undefined, targetDuration: number, inputs: PresentationInputs): Presentation {
+export function buildPresentation(
+  video: readonly MeasuredTrack[],
+  audioTracks: readonly MeasuredTrack[],
+  frameRate: Rational | undefined,
+  targetDuration: number,
+  inputs: PresentationInputs,
+): Presentation {
   const media = new Map<string, string>();
   for (const track of [...video, ...audioTracks]) media.set(mediaPlaylistFile(track.spec.name), mediaPlaylist(track, targetDuration));
   const [reference] = video;
   const subtitles: SubtitleRenditionEntry[] = reference
     ? inputs.subtitles.map((track) => {
         media.set(mediaPlaylistFile(track.rendition), subtitlePlaylist(track.rendition, reference, targetDuration));
-        return { groupId: SUBTITLES_GROUP_ID, name: track.name, uri: mediaPlaylistFile(track.rendition), ...(track.language ? { language: track.language } : {}), default: track.default, forced: track.forced };
+        return {
+          groupId: SUBTITLES_GROUP_ID,
+          name: track.name,
+          uri: mediaPlaylistFile(track.rendition),
+          ...(track.language ? { language: track.language } : {}),
+          default: track.default,
+          forced: track.forced,
+        };
       })
     : [];
-  const audio = audioTracks.map((track, i) => ({ track, name: inputs.audio[i]?.name ?? (i === 0 ? AUDIO_NAME : `Audio ${i + 1}`), ...bandwidthOf(track, targetDuration) }));
+  const audio = audioTracks.map((track, i) => ({
+    track,
+    name: inputs.audio[i]?.name ?? (i === 0 ? AUDIO_NAME : `Audio ${i + 1}`),
+    ...bandwidthOf(track, targetDuration),
+  }));
   // §4.3.4.2: BANDWIDTH covers the variant with any rendition of its group, so the group's largest counts.
   const peakAudio = Math.max(0, ...audio.map((rendition) => rendition.peak));
   const averageAudio = Math.max(0, ...audio.map((rendition) => rendition.average));
@@ -89,20 +127,24 @@ export function buildPresentation(video: readonly MeasuredTrack[], audioTracks: 
     };
   });
   // An audio-only asset: its primary audio playlist is the one variant; a video asset lists audio only as the group's renditions.
-  const audioOnly: VariantEntry[] = primary && video.length === 0 ? [{ uri: mediaPlaylistFile(primary.track.spec.name), bandwidth: primary.peak, averageBandwidth: primary.average, codecs: [primary.track.info.codec] }] : [];
-  const audioEntries: AudioRenditionEntry[] = video.length > 0
-    ? audio.map((rendition, i) => {
-        const planned = inputs.audio[i];
-        return {
-          groupId: AUDIO_GROUP_ID,
-          name: rendition.name,
-          uri: mediaPlaylistFile(rendition.track.spec.name),
-          channels: rendition.track.info.channels ?? 2,
-          ...(planned?.language ? { language: planned.language } : {}),
-          ...(planned?.default !== undefined ? { default: planned.default } : {}),
-        };
-      })
-    : [];
+  const audioOnly: VariantEntry[] =
+    primary && video.length === 0
+      ? [{ uri: mediaPlaylistFile(primary.track.spec.name), bandwidth: primary.peak, averageBandwidth: primary.average, codecs: [primary.track.info.codec] }]
+      : [];
+  const audioEntries: AudioRenditionEntry[] =
+    video.length > 0
+      ? audio.map((rendition, i) => {
+          const planned = inputs.audio[i];
+          return {
+            groupId: AUDIO_GROUP_ID,
+            name: rendition.name,
+            uri: mediaPlaylistFile(rendition.track.spec.name),
+            channels: rendition.track.info.channels ?? 2,
+            ...(planned?.language ? { language: planned.language } : {}),
+            ...(planned?.default !== undefined ? { default: planned.default } : {}),
+          };
+        })
+      : [];
   const master = writeMasterPlaylist({ audio: audioEntries, subtitles, variants: [...variants, ...audioOnly] });
   return { media, master, variants, audio };
 }

@@ -9,7 +9,16 @@ import { loadStepParamsSchema } from '../../events/catalog.ts';
 import type { StepDefinition } from '../../shared/domain/step.ts';
 import { PermanentError } from '../../shared/errors.ts';
 import { toDoc } from '../../shared/media/hls/doc.ts';
-import { AUDIO_GROUP_ID, HLS_AUDIO_STEP, HLS_PACKAGE_STEP, HLS_SEGMENT_STEP, HLS_SUBTITLES_STEP, MASTER_PLAYLIST, mediaPlaylistFile, SUBTITLES_GROUP_ID } from '../../shared/media/hls/layout.ts';
+import {
+  AUDIO_GROUP_ID,
+  HLS_AUDIO_STEP,
+  HLS_PACKAGE_STEP,
+  HLS_SEGMENT_STEP,
+  HLS_SUBTITLES_STEP,
+  MASTER_PLAYLIST,
+  mediaPlaylistFile,
+  SUBTITLES_GROUP_ID,
+} from '../../shared/media/hls/layout.ts';
 import { primaryVideoStream } from '../../shared/media/hls/ladder.ts';
 import { PLAYLIST_CONTENT_TYPE } from '../../shared/media/hls/playlist.ts';
 import { DEFAULT_HLS_SETTINGS, type HlsSettings } from '../../shared/media/hls/settings.ts';
@@ -46,7 +55,15 @@ export function createPackageStep(settings: HlsSettings = DEFAULT_HLS_SETTINGS):
     async run(order, context) {
       const params = order.params as unknown as PackageParams;
       const tools = await context.mediaTools();
-      const job: MeasureJob = { blobs: context.blobs, config: context.config, assetId: order.assetId, ffmpeg: tools.ffmpeg, scratchDir: context.scratchDir, signal: context.signal, targetDuration: params.targetDuration };
+      const job: MeasureJob = {
+        blobs: context.blobs,
+        config: context.config,
+        assetId: order.assetId,
+        ffmpeg: tools.ffmpeg,
+        scratchDir: context.scratchDir,
+        signal: context.signal,
+        targetDuration: params.targetDuration,
+      };
       const specs = trackSpecs(params);
       // One single-threaded decoder per core, over slices of every track.
       const tracks = await measureTracks(job, specs, availableParallelism());
@@ -54,10 +71,14 @@ export function createPackageStep(settings: HlsSettings = DEFAULT_HLS_SETTINGS):
       const audio = tracks.filter((track) => track.spec.kind === 'audio');
       const checks = validate(params, { video, audio });
       if (checks.some((check) => !check.passed)) throw new PermanentError(HLS_VALIDATION_FAILED, failureMessage(checks));
-      const presentation = buildPresentation(video, audio, params.video?.frameRate, params.targetDuration, { audio: allAudio(params), subtitles: subtitleTracks(params, video.length) });
+      const presentation = buildPresentation(video, audio, params.video?.frameRate, params.targetDuration, {
+        audio: allAudio(params),
+        subtitles: subtitleTracks(params, video.length),
+      });
       const target: DerivativeTarget = { blobs: context.blobs, config: context.config, order, recipeVersion: PACKAGE_RECIPE_VERSION };
       // Media playlists first, the master last: a master that exists always points at playlists that exist.
-      for (const [file, text] of presentation.media) await writeDerivative(target, file, text, { contentType: PLAYLIST_CONTENT_TYPE, cacheControl: PLAYLIST_CACHE_CONTROL });
+      for (const [file, text] of presentation.media)
+        await writeDerivative(target, file, text, { contentType: PLAYLIST_CONTENT_TYPE, cacheControl: PLAYLIST_CACHE_CONTROL });
       await writeDerivative(target, MASTER_PLAYLIST, presentation.master, { contentType: PLAYLIST_CONTENT_TYPE, cacheControl: PLAYLIST_CACHE_CONTROL });
       return { outputs: packageOutputs(target, params, presentation, checks), tools: { ffmpeg: tools.versions.ffmpeg } };
     },
@@ -69,7 +90,13 @@ function trackSpecs(params: PackageParams): TrackSpec[] {
   if (params.video) {
     const count = params.video.segmentCount - trailingEmpty(params);
     for (const rendition of params.video.renditions) {
-      specs.push({ name: rendition.name, kind: 'video', step: HLS_SEGMENT_STEP, segmentCount: count, ...(rendition.videoRange ? { videoRange: rendition.videoRange } : {}) });
+      specs.push({
+        name: rendition.name,
+        kind: 'video',
+        step: HLS_SEGMENT_STEP,
+        segmentCount: count,
+        ...(rendition.videoRange ? { videoRange: rendition.videoRange } : {}),
+      });
     }
   }
   for (const audio of allAudio(params)) specs.push({ name: audio.rendition, kind: 'audio', step: HLS_AUDIO_STEP, segmentCount: audio.segmentCount });

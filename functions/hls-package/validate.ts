@@ -40,7 +40,13 @@ export const RESAMPLED_LENGTH_TOLERANCE_SAMPLES = 1;
 export function validate(params: PackageParams, measured: Measured): Check[] {
   const tracks = [...measured.video, ...measured.audio];
   const audioParams = allAudio(params);
-  const checks = [initSegments(params, measured), emptySegments(params), segmentDurations(params.targetDuration, tracks), independentSegments(tracks), continuity(tracks)];
+  const checks = [
+    initSegments(params, measured),
+    emptySegments(params),
+    segmentDurations(params.targetDuration, tracks),
+    independentSegments(tracks),
+    continuity(tracks),
+  ];
   if (measured.video.length > 0) checks.push(videoStartsAtDecodeTime(measured.video));
   if (tracks.length > 0) checks.push(noStartHole(measured));
   if (measured.video.length > 1) checks.push(renditionsAligned(measured.video));
@@ -67,11 +73,17 @@ function videoStartsAtDecodeTime(video: readonly MeasuredTrack[]): Check {
   for (const track of video) {
     for (const segment of track.segments) {
       if (segment.presentationStart !== segment.decodeTime) {
-        problems.push(`${track.spec.name} segment ${segment.index} presents its first frame ${signedMs((segment.presentationStart - segment.decodeTime) / track.info.timescale)} from its tfdt`);
+        problems.push(
+          `${track.spec.name} segment ${segment.index} presents its first frame ${signedMs((segment.presentationStart - segment.decodeTime) / track.info.timescale)} from its tfdt`,
+        );
       }
     }
   }
-  return verdict('video-starts-at-tfdt', problems, `every video segment presents its first frame at its tfdt (${video.map((track) => track.spec.name).join(', ')})`);
+  return verdict(
+    'video-starts-at-tfdt',
+    problems,
+    `every video segment presents its first frame at its tfdt (${video.map((track) => track.spec.name).join(', ')})`,
+  );
 }
 
 /**
@@ -95,7 +107,10 @@ function noStartHole(measured: Measured): Check {
   const zero = presentationZero(measured);
   const tracks = [...measured.video, ...measured.audio];
   const late = tracks.filter((track) => firstDecodeSeconds(track) - zero > SECONDS_EPSILON);
-  const problems = late.map((track) => `${track.spec.name} starts ${signedMs(firstDecodeSeconds(track) - zero)} after the presentation's zero (its first ${track.spec.kind === 'video' ? 'frame' : 'sample'}), a hole players start behind`);
+  const problems = late.map(
+    (track) =>
+      `${track.spec.name} starts ${signedMs(firstDecodeSeconds(track) - zero)} after the presentation's zero (its first ${track.spec.kind === 'video' ? 'frame' : 'sample'}), a hole players start behind`,
+  );
   const starts = tracks.map((track) => `${track.spec.name} ${signedMs(firstDecodeSeconds(track) - zero)}`).join(', ');
   return verdict('no-start-hole', problems, `no track starts after the presentation's zero, the first video frame or audio sample (${starts})`);
 }
@@ -122,8 +137,14 @@ function initSegments(params: PackageParams, measured: Measured): Check {
 /** A shard past the end of the video (the probe overstated the duration) may be empty; one in the middle is a hole. */
 function emptySegments(params: PackageParams): Check {
   const video = params.video;
-  const holes = video ? video.emptySegments.filter((index) => video.emptySegments.filter((other) => other > index).length !== video.segmentCount - 1 - index) : [];
-  return verdict('no-empty-segments', holes.map((index) => `segment ${index} has no frame`), video ? `${trailingEmpty(params)} empty segments past the end of the video` : 'no video segments');
+  const holes = video
+    ? video.emptySegments.filter((index) => video.emptySegments.filter((other) => other > index).length !== video.segmentCount - 1 - index)
+    : [];
+  return verdict(
+    'no-empty-segments',
+    holes.map((index) => `segment ${index} has no frame`),
+    video ? `${trailingEmpty(params)} empty segments past the end of the video` : 'no video segments',
+  );
 }
 
 /** How many shards at the end produced nothing: they are left out of the playlists. */
@@ -143,7 +164,8 @@ function segmentDurations(targetDuration: number, tracks: readonly MeasuredTrack
     let max = 0;
     for (const segment of track.segments) {
       max = Math.max(max, segment.duration);
-      if (segment.duration > limit) problems.push(`${track.spec.name} segment ${segment.index} lasts ${seconds(segment.duration, track)} s, over the ${targetDuration} s target`);
+      if (segment.duration > limit)
+        problems.push(`${track.spec.name} segment ${segment.index} lasts ${seconds(segment.duration, track)} s, over the ${targetDuration} s target`);
     }
     longest.push(`${track.spec.name} ${seconds(max, track)} s`);
   }
@@ -151,7 +173,11 @@ function segmentDurations(targetDuration: number, tracks: readonly MeasuredTrack
 }
 
 function independentSegments(tracks: readonly MeasuredTrack[]): Check {
-  const problems = tracks.flatMap((track) => track.segments.filter((segment) => !segment.startsWithSync).map((segment) => `${track.spec.name} segment ${segment.index} does not start with a sync sample`));
+  const problems = tracks.flatMap((track) =>
+    track.segments
+      .filter((segment) => !segment.startsWithSync)
+      .map((segment) => `${track.spec.name} segment ${segment.index} does not start with a sync sample`),
+  );
   return verdict('independent-segments', problems, 'every segment starts with a sync sample (IDR frame), as EXT-X-INDEPENDENT-SEGMENTS states');
 }
 
@@ -167,7 +193,9 @@ function continuity(tracks: readonly MeasuredTrack[]): Check {
       const presentationGap = segment.presentationStart - (previous.presentationStart + previous.duration);
       if (decodeGap !== 0 || presentationGap !== 0) {
         const gap = presentationGap !== 0 ? presentationGap : decodeGap;
-        problems.push(`${track.spec.name} segment ${segment.index}: ${gap > 0 ? 'gap' : 'overlap'} of ${((Math.abs(gap) / track.info.timescale) * 1000).toFixed(3)} ms after segment ${previous.index}`);
+        problems.push(
+          `${track.spec.name} segment ${segment.index}: ${gap > 0 ? 'gap' : 'overlap'} of ${((Math.abs(gap) / track.info.timescale) * 1000).toFixed(3)} ms after segment ${previous.index}`,
+        );
       }
     });
   }
@@ -187,7 +215,8 @@ function renditionsAligned(video: readonly MeasuredTrack[]): Check {
       const other = reference!.segments[i]!;
       const startDiff = Math.abs(start(segment, track) - start(other, reference!));
       const durationDiff = Math.abs(segment.duration / track.info.timescale - other.duration / reference!.info.timescale);
-      if (startDiff > SECONDS_EPSILON || durationDiff > SECONDS_EPSILON) problems.push(`${track.spec.name} segment ${segment.index} is not aligned with ${reference!.spec.name}`);
+      if (startDiff > SECONDS_EPSILON || durationDiff > SECONDS_EPSILON)
+        problems.push(`${track.spec.name} segment ${segment.index} is not aligned with ${reference!.spec.name}`);
     });
   }
   return verdict('renditions-aligned', problems, `all ${video.length} renditions cut at the same instants`);
@@ -241,7 +270,17 @@ function durations(params: PackageParams, measured: Measured): Check[] {
   if (!video && decodedSeconds !== undefined && spans.length > 0) {
     const span = Math.max(...spans.map((s) => s.end)) - Math.min(...spans.map((s) => s.start));
     const tolerance = RESAMPLED_LENGTH_TOLERANCE_SAMPLES / (params.audio?.decodedSampleRate ?? 1);
-    checks.push(durationCheck('total-duration', 'presentation', span, decodedSeconds, tolerance, 'decoded from the source', `${RESAMPLED_LENGTH_TOLERANCE_SAMPLES} sample`));
+    checks.push(
+      durationCheck(
+        'total-duration',
+        'presentation',
+        span,
+        decodedSeconds,
+        tolerance,
+        'decoded from the source',
+        `${RESAMPLED_LENGTH_TOLERANCE_SAMPLES} sample`,
+      ),
+    );
   } else if (params.sourceSeconds != null && spans.length > 0) {
     const span = Math.max(...spans.map((s) => s.end)) - Math.min(...spans.map((s) => s.start));
     checks.push(durationCheck('total-duration', 'presentation', span, params.sourceSeconds, measured.audio.length > 0 ? audioTolerance : frame));
@@ -282,7 +321,11 @@ function decodedCheck(name: string, track: MeasuredTrack, primingSeconds: number
 function audioChannels(planned: number, track: MeasuredTrack): Check {
   const { channels, channelConfiguration } = track.info;
   if (channels === undefined) {
-    return { name: 'audio-channels', passed: false, detail: `${track.spec.name}: the AudioSpecificConfig states channelConfiguration ${channelConfiguration ?? 'none'}, which names no channel count (a program_config_element would); ${planned} were planned` };
+    return {
+      name: 'audio-channels',
+      passed: false,
+      detail: `${track.spec.name}: the AudioSpecificConfig states channelConfiguration ${channelConfiguration ?? 'none'}, which names no channel count (a program_config_element would); ${planned} were planned`,
+    };
   }
   return {
     name: 'audio-channels',
@@ -291,7 +334,15 @@ function audioChannels(planned: number, track: MeasuredTrack): Check {
   };
 }
 
-function durationCheck(name: string, what: string, actual: number, source: number, tolerance: number, reference = 'in the source', toleranceName = 'one frame'): Check {
+function durationCheck(
+  name: string,
+  what: string,
+  actual: number,
+  source: number,
+  tolerance: number,
+  reference = 'in the source',
+  toleranceName = 'one frame',
+): Check {
   const diff = actual - source;
   return {
     name,

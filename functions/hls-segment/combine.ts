@@ -38,7 +38,10 @@ export function combineShards(shardOutputs: readonly DocData[]): DocData {
     segmentCount: shards.length,
     frames: shards.reduce((sum, shard) => sum + shard.frames, 0),
     durationSeconds: shards.reduce((sum, shard) => sum + shard.durationSeconds, 0),
-    emptySegments: shards.filter((shard) => shard.frames === 0).map((shard) => shard.index).slice(0, MAX_LISTED_EMPTY),
+    emptySegments: shards
+      .filter((shard) => shard.frames === 0)
+      .map((shard) => shard.index)
+      .slice(0, MAX_LISTED_EMPTY),
     renditions,
     sourceBytesRead: shards.reduce((sum, shard) => sum + shard.sourceRead.bytesRead, 0),
     ...(shards[0]?.picture ? { picture: shards[0].picture } : {}),

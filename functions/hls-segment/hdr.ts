@@ -66,12 +66,32 @@ export function hdr10FromSideData(sideData: readonly Json[]): Hdr10Metadata | nu
 }
 
 /** HDR10 metadata of the source's video stream, from its first frame; null for HLG (it has none) or when absent. */
-export async function readHdr10Metadata(ffprobe: string, source: MediaInput, streamIndex: number, colour: HdrColour, signal: AbortSignal): Promise<Hdr10Metadata | null> {
+export async function readHdr10Metadata(
+  ffprobe: string,
+  source: MediaInput,
+  streamIndex: number,
+  colour: HdrColour,
+  signal: AbortSignal,
+): Promise<Hdr10Metadata | null> {
   if (colour.transfer !== 'smpte2084') return null;
-  const run = await runTool(ffprobe, [
-    '-hide_banner', '-v', 'error', '-print_format', 'json', '-select_streams', String(streamIndex), '-read_intervals', '%+#1',
-    '-show_streams', '-show_frames', ...inputArgs(source),
-  ], { tool: 'ffprobe', label: 'ffprobe', signal, stdout: true });
+  const run = await runTool(
+    ffprobe,
+    [
+      '-hide_banner',
+      '-v',
+      'error',
+      '-print_format',
+      'json',
+      '-select_streams',
+      String(streamIndex),
+      '-read_intervals',
+      '%+#1',
+      '-show_streams',
+      '-show_frames',
+      ...inputArgs(source),
+    ],
+    { tool: 'ffprobe', label: 'ffprobe', signal, stdout: true },
+  );
   const json = JSON.parse(run.stdout) as { streams?: { side_data_list?: Json[] }[]; frames?: { side_data_list?: Json[] }[] };
   return hdr10FromSideData(json.streams?.[0]?.side_data_list ?? []) ?? hdr10FromSideData(json.frames?.[0]?.side_data_list ?? []);
 }
@@ -80,17 +100,26 @@ export async function readHdr10Metadata(ffprobe: string, source: MediaInput, str
 export function x265Params(framesPerKeyframe: number, threads: number, hdr10: Hdr10Metadata | null): string {
   return [
     'log-level=error',
-    `keyint=${framesPerKeyframe}`, `min-keyint=${framesPerKeyframe}`, 'scenecut=0', 'open-gop=0',
-    'repeat-headers=1', 'info=0',
+    `keyint=${framesPerKeyframe}`,
+    `min-keyint=${framesPerKeyframe}`,
+    'scenecut=0',
+    'open-gop=0',
+    'repeat-headers=1',
+    'info=0',
     // ffmpeg 5.1 does not pass -threads to libx265, whose pool would otherwise take every core.
-    `pools=${threads}`, 'frame-threads=1',
+    `pools=${threads}`,
+    'frame-threads=1',
     ...(hdr10 ? ['hdr10=1', 'hdr10-opt=1', `master-display=${hdr10.masterDisplay}`, `max-cll=${hdr10.maxCll}`] : []),
   ].join(':');
 }
 
 /** One HDR rung: the sample aspect ratio applied, BT.2020 and limited range kept, 10-bit 4:2:0. */
 export function hdrRenditionStage(rendition: Rendition): string[] {
-  return [`scale=w=${rendition.width}:h=${rendition.height}:flags=bicubic:in_color_matrix=bt2020:out_color_matrix=bt2020:in_range=tv:out_range=tv`, 'setsar=1', `format=${HDR_PIXEL_FORMAT}`];
+  return [
+    `scale=w=${rendition.width}:h=${rendition.height}:flags=bicubic:in_color_matrix=bt2020:out_color_matrix=bt2020:in_range=tv:out_range=tv`,
+    'setsar=1',
+    `format=${HDR_PIXEL_FORMAT}`,
+  ];
 }
 
 /** Tags in the VUI and the colr box: BT.2020 non-constant luminance and the source's own transfer. */

@@ -31,7 +31,12 @@ export interface ShardOutputs {
   readonly picture: PicturePlan;
 }
 
-export async function publishShard(target: DerivativeTarget, params: SegmentParams, files: readonly string[], sourceRead: SourceReadStats): Promise<ShardOutputs> {
+export async function publishShard(
+  target: DerivativeTarget,
+  params: SegmentParams,
+  files: readonly string[],
+  sourceRead: SourceReadStats,
+): Promise<ShardOutputs> {
   const renditions: Record<string, ShardRendition> = {};
   let timing: (SegmentTiming & { timescale: number }) | undefined;
   for (const [i, rendition] of allRenditions(params).entries()) {

@@ -57,7 +57,9 @@ export function planSubtitlesParams(context: PlanContext, settings: HlsSettings)
         forced: stream.forced === true,
       };
     }),
-    skipped: streams.filter((stream) => !TEXT_SUBTITLE_CODECS.has(stream.codec)).map((stream) => ({ index: stream.index, codec: stream.codec, reason: 'bitmap subtitles (no text to convert to WebVTT without OCR)' })),
+    skipped: streams
+      .filter((stream) => !TEXT_SUBTITLE_CODECS.has(stream.codec))
+      .map((stream) => ({ index: stream.index, codec: stream.codec, reason: 'bitmap subtitles (no text to convert to WebVTT without OCR)' })),
     timeline,
     offsetSeconds: timeline ? offsetSeconds(timeline) : 0,
   };

@@ -36,7 +36,13 @@ export function subtitleWindows(timeline: VideoTimeline): Window[] {
   });
 }
 
-export async function publishTrack(target: DerivativeTarget, track: SubtitleTrackPlan, vtt: string, timeline: VideoTimeline, offsetSeconds: number): Promise<SubtitleTrackOutputs & { cues: number }> {
+export async function publishTrack(
+  target: DerivativeTarget,
+  track: SubtitleTrackPlan,
+  vtt: string,
+  timeline: VideoTimeline,
+  offsetSeconds: number,
+): Promise<SubtitleTrackOutputs & { cues: number }> {
   const cues = parseWebVtt(vtt);
   for (const [index, window] of subtitleWindows(timeline).entries()) {
     await writeDerivative(target, vttSegmentFile(track.rendition, index), webVttSegment(cues, window, offsetSeconds), {

@@ -32,9 +32,18 @@ export function parseWebVtt(text: string): Cue[] {
     if (at === -1) continue; // the header, NOTE and STYLE blocks
     const match = TIMING.exec(lines[at]!.trim());
     if (!match) continue;
-    const payload = lines.slice(at + 1).join('\n').trim();
+    const payload = lines
+      .slice(at + 1)
+      .join('\n')
+      .trim();
     if (payload === '') continue;
-    cues.push({ start: parseTime(match[1]!), end: parseTime(match[2]!), id: at > 0 ? lines.slice(0, at).join('\n') : undefined, settings: match[3]!.trim(), payload });
+    cues.push({
+      start: parseTime(match[1]!),
+      end: parseTime(match[2]!),
+      id: at > 0 ? lines.slice(0, at).join('\n') : undefined,
+      settings: match[3]!.trim(),
+      payload,
+    });
   }
   return cues;
 }
@@ -44,7 +53,9 @@ export function webVttSegment(cues: readonly Cue[], window: Window, offsetSecond
   const header = `WEBVTT\nX-TIMESTAMP-MAP=MPEGTS:${Math.round(offsetSeconds * MPEGTS_HZ)},LOCAL:00:00:00.000`;
   const body = cues
     .filter((cue) => cue.start < window.end && cue.end > window.start)
-    .map((cue) => [...(cue.id ? [cue.id] : []), `${formatTime(cue.start)} --> ${formatTime(cue.end)}${cue.settings ? ` ${cue.settings}` : ''}`, cue.payload].join('\n'));
+    .map((cue) =>
+      [...(cue.id ? [cue.id] : []), `${formatTime(cue.start)} --> ${formatTime(cue.end)}${cue.settings ? ` ${cue.settings}` : ''}`, cue.payload].join('\n'),
+    );
   // A blank line ends the header and every cue block (WebVTT §4.1).
   return `${[header, ...body].join('\n\n')}\n`;
 }

@@ -30,14 +30,19 @@ export async function probeSource(assetId: string, source: AssetSource, deps: De
   try {
     // Served with byte ranges: ffprobe reads the header and index, the structure check the box headers. An upload
     // larger than the instance's memory-backed scratch is probed like any other.
-    probe = await withServedSource(deps.blobs, { bucket: source.bucket, name: source.name, generation: source.generation }, tools.sourceDemuxers, async (served) => {
-      const summary = await served.settle(deps.probe(served.input, served.bytes, tools));
-      // Tags, chapters and cover art are read here, over the same byte ranges, so the asset document has them from
-      // the start and planning knows whether there is a cover. settle() surfaces a failed read of the source.
-      if (summary.kind === 'audio') return served.settle(withAudioMetadata(summary, served.bytes));
-      // Field order flags lie both ways: idet looks at a bounded sample of decoded frames, over the same ranges.
-      return summary.kind === 'video' ? served.settle(withInterlaceVerdict(summary, served.input, tools.ffmpeg)) : summary;
-    });
+    probe = await withServedSource(
+      deps.blobs,
+      { bucket: source.bucket, name: source.name, generation: source.generation },
+      tools.sourceDemuxers,
+      async (served) => {
+        const summary = await served.settle(deps.probe(served.input, served.bytes, tools));
+        // Tags, chapters and cover art are read here, over the same byte ranges, so the asset document has them from
+        // the start and planning knows whether there is a cover. settle() surfaces a failed read of the source.
+        if (summary.kind === 'audio') return served.settle(withAudioMetadata(summary, served.bytes));
+        // Field order flags lie both ways: idet looks at a bounded sample of decoded frames, over the same ranges.
+        return summary.kind === 'video' ? served.settle(withInterlaceVerdict(summary, served.input, tools.ffmpeg)) : summary;
+      },
+    );
   } catch (error) {
     if (error instanceof BlobNotFoundError) throw await sourceGone(source, deps);
     throw error;
@@ -59,13 +64,7 @@ async function sourceGone(source: AssetSource, deps: Deps): Promise<PermanentErr
  * Reports the probe as a step result. `refusal` is a verdict reached before any byte was read (a partner naming
  * an object it may not read): it is reported as the probe's failure, so the asset settles like any refused input.
  */
-export async function reportProbe(
-  assetId: string,
-  source: AssetSource,
-  attempt: number,
-  deps: Deps,
-  refusal?: PermanentError,
-): Promise<'done' | 'failed'> {
+export async function reportProbe(assetId: string, source: AssetSource, attempt: number, deps: Deps, refusal?: PermanentError): Promise<'done' | 'failed'> {
   const orderId = workOrderId(assetId, PROBE_STEP, 0);
   const startedAt = deps.clock.now();
   const common = { orderId, assetId, step: PROBE_STEP, shard: ONE_SHARD, attempt };
@@ -78,13 +77,22 @@ export async function reportProbe(
       startedAt: startedAt.toISOString(),
       finishedAt: deps.clock.now().toISOString(),
       outputs: { ...probe },
-      provenance: { ...(source.md5Hash ? { inputMd5: source.md5Hash } : {}), recipeVersion: PROBE_RECIPE_VERSION, tools: { ffprobe: tools.versions.ffprobe, ...(probe.audioMetadata ? { 'music-metadata': MUSIC_METADATA_VERSION } : {}) } },
+      provenance: {
+        ...(source.md5Hash ? { inputMd5: source.md5Hash } : {}),
+        recipeVersion: PROBE_RECIPE_VERSION,
+        tools: { ffprobe: tools.versions.ffprobe, ...(probe.audioMetadata ? { 'music-metadata': MUSIC_METADATA_VERSION } : {}) },
+      },
     };
     await publishStepResult(deps, 'ingest', completed);
     return 'done';
   } catch (error) {
     if (!isPermanent(error)) throw error;
-    const failed: StepFailed = { ...common, failedAt: deps.clock.now().toISOString(), error: { code: error.code, message: error.message }, deadLettered: false };
+    const failed: StepFailed = {
+      ...common,
+      failedAt: deps.clock.now().toISOString(),
+      error: { code: error.code, message: error.message },
+      deadLettered: false,
+    };
     await publishStepResult(deps, 'ingest', failed);
     return 'failed';
   }
@@ -100,12 +108,21 @@ async function withAudioMetadata(probe: ProbeSummary, bytes: ByteSource): Promis
 async function withInterlaceVerdict(probe: ProbeSummary, input: MediaInput, ffmpeg: string): Promise<ProbeSummary> {
   const primary = primaryVideoStream(probe);
   if (!primary) return probe;
-  const interlace = await detectInterlace(ffmpeg, input, { streamIndex: primary.index, fieldOrder: primary.fieldOrder, frameRate: primary.frameRate, durationSeconds: probe.durationSeconds });
+  const interlace = await detectInterlace(ffmpeg, input, {
+    streamIndex: primary.index,
+    fieldOrder: primary.fieldOrder,
+    frameRate: primary.frameRate,
+    durationSeconds: probe.durationSeconds,
+  });
   return { ...probe, streams: probe.streams.map((stream) => (stream === primary ? { ...stream, interlace } : stream)) };
 }
 
 /** Container tags are a stranger's text: a 1 MB comment tag must not become a 1 MB asset document. */
 function boundProbe(probe: ProbeSummary): ProbeSummary {
   const tags = boundTags(probe.tags);
-  return { ...probe, tags: tags.entries, warnings: [...probe.warnings, ...tags.notes.map((note) => `tags: ${note}`)].map((warning) => cleanText(warning, 300)) };
+  return {
+    ...probe,
+    tags: tags.entries,
+    warnings: [...probe.warnings, ...tags.notes.map((note) => `tags: ${note}`)].map((warning) => cleanText(warning, 300)),
+  };
 }

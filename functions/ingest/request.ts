@@ -29,7 +29,8 @@ function resolveUpload(object: ObjectFinalized, deps: Deps): Resolution {
 async function resolvePartnerRequest(request: IngestRequested, deps: Deps): Promise<Resolution> {
   const { bucket, name } = parseGsUri(request.source.uri);
   const access = partnerMayRead(deps.config.partnerGrants, request.partner, bucket, name);
-  if (!access.allowed) return { process: true, request: partnerRequest(request, undefined, deps.config.defaultProfile, new PermanentError(SOURCE_NOT_ALLOWED, access.reason)) };
+  if (!access.allowed)
+    return { process: true, request: partnerRequest(request, undefined, deps.config.defaultProfile, new PermanentError(SOURCE_NOT_ALLOWED, access.reason)) };
   // Pin the generation now, so every step reads the same bytes even if the partner overwrites the object.
   const live = await deps.blobs.stat({ bucket, name, ...(request.source.generation ? { generation: request.source.generation } : {}) });
   return { process: true, request: partnerRequest(request, live, deps.config.defaultProfile) };

@@ -38,7 +38,12 @@ export const ingestFunction = eventFunction({
           reason: IDEMPOTENCY_KEY_REUSED,
           eventId: event.id,
           type: event.type,
-          issues: [{ path: '/idempotencyKey', message: `already names asset ${request.assetId} with source ${registration.asset.source.uri}; this event names ${request.source.uri}` }],
+          issues: [
+            {
+              path: '/idempotencyKey',
+              message: `already names asset ${request.assetId} with source ${registration.asset.source.uri}; this event names ${request.source.uri}`,
+            },
+          ],
         });
         return 'rejected';
       }

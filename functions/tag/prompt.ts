@@ -6,8 +6,9 @@ import type { MediaKind } from '../../shared/domain/asset.ts';
 
 export const PROMPT_VERSION = '2';
 
-const COMMON = 'Answer only with JSON matching the response schema. Describe only what is actually present; '
-  + 'do not guess names of people, brands or places you cannot read or clearly recognise. Use lower-case English labels.';
+const COMMON =
+  'Answer only with JSON matching the response schema. Describe only what is actually present; ' +
+  'do not guess names of people, brands or places you cannot read or clearly recognise. Use lower-case English labels.';
 
 const PROMPTS: Readonly<Record<MediaKind, string>> = {
   image: `You are tagging an image for a media library. The attached picture is a downscaled copy of it. ${COMMON}`,

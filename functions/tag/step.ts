@@ -15,7 +15,14 @@ import type { DocData } from '../../shared/ports/asset-store.ts';
 import { PermanentError } from '../../shared/errors.ts';
 import { planInputs, planSignals, type TagInput, type TagParams } from './plan.ts';
 import { PROMPT_VERSION } from './prompt.ts';
-import { createVertexTagger, type VertexTagger, VERTEX_CALL_TIMEOUT_MS, VERTEX_MAX_ATTEMPTS, VERTEX_INVALID_ANSWER_ATTEMPTS, type VertexSettings } from './vertex.ts';
+import {
+  createVertexTagger,
+  type VertexTagger,
+  VERTEX_CALL_TIMEOUT_MS,
+  VERTEX_MAX_ATTEMPTS,
+  VERTEX_INVALID_ANSWER_ATTEMPTS,
+  type VertexSettings,
+} from './vertex.ts';
 
 /** Bump with PROMPT_VERSION, a schema change, or a change of what the outputs record. */
 export const TAG_RECIPE_VERSION = '2';
@@ -88,7 +95,8 @@ async function mediaParts(inputs: readonly TagInput[], context: StepRunContext):
   for (const input of inputs) {
     const data = await context.blobs.read(parseGsUri(input.uri));
     total += data.length;
-    if (total > MAX_INLINE_BYTES) throw new PermanentError('TAG_INPUT_TOO_LARGE', `the derivatives to tag add up to more than ${MAX_INLINE_BYTES} bytes, over what Vertex accepts inline`);
+    if (total > MAX_INLINE_BYTES)
+      throw new PermanentError('TAG_INPUT_TOO_LARGE', `the derivatives to tag add up to more than ${MAX_INLINE_BYTES} bytes, over what Vertex accepts inline`);
     parts.push({ inlineData: { data: data.toString('base64'), mimeType: input.mimeType } });
   }
   return parts;

@@ -56,7 +56,12 @@ export const OUTPUT_USD_PER_MILLION_TOKENS = 2.5;
 
 const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
 const BLOCKING_FINISH_REASONS = new Set<string>([
-  FinishReason.SAFETY, FinishReason.BLOCKLIST, FinishReason.PROHIBITED_CONTENT, FinishReason.SPII, FinishReason.IMAGE_SAFETY, FinishReason.RECITATION,
+  FinishReason.SAFETY,
+  FinishReason.BLOCKLIST,
+  FinishReason.PROHIBITED_CONTENT,
+  FinishReason.SPII,
+  FinishReason.IMAGE_SAFETY,
+  FinishReason.RECITATION,
 ]);
 
 export const TagErrorCode = {
@@ -143,7 +148,10 @@ export function createVertexTagger(settings: VertexSettings): VertexTagger {
           return { tags: parsed.tags, model, modelVersion: response.modelVersion ?? null, usage, estimatedCostUsd, calls };
         }
         if (answer >= VERTEX_INVALID_ANSWER_ATTEMPTS) {
-          throw new PermanentError(TagErrorCode.INVALID_MODEL_ANSWER, `${where} answered ${VERTEX_INVALID_ANSWER_ATTEMPTS} times with JSON that does not match the ${kind} schema: ${parsed.problem}`);
+          throw new PermanentError(
+            TagErrorCode.INVALID_MODEL_ANSWER,
+            `${where} answered ${VERTEX_INVALID_ANSWER_ATTEMPTS} times with JSON that does not match the ${kind} schema: ${parsed.problem}`,
+          );
         }
       }
     },
@@ -152,16 +160,23 @@ export function createVertexTagger(settings: VertexSettings): VertexTagger {
 
 function classify(error: unknown, where: string): Error {
   if (error instanceof ApiError) {
-    if (RETRYABLE_STATUS.has(error.status)) return new TransientError(TagErrorCode.VERTEX_UNAVAILABLE, `${where} answered HTTP ${error.status}: ${error.message}`, { cause: error });
-    if (error.status === 400) return new PermanentError(PermanentErrorCode.INVALID_ARGUMENT, `${where} rejected the request: ${error.message}`, { cause: error });
+    if (RETRYABLE_STATUS.has(error.status))
+      return new TransientError(TagErrorCode.VERTEX_UNAVAILABLE, `${where} answered HTTP ${error.status}: ${error.message}`, { cause: error });
+    if (error.status === 400)
+      return new PermanentError(PermanentErrorCode.INVALID_ARGUMENT, `${where} rejected the request: ${error.message}`, { cause: error });
     return new PermanentError(TagErrorCode.VERTEX_REJECTED, `${where} answered HTTP ${error.status}: ${error.message}`, { cause: error });
   }
   const name = error instanceof Error ? error.name : '';
-  if (name === 'AbortError' || name === 'TimeoutError') return new TransientError(TagErrorCode.VERTEX_TIMEOUT, `${where} did not answer in time`, { cause: error });
+  if (name === 'AbortError' || name === 'TimeoutError')
+    return new TransientError(TagErrorCode.VERTEX_TIMEOUT, `${where} did not answer in time`, { cause: error });
   const message = errorMessage(error);
   // google-auth-library fails before any request is sent when Application Default Credentials are missing.
   if (/default credentials|GOOGLE_APPLICATION_CREDENTIALS|invalid_grant|Could not refresh access token/i.test(message)) {
-    return new PermanentError(TagErrorCode.VERTEX_NO_CREDENTIALS, `${where} is configured but no usable Google credentials were found (${message}); give the service a service account with roles/aiplatform.user, or unset the Vertex settings to record technical signals only`, { cause: error });
+    return new PermanentError(
+      TagErrorCode.VERTEX_NO_CREDENTIALS,
+      `${where} is configured but no usable Google credentials were found (${message}); give the service a service account with roles/aiplatform.user, or unset the Vertex settings to record technical signals only`,
+      { cause: error },
+    );
   }
   // fetch() throws TypeError for refused connections and DNS failures: the network, not the request.
   return new TransientError(TagErrorCode.VERTEX_UNAVAILABLE, `${where} could not be reached: ${message}`, { cause: error });
@@ -170,7 +185,10 @@ function classify(error: unknown, where: string): Error {
 function assertNotBlocked(response: GenerateContentResponse): void {
   const blockReason = response.promptFeedback?.blockReason;
   if (blockReason) {
-    throw new PermanentError(TagErrorCode.CONTENT_BLOCKED, `the model refused the input (blockReason ${blockReason}${response.promptFeedback?.blockReasonMessage ? `: ${response.promptFeedback.blockReasonMessage}` : ''})`);
+    throw new PermanentError(
+      TagErrorCode.CONTENT_BLOCKED,
+      `the model refused the input (blockReason ${blockReason}${response.promptFeedback?.blockReasonMessage ? `: ${response.promptFeedback.blockReasonMessage}` : ''})`,
+    );
   }
   const finishReason = response.candidates?.[0]?.finishReason;
   if (finishReason && BLOCKING_FINISH_REASONS.has(finishReason)) {
@@ -201,11 +219,19 @@ function usageOf(response: GenerateContentResponse): { usage: DocData; estimated
   const audioTokens = (metadata.promptTokensDetails ?? [])
     .filter((detail) => detail.modality === MediaModality.AUDIO)
     .reduce((sum, detail) => sum + (detail.tokenCount ?? 0), 0);
-  const usd = ((inputTokens - audioTokens) * INPUT_USD_PER_MILLION_TOKENS
-    + audioTokens * AUDIO_INPUT_USD_PER_MILLION_TOKENS
-    + (outputTokens + thoughtTokens) * OUTPUT_USD_PER_MILLION_TOKENS) / 1_000_000;
+  const usd =
+    ((inputTokens - audioTokens) * INPUT_USD_PER_MILLION_TOKENS +
+      audioTokens * AUDIO_INPUT_USD_PER_MILLION_TOKENS +
+      (outputTokens + thoughtTokens) * OUTPUT_USD_PER_MILLION_TOKENS) /
+    1_000_000;
   return {
-    usage: { inputTokens, audioInputTokens: audioTokens, outputTokens, thoughtTokens, totalTokens: metadata.totalTokenCount ?? inputTokens + outputTokens + thoughtTokens },
+    usage: {
+      inputTokens,
+      audioInputTokens: audioTokens,
+      outputTokens,
+      thoughtTokens,
+      totalTokens: metadata.totalTokenCount ?? inputTokens + outputTokens + thoughtTokens,
+    },
     // Micro-dollar precision: the estimate is for dashboards, not invoices.
     estimatedCostUsd: Math.round(usd * 1e6) / 1e6,
   };

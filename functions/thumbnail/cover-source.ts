@@ -43,12 +43,35 @@ export async function fetchCover(served: ServedSource, params: CoverParams, maxI
   if (params.streamIndex === undefined) throw new PermanentError(PermanentErrorCode.UNSUPPORTED_MEDIA, 'the cover art found at ingest could not be read again');
   const { ffmpeg } = await context.mediaTools();
   // -c copy: the picture exactly as stored (JPEG, PNG, …); image2 writes the one packet as a file.
-  await settleRun(runTool(ffmpeg, [...baseArgs(), ...inputArgs(served.input), '-map', `0:${params.streamIndex}`, '-frames:v', '1', '-c:v', 'copy', '-f', 'image2', '-update', '1', '-y', `file:${stored}`], {
-    tool: 'ffmpeg',
-    label: 'cover copy',
-    timeoutMs: CONVERT_TIMEOUT_MS,
-    signal: context.signal,
-  }), PICTURE_DECODE, served);
+  await settleRun(
+    runTool(
+      ffmpeg,
+      [
+        ...baseArgs(),
+        ...inputArgs(served.input),
+        '-map',
+        `0:${params.streamIndex}`,
+        '-frames:v',
+        '1',
+        '-c:v',
+        'copy',
+        '-f',
+        'image2',
+        '-update',
+        '1',
+        '-y',
+        `file:${stored}`,
+      ],
+      {
+        tool: 'ffmpeg',
+        label: 'cover copy',
+        timeoutMs: CONVERT_TIMEOUT_MS,
+        signal: context.signal,
+      },
+    ),
+    PICTURE_DECODE,
+    served,
+  );
   const { size } = await stat(stored);
   return { ...(await readable(stored, maxInputPixels, context)), from: 'stream', bytes: size, viaFfmpeg: true };
 }
@@ -67,11 +90,14 @@ async function readable(stored: string, maxInputPixels: number, context: ImageCo
   if (!picture?.width || !picture.height) throw new PermanentError(PermanentErrorCode.UNSUPPORTED_MEDIA, 'the cover art is not a picture any decoder reads');
   assertWithinBudget(picture.width, picture.height, 1, maxInputPixels);
   const png = path.join(context.scratchDir, 'cover.png');
-  await settleRun(runTool(tools.ffmpeg, [...baseArgs(), ...inputArgs(fileInput(stored)), '-frames:v', '1', '-c:v', 'png', '-f', 'image2', '-y', `file:${png}`], {
-    tool: 'ffmpeg',
-    label: 'cover conversion',
-    timeoutMs: CONVERT_TIMEOUT_MS,
-    signal: context.signal,
-  }), PICTURE_DECODE);
+  await settleRun(
+    runTool(tools.ffmpeg, [...baseArgs(), ...inputArgs(fileInput(stored)), '-frames:v', '1', '-c:v', 'png', '-f', 'image2', '-y', `file:${png}`], {
+      tool: 'ffmpeg',
+      label: 'cover conversion',
+      timeoutMs: CONVERT_TIMEOUT_MS,
+      signal: context.signal,
+    }),
+    PICTURE_DECODE,
+  );
   return { path: png, facts: { ...(await inspectImage(png, maxInputPixels)), format: picture.codec }, viaFfmpeg: true };
 }

@@ -36,18 +36,23 @@ export function coverSizes(side: number): { sizes: number[]; skipped: number[] }
 
 /** The audio is served with byte ranges, never copied: only the picture's bytes are read (cover-source.ts). */
 export function runCover(params: CoverParams, profile: ThumbnailProfile, target: DerivativeTarget, context: StepRunContext): Promise<CoverResult> {
-  return context.mediaTools().then(({ sourceDemuxers }) => withServedSource(context.blobs, target.order.source, sourceDemuxers, async (served) => {
-    const cover = await fetchCover(served, params, profile.maxInputPixels, context);
-    context.signal.throwIfAborted();
-    const side = Math.min(cover.facts.display.width, cover.facts.display.height);
-    const { sizes, skipped } = coverSizes(side);
-    const stills = await renderSquares(cover, sizes, profile);
-    const [placeholder, derivatives] = await Promise.all([
-      makePlaceholder(stills.tiny, parseHexColour(profile.background)),
-      uploadRenditions(target, 'cover', stills.renditions),
-    ]);
-    return { inputMd5: served.meta.md5Hash, result: { outputs: coverOutputs(cover, side, sizes, skipped, stills, placeholder, derivatives), usedFfmpeg: cover.viaFfmpeg } };
-  }));
+  return context.mediaTools().then(({ sourceDemuxers }) =>
+    withServedSource(context.blobs, target.order.source, sourceDemuxers, async (served) => {
+      const cover = await fetchCover(served, params, profile.maxInputPixels, context);
+      context.signal.throwIfAborted();
+      const side = Math.min(cover.facts.display.width, cover.facts.display.height);
+      const { sizes, skipped } = coverSizes(side);
+      const stills = await renderSquares(cover, sizes, profile);
+      const [placeholder, derivatives] = await Promise.all([
+        makePlaceholder(stills.tiny, parseHexColour(profile.background)),
+        uploadRenditions(target, 'cover', stills.renditions),
+      ]);
+      return {
+        inputMd5: served.meta.md5Hash,
+        result: { outputs: coverOutputs(cover, side, sizes, skipped, stills, placeholder, derivatives), usedFfmpeg: cover.viaFfmpeg },
+      };
+    }),
+  );
 }
 
 async function renderSquares(cover: CoverFile, sizes: readonly number[], profile: ThumbnailProfile): Promise<StillSet> {
@@ -68,11 +73,22 @@ async function decodeSquare(cover: CoverFile, edge: number, maxInputPixels: numb
     .resize(edge, edge, { fit: 'cover', position: 'centre', kernel: 'lanczos3' });
   // As in renditions.ts: sharp 0.35 leaves a tagged 16-bit source in Display P3 unless told to output sRGB.
   if (facts.space === 'rgb16' && facts.icc) pipeline = pipeline.withIccProfile('srgb');
-  const { data, info } = await pipeline.toColourspace(isGrey(facts) ? 'b-w' : 'srgb').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+  const { data, info } = await pipeline
+    .toColourspace(isGrey(facts) ? 'b-w' : 'srgb')
+    .raw({ depth: 'uchar' })
+    .toBuffer({ resolveWithObject: true });
   return { data, width: info.width, height: info.height, channels: info.channels };
 }
 
-function coverOutputs(cover: CoverFile, side: number, sizes: readonly number[], skipped: readonly number[], stills: StillSet, placeholder: Placeholder, derivatives: Derivative[]): DocData {
+function coverOutputs(
+  cover: CoverFile,
+  side: number,
+  sizes: readonly number[],
+  skipped: readonly number[],
+  stills: StillSet,
+  placeholder: Placeholder,
+  derivatives: Derivative[],
+): DocData {
   const { facts } = cover;
   const { width, height } = facts.display;
   return {

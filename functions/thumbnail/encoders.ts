@@ -28,7 +28,9 @@ export interface EncodeOptions {
 }
 
 export function encode(image: RawImage, settings: EncoderSettings, options: EncodeOptions): Promise<Buffer> {
-  let pipeline = sharp(image.data, { raw: { width: image.width, height: image.height, channels: image.channels } }).timeout({ seconds: PIPELINE_TIMEOUT_SECONDS });
+  let pipeline = sharp(image.data, { raw: { width: image.width, height: image.height, channels: image.channels } }).timeout({
+    seconds: PIPELINE_TIMEOUT_SECONDS,
+  });
   const grey = image.channels <= 2;
   const alpha = image.channels === 2 || image.channels === 4;
   if (options.exif) pipeline = pipeline.withExif({ IFD0: options.exif });

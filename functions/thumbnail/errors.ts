@@ -29,9 +29,11 @@ export function isUnsupportedFormat(error: unknown): boolean {
 export function classifySharpError(error: unknown): unknown {
   if (!(error instanceof Error) || error instanceof PermanentError) return error;
   const message = error.message.trim();
-  if (message.includes('exceeds pixel limit')) return new PermanentError(PermanentErrorCode.IMAGE_TOO_LARGE, `the decoder refused the image: ${message}`, { cause: error });
+  if (message.includes('exceeds pixel limit'))
+    return new PermanentError(PermanentErrorCode.IMAGE_TOO_LARGE, `the decoder refused the image: ${message}`, { cause: error });
   if (UNSUPPORTED.test(message)) return new PermanentError(PermanentErrorCode.UNSUPPORTED_MEDIA, 'no image decoder recognises this file', { cause: error });
-  if (DECODER_FAILURE.test(message)) return new PermanentError(PermanentErrorCode.CORRUPT_MEDIA, `the image cannot be decoded: ${firstLine(message)}`, { cause: error });
+  if (DECODER_FAILURE.test(message))
+    return new PermanentError(PermanentErrorCode.CORRUPT_MEDIA, `the image cannot be decoded: ${firstLine(message)}`, { cause: error });
   return error;
 }
 

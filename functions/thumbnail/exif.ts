@@ -109,8 +109,11 @@ function text(value: unknown): string | null {
   const raw = typeof value === 'string' ? value : value instanceof Uint8Array ? new TextDecoder('utf-8').decode(value) : null;
   if (raw === null) return null;
   const end = raw.indexOf('\0');
-  // eslint-disable-next-line no-control-regex -- stripping control characters is the point
-  const clean = (end === -1 ? raw : raw.slice(0, end)).replace(/[\u0000-\u001f\u007f]/g, ' ').replace(/\s+/g, ' ').trim();
+  const clean = (end === -1 ? raw : raw.slice(0, end))
+    // eslint-disable-next-line no-control-regex -- stripping control characters is the point
+    .replace(/[\u0000-\u001f\u007f]/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
   return clean === '' ? null : clean.slice(0, MAX_TEXT);
 }
 

@@ -9,7 +9,13 @@ import type { Dimensions } from './sizes.ts';
 
 /** ffprobe color_space → swscale's in_color_matrix. */
 const MATRICES: Readonly<Record<string, string>> = {
-  bt709: 'bt709', smpte170m: 'bt601', bt470bg: 'bt601', bt2020nc: 'bt2020', bt2020c: 'bt2020', fcc: 'fcc', smpte240m: 'smpte240m',
+  bt709: 'bt709',
+  smpte170m: 'bt601',
+  bt470bg: 'bt601',
+  bt2020nc: 'bt2020',
+  bt2020c: 'bt2020',
+  fcc: 'fcc',
+  smpte240m: 'smpte240m',
 };
 
 /** Every picture ffmpeg makes is a decode of the source: its failure is the source's, CORRUPT_MEDIA. */
@@ -30,7 +36,8 @@ export function baseArgs(): string[] {
  */
 export function displayFilters(video: VideoParams, target: Dimensions): string[] {
   const filters: string[] = [];
-  let matrix = MATRICES[video.colorSpace ?? ''] ?? (Math.max(video.width, video.height) >= 1280 || Math.min(video.width, video.height) > 576 ? 'bt709' : 'bt601');
+  let matrix =
+    MATRICES[video.colorSpace ?? ''] ?? (Math.max(video.width, video.height) >= 1280 || Math.min(video.width, video.height) > 576 ? 'bt709' : 'bt601');
   // The tone map the HLS ladder uses too (shared/media/tonemap.ts), so the poster matches the stream.
   const hdr = hdrColour(video);
   if (hdr) {
@@ -39,11 +46,7 @@ export function displayFilters(video: VideoParams, target: Dimensions): string[]
   }
   const turned = video.rotation === 90 || video.rotation === 270;
   const stored = turned ? { width: target.height, height: target.width } : target;
-  filters.push(
-    `scale=w=${stored.width}:h=${stored.height}:flags=lanczos+accurate_rnd+full_chroma_int:in_color_matrix=${matrix}`,
-    'format=rgb24',
-    'setsar=1',
-  );
+  filters.push(`scale=w=${stored.width}:h=${stored.height}:flags=lanczos+accurate_rnd+full_chroma_int:in_color_matrix=${matrix}`, 'format=rgb24', 'setsar=1');
   if (video.rotation === 90) filters.push('transpose=clock');
   if (video.rotation === 270) filters.push('transpose=cclock');
   if (video.rotation === 180) filters.push('hflip', 'vflip');

@@ -61,9 +61,11 @@ export interface Candidate {
 export function rankCandidates(candidates: readonly Candidate[], durationSeconds: number, margin = 0.05): Candidate[] {
   const inside = candidates.filter((c) => c.timeSeconds >= durationSeconds * margin && c.timeSeconds <= durationSeconds * (1 - margin));
   const pool = inside.some((c) => isUsable(c.stats)) ? inside : candidates;
-  return [...pool].sort((a, b) =>
-    Number(isUsable(b.stats)) - Number(isUsable(a.stats))
-    || b.stats.entropy - a.stats.entropy
-    || b.stats.stdev - a.stats.stdev
-    || a.timeSeconds - b.timeSeconds);
+  return [...pool].sort(
+    (a, b) =>
+      Number(isUsable(b.stats)) - Number(isUsable(a.stats)) ||
+      b.stats.entropy - a.stats.entropy ||
+      b.stats.stdev - a.stats.stdev ||
+      a.timeSeconds - b.timeSeconds,
+  );
 }

@@ -74,25 +74,48 @@ export async function decodeHeic(source: string, header: HeifHeader, facts: Sour
 function runLibheif(tool: keyof typeof HEIF_PACKAGES, args: readonly string[], signal: AbortSignal): Promise<void> {
   signal.throwIfAborted();
   return new Promise((resolve, reject) => {
-    execFile(tool, args, { timeout: HEIC_DECODE_TIMEOUT_MS, killSignal: 'SIGKILL', maxBuffer: MAX_STDERR_BYTES, signal, windowsHide: true }, (error, stdout, stderr) => {
-      if (!error) return resolve();
-      if (signal.aborted) return reject(signal.reason as Error);
-      if (error.code === 'ENOENT' || error.code === 'EACCES') {
-        return reject(new ConfigError(`${tool} cannot be started (${String(error.code)}); install Debian's ${HEIF_PACKAGES[tool]} to decode HEIC`));
-      }
-      // A corrupt HEVC payload makes libde265 fail fast or crash; a decode this long is stuck on the input too.
-      if (error.killed) return reject(new PermanentError(PermanentErrorCode.CORRUPT_MEDIA, `the HEIC could not be decoded: libheif did not finish within ${HEIC_DECODE_TIMEOUT_MS / 1000} s`));
-      if (error.signal && CRASH_SIGNALS.has(error.signal)) {
-        return reject(new PermanentError(PermanentErrorCode.CORRUPT_MEDIA, `the HEIC could not be decoded: libheif crashed (${error.signal})`));
-      }
-      const detail = `${stderr}\n${stdout}`.split('\n').map((line) => line.trim()).filter((line) => line !== '' && !/^(File contains|Written to)/.test(line));
-      reject(new PermanentError(PermanentErrorCode.CORRUPT_MEDIA, `the HEIC could not be decoded: ${detail.slice(0, 2).join('; ').slice(0, 300) || `${tool} exited with code ${String(error.code)}`}`, { cause: error }));
-    });
+    execFile(
+      tool,
+      args,
+      { timeout: HEIC_DECODE_TIMEOUT_MS, killSignal: 'SIGKILL', maxBuffer: MAX_STDERR_BYTES, signal, windowsHide: true },
+      (error, stdout, stderr) => {
+        if (!error) return resolve();
+        if (signal.aborted) return reject(signal.reason as Error);
+        if (error.code === 'ENOENT' || error.code === 'EACCES') {
+          return reject(new ConfigError(`${tool} cannot be started (${String(error.code)}); install Debian's ${HEIF_PACKAGES[tool]} to decode HEIC`));
+        }
+        // A corrupt HEVC payload makes libde265 fail fast or crash; a decode this long is stuck on the input too.
+        if (error.killed)
+          return reject(
+            new PermanentError(
+              PermanentErrorCode.CORRUPT_MEDIA,
+              `the HEIC could not be decoded: libheif did not finish within ${HEIC_DECODE_TIMEOUT_MS / 1000} s`,
+            ),
+          );
+        if (error.signal && CRASH_SIGNALS.has(error.signal)) {
+          return reject(new PermanentError(PermanentErrorCode.CORRUPT_MEDIA, `the HEIC could not be decoded: libheif crashed (${error.signal})`));
+        }
+        const detail = `${stderr}\n${stdout}`
+          .split('\n')
+          .map((line) => line.trim())
+          .filter((line) => line !== '' && !/^(File contains|Written to)/.test(line));
+        reject(
+          new PermanentError(
+            PermanentErrorCode.CORRUPT_MEDIA,
+            `the HEIC could not be decoded: ${detail.slice(0, 2).join('; ').slice(0, 300) || `${tool} exited with code ${String(error.code)}`}`,
+            { cause: error },
+          ),
+        );
+      },
+    );
   });
 }
 
 async function exists(file: string): Promise<boolean> {
-  return access(file).then(() => true, () => false);
+  return access(file).then(
+    () => true,
+    () => false,
+  );
 }
 
 /**
@@ -108,7 +131,10 @@ async function attachP3Profile(file: string): Promise<void> {
 
 let p3: Promise<Buffer> | undefined;
 function p3Profile(): Promise<Buffer> {
-  p3 ??= sharp({ create: { width: 1, height: 1, channels: 3, background: '#000' } }).withIccProfile('p3').png().toBuffer()
+  p3 ??= sharp({ create: { width: 1, height: 1, channels: 3, background: '#000' } })
+    .withIccProfile('p3')
+    .png()
+    .toBuffer()
     .then((png) => sharp(png).metadata())
     .then((meta) => {
       if (!meta.icc) throw new Error("libvips has no built-in 'p3' profile");

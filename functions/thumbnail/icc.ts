@@ -61,7 +61,10 @@ function description(tag: Buffer | undefined): string | null {
     const length = tag.readUInt32BE(20);
     const offset = tag.readUInt32BE(24);
     // Copied before swapping: swap16 works in place, and the buffer is sharp's metadata.
-    if (offset + length <= tag.length) text = Buffer.from(tag.subarray(offset, offset + length - (length % 2))).swap16().toString('utf16le');
+    if (offset + length <= tag.length)
+      text = Buffer.from(tag.subarray(offset, offset + length - (length % 2)))
+        .swap16()
+        .toString('utf16le');
   }
   // eslint-disable-next-line no-control-regex -- NUL padding and stray control bytes are common in 'desc'
   const clean = text?.replace(/[\u0000-\u001f]/g, '').trim();

@@ -63,7 +63,12 @@ async function renderConverted(source: string, stream: string, profile: Thumbnai
   return { ...(await renderPicture(converted.path, facts, profile, context)), facts, viaFfmpeg: true };
 }
 
-async function renderPicture(input: string, facts: SourceFacts, profile: ThumbnailProfile, context: ImageContext): Promise<Omit<ImageRender, 'facts' | 'viaFfmpeg'>> {
+async function renderPicture(
+  input: string,
+  facts: SourceFacts,
+  profile: ThumbnailProfile,
+  context: ImageContext,
+): Promise<Omit<ImageRender, 'facts' | 'viaFfmpeg'>> {
   const sizes = targetSizes(profile.sizes, renderableSize(facts.format, facts.display));
   try {
     const master = await decodeMaster(input, facts, sizes[0]!, { maxInputPixels: profile.maxInputPixels });
@@ -76,7 +81,8 @@ async function renderPicture(input: string, facts: SourceFacts, profile: Thumbna
       return { stills, animated: await renderAnimations(input, facts, profile.animation, profile.maxInputPixels), animationSkipped: null };
     } catch (error) {
       // The first frame fitted the budget, so the stills stand; only the animation is too big to decode.
-      if (error instanceof PermanentError && error.code === PermanentErrorCode.IMAGE_TOO_LARGE) return { stills, animated: [], animationSkipped: error.message };
+      if (error instanceof PermanentError && error.code === PermanentErrorCode.IMAGE_TOO_LARGE)
+        return { stills, animated: [], animationSkipped: error.message };
       throw error;
     }
   } catch (error) {
@@ -85,9 +91,12 @@ async function renderPicture(input: string, facts: SourceFacts, profile: Thumbna
 }
 
 export function encodeOptions(profile: ThumbnailProfile, facts: Pick<SourceFacts, 'exif'>): EncodeOptions {
-  const rights = profile.exif === 'rights' && facts.exif
-    ? Object.fromEntries(Object.entries({ Artist: facts.exif.artist, Copyright: facts.exif.copyright }).filter((entry): entry is [string, string] => entry[1] !== null))
-    : {};
+  const rights =
+    profile.exif === 'rights' && facts.exif
+      ? Object.fromEntries(
+          Object.entries({ Artist: facts.exif.artist, Copyright: facts.exif.copyright }).filter((entry): entry is [string, string] => entry[1] !== null),
+        )
+      : {};
   return { background: parseHexColour(profile.background), ...(Object.keys(rights).length > 0 ? { exif: rights } : {}) };
 }
 
@@ -102,14 +111,22 @@ async function convertToPng(source: string, stream: string, maxInputPixels: numb
   const tools = await context.mediaTools();
   const probe = await probeFile(source, tools);
   const picture = stream === 'v:0' ? probe.streams.find((s) => s.type === 'video') : probe.streams.find((s) => String(s.index) === stream);
-  if (!picture?.width || !picture.height) throw new PermanentError(PermanentErrorCode.UNSUPPORTED_MEDIA, 'no decoder reads this image and ffmpeg finds no picture in it');
+  if (!picture?.width || !picture.height)
+    throw new PermanentError(PermanentErrorCode.UNSUPPORTED_MEDIA, 'no decoder reads this image and ffmpeg finds no picture in it');
   assertWithinBudget(picture.width, picture.height, 1, maxInputPixels);
   const out = path.join(context.scratchDir, 'picture.png');
-  await settleRun(runTool(tools.ffmpeg, [...baseArgs(), ...inputArgs(fileInput(source)), '-map', `0:${stream}`, '-frames:v', '1', '-c:v', 'png', '-f', 'image2', '-y', `file:${out}`], {
-    tool: 'ffmpeg',
-    label: 'picture conversion',
-    timeoutMs: CONVERT_TIMEOUT_MS,
-    signal: context.signal,
-  }), PICTURE_DECODE);
+  await settleRun(
+    runTool(
+      tools.ffmpeg,
+      [...baseArgs(), ...inputArgs(fileInput(source)), '-map', `0:${stream}`, '-frames:v', '1', '-c:v', 'png', '-f', 'image2', '-y', `file:${out}`],
+      {
+        tool: 'ffmpeg',
+        label: 'picture conversion',
+        timeoutMs: CONVERT_TIMEOUT_MS,
+        signal: context.signal,
+      },
+    ),
+    PICTURE_DECODE,
+  );
   return { path: out, codec: picture.codec };
 }

@@ -38,9 +38,11 @@ const BIT_DEPTH: Readonly<Record<string, number>> = { uchar: 8, char: 8, ushort:
 
 export async function inspectImage(path: string, maxInputPixels: number): Promise<SourceFacts> {
   // No decoder limit here: metadata() reads the header only, and the budget below words the refusal for people.
-  const meta = await sharp(path, { limitInputPixels: false }).metadata().catch((error: unknown) => {
-    throw classifySharpError(error);
-  });
+  const meta = await sharp(path, { limitInputPixels: false })
+    .metadata()
+    .catch((error: unknown) => {
+      throw classifySharpError(error);
+    });
   // An SVG is drawn at the renditions' size (svg.ts), so what it declares is not what will be decoded.
   if (!isSvg(meta.format)) assertWithinBudget(meta.width, meta.height, 1, maxInputPixels);
   const frames = ANIMATED_FORMATS.has(meta.format) ? Math.max(1, meta.pages ?? 1) : 1;

@@ -24,15 +24,17 @@ function fileName(target: DerivativeTarget, name: string): string {
 }
 
 export async function uploadRenditions(target: DerivativeTarget, role: Role, renditions: readonly EncodedRendition[]): Promise<Derivative[]> {
-  return Promise.all(renditions.map(async (rendition) => {
-    const { extension, contentType } = FORMAT_INFO[rendition.format];
-    const file = fileName(target, `${role}-${rendition.size}.${extension}`);
-    await writeDerivative(target, file, rendition.data, {
-      contentType,
-      metadata: { role, width: String(rendition.width), height: String(rendition.height) },
-    });
-    return derivative(target, file, role, rendition, rendition.format, rendition.data.length);
-  }));
+  return Promise.all(
+    renditions.map(async (rendition) => {
+      const { extension, contentType } = FORMAT_INFO[rendition.format];
+      const file = fileName(target, `${role}-${rendition.size}.${extension}`);
+      await writeDerivative(target, file, rendition.data, {
+        contentType,
+        metadata: { role, width: String(rendition.width), height: String(rendition.height) },
+      });
+      return derivative(target, file, role, rendition, rendition.format, rendition.data.length);
+    }),
+  );
 }
 
 function derivative(target: DerivativeTarget, file: string, role: Role, size: { width: number; height: number }, format: string, bytes: number): Derivative {
@@ -85,18 +87,34 @@ function colourOutputs(facts: SourceFacts): DocData {
 
 export type Sprite = { uri: string; width: number; height: number; bytes: number };
 
-export async function uploadStoryboard(target: DerivativeTarget, sheets: readonly { data: Buffer; width: number; height: number }[], vtt: string): Promise<{ sprites: Sprite[]; vttUri: string }> {
-  const sprites = await Promise.all(sheets.map(async ({ data, width, height }, index) => {
-    const file = fileName(target, storyboardSheetName(index));
-    await writeDerivative(target, file, data, { contentType: FORMAT_INFO.jpeg.contentType, metadata: { role: 'storyboard', width: String(width), height: String(height) } });
-    return { uri: derivativeUri(target.config, target.order.assetId, target.order.step, file), width, height, bytes: data.length };
-  }));
+export async function uploadStoryboard(
+  target: DerivativeTarget,
+  sheets: readonly { data: Buffer; width: number; height: number }[],
+  vtt: string,
+): Promise<{ sprites: Sprite[]; vttUri: string }> {
+  const sprites = await Promise.all(
+    sheets.map(async ({ data, width, height }, index) => {
+      const file = fileName(target, storyboardSheetName(index));
+      await writeDerivative(target, file, data, {
+        contentType: FORMAT_INFO.jpeg.contentType,
+        metadata: { role: 'storyboard', width: String(width), height: String(height) },
+      });
+      return { uri: derivativeUri(target.config, target.order.assetId, target.order.step, file), width, height, bytes: data.length };
+    }),
+  );
   const vttFile = fileName(target, 'storyboard.vtt');
   await writeDerivative(target, vttFile, vtt, { contentType: VTT_CONTENT_TYPE, metadata: { role: 'storyboard' } });
   return { sprites, vttUri: derivativeUri(target.config, target.order.assetId, target.order.step, vttFile) };
 }
 
-export function videoOutputs(render: VideoRender, display: { width: number; height: number }, hdrToneMapped: boolean, placeholder: Placeholder, derivatives: Derivative[], storyboard: { sprites: Sprite[]; vttUri: string } | null): DocData {
+export function videoOutputs(
+  render: VideoRender,
+  display: { width: number; height: number },
+  hdrToneMapped: boolean,
+  placeholder: Placeholder,
+  derivatives: Derivative[],
+  storyboard: { sprites: Sprite[]; vttUri: string } | null,
+): DocData {
   const board = render.storyboard;
   return {
     mode: 'video',
@@ -104,17 +122,18 @@ export function videoOutputs(render: VideoRender, display: { width: number; heig
     hdrToneMapped,
     poster: { timeSeconds: Math.round(render.poster.timeSeconds * 1000) / 1000, width: render.poster.width, height: render.poster.height },
     placeholder: { ...placeholder },
-    storyboard: board && storyboard
-      ? {
-          vttUri: storyboard.vttUri,
-          sprites: storyboard.sprites,
-          tileWidth: board.tile.width,
-          tileHeight: board.tile.height,
-          columns: board.columns,
-          intervalSeconds: board.intervalSeconds,
-          tiles: board.tiles,
-        }
-      : null,
+    storyboard:
+      board && storyboard
+        ? {
+            vttUri: storyboard.vttUri,
+            sprites: storyboard.sprites,
+            tileWidth: board.tile.width,
+            tileHeight: board.tile.height,
+            columns: board.columns,
+            intervalSeconds: board.intervalSeconds,
+            tiles: board.tiles,
+          }
+        : null,
     derivatives,
   };
 }

@@ -80,6 +80,9 @@ export function dominantColour(rgba: Buffer): string | null {
   let best = -1;
   for (let bin = 0; bin < bins; bin += 1) if (weight[bin]! > (best === -1 ? 0 : weight[best]!)) best = bin;
   if (best === -1) return null;
-  const channel = (offset: number): string => Math.round(sums[best * 3 + offset]! / weight[best]!).toString(16).padStart(2, '0');
+  const channel = (offset: number): string =>
+    Math.round(sums[best * 3 + offset]! / weight[best]!)
+      .toString(16)
+      .padStart(2, '0');
   return `#${channel(0)}${channel(1)}${channel(2)}`;
 }

@@ -22,10 +22,7 @@ export type VideoParams = {
   colorPrimaries: string | null;
 };
 
-export type ThumbnailParams =
-  | { mode: 'image' }
-  | { mode: 'video'; video: VideoParams }
-  | { mode: 'cover'; cover: CoverParams };
+export type ThumbnailParams = { mode: 'image' } | { mode: 'video'; video: VideoParams } | { mode: 'cover'; cover: CoverParams };
 
 export function planThumbnail(context: PlanContext): ThumbnailParams | undefined {
   const { probe } = context;

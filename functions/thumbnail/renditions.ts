@@ -52,8 +52,13 @@ export async function decodeMaster(path: string, facts: SourceFacts, longEdge: n
   // failOn 'error': warnings such as "extraneous bytes before marker", common in camera files, still render.
   // Orientation as the facts say: a HEIC's decoded JPEG keeps the EXIF Orientation that libheif's irot already
   // applied (heif.ts), so its facts say 1 and the tag is not applied twice. For any other file this is the same.
-  let pipeline = sharp(path, { limitInputPixels: options.maxInputPixels, autoOrient: facts.orientation !== 1, failOn: 'error', page: options.page ?? 0, ...density })
-    .timeout({ seconds: PIPELINE_TIMEOUT_SECONDS });
+  let pipeline = sharp(path, {
+    limitInputPixels: options.maxInputPixels,
+    autoOrient: facts.orientation !== 1,
+    failOn: 'error',
+    page: options.page ?? 0,
+    ...density,
+  }).timeout({ seconds: PIPELINE_TIMEOUT_SECONDS });
   if (target.width !== facts.display.width || target.height !== facts.display.height) {
     pipeline = pipeline.resize(target.width, target.height, { fit: 'fill', kernel: 'lanczos3' });
   }
@@ -76,15 +81,25 @@ export function isGrey(facts: Pick<SourceFacts, 'space'>): boolean {
 
 /** Every size × format from the master; `sizes` is largest first and its first entry is the master's size. */
 export async function renderFromMaster(
-  decoded: RawImage, display: Dimensions, sizes: readonly number[], formats: readonly EncoderSettings[], options: EncodeOptions,
+  decoded: RawImage,
+  display: Dimensions,
+  sizes: readonly number[],
+  formats: readonly EncoderSettings[],
+  options: EncodeOptions,
 ): Promise<StillSet> {
   const { image: master, transparent } = dropOpaqueAlpha(decoded);
   const scaled: [number, RawImage][] = [[sizes[0]!, master]];
   for (const size of sizes.slice(1)) scaled.push([size, await resize(scaled.at(-1)![1], fitLongEdge(display, size))]);
 
-  const jobs = scaled.flatMap(([size, image]) => formats.map((settings) => async (): Promise<EncodedRendition> => ({
-    size, width: image.width, height: image.height, format: settings.format, data: await encode(image, settings, options),
-  })));
+  const jobs = scaled.flatMap(([size, image]) =>
+    formats.map((settings) => async (): Promise<EncodedRendition> => ({
+      size,
+      width: image.width,
+      height: image.height,
+      format: settings.format,
+      data: await encode(image, settings, options),
+    })),
+  );
   const smallest = scaled.at(-1)![1];
   const [renditions, tiny] = await Promise.all([inOrder(jobs, ENCODE_CONCURRENCY), tinyCopy(smallest, display)]);
   return { renditions, tiny, transparent };

@@ -30,8 +30,13 @@ export { sharp };
 
 /** Versions that shape the output, recorded as provenance. */
 export const sharpVersions: Readonly<Record<string, string>> = Object.fromEntries(
-  Object.entries({ sharp: sharp.versions.sharp, libvips: sharp.versions.vips, libaom: sharp.versions.aom, libwebp: sharp.versions.webp, mozjpeg: sharp.versions.mozjpeg })
-    .filter((entry): entry is [string, string] => entry[1] !== undefined),
+  Object.entries({
+    sharp: sharp.versions.sharp,
+    libvips: sharp.versions.vips,
+    libaom: sharp.versions.aom,
+    libwebp: sharp.versions.webp,
+    mozjpeg: sharp.versions.mozjpeg,
+  }).filter((entry): entry is [string, string] => entry[1] !== undefined),
 );
 
 /**

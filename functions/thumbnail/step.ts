@@ -57,20 +57,26 @@ export const thumbnailStep: StepDefinition = {
     const target: DerivativeTarget = { blobs: context.blobs, config: context.config, order, recipeVersion: THUMBNAIL_RECIPE_VERSION };
     // A video is served with byte ranges (the poster's seek and the storyboard's keyframes), never copied whole into
     // scratch; a picture is copied, since libvips wants a seekable file, and the size limits keep pictures small.
-    const { inputMd5, result } = params.mode === 'video'
-      ? await withServedSource(context.blobs, order.source, (await context.mediaTools()).sourceDemuxers, async (source) => ({
-          inputMd5: source.meta.md5Hash,
-          result: await source.settle(runVideo(source.input, params.video, profile, target, context)),
-        }))
-      : params.mode === 'cover'
-        ? await runCover(params.cover, profile, target, context)
-        : await runImageFromCopy(profile, target, context, order.source);
+    const { inputMd5, result } =
+      params.mode === 'video'
+        ? await withServedSource(context.blobs, order.source, (await context.mediaTools()).sourceDemuxers, async (source) => ({
+            inputMd5: source.meta.md5Hash,
+            result: await source.settle(runVideo(source.input, params.video, profile, target, context)),
+          }))
+        : params.mode === 'cover'
+          ? await runCover(params.cover, profile, target, context)
+          : await runImageFromCopy(profile, target, context, order.source);
     const tools = result.usedFfmpeg ? { ...sharpVersions, ffmpeg: (await context.mediaTools()).versions.ffmpeg } : sharpVersions;
     return { outputs: result.outputs, inputMd5, tools };
   },
 };
 
-async function runImageFromCopy(profile: ThumbnailProfile, target: DerivativeTarget, context: StepRunContext, ref: BlobRef): Promise<{ inputMd5: string; result: StepResult }> {
+async function runImageFromCopy(
+  profile: ThumbnailProfile,
+  target: DerivativeTarget,
+  context: StepRunContext,
+  ref: BlobRef,
+): Promise<{ inputMd5: string; result: StepResult }> {
   const file = path.join(context.scratchDir, 'source');
   const inputMd5 = await fetchSource(context.blobs, ref, file, context.signal);
   return { inputMd5, result: await runImage(file, profile, target, context) };
@@ -86,13 +92,25 @@ async function runImage(source: string, profile: ThumbnailProfile, target: Deriv
   return { outputs: imageOutputs('image', render, placeholder, [...stills, ...animated]), usedFfmpeg: render.viaFfmpeg };
 }
 
-async function runVideo(source: MediaInput, video: VideoParams, profile: ThumbnailProfile, target: DerivativeTarget, context: StepRunContext): Promise<StepResult> {
+async function runVideo(
+  source: MediaInput,
+  video: VideoParams,
+  profile: ThumbnailProfile,
+  target: DerivativeTarget,
+  context: StepRunContext,
+): Promise<StepResult> {
   const { ffmpeg } = await context.mediaTools();
   const options = encodeOptions(profile, { exif: null });
   const render = await renderVideo(source, video, profile, options, { ffmpeg, scratchDir: context.scratchDir, signal: context.signal });
   const board = render.storyboard;
   const sheets = board
-    ? await Promise.all(board.sheets.map(async (sheet) => ({ data: await encode(sheet, { format: 'jpeg', quality: profile.storyboard.quality }, options), width: sheet.width, height: sheet.height })))
+    ? await Promise.all(
+        board.sheets.map(async (sheet) => ({
+          data: await encode(sheet, { format: 'jpeg', quality: profile.storyboard.quality }, options),
+          width: sheet.width,
+          height: sheet.height,
+        })),
+      )
     : [];
   const [placeholder, posters, storyboard] = await Promise.all([
     makePlaceholder(render.poster.tiny, options.background),

@@ -70,7 +70,14 @@ export function sheetLayout(tilesInSheet: number, columns: number): SheetLayout 
 }
 
 /** The thumbnails track. Sheet names are relative, so the track works wherever the folder is served from. */
-export function webvtt(count: number, intervalSeconds: number, durationSeconds: number, tile: Dimensions, settings: Pick<StoryboardSettings, 'columns' | 'rowsPerSheet'>, sheetName: (sheet: number) => string): string {
+export function webvtt(
+  count: number,
+  intervalSeconds: number,
+  durationSeconds: number,
+  tile: Dimensions,
+  settings: Pick<StoryboardSettings, 'columns' | 'rowsPerSheet'>,
+  sheetName: (sheet: number) => string,
+): string {
   const perSheet = settings.columns * settings.rowsPerSheet;
   const cues = ['WEBVTT', ''];
   for (let index = 0; index < count; index += 1) {

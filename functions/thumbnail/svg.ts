@@ -29,7 +29,10 @@ export function svgDensity(declared: Dimensions, longEdge: number): number {
   const declaredEdge = Math.max(declared.width, declared.height);
   const density = (NATIVE_DENSITY * longEdge) / declaredEdge;
   if (density < MIN_DENSITY) {
-    throw new PermanentError(PermanentErrorCode.IMAGE_TOO_LARGE, `the SVG declares ${declared.width}×${declared.height}, more than ${NATIVE_DENSITY}× the ${longEdge} px it would be drawn at`);
+    throw new PermanentError(
+      PermanentErrorCode.IMAGE_TOO_LARGE,
+      `the SVG declares ${declared.width}×${declared.height}, more than ${NATIVE_DENSITY}× the ${longEdge} px it would be drawn at`,
+    );
   }
   return density;
 }

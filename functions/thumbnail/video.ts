@@ -45,10 +45,18 @@ export interface VideoRender {
   readonly storyboard: Storyboard | null;
 }
 
-export async function renderVideo(source: MediaInput, video: VideoParams, profile: ThumbnailProfile, encodeOptions: EncodeOptions, context: VideoContext): Promise<VideoRender> {
+export async function renderVideo(
+  source: MediaInput,
+  video: VideoParams,
+  profile: ThumbnailProfile,
+  encodeOptions: EncodeOptions,
+  context: VideoContext,
+): Promise<VideoRender> {
   const display = { width: video.width, height: video.height };
   const tiles = video.durationSeconds === null ? null : await extractTiles(source, video, video.durationSeconds, profile.storyboard, context);
-  const candidates = tiles?.candidates.length ? rankCandidates(tiles.candidates, video.durationSeconds ?? 0) : [{ timeSeconds: 0, stats: { mean: 0, stdev: 0, entropy: 0 } }];
+  const candidates = tiles?.candidates.length
+    ? rankCandidates(tiles.candidates, video.durationSeconds ?? 0)
+    : [{ timeSeconds: 0, stats: { mean: 0, stdev: 0, entropy: 0 } }];
 
   const sizes = targetSizes(profile.sizes, display);
   const posterSize = fitLongEdge(display, sizes[0]!);
@@ -75,11 +83,32 @@ interface Extracted {
 
 async function extractFrame(source: MediaInput, video: VideoParams, timeSeconds: number, size: Dimensions, context: VideoContext): Promise<Extracted> {
   const out = path.join(context.scratchDir, 'poster.rgb');
-  await settleRun(runTool(context.ffmpeg, [
-    ...baseArgs(), '-noautorotate', '-ss', timeSeconds.toFixed(3), ...inputArgs(source),
-    '-map', `0:${video.streamIndex}`, '-frames:v', '1', '-vf', displayFilters(video, size).join(','),
-    '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-y', `file:${out}`,
-  ], { tool: 'ffmpeg', label: 'poster frame', timeoutMs: POSTER_FRAME_TIMEOUT_MS, signal: context.signal }), PICTURE_DECODE);
+  await settleRun(
+    runTool(
+      context.ffmpeg,
+      [
+        ...baseArgs(),
+        '-noautorotate',
+        '-ss',
+        timeSeconds.toFixed(3),
+        ...inputArgs(source),
+        '-map',
+        `0:${video.streamIndex}`,
+        '-frames:v',
+        '1',
+        '-vf',
+        displayFilters(video, size).join(','),
+        '-f',
+        'rawvideo',
+        '-pix_fmt',
+        'rgb24',
+        '-y',
+        `file:${out}`,
+      ],
+      { tool: 'ffmpeg', label: 'poster frame', timeoutMs: POSTER_FRAME_TIMEOUT_MS, signal: context.signal },
+    ),
+    PICTURE_DECODE,
+  );
   const data = await readFile(out);
   // A seek past the last frame (a stream shorter than the container says) yields nothing: fall back to the start.
   if (data.length < size.width * size.height * 3) {
@@ -95,16 +124,44 @@ interface Tiles {
   readonly storyboard: Storyboard;
 }
 
-async function extractTiles(source: MediaInput, video: VideoParams, durationSeconds: number, settings: StoryboardSettings, context: VideoContext): Promise<Tiles> {
+async function extractTiles(
+  source: MediaInput,
+  video: VideoParams,
+  durationSeconds: number,
+  settings: StoryboardSettings,
+  context: VideoContext,
+): Promise<Tiles> {
   const plan = planStoryboard(durationSeconds, { width: video.width, height: video.height }, settings);
   const out = path.join(context.scratchDir, 'tiles.rgb');
   // setpts rebases timestamps to zero (MPEG-TS starts wherever the encoder's clock stood), as -ss does for the poster.
   const select = `setpts=PTS-STARTPTS,select='gte(t,(selected_n+0.5)*${plan.intervalSeconds})'`;
-  await settleRun(runTool(context.ffmpeg, [
-    ...baseArgs(), '-noautorotate', ...(plan.keyframesOnly ? ['-skip_frame', 'nokey'] : []), ...inputArgs(source),
-    '-map', `0:${video.streamIndex}`, '-vf', [select, ...displayFilters(video, plan.tile)].join(','),
-    '-fps_mode', 'passthrough', '-frames:v', String(plan.tiles), '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-y', `file:${out}`,
-  ], { tool: 'ffmpeg', label: 'storyboard frames', timeoutMs: STORYBOARD_TIMEOUT_MS, signal: context.signal }), PICTURE_DECODE);
+  await settleRun(
+    runTool(
+      context.ffmpeg,
+      [
+        ...baseArgs(),
+        '-noautorotate',
+        ...(plan.keyframesOnly ? ['-skip_frame', 'nokey'] : []),
+        ...inputArgs(source),
+        '-map',
+        `0:${video.streamIndex}`,
+        '-vf',
+        [select, ...displayFilters(video, plan.tile)].join(','),
+        '-fps_mode',
+        'passthrough',
+        '-frames:v',
+        String(plan.tiles),
+        '-f',
+        'rawvideo',
+        '-pix_fmt',
+        'rgb24',
+        '-y',
+        `file:${out}`,
+      ],
+      { tool: 'ffmpeg', label: 'storyboard frames', timeoutMs: STORYBOARD_TIMEOUT_MS, signal: context.signal },
+    ),
+    PICTURE_DECODE,
+  );
 
   const tileBytes = plan.tile.width * plan.tile.height * 3;
   const data = await readFile(out);

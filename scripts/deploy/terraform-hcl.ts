@@ -49,7 +49,9 @@ function addUnique(map: Map<string, Attrs>, key: string, blocks: Attrs[] | undef
 
 export async function loadModule(dir: string): Promise<HclModule> {
   const absolute = path.resolve(repoRoot, dir);
-  const files = readdirSync(absolute).filter((file) => file.endsWith('.tf')).sort();
+  const files = readdirSync(absolute)
+    .filter((file) => file.endsWith('.tf'))
+    .sort();
   const resources = new Map<string, Attrs>();
   const data = new Map<string, Attrs>();
   const modules = new Map<string, Attrs>();
@@ -61,8 +63,10 @@ export async function loadModule(dir: string): Promise<HclModule> {
   const terraform: Attrs[] = [];
   for (const file of files) {
     const parsed = (await parse(file, readFileSync(path.join(absolute, file), 'utf8'))) as Parsed;
-    for (const [type, named] of Object.entries(parsed.resource ?? {})) for (const [name, blocks] of Object.entries(named)) addUnique(resources, `${type}.${name}`, blocks, file);
-    for (const [type, named] of Object.entries(parsed.data ?? {})) for (const [name, blocks] of Object.entries(named)) addUnique(data, `${type}.${name}`, blocks, file);
+    for (const [type, named] of Object.entries(parsed.resource ?? {}))
+      for (const [name, blocks] of Object.entries(named)) addUnique(resources, `${type}.${name}`, blocks, file);
+    for (const [type, named] of Object.entries(parsed.data ?? {}))
+      for (const [name, blocks] of Object.entries(named)) addUnique(data, `${type}.${name}`, blocks, file);
     for (const [name, blocks] of Object.entries(parsed.module ?? {})) addUnique(modules, name, blocks, file);
     for (const [name, blocks] of Object.entries(parsed.variable ?? {})) addUnique(variables, name, blocks, file);
     for (const [name, blocks] of Object.entries(parsed.output ?? {})) addUnique(outputs, name, blocks, file);

@@ -118,7 +118,8 @@ export async function terraformPipeline(steps: StepRegistry = productionSteps): 
     { function: sub.function, topic: topicSuffix(sub.topic), ack_deadline_seconds: sub.ackDeadlineSeconds, dead_letter: sub.deadLetterTopic !== undefined },
   ]);
   return {
-    _generated: 'By scripts/deploy/terraform-gen.ts from functions/pipeline.ts and functions/registry.ts. Do not edit: run `node scripts/deploy/terraform-gen.ts`.',
+    _generated:
+      'By scripts/deploy/terraform-gen.ts from functions/pipeline.ts and functions/registry.ts. Do not edit: run `node scripts/deploy/terraform-gen.ts`.',
     topics: pipeline.topics.map((topic) => topicSuffix(topic)).sort(),
     topic_roles: {
       uploads: topicSuffix(config.topics.uploads),
@@ -152,14 +153,18 @@ export async function functionEntries(pipeline: Pipeline, steps: StepRegistry = 
     } else if (existsSync(path.join(repoRoot, 'functions', name, 'run.ts'))) {
       entries.set(name, [`functions/${name}/run.ts`]);
     } else {
-      throw new Error(`function '${name}' is neither a registered step nor functions/${name}/run.ts: tell scripts/deploy/terraform-pipeline.ts where its code starts`);
+      throw new Error(
+        `function '${name}' is neither a registered step nor functions/${name}/run.ts: tell scripts/deploy/terraform-pipeline.ts where its code starts`,
+      );
     }
   }
   return entries;
 }
 
 function isStep(value: unknown): value is StepDefinition {
-  return typeof value === 'object' && value !== null && typeof (value as StepDefinition).name === 'string' && typeof (value as StepDefinition).run === 'function';
+  return (
+    typeof value === 'object' && value !== null && typeof (value as StepDefinition).name === 'string' && typeof (value as StepDefinition).run === 'function'
+  );
 }
 
 /** The module each registered step is defined in, found by importing functions/registry.ts's own imports. */
@@ -244,22 +249,36 @@ export function accessOf(entryFiles: readonly string[], config: Config, workTopi
   };
   for (const file of files) {
     const source = readSource(file);
-    for (const call of findCalls(source, (_call, { receiver, name: method }) => receiver !== undefined && /(?:^|\.)store$/.test(receiver) && STORE_METHODS.has(method))) {
+    for (const call of findCalls(
+      source,
+      (_call, { receiver, name: method }) => receiver !== undefined && /(?:^|\.)store$/.test(receiver) && STORE_METHODS.has(method),
+    )) {
       note('firestore', where(source, call));
     }
-    for (const call of findCalls(source, (_call, { receiver, name: method }) => receiver !== undefined && /(?:^|\.)blobs$/.test(receiver) && (BLOB_READS.has(method) || BLOB_WRITES.has(method)))) {
+    for (const call of findCalls(
+      source,
+      (_call, { receiver, name: method }) => receiver !== undefined && /(?:^|\.)blobs$/.test(receiver) && (BLOB_READS.has(method) || BLOB_WRITES.has(method)),
+    )) {
       const method = (unwrap(call.expression) as ts.PropertyAccessExpression).name.text;
       const ref = refText(source, call.arguments[method === 'upload' ? 1 : 0]);
       if (BLOB_WRITES.has(method)) {
-        if (file !== DERIVATIVE_WRITER) throw new Error(`${where(source, call)}: blobs.${method} outside ${DERIVATIVE_WRITER} cannot be attributed to a bucket; write through writeDerivative/uploadDerivative`);
+        if (file !== DERIVATIVE_WRITER)
+          throw new Error(
+            `${where(source, call)}: blobs.${method} outside ${DERIVATIVE_WRITER} cannot be attributed to a bucket; write through writeDerivative/uploadDerivative`,
+          );
         note('writes_derivatives', where(source, call));
       } else {
         note(/derivative/i.test(ref) ? 'reads_derivatives' : 'reads_sources', where(source, call));
       }
     }
     if (file === PUBLISH_TRANSPORT) continue;
-    for (const call of findCalls(source, (_call, { receiver, name: fnName }) => receiver === undefined && fnName === 'publishEvent')) publishTo(source, call, call.arguments[1]);
-    for (const call of findCalls(source, (_call, { receiver, name: method }) => receiver !== undefined && /(?:^|\.)bus$/.test(receiver) && method === 'publish')) publishTo(source, call, call.arguments[0]);
+    for (const call of findCalls(source, (_call, { receiver, name: fnName }) => receiver === undefined && fnName === 'publishEvent'))
+      publishTo(source, call, call.arguments[1]);
+    for (const call of findCalls(
+      source,
+      (_call, { receiver, name: method }) => receiver !== undefined && /(?:^|\.)bus$/.test(receiver) && method === 'publish',
+    ))
+      publishTo(source, call, call.arguments[0]);
   }
   if (packages.includes('@google/genai')) note('vertex_ai', 'imports @google/genai');
   return {

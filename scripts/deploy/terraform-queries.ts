@@ -31,7 +31,10 @@ export function storeQueries(files: readonly string[] = sourceFiles(QUERYING_FOL
   const queries: StoreQuery[] = [];
   for (const file of files) {
     const source = readSource(file);
-    const calls = findCalls(source, (_call, { receiver, name }) => receiver !== undefined && /(?:^|\.)store$/.test(receiver) && (name === 'list' || name === 'count'));
+    const calls = findCalls(
+      source,
+      (_call, { receiver, name }) => receiver !== undefined && /(?:^|\.)store$/.test(receiver) && (name === 'list' || name === 'count'),
+    );
     for (const call of calls) {
       const method = (unwrap(call.expression) as ts.PropertyAccessExpression).name.text as 'list' | 'count';
       const [collectionArg, queryArg] = call.arguments;
@@ -46,7 +49,9 @@ export function storeQueries(files: readonly string[] = sourceFiles(QUERYING_FOL
 }
 
 function fail(source: SourceFile, node: ts.Node, what: string): never {
-  throw new Error(`${where(source, node)}: cannot read ${what} statically ('${node.getText(source.ast)}'); write it as a literal or a same-file const/function`);
+  throw new Error(
+    `${where(source, node)}: cannot read ${what} statically ('${node.getText(source.ast)}'); write it as a literal or a same-file const/function`,
+  );
 }
 
 /** The collection group of a path expression: its last segment, which must be literal. */
@@ -159,7 +164,10 @@ export function requiredIndex(query: StoreQuery): { collection: string; fields: 
   if (equalities.length + ordered.length <= 1) return undefined;
   return {
     collection: query.collection,
-    fields: [...equalities.map((field) => ({ field_path: field, order: 'ASCENDING' as const })), ...ordered.map((o) => ({ field_path: o.field, order: o.direction }))],
+    fields: [
+      ...equalities.map((field) => ({ field_path: field, order: 'ASCENDING' as const })),
+      ...ordered.map((o) => ({ field_path: o.field, order: o.direction })),
+    ],
   };
 }
 
@@ -167,7 +175,10 @@ export function requiredIndex(query: StoreQuery): { collection: string; fields: 
  * Whether a composite index serves a query: the query's equality fields first (in any order, any direction),
  * then its ordered field in its direction, and nothing else but Firestore's own `__name__` at the end.
  */
-export function indexServes(index: { collection: string; fields: readonly IndexField[] }, need: { collection: string; fields: readonly IndexField[] }): boolean {
+export function indexServes(
+  index: { collection: string; fields: readonly IndexField[] },
+  need: { collection: string; fields: readonly IndexField[] },
+): boolean {
   if (index.collection !== need.collection) return false;
   const fields = index.fields.filter((field) => field.field_path !== '__name__');
   if (fields.length !== need.fields.length) return false;

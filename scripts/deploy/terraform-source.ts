@@ -135,14 +135,23 @@ export function sourceFiles(folders: readonly string[]): string[] {
 /** Strips the wrappers that do not change a value: parentheses, `as`, `satisfies`, `!`. */
 export function unwrap(node: ts.Expression): ts.Expression {
   let current = node;
-  while (ts.isParenthesizedExpression(current) || ts.isAsExpression(current) || ts.isSatisfiesExpression(current) || ts.isNonNullExpression(current) || ts.isTypeAssertionExpression(current)) {
+  while (
+    ts.isParenthesizedExpression(current) ||
+    ts.isAsExpression(current) ||
+    ts.isSatisfiesExpression(current) ||
+    ts.isNonNullExpression(current) ||
+    ts.isTypeAssertionExpression(current)
+  ) {
     current = current.expression;
   }
   return current;
 }
 
 /** Calls in a file whose callee matches: `receiver.method(...)` or `fn(...)`. */
-export function findCalls(source: SourceFile, match: (call: ts.CallExpression, callee: { receiver: string | undefined; name: string }) => boolean): ts.CallExpression[] {
+export function findCalls(
+  source: SourceFile,
+  match: (call: ts.CallExpression, callee: { receiver: string | undefined; name: string }) => boolean,
+): ts.CallExpression[] {
   const calls: ts.CallExpression[] = [];
   const visit = (node: ts.Node): void => {
     if (ts.isCallExpression(node)) {

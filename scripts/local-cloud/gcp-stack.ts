@@ -80,7 +80,14 @@ export async function startGcpStack(options: GcpStackOptions = {}): Promise<GcpS
         `function ${name}`,
         urls.get(name)!,
         process.execPath,
-        ['--disable-warning=ExperimentalWarning', frameworkMain, `--target=${name}`, `--source=${path.join(repoRoot, 'functions', 'index.ts')}`, '--signature-type=cloudevent', `--port=${port}`],
+        [
+          '--disable-warning=ExperimentalWarning',
+          frameworkMain,
+          `--target=${name}`,
+          `--source=${path.join(repoRoot, 'functions', 'index.ts')}`,
+          '--signature-type=cloudevent',
+          `--port=${port}`,
+        ],
         { ...process.env, ...env, NODE_ENV: 'production' },
         // The framework serves POST only; any HTTP answer means it is listening.
         async () => (await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(2_000) })).status > 0,

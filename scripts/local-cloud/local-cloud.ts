@@ -61,20 +61,34 @@ function onPath(command: string, extraDirs: readonly string[] = []): string | un
 export const FAKE_GCS_SERVER_VERSION = 'v1.56.1';
 
 export function findFakeGcsServer(): string {
-  const goBins = [process.env.GOBIN, process.env.GOPATH && path.join(process.env.GOPATH, 'bin'), path.join(os.homedir(), 'go', 'bin')].filter((dir): dir is string => Boolean(dir));
+  const goBins = [process.env.GOBIN, process.env.GOPATH && path.join(process.env.GOPATH, 'bin'), path.join(os.homedir(), 'go', 'bin')].filter(
+    (dir): dir is string => Boolean(dir),
+  );
   const found = onPath('fake-gcs-server', goBins);
-  if (!found) throw new MissingServerError('fake-gcs-server', `go install github.com/fsouza/fake-gcs-server@${FAKE_GCS_SERVER_VERSION}   (Go: /usr/local/go/bin/go)`);
+  if (!found)
+    throw new MissingServerError('fake-gcs-server', `go install github.com/fsouza/fake-gcs-server@${FAKE_GCS_SERVER_VERSION}   (Go: /usr/local/go/bin/go)`);
   return found;
 }
 
 function findGcloud(): string {
   const found = onPath('gcloud');
-  if (!found) throw new MissingServerError('The Google Cloud CLI (gcloud) with its Pub/Sub and Firestore emulators', 'https://cloud.google.com/sdk/docs/install, then `gcloud components install pubsub-emulator cloud-firestore-emulator`');
+  if (!found)
+    throw new MissingServerError(
+      'The Google Cloud CLI (gcloud) with its Pub/Sub and Firestore emulators',
+      'https://cloud.google.com/sdk/docs/install, then `gcloud components install pubsub-emulator cloud-firestore-emulator`',
+    );
   return found;
 }
 
 /** Starts a server in its own process group and resolves once `ready()` answers, or fails with its output. */
-export async function startServer(name: string, host: string, command: string, args: readonly string[], env: NodeJS.ProcessEnv, ready: () => Promise<boolean>): Promise<RunningServer> {
+export async function startServer(
+  name: string,
+  host: string,
+  command: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+  ready: () => Promise<boolean>,
+): Promise<RunningServer> {
   const child = spawn(command, args, { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
   const keep = (chunk: Buffer): void => {
@@ -148,10 +162,22 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
   const started: RunningServer[] = [];
   try {
     const [pubsub, firestore] = await Promise.all([
-      startServer('Pub/Sub emulator', pubsubHost, gcloud, ['beta', 'emulators', 'pubsub', 'start', `--host-port=${pubsubHost}`, `--project=${options.projectId}`, '--quiet'], process.env, () =>
-        answers(`http://${pubsubHost}/`),
+      startServer(
+        'Pub/Sub emulator',
+        pubsubHost,
+        gcloud,
+        ['beta', 'emulators', 'pubsub', 'start', `--host-port=${pubsubHost}`, `--project=${options.projectId}`, '--quiet'],
+        process.env,
+        () => answers(`http://${pubsubHost}/`),
       ),
-      startServer('Firestore emulator', firestoreHost, gcloud, ['emulators', 'firestore', 'start', `--host-port=${firestoreHost}`, '--quiet'], process.env, () => answers(`http://${firestoreHost}/`)),
+      startServer(
+        'Firestore emulator',
+        firestoreHost,
+        gcloud,
+        ['emulators', 'firestore', 'start', `--host-port=${firestoreHost}`, '--quiet'],
+        process.env,
+        () => answers(`http://${firestoreHost}/`),
+      ),
     ]);
     started.push(pubsub, firestore);
     log(`Pub/Sub emulator   ${pubsubHost}`);
@@ -161,7 +187,26 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       'fake-gcs-server',
       storageEndpoint,
       fakeGcs,
-      ['-scheme', 'http', '-host', '127.0.0.1', '-port', String(storagePort), '-backend', 'memory', '-external-url', storageEndpoint, '-event.pubsub-project-id', options.projectId, '-event.pubsub-topic', options.notificationTopic, '-event.bucket', options.notificationBucket, '-event.list', 'finalize'],
+      [
+        '-scheme',
+        'http',
+        '-host',
+        '127.0.0.1',
+        '-port',
+        String(storagePort),
+        '-backend',
+        'memory',
+        '-external-url',
+        storageEndpoint,
+        '-event.pubsub-project-id',
+        options.projectId,
+        '-event.pubsub-topic',
+        options.notificationTopic,
+        '-event.bucket',
+        options.notificationBucket,
+        '-event.list',
+        'finalize',
+      ],
       { ...process.env, PUBSUB_EMULATOR_HOST: pubsubHost },
       () => answers(`${storageEndpoint}/storage/v1/b`),
     );

@@ -9,7 +9,9 @@ import { open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 /** Generous: three minutes of synthesized music take a few seconds on a busy core. */
 const BITEXACT = ['-fflags', '+bitexact', '-flags:a', '+bitexact', '-map_metadata', '-1'];
 
-export interface ToneOptions { durationSeconds?: number }
+export interface ToneOptions {
+  durationSeconds?: number;
+}
 
 /**
  * EBU Tech 3341 test case 1: a 997 Hz sine at −23 dBFS peak in both channels of a stereo pair measures −23.0 LUFS.
@@ -19,7 +21,18 @@ export async function referenceTone(ffmpegPath: string, outPath: string, opts: T
   const { durationSeconds = 20 } = opts;
   const amplitude = 10 ** (-23 / 20);
   const sine = `${amplitude.toFixed(9)}*sin(2*PI*997*t)`;
-  await ffmpeg(ffmpegPath, ['-f', 'lavfi', '-i', `aevalsrc='${sine}|${sine}':s=48000:d=${durationSeconds}`, '-c:a', 'pcm_s24le', ...BITEXACT, '-f', 'wav', outPath]);
+  await ffmpeg(ffmpegPath, [
+    '-f',
+    'lavfi',
+    '-i',
+    `aevalsrc='${sine}|${sine}':s=48000:d=${durationSeconds}`,
+    '-c:a',
+    'pcm_s24le',
+    ...BITEXACT,
+    '-f',
+    'wav',
+    outPath,
+  ]);
   return outPath;
 }
 
@@ -31,10 +44,22 @@ export async function referenceTone(ffmpegPath: string, outPath: string, opts: T
 export async function hotMaster(ffmpegPath: string, outPath: string, opts: ToneOptions = {}): Promise<string> {
   const { durationSeconds = 10 } = opts;
   await ffmpeg(ffmpegPath, [
-    '-f', 'lavfi', '-i', `anoisesrc=color=pink:amplitude=0.35:sample_rate=44100:duration=${durationSeconds}:seed=7`,
-    '-f', 'lavfi', '-i', `aevalsrc='0.5*sin(2*PI*110*t)*exp(-3*mod(t,0.5))':s=44100:d=${durationSeconds}`,
-    '-filter_complex', '[0:a]pan=stereo|c0=c0|c1=c0[noise];[1:a]pan=stereo|c0=c0|c1=c0[bass];[noise][bass]amix=inputs=2:normalize=0,volume=3dB,alimiter=limit=0.97:level=false:attack=1:release=20',
-    '-c:a', 'flac', ...BITEXACT, '-f', 'flac', outPath,
+    '-f',
+    'lavfi',
+    '-i',
+    `anoisesrc=color=pink:amplitude=0.35:sample_rate=44100:duration=${durationSeconds}:seed=7`,
+    '-f',
+    'lavfi',
+    '-i',
+    `aevalsrc='0.5*sin(2*PI*110*t)*exp(-3*mod(t,0.5))':s=44100:d=${durationSeconds}`,
+    '-filter_complex',
+    '[0:a]pan=stereo|c0=c0|c1=c0[noise];[1:a]pan=stereo|c0=c0|c1=c0[bass];[noise][bass]amix=inputs=2:normalize=0,volume=3dB,alimiter=limit=0.97:level=false:attack=1:release=20',
+    '-c:a',
+    'flac',
+    ...BITEXACT,
+    '-f',
+    'flac',
+    outPath,
   ]);
   return outPath;
 }
@@ -47,10 +72,22 @@ export async function hotMaster(ffmpegPath: string, outPath: string, opts: ToneO
 export async function quietWithTransients(ffmpegPath: string, outPath: string, opts: ToneOptions = {}): Promise<string> {
   const { durationSeconds = 10 } = opts;
   await ffmpeg(ffmpegPath, [
-    '-f', 'lavfi', '-i', `anoisesrc=color=pink:amplitude=0.18:sample_rate=48000:duration=${durationSeconds}:seed=3`,
-    '-f', 'lavfi', '-i', `aevalsrc='0.5*exp(-3000*mod(t,1.25))*sin(2*PI*2500*t+1)':s=48000:d=${durationSeconds}`,
-    '-filter_complex', '[0:a]lowpass=f=6000[bed];[bed][1:a]amix=inputs=2:normalize=0,pan=stereo|c0=c0|c1=c0',
-    '-c:a', 'pcm_s24le', ...BITEXACT, '-f', 'wav', outPath,
+    '-f',
+    'lavfi',
+    '-i',
+    `anoisesrc=color=pink:amplitude=0.18:sample_rate=48000:duration=${durationSeconds}:seed=3`,
+    '-f',
+    'lavfi',
+    '-i',
+    `aevalsrc='0.5*exp(-3000*mod(t,1.25))*sin(2*PI*2500*t+1)':s=48000:d=${durationSeconds}`,
+    '-filter_complex',
+    '[0:a]lowpass=f=6000[bed];[bed][1:a]amix=inputs=2:normalize=0,pan=stereo|c0=c0|c1=c0',
+    '-c:a',
+    'pcm_s24le',
+    ...BITEXACT,
+    '-f',
+    'wav',
+    outPath,
   ]);
   return outPath;
 }
@@ -64,8 +101,16 @@ export async function surround51(ffmpegPath: string, outPath: string, opts: Tone
   const { durationSeconds = 6 } = opts;
   const tone = '0.1*sin(2*PI*997*t)';
   await ffmpeg(ffmpegPath, [
-    '-f', 'lavfi', '-i', `aevalsrc='0|0|${tone}|0.5*sin(2*PI*60*t)|${tone}|0':s=48000:d=${durationSeconds}:c=5.1`,
-    '-c:a', 'pcm_s16le', ...BITEXACT, '-f', 'wav', outPath,
+    '-f',
+    'lavfi',
+    '-i',
+    `aevalsrc='0|0|${tone}|0.5*sin(2*PI*60*t)|${tone}|0':s=48000:d=${durationSeconds}:c=5.1`,
+    '-c:a',
+    'pcm_s16le',
+    ...BITEXACT,
+    '-f',
+    'wav',
+    outPath,
   ]);
   return outPath;
 }
@@ -92,9 +137,18 @@ export async function musicMaster(ffmpegPath: string, outPath: string, opts: Ton
   // Verses 6 dB down, choruses at full level: 40 s verse, 20 s chorus, repeating.
   const sections = "volume='if(lt(mod(t,60),40),0.5,1)':eval=frame";
   await ffmpeg(ffmpegPath, [
-    '-f', 'lavfi', '-i', `aevalsrc='${channel(1, 0)}|${channel(1.003, 0.25)}':channel_layout=stereo:sample_rate=48000:duration=8,aloop=loop=-1:size=${8 * 48000}`,
-    '-af', `atrim=duration=${durationSeconds},${sections}`,
-    '-c:a', 'flac', ...BITEXACT, '-f', 'flac', outPath,
+    '-f',
+    'lavfi',
+    '-i',
+    `aevalsrc='${channel(1, 0)}|${channel(1.003, 0.25)}':channel_layout=stereo:sample_rate=48000:duration=8,aloop=loop=-1:size=${8 * 48000}`,
+    '-af',
+    `atrim=duration=${durationSeconds},${sections}`,
+    '-c:a',
+    'flac',
+    ...BITEXACT,
+    '-f',
+    'flac',
+    outPath,
   ]);
   return outPath;
 }
@@ -106,8 +160,20 @@ export async function musicMaster(ffmpegPath: string, outPath: string, opts: Ton
 export async function undecodableM4a(ffmpegPath: string, outPath: string, opts: ToneOptions = {}): Promise<string> {
   const { durationSeconds = 3 } = opts;
   await ffmpeg(ffmpegPath, [
-    '-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${durationSeconds}`,
-    '-c:a', 'aac', '-b:a', '128k', ...BITEXACT, '-movflags', '+faststart', '-f', 'mp4', outPath,
+    '-f',
+    'lavfi',
+    '-i',
+    `sine=frequency=440:sample_rate=48000:duration=${durationSeconds}`,
+    '-c:a',
+    'aac',
+    '-b:a',
+    '128k',
+    ...BITEXACT,
+    '-movflags',
+    '+faststart',
+    '-f',
+    'mp4',
+    outPath,
   ]);
   const handle = await open(outPath, 'r+');
   try {
@@ -147,13 +213,38 @@ export async function formatChangingTs(ffmpegPath: string, outPath: string, opts
   const half = durationSeconds / 2;
   const first = `${outPath}.first.ts`;
   const second = `${outPath}.second.ts`;
-  await ffmpeg(ffmpegPath, ['-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=44100:duration=${half}`, '-ac', '2', '-c:a', 'mp2', ...BITEXACT, '-f', 'mpegts', first]);
-  await ffmpeg(ffmpegPath, ['-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${half}`, '-ac', '1', '-c:a', 'mp2', ...BITEXACT, '-f', 'mpegts', second]);
+  await ffmpeg(ffmpegPath, [
+    '-f',
+    'lavfi',
+    '-i',
+    `sine=frequency=440:sample_rate=44100:duration=${half}`,
+    '-ac',
+    '2',
+    '-c:a',
+    'mp2',
+    ...BITEXACT,
+    '-f',
+    'mpegts',
+    first,
+  ]);
+  await ffmpeg(ffmpegPath, [
+    '-f',
+    'lavfi',
+    '-i',
+    `sine=frequency=440:sample_rate=48000:duration=${half}`,
+    '-ac',
+    '1',
+    '-c:a',
+    'mp2',
+    ...BITEXACT,
+    '-f',
+    'mpegts',
+    second,
+  ]);
   await writeFile(outPath, Buffer.concat([await readFile(first), await readFile(second)]));
   await Promise.all([rm(first), rm(second)]);
   return outPath;
 }
-
 
 /** Cover art and tags for the tag-reading tests: every file is a 440 Hz tone plus the tags named in each generator. */
 export interface TaggedAudioOptions {
@@ -167,8 +258,17 @@ export interface TaggedAudioOptions {
 
 /** The tags every tagged sample carries (ID3 frame in brackets where the key alone does not say it). */
 export const SAMPLE_TAGS = {
-  title: 'Night Drive', artist: 'The Testers', album: 'Synthetic Hours', album_artist: 'Various Testers', track: '3/12', disc: '1/2',
-  date: '2021', genre: 'Electronic', language: 'eng', publisher: 'Mediaflow Records', TSRC: 'USRC17607839',
+  title: 'Night Drive',
+  artist: 'The Testers',
+  album: 'Synthetic Hours',
+  album_artist: 'Various Testers',
+  track: '3/12',
+  disc: '1/2',
+  date: '2021',
+  genre: 'Electronic',
+  language: 'eng',
+  publisher: 'Mediaflow Records',
+  TSRC: 'USRC17607839',
 } as const;
 
 function tagArgs(tags: Readonly<Record<string, string>>): string[] {
@@ -182,14 +282,31 @@ function toneInput(durationSeconds: number): string[] {
 /** A JPEG cover of the given size (testsrc2: colour bars and a counter, so crops and scales are visible). */
 export async function coverJpeg(ffmpegPath: string, outPath: string, opts: { width?: number; height?: number } = {}): Promise<string> {
   const { width = 800, height = 800 } = opts;
-  await ffmpeg(ffmpegPath, ['-f', 'lavfi', '-i', `testsrc2=size=${width}x${height}:rate=1:duration=1`, '-frames:v', '1', '-c:v', 'mjpeg', '-pix_fmt', 'yuvj420p', '-f', 'image2', outPath]);
+  await ffmpeg(ffmpegPath, [
+    '-f',
+    'lavfi',
+    '-i',
+    `testsrc2=size=${width}x${height}:rate=1:duration=1`,
+    '-frames:v',
+    '1',
+    '-c:v',
+    'mjpeg',
+    '-pix_fmt',
+    'yuvj420p',
+    '-f',
+    'image2',
+    outPath,
+  ]);
   return outPath;
 }
 
 /** An ffmetadata file with `count` equal chapters over `durationSeconds` (ffmpeg writes them as ID3 CHAP/CTOC or MP4 chapters). */
 async function chapterFile(outPath: string, count: number, durationSeconds: number): Promise<string> {
   const length = Math.floor((durationSeconds * 1000) / count);
-  const chapters = Array.from({ length: count }, (_, index) => `[CHAPTER]\nTIMEBASE=1/1000\nSTART=${index * length}\nEND=${(index + 1) * length}\ntitle=Chapter ${index + 1}\n`);
+  const chapters = Array.from(
+    { length: count },
+    (_, index) => `[CHAPTER]\nTIMEBASE=1/1000\nSTART=${index * length}\nEND=${(index + 1) * length}\ntitle=Chapter ${index + 1}\n`,
+  );
   await writeFile(outPath, `;FFMETADATA1\n${chapters.join('')}`);
   return outPath;
 }
@@ -199,8 +316,29 @@ export async function taggedMp3WithCover(ffmpegPath: string, outPath: string, op
   const { durationSeconds = 3, coverWidth = 800, coverHeight = 700 } = opts;
   const cover = await coverJpeg(ffmpegPath, `${outPath}.cover.jpg`, { width: coverWidth, height: coverHeight });
   await ffmpeg(ffmpegPath, [
-    ...toneInput(durationSeconds), '-i', cover, '-map', '0', '-map', '1', '-c:a', 'libmp3lame', '-b:a', '64k', '-c:v', 'mjpeg',
-    '-id3v2_version', '3', '-metadata:s:v', 'title=Album cover', '-metadata:s:v', 'comment=Cover (front)', ...tagArgs(SAMPLE_TAGS), '-f', 'mp3', outPath,
+    ...toneInput(durationSeconds),
+    '-i',
+    cover,
+    '-map',
+    '0',
+    '-map',
+    '1',
+    '-c:a',
+    'libmp3lame',
+    '-b:a',
+    '64k',
+    '-c:v',
+    'mjpeg',
+    '-id3v2_version',
+    '3',
+    '-metadata:s:v',
+    'title=Album cover',
+    '-metadata:s:v',
+    'comment=Cover (front)',
+    ...tagArgs(SAMPLE_TAGS),
+    '-f',
+    'mp3',
+    outPath,
   ]);
   await rm(cover);
   return outPath;
@@ -211,8 +349,24 @@ export async function mp3WithChapters(ffmpegPath: string, outPath: string, opts:
   const { durationSeconds = 6, chapters = 3 } = opts;
   const meta = await chapterFile(`${outPath}.chapters.txt`, chapters, durationSeconds);
   await ffmpeg(ffmpegPath, [
-    ...toneInput(durationSeconds), '-i', meta, '-map', '0:a', '-map_metadata', '1', '-map_chapters', '1', '-c:a', 'libmp3lame', '-b:a', '64k',
-    '-metadata', 'title=Episode 1', '-f', 'mp3', outPath,
+    ...toneInput(durationSeconds),
+    '-i',
+    meta,
+    '-map',
+    '0:a',
+    '-map_metadata',
+    '1',
+    '-map_chapters',
+    '1',
+    '-c:a',
+    'libmp3lame',
+    '-b:a',
+    '64k',
+    '-metadata',
+    'title=Episode 1',
+    '-f',
+    'mp3',
+    outPath,
   ]);
   await rm(meta);
   return outPath;
@@ -230,9 +384,28 @@ export async function m4aWithCoverAndChapters(ffmpegPath: string, outPath: strin
   const input = lossless ? ['-f', 'lavfi', '-i', `anoisesrc=color=pink:sample_rate=48000:duration=${durationSeconds}:seed=5`] : toneInput(durationSeconds);
   const codec = lossless ? ['-ac', '2', '-c:a', 'alac', '-sample_fmt', 's32p'] : ['-c:a', 'aac', '-b:a', '96k'];
   await ffmpeg(ffmpegPath, [
-    ...input, '-i', cover, '-i', meta, '-map', '0:a', '-map', '1', '-map_metadata', '2', '-map_chapters', '2', ...codec,
-    '-c:v', 'copy', '-disposition:v', 'attached_pic', ...tagArgs({ title: SAMPLE_TAGS.title, artist: SAMPLE_TAGS.artist, album: SAMPLE_TAGS.album, track: '3/12', date: '2021' }),
-    '-f', 'ipod', outPath,
+    ...input,
+    '-i',
+    cover,
+    '-i',
+    meta,
+    '-map',
+    '0:a',
+    '-map',
+    '1',
+    '-map_metadata',
+    '2',
+    '-map_chapters',
+    '2',
+    ...codec,
+    '-c:v',
+    'copy',
+    '-disposition:v',
+    'attached_pic',
+    ...tagArgs({ title: SAMPLE_TAGS.title, artist: SAMPLE_TAGS.artist, album: SAMPLE_TAGS.album, track: '3/12', date: '2021' }),
+    '-f',
+    'ipod',
+    outPath,
   ]);
   await Promise.all([rm(cover), rm(meta)]);
   return outPath;
@@ -243,8 +416,25 @@ export async function flacWithPicture(ffmpegPath: string, outPath: string, opts:
   const { durationSeconds = 3, coverWidth = 640, coverHeight = 640 } = opts;
   const cover = await coverJpeg(ffmpegPath, `${outPath}.cover.jpg`, { width: coverWidth, height: coverHeight });
   await ffmpeg(ffmpegPath, [
-    ...toneInput(durationSeconds), '-i', cover, '-map', '0', '-map', '1', '-c:a', 'flac', '-c:v', 'copy', '-disposition:v', 'attached_pic',
-    '-metadata:s:v', 'comment=Cover (front)', ...tagArgs({ title: SAMPLE_TAGS.title, artist: SAMPLE_TAGS.artist, ISRC: SAMPLE_TAGS.TSRC, tracknumber: '3', tracktotal: '12' }), '-f', 'flac', outPath,
+    ...toneInput(durationSeconds),
+    '-i',
+    cover,
+    '-map',
+    '0',
+    '-map',
+    '1',
+    '-c:a',
+    'flac',
+    '-c:v',
+    'copy',
+    '-disposition:v',
+    'attached_pic',
+    '-metadata:s:v',
+    'comment=Cover (front)',
+    ...tagArgs({ title: SAMPLE_TAGS.title, artist: SAMPLE_TAGS.artist, ISRC: SAMPLE_TAGS.TSRC, tracknumber: '3', tracktotal: '12' }),
+    '-f',
+    'flac',
+    outPath,
   ]);
   await rm(cover);
   return outPath;
@@ -266,10 +456,31 @@ export async function opusWithPicture(ffmpegPath: string, outPath: string, opts:
   const mime = Buffer.from('image/jpeg');
   const description = Buffer.from('Front');
   // FLAC PICTURE block: type 3 (front cover), MIME, description, width, height, depth, palette size, data.
-  const block = Buffer.concat([u32(3), u32(mime.length), mime, u32(description.length), description, u32(coverWidth), u32(coverHeight), u32(24), u32(0), u32(jpeg.length), jpeg]);
+  const block = Buffer.concat([
+    u32(3),
+    u32(mime.length),
+    mime,
+    u32(description.length),
+    description,
+    u32(coverWidth),
+    u32(coverHeight),
+    u32(24),
+    u32(0),
+    u32(jpeg.length),
+    jpeg,
+  ]);
   await ffmpeg(ffmpegPath, [
-    ...toneInput(durationSeconds), '-c:a', 'libopus', '-b:a', '64k', ...tagArgs({ title: SAMPLE_TAGS.title, artist: SAMPLE_TAGS.artist }),
-    '-metadata', `METADATA_BLOCK_PICTURE=${block.toString('base64')}`, '-f', 'ogg', outPath,
+    ...toneInput(durationSeconds),
+    '-c:a',
+    'libopus',
+    '-b:a',
+    '64k',
+    ...tagArgs({ title: SAMPLE_TAGS.title, artist: SAMPLE_TAGS.artist }),
+    '-metadata',
+    `METADATA_BLOCK_PICTURE=${block.toString('base64')}`,
+    '-f',
+    'ogg',
+    outPath,
   ]);
   await rm(cover);
   return outPath;
@@ -282,9 +493,24 @@ export async function opusWithPicture(ffmpegPath: string, outPath: string, opts:
 export async function hostileTagsMp3(ffmpegPath: string, outPath: string, opts: TaggedAudioOptions = {}): Promise<string> {
   const { durationSeconds = 2 } = opts;
   await ffmpeg(ffmpegPath, [
-    ...toneInput(durationSeconds), '-c:a', 'libmp3lame', '-b:a', '64k', '-id3v2_version', '3',
-    '-metadata', `title=${'T'.repeat(100 * 1024)}`, '-metadata', 'artist=Evil\u0001\u001b[31m\u202eArtist\u0007', '-metadata', '__name__=reserved',
-    '-metadata', 'album=\u0008Album\u007f', '-f', 'mp3', outPath,
+    ...toneInput(durationSeconds),
+    '-c:a',
+    'libmp3lame',
+    '-b:a',
+    '64k',
+    '-id3v2_version',
+    '3',
+    '-metadata',
+    `title=${'T'.repeat(100 * 1024)}`,
+    '-metadata',
+    'artist=Evil\u0001\u001b[31m\u202eArtist\u0007',
+    '-metadata',
+    '__name__=reserved',
+    '-metadata',
+    'album=\u0008Album\u007f',
+    '-f',
+    'mp3',
+    outPath,
   ]);
   return outPath;
 }
@@ -301,19 +527,68 @@ export async function hostileTagsMp3(ffmpegPath: string, outPath: string, opts: 
  */
 export async function lameCbrMp3(ffmpegPath: string, outPath: string, opts: ToneOptions = {}): Promise<string> {
   const { durationSeconds = 20 } = opts;
-  await ffmpeg(ffmpegPath, ['-f', 'lavfi', '-i', `sine=frequency=440:duration=${durationSeconds}`, '-ar', '44100', '-ac', '2', '-c:a', 'libmp3lame', '-b:a', '128k', ...BITEXACT, '-f', 'mp3', outPath]);
+  await ffmpeg(ffmpegPath, [
+    '-f',
+    'lavfi',
+    '-i',
+    `sine=frequency=440:duration=${durationSeconds}`,
+    '-ar',
+    '44100',
+    '-ac',
+    '2',
+    '-c:a',
+    'libmp3lame',
+    '-b:a',
+    '128k',
+    ...BITEXACT,
+    '-f',
+    'mp3',
+    outPath,
+  ]);
   return outPath;
 }
 
 export async function adtsAac(ffmpegPath: string, outPath: string, opts: ToneOptions = {}): Promise<string> {
   const { durationSeconds = 20 } = opts;
-  await ffmpeg(ffmpegPath, ['-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=44100:duration=${durationSeconds}`, '-ac', '2', '-c:a', 'aac', '-b:a', '160k', ...BITEXACT, '-f', 'adts', outPath]);
+  await ffmpeg(ffmpegPath, [
+    '-f',
+    'lavfi',
+    '-i',
+    `sine=frequency=440:sample_rate=44100:duration=${durationSeconds}`,
+    '-ac',
+    '2',
+    '-c:a',
+    'aac',
+    '-b:a',
+    '160k',
+    ...BITEXACT,
+    '-f',
+    'adts',
+    outPath,
+  ]);
   return outPath;
 }
 
 export async function voiceMemoM4a(ffmpegPath: string, outPath: string, opts: ToneOptions = {}): Promise<string> {
   const { durationSeconds = 20 } = opts;
-  await ffmpeg(ffmpegPath, ['-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=16000:duration=${durationSeconds}`, '-ac', '1', '-c:a', 'aac', '-b:a', '32k', ...BITEXACT, '-movflags', '+faststart', '-f', 'ipod', outPath]);
+  await ffmpeg(ffmpegPath, [
+    '-f',
+    'lavfi',
+    '-i',
+    `sine=frequency=440:sample_rate=16000:duration=${durationSeconds}`,
+    '-ac',
+    '1',
+    '-c:a',
+    'aac',
+    '-b:a',
+    '32k',
+    ...BITEXACT,
+    '-movflags',
+    '+faststart',
+    '-f',
+    'ipod',
+    outPath,
+  ]);
   return outPath;
 }
 
@@ -327,10 +602,30 @@ export async function videoWithChannels(ffmpegPath: string, outPath: string, opt
   const tone = '0.1*sin(2*PI*440*t)';
   const signal = channels === 6 ? [tone, tone, tone, '0', tone, tone] : Array.from({ length: channels }, () => tone);
   await ffmpeg(ffmpegPath, [
-    '-f', 'lavfi', '-i', `testsrc2=size=320x240:rate=15:duration=${durationSeconds}`,
-    '-f', 'lavfi', '-i', `aevalsrc='${signal.join('|')}':s=48000:d=${durationSeconds}:c=${layout}`,
-    '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-b:a', `${64 * channels}k`,
-    '-movflags', '+faststart', ...BITEXACT, '-f', 'mp4', outPath,
+    '-f',
+    'lavfi',
+    '-i',
+    `testsrc2=size=320x240:rate=15:duration=${durationSeconds}`,
+    '-f',
+    'lavfi',
+    '-i',
+    `aevalsrc='${signal.join('|')}':s=48000:d=${durationSeconds}:c=${layout}`,
+    '-c:v',
+    'libx264',
+    '-preset',
+    'ultrafast',
+    '-pix_fmt',
+    'yuv420p',
+    '-c:a',
+    'aac',
+    '-b:a',
+    `${64 * channels}k`,
+    '-movflags',
+    '+faststart',
+    ...BITEXACT,
+    '-f',
+    'mp4',
+    outPath,
   ]);
   return outPath;
 }

@@ -23,14 +23,35 @@ type Rgb = readonly [number, number, number];
 export async function photoJpeg(ffmpegPath: string, outPath: string, opts: { width?: number; height?: number } = {}): Promise<string> {
   const { width = 4000, height = 3000 } = opts;
   await ffmpeg(ffmpegPath, [
-    '-f', 'lavfi', '-i', `testsrc2=size=${width}x${height}:rate=1,noise=alls=20:allf=u,gblur=sigma=0.7`,
-    '-frames:v', '1', '-c:v', 'mjpeg', '-pix_fmt', 'yuvj420p', '-q:v', '2', ...BITEXACT, '-f', 'image2', '-update', '1', outPath,
+    '-f',
+    'lavfi',
+    '-i',
+    `testsrc2=size=${width}x${height}:rate=1,noise=alls=20:allf=u,gblur=sigma=0.7`,
+    '-frames:v',
+    '1',
+    '-c:v',
+    'mjpeg',
+    '-pix_fmt',
+    'yuvj420p',
+    '-q:v',
+    '2',
+    ...BITEXACT,
+    '-f',
+    'image2',
+    '-update',
+    '1',
+    outPath,
   ]);
   return outPath;
 }
 
 /** The colours of the quadrants of `quadrantImage` as displayed: top-left, top-right, bottom-left, bottom-right. */
-export const QUADRANTS: readonly Rgb[] = [[255, 0, 0], [0, 255, 0], [0, 0, 255], [255, 255, 255]];
+export const QUADRANTS: readonly Rgb[] = [
+  [255, 0, 0],
+  [0, 255, 0],
+  [0, 0, 255],
+  [255, 255, 255],
+];
 
 /**
  * A JPEG whose *displayed* picture (after its EXIF orientation, EXIF 2.32 tag 0x0112) is `width`×`height` with
@@ -42,11 +63,23 @@ export async function orientedJpeg(_ffmpegPath: string, outPath: string, opts: {
   const display = quadrantPixels(width, height);
   // Each entry undoes what the orientation asks a viewer to do: clockwise turns (as sharp's rotate()), then a
   // left-right mirror. 5 is the transpose, 7 the transverse; both are their own inverse.
-  const stored: Record<number, [turn: number, mirror: boolean]> = { 1: [0, false], 2: [0, true], 3: [180, false], 4: [180, true], 5: [90, true], 6: [270, false], 7: [270, true], 8: [90, false] };
+  const stored: Record<number, [turn: number, mirror: boolean]> = {
+    1: [0, false],
+    2: [0, true],
+    3: [180, false],
+    4: [180, true],
+    5: [90, true],
+    6: [270, false],
+    7: [270, true],
+    8: [90, false],
+  };
   const transform = stored[orientation];
   if (!transform) throw new RangeError(`EXIF orientation must be 1–8, got ${orientation}`);
   // Two pipelines, because sharp applies a mirror before a turn whatever order they are called in.
-  const turned = await sharp(display, { raw: { width, height, channels: 3 } }).rotate(transform[0]).raw().toBuffer({ resolveWithObject: true });
+  const turned = await sharp(display, { raw: { width, height, channels: 3 } })
+    .rotate(transform[0])
+    .raw()
+    .toBuffer({ resolveWithObject: true });
   const pixels = await sharp(turned.data, { raw: turned.info }).flop(transform[1]).raw().toBuffer({ resolveWithObject: true });
   await sharp(pixels.data, { raw: pixels.info }).withMetadata({ orientation }).jpeg({ quality: 95, chromaSubsampling: '4:4:4' }).toFile(outPath);
   return outPath;
@@ -66,7 +99,15 @@ function quadrantPixels(width: number, height: number): Buffer {
 /** What `cameraJpeg` writes: the basics a thumbnail step should record, and GPS it must never pass on. */
 export const CAMERA_EXIF = {
   IFD0: { Make: 'Acme Optics', Model: 'Acme X100', Artist: 'Ada Lovelace', Copyright: '(C) 2024 Ada Lovelace', Software: 'Acme Firmware 1.2' },
-  IFD2: { DateTimeOriginal: '2024:05:01 12:34:56', OffsetTimeOriginal: '+02:00', LensModel: 'Acme 35mm f/1.8', ExposureTime: '1/250', FNumber: '28/10', ISOSpeedRatings: '200', FocalLength: '35/1' },
+  IFD2: {
+    DateTimeOriginal: '2024:05:01 12:34:56',
+    OffsetTimeOriginal: '+02:00',
+    LensModel: 'Acme 35mm f/1.8',
+    ExposureTime: '1/250',
+    FNumber: '28/10',
+    ISOSpeedRatings: '200',
+    FocalLength: '35/1',
+  },
   IFD3: { GPSLatitudeRef: 'N', GPSLatitude: '51/1 30/1 2646/100', GPSLongitudeRef: 'W', GPSLongitude: '0/1 7/1 3960/100' },
 } as const;
 
@@ -85,13 +126,32 @@ export async function cameraJpeg(_ffmpegPath: string, outPath: string, opts: { w
  * converting anything (sharp's withIccProfile would convert), so a Display P3 file can hold colours sRGB cannot.
  * With `bitDepth: 16` the PNG is 16-bit, which sharp decodes along a different colour path.
  */
-export async function iccTaggedPng(_ffmpegPath: string, outPath: string, opts: { profile: 'p3' | 'srgb'; rgb: Rgb; bitDepth?: 8 | 16; width?: number; height?: number }): Promise<string> {
+export async function iccTaggedPng(
+  _ffmpegPath: string,
+  outPath: string,
+  opts: { profile: 'p3' | 'srgb'; rgb: Rgb; bitDepth?: 8 | 16; width?: number; height?: number },
+): Promise<string> {
   const { profile, rgb, bitDepth = 8, width = 64, height = 48 } = opts;
-  const icc = (await sharp({ create: { width: 1, height: 1, channels: 3, background: '#000' } }).withIccProfile(profile).png().toBuffer().then((png) => sharp(png).metadata())).icc;
+  const icc = (
+    await sharp({ create: { width: 1, height: 1, channels: 3, background: '#000' } })
+      .withIccProfile(profile)
+      .png()
+      .toBuffer()
+      .then((png) => sharp(png).metadata())
+  ).icc;
   if (!icc) throw new Error(`libvips has no built-in '${profile}' profile`);
-  const png = bitDepth === 16
-    ? await sharp(new Uint16Array(width * height * 3).map((_, i) => rgb[i % 3]! * 257), { raw: { width, height, channels: 3 } }).toColourspace('rgb16').png().toBuffer()
-    : await sharp({ create: { width, height, channels: 3, background: { r: rgb[0], g: rgb[1], b: rgb[2] } } }).png().toBuffer();
+  const png =
+    bitDepth === 16
+      ? await sharp(
+          new Uint16Array(width * height * 3).map((_, i) => rgb[i % 3]! * 257),
+          { raw: { width, height, channels: 3 } },
+        )
+          .toColourspace('rgb16')
+          .png()
+          .toBuffer()
+      : await sharp({ create: { width, height, channels: 3, background: { r: rgb[0], g: rgb[1], b: rgb[2] } } })
+          .png()
+          .toBuffer();
   await writeFile(outPath, withIccpChunk(png, icc));
   return outPath;
 }
@@ -115,7 +175,10 @@ function pngChunk(type: string, data: Buffer): Buffer {
 /** A CMYK JPEG (no embedded profile) of a flat sRGB colour, converted by libvips' built-in CMYK profile. */
 export async function cmykJpeg(_ffmpegPath: string, outPath: string, opts: { rgb?: Rgb; width?: number; height?: number } = {}): Promise<string> {
   const { rgb = [220, 30, 40], width = 64, height = 48 } = opts;
-  await sharp({ create: { width, height, channels: 3, background: { r: rgb[0], g: rgb[1], b: rgb[2] } } }).toColourspace('cmyk').jpeg({ quality: 95 }).toFile(outPath);
+  await sharp({ create: { width, height, channels: 3, background: { r: rgb[0], g: rgb[1], b: rgb[2] } } })
+    .toColourspace('cmyk')
+    .jpeg({ quality: 95 })
+    .toFile(outPath);
   return outPath;
 }
 
@@ -123,8 +186,22 @@ export async function cmykJpeg(_ffmpegPath: string, outPath: string, opts: { rgb
 export async function pngImage(ffmpegPath: string, outPath: string, opts: { pixelFormat: string; width?: number; height?: number }): Promise<string> {
   const { pixelFormat, width = 96, height = 64 } = opts;
   await ffmpeg(ffmpegPath, [
-    '-f', 'lavfi', '-i', `testsrc2=size=${width}x${height}:rate=1`,
-    '-frames:v', '1', '-c:v', 'png', '-pix_fmt', pixelFormat, ...BITEXACT, '-f', 'image2', '-update', '1', outPath,
+    '-f',
+    'lavfi',
+    '-i',
+    `testsrc2=size=${width}x${height}:rate=1`,
+    '-frames:v',
+    '1',
+    '-c:v',
+    'png',
+    '-pix_fmt',
+    pixelFormat,
+    ...BITEXACT,
+    '-f',
+    'image2',
+    '-update',
+    '1',
+    outPath,
   ]);
   return outPath;
 }
@@ -132,7 +209,24 @@ export async function pngImage(ffmpegPath: string, outPath: string, opts: { pixe
 /** A BMP, a format libvips does not read, so the step has to go through ffmpeg. */
 export async function bmpImage(ffmpegPath: string, outPath: string, opts: { width?: number; height?: number } = {}): Promise<string> {
   const { width = 96, height = 64 } = opts;
-  await ffmpeg(ffmpegPath, ['-f', 'lavfi', '-i', `testsrc2=size=${width}x${height}:rate=1`, '-frames:v', '1', '-c:v', 'bmp', '-pix_fmt', 'bgr24', ...BITEXACT, '-f', 'image2', '-update', '1', outPath]);
+  await ffmpeg(ffmpegPath, [
+    '-f',
+    'lavfi',
+    '-i',
+    `testsrc2=size=${width}x${height}:rate=1`,
+    '-frames:v',
+    '1',
+    '-c:v',
+    'bmp',
+    '-pix_fmt',
+    'bgr24',
+    ...BITEXACT,
+    '-f',
+    'image2',
+    '-update',
+    '1',
+    outPath,
+  ]);
   return outPath;
 }
 
@@ -140,7 +234,20 @@ export async function bmpImage(ffmpegPath: string, outPath: string, opts: { widt
 export async function animatedWebp(ffmpegPath: string, outPath: string, opts: { width?: number; height?: number; frames?: number } = {}): Promise<string> {
   const { width = 160, height = 120, frames = 10 } = opts;
   const gif = `${outPath}.gif`;
-  await ffmpeg(ffmpegPath, ['-f', 'lavfi', '-i', `testsrc2=size=${width}x${height}:rate=10`, '-frames:v', String(frames), '-loop', '0', ...BITEXACT, '-f', 'gif', gif]);
+  await ffmpeg(ffmpegPath, [
+    '-f',
+    'lavfi',
+    '-i',
+    `testsrc2=size=${width}x${height}:rate=10`,
+    '-frames:v',
+    String(frames),
+    '-loop',
+    '0',
+    ...BITEXACT,
+    '-f',
+    'gif',
+    gif,
+  ]);
   await sharp(gif, { animated: true }).webp({ quality: 80 }).toFile(outPath);
   await rm(gif, { force: true });
   return outPath;
@@ -158,7 +265,11 @@ const BOMB_PIXELS = {
  * ever holding the pixels: the same 1 MiB deflate block, ended by a full flush so it stands alone, repeated, then
  * a final empty stored block and the Adler-32 of all those zeros (RFC 1950/1951), which is (count mod 65521) << 16 | 1.
  */
-export async function pngBomb(_ffmpegPath: string, outPath: string, opts: { width?: number; height?: number; pixels?: keyof typeof BOMB_PIXELS } = {}): Promise<string> {
+export async function pngBomb(
+  _ffmpegPath: string,
+  outPath: string,
+  opts: { width?: number; height?: number; pixels?: keyof typeof BOMB_PIXELS } = {},
+): Promise<string> {
   const { width = 62_000, height = 62_000, pixels = 'grey8' } = opts;
   const layout = BOMB_PIXELS[pixels];
   const total = height * (width * layout.bytesPerPixel + 1); // a filter-type byte (0, None) before every row
@@ -167,7 +278,13 @@ export async function pngBomb(_ffmpegPath: string, outPath: string, opts: { widt
   const tail = zlib.deflateRawSync(Buffer.alloc(total % chunk), { finishFlush: zlib.constants.Z_FULL_FLUSH });
   const adler = Buffer.alloc(4);
   adler.writeUInt32BE((((total % 65521) << 16) | 1) >>> 0, 0);
-  const stream = Buffer.concat([Buffer.from([0x78, 0x01]), ...Array<Buffer>(Math.floor(total / chunk)).fill(block), tail, Buffer.from([0x01, 0x00, 0x00, 0xff, 0xff]), adler]);
+  const stream = Buffer.concat([
+    Buffer.from([0x78, 0x01]),
+    ...Array<Buffer>(Math.floor(total / chunk)).fill(block),
+    tail,
+    Buffer.from([0x01, 0x00, 0x00, 0xff, 0xff]),
+    adler,
+  ]);
   const ihdr = Buffer.alloc(13);
   ihdr.writeUInt32BE(width, 0);
   ihdr.writeUInt32BE(height, 4);
@@ -181,12 +298,28 @@ export async function pngBomb(_ffmpegPath: string, outPath: string, opts: { widt
  * A clip for poster choice: black, a one-second fade in, testsrc2, a one-second fade out, black. Of equal thirds
  * of its length only the middle one makes a good poster.
  */
-export async function fadeVideo(ffmpegPath: string, outPath: string, opts: { durationSeconds?: number; width?: number; height?: number } = {}): Promise<string> {
+export async function fadeVideo(
+  ffmpegPath: string,
+  outPath: string,
+  opts: { durationSeconds?: number; width?: number; height?: number } = {},
+): Promise<string> {
   const { durationSeconds = 9, width = 320, height = 180 } = opts;
   const third = durationSeconds / 3;
   await ffmpeg(ffmpegPath, [
-    '-f', 'lavfi', '-i', `testsrc2=size=${width}x${height}:rate=25:duration=${durationSeconds},fade=in:st=${third - 1}:d=1,fade=out:st=${2 * third}:d=1`,
-    '-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', ...BITEXACT, '-f', 'mp4', outPath,
+    '-f',
+    'lavfi',
+    '-i',
+    `testsrc2=size=${width}x${height}:rate=25:duration=${durationSeconds},fade=in:st=${third - 1}:d=1,fade=out:st=${2 * third}:d=1`,
+    '-c:v',
+    'libx264',
+    '-preset',
+    'veryfast',
+    '-pix_fmt',
+    'yuv420p',
+    ...BITEXACT,
+    '-f',
+    'mp4',
+    outPath,
   ]);
   return outPath;
 }
@@ -195,8 +328,22 @@ export async function fadeVideo(ffmpegPath: string, outPath: string, opts: { dur
 export async function anamorphicVideo(ffmpegPath: string, outPath: string, opts: { durationSeconds?: number } = {}): Promise<string> {
   const { durationSeconds = 2 } = opts;
   await ffmpeg(ffmpegPath, [
-    '-f', 'lavfi', '-i', `testsrc2=size=720x480:rate=25:duration=${durationSeconds}`, '-vf', 'setsar=32/27',
-    '-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', ...BITEXACT, '-f', 'mp4', outPath,
+    '-f',
+    'lavfi',
+    '-i',
+    `testsrc2=size=720x480:rate=25:duration=${durationSeconds}`,
+    '-vf',
+    'setsar=32/27',
+    '-c:v',
+    'libx264',
+    '-preset',
+    'veryfast',
+    '-pix_fmt',
+    'yuv420p',
+    ...BITEXACT,
+    '-f',
+    'mp4',
+    outPath,
   ]);
   return outPath;
 }
@@ -210,8 +357,20 @@ export async function rotatedVideo(ffmpegPath: string, outPath: string, opts: { 
   const { durationSeconds = 2 } = opts;
   const plain = `${outPath}.plain.mp4`;
   await ffmpeg(ffmpegPath, [
-    '-f', 'lavfi', '-i', `testsrc2=size=320x180:rate=25:duration=${durationSeconds},drawbox=x=0:y=0:w=iw:h=ih/2:color=white:t=fill`,
-    '-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', ...BITEXACT, '-f', 'mp4', plain,
+    '-f',
+    'lavfi',
+    '-i',
+    `testsrc2=size=320x180:rate=25:duration=${durationSeconds},drawbox=x=0:y=0:w=iw:h=ih/2:color=white:t=fill`,
+    '-c:v',
+    'libx264',
+    '-preset',
+    'veryfast',
+    '-pix_fmt',
+    'yuv420p',
+    ...BITEXACT,
+    '-f',
+    'mp4',
+    plain,
   ]);
   await ffmpeg(ffmpegPath, ['-i', plain, '-c', 'copy', '-metadata:s:v:0', 'rotate=90', '-f', 'mp4', `${outPath}.tmp`]);
   await rename(`${outPath}.tmp`, outPath);
@@ -223,13 +382,29 @@ export async function rotatedVideo(ffmpegPath: string, outPath: string, opts: { 
 export async function hlgVideo(ffmpegPath: string, outPath: string, opts: { durationSeconds?: number } = {}): Promise<string> {
   const { durationSeconds = 1 } = opts;
   await ffmpeg(ffmpegPath, [
-    '-f', 'lavfi', '-i', `testsrc2=size=320x180:rate=25:duration=${durationSeconds}`,
-    '-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p10le', '-color_trc', 'arib-std-b67', '-color_primaries', 'bt2020', '-colorspace', 'bt2020nc',
-    ...BITEXACT, '-f', 'mp4', outPath,
+    '-f',
+    'lavfi',
+    '-i',
+    `testsrc2=size=320x180:rate=25:duration=${durationSeconds}`,
+    '-c:v',
+    'libx264',
+    '-preset',
+    'veryfast',
+    '-pix_fmt',
+    'yuv420p10le',
+    '-color_trc',
+    'arib-std-b67',
+    '-color_primaries',
+    'bt2020',
+    '-colorspace',
+    'bt2020nc',
+    ...BITEXACT,
+    '-f',
+    'mp4',
+    outPath,
   ]);
   return outPath;
 }
-
 
 /**
  * A phone-style HEIF still, encoded by libheif's heif-enc (Debian libheif-examples: x265 for HEVC, libaom for AV1)
@@ -241,14 +416,30 @@ export async function hlgVideo(ffmpegPath: string, outPath: string, opts: { dura
  * grid. `pixels` replaces the quadrants with one flat colour, `nextImages` adds further top-level images of other
  * colours (a collection; the first stays primary unless `primary` names another, 0-based).
  */
-export async function heifImage(_ffmpegPath: string, outPath: string, opts: { codec?: 'hevc' | 'av1'; width?: number; height?: number; flat?: Rgb; nextImages?: readonly Rgb[]; primary?: number } = {}): Promise<string> {
+export async function heifImage(
+  _ffmpegPath: string,
+  outPath: string,
+  opts: { codec?: 'hevc' | 'av1'; width?: number; height?: number; flat?: Rgb; nextImages?: readonly Rgb[]; primary?: number } = {},
+): Promise<string> {
   const { codec = 'hevc', width = 320, height = 240, flat, nextImages = [], primary = 0 } = opts;
   const display = flat ? flatPixels(width, height, flat) : quadrantPixels(width, height);
   const inputs = [`${outPath}.0.jpg`, ...nextImages.map((_, index) => `${outPath}.${index + 1}.jpg`)];
   // Stored = display turned 90° anticlockwise (sharp's rotate(270), as its turns are clockwise); shown by a 90°
   // clockwise turn, which is irot angle 3 (irot counts 90° steps anticlockwise) and EXIF Orientation 6.
-  await sharp(display, { raw: { width, height, channels: 3 } }).rotate(270).withMetadata({ orientation: 6 }).withIccProfile('p3').jpeg({ quality: 95, chromaSubsampling: '4:4:4' }).toFile(inputs[0]!);
-  await Promise.all(nextImages.map((rgb, index) => sharp(flatPixels(height, width, rgb), { raw: { width: height, height: width, channels: 3 } }).withIccProfile('p3').jpeg({ quality: 95 }).toFile(inputs[index + 1]!)));
+  await sharp(display, { raw: { width, height, channels: 3 } })
+    .rotate(270)
+    .withMetadata({ orientation: 6 })
+    .withIccProfile('p3')
+    .jpeg({ quality: 95, chromaSubsampling: '4:4:4' })
+    .toFile(inputs[0]!);
+  await Promise.all(
+    nextImages.map((rgb, index) =>
+      sharp(flatPixels(height, width, rgb), { raw: { width: height, height: width, channels: 3 } })
+        .withIccProfile('p3')
+        .jpeg({ quality: 95 })
+        .toFile(inputs[index + 1]!),
+    ),
+  );
   await promisify(execFile)('heif-enc', ['-q', '90', ...(codec === 'av1' ? ['-A'] : []), '-o', outPath, ...inputs]);
   await Promise.all(inputs.map((input) => rm(input, { force: true })));
   let heif: Buffer = await readFile(outPath);
@@ -286,12 +477,17 @@ function flatPixels(width: number, height: number, rgb: Rgb): Buffer {
   return data;
 }
 
-interface Box { type: string; offset: number; size: number }
+interface Box {
+  type: string;
+  offset: number;
+  size: number;
+}
 
 /** Boxes of `data` from `start` to `end` (ISO/IEC 14496-12 §4.2, 32-bit sizes only: heif-enc writes no others). */
 function topBoxes(data: Buffer, start = 0, end = data.length): Box[] {
   const boxes: Box[] = [];
-  for (let at = start; at + 8 <= end; at += data.readUInt32BE(at)) boxes.push({ type: data.toString('latin1', at + 4, at + 8), offset: at, size: data.readUInt32BE(at) });
+  for (let at = start; at + 8 <= end; at += data.readUInt32BE(at))
+    boxes.push({ type: data.toString('latin1', at + 4, at + 8), offset: at, size: data.readUInt32BE(at) });
   return boxes;
 }
 
@@ -316,7 +512,12 @@ function heifItems(heif: Buffer): { primary: number; topLevel: number[] } {
 /** pitm (v0, 16-bit item ID) pointed at another item: the same size, so nothing else moves. */
 function withPrimary(heif: Buffer, item: number): Buffer {
   const out = Buffer.from(heif);
-  const pitm = child(out, topBoxes(out).find((box) => box.type === 'meta')!, 'pitm', 12);
+  const pitm = child(
+    out,
+    topBoxes(out).find((box) => box.type === 'meta')!,
+    'pitm',
+    12,
+  );
   out.writeUInt16BE(item, pitm.offset + 12);
   return out;
 }
@@ -349,7 +550,9 @@ function withPrimaryRotation(heif: Buffer, angle: number): Buffer {
   }
   const newIpma = sized('ipma', Buffer.concat([heif.subarray(ipma.offset + 8, ipma.offset + 16), ...entries]));
   const newIpco = sized('ipco', Buffer.concat([heif.subarray(ipco.offset + 8, ipco.offset + ipco.size), irot]));
-  const otherIprp = topBoxes(heif, iprp.offset + 8, iprp.offset + iprp.size).filter((box) => box.type !== 'ipco' && box.type !== 'ipma').map((box) => heif.subarray(box.offset, box.offset + box.size));
+  const otherIprp = topBoxes(heif, iprp.offset + 8, iprp.offset + iprp.size)
+    .filter((box) => box.type !== 'ipco' && box.type !== 'ipma')
+    .map((box) => heif.subarray(box.offset, box.offset + box.size));
   const newIprp = sized('iprp', Buffer.concat([newIpco, newIpma, ...otherIprp]));
   const growth = newIprp.length - iprp.size;
   if (top.findIndex((box) => box.type === 'meta') > top.findIndex((box) => box.type === 'mdat')) throw new Error('heif-enc wrote mdat before meta');
@@ -369,7 +572,8 @@ function withPrimaryRotation(heif: Buffer, angle: number): Buffer {
     at = base + 4 + 2 + newIloc.readUInt16BE(base + 4) * (indexSize + offsetSize + lengthSize);
   }
   const metaChildren = topBoxes(heif, meta.offset + 12, meta.offset + meta.size).map((box) =>
-    box.type === 'iprp' ? newIprp : box.type === 'iloc' ? newIloc : heif.subarray(box.offset, box.offset + box.size));
+    box.type === 'iprp' ? newIprp : box.type === 'iloc' ? newIloc : heif.subarray(box.offset, box.offset + box.size),
+  );
   const newMeta = sized('meta', Buffer.concat([heif.subarray(meta.offset + 8, meta.offset + 12), ...metaChildren]));
   return Buffer.concat(top.map((box) => (box.type === 'meta' ? newMeta : heif.subarray(box.offset, box.offset + box.size))));
 }

@@ -10,16 +10,42 @@ import { stat, truncate, writeFile } from 'node:fs/promises';
 const FFMPEG_TIMEOUT_MS = 120_000;
 const BITEXACT = ['-fflags', '+bitexact', '-flags:v', '+bitexact', '-flags:a', '+bitexact', '-map_metadata', '-1'];
 
-export interface ImageOptions { width?: number; height?: number }
-export interface AudioOptions { durationSeconds?: number }
-export interface VideoOptions { durationSeconds?: number; width?: number; height?: number; fps?: number }
+export interface ImageOptions {
+  width?: number;
+  height?: number;
+}
+export interface AudioOptions {
+  durationSeconds?: number;
+}
+export interface VideoOptions {
+  durationSeconds?: number;
+  width?: number;
+  height?: number;
+  fps?: number;
+}
 
 /** A single 1920x1080 JPEG frame of testsrc2 (format image2, codec mjpeg). */
 export async function jpegImage(ffmpegPath: string, outPath: string, opts: ImageOptions = {}): Promise<string> {
   const { width = 1920, height = 1080 } = opts;
   await runFfmpeg(ffmpegPath, [
-    '-f', 'lavfi', '-i', `testsrc2=size=${width}x${height}:rate=1`,
-    '-frames:v', '1', '-c:v', 'mjpeg', '-pix_fmt', 'yuvj420p', '-q:v', '3', ...BITEXACT, '-f', 'image2', '-update', '1', outPath,
+    '-f',
+    'lavfi',
+    '-i',
+    `testsrc2=size=${width}x${height}:rate=1`,
+    '-frames:v',
+    '1',
+    '-c:v',
+    'mjpeg',
+    '-pix_fmt',
+    'yuvj420p',
+    '-q:v',
+    '3',
+    ...BITEXACT,
+    '-f',
+    'image2',
+    '-update',
+    '1',
+    outPath,
   ]);
   return outPath;
 }
@@ -28,8 +54,20 @@ export async function jpegImage(ffmpegPath: string, outPath: string, opts: Image
 export async function pngWithAlpha(ffmpegPath: string, outPath: string, opts: ImageOptions = {}): Promise<string> {
   const { width = 128, height = 96 } = opts;
   await runFfmpeg(ffmpegPath, [
-    '-f', 'lavfi', '-i', `testsrc2=size=${width}x${height}:rate=1,format=rgba,geq=r='r(X,Y)':g='g(X,Y)':b='b(X,Y)':a='255*X/W'`,
-    '-frames:v', '1', '-c:v', 'png', ...BITEXACT, '-f', 'image2', '-update', '1', outPath,
+    '-f',
+    'lavfi',
+    '-i',
+    `testsrc2=size=${width}x${height}:rate=1,format=rgba,geq=r='r(X,Y)':g='g(X,Y)':b='b(X,Y)':a='255*X/W'`,
+    '-frames:v',
+    '1',
+    '-c:v',
+    'png',
+    ...BITEXACT,
+    '-f',
+    'image2',
+    '-update',
+    '1',
+    outPath,
   ]);
   return outPath;
 }
@@ -52,22 +90,51 @@ export async function musicLikeAudio(ffmpegPath: string, outPath: string, opts: 
     return `st(0,2*PI*${detune}*${root});st(1,${third});0.25*${pluck}*(${triad})+${bass}`;
   };
   await runFfmpeg(ffmpegPath, [
-    '-f', 'lavfi', '-i', `aevalsrc='${channel(1, 0)}|${channel(1.003, 0.25)}':channel_layout=stereo:sample_rate=48000:duration=${durationSeconds}`,
-    '-c:a', 'aac', '-b:a', '160k', ...BITEXACT, '-f', 'mp4', outPath,
+    '-f',
+    'lavfi',
+    '-i',
+    `aevalsrc='${channel(1, 0)}|${channel(1.003, 0.25)}':channel_layout=stereo:sample_rate=48000:duration=${durationSeconds}`,
+    '-c:a',
+    'aac',
+    '-b:a',
+    '160k',
+    ...BITEXACT,
+    '-f',
+    'mp4',
+    outPath,
   ]);
   return outPath;
 }
 
 /** H.264 yuv420p + stereo AAC in MP4: testsrc2 pictures with a beeping 440 Hz tone. */
-export async function videoWithSound(
-  ffmpegPath: string, outPath: string, opts: VideoOptions & { faststart?: boolean } = {},
-): Promise<string> {
+export async function videoWithSound(ffmpegPath: string, outPath: string, opts: VideoOptions & { faststart?: boolean } = {}): Promise<string> {
   const { durationSeconds = 20, width = 1280, height = 720, fps = 30, faststart = true } = opts;
   await runFfmpeg(ffmpegPath, [
-    '-f', 'lavfi', '-i', `testsrc2=size=${width}x${height}:rate=${fps}:duration=${durationSeconds}`,
-    '-f', 'lavfi', '-i', `sine=frequency=440:beep_factor=4:sample_rate=48000:duration=${durationSeconds}`,
-    '-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-ac', '2', '-b:a', '128k',
-    ...(faststart ? ['-movflags', '+faststart'] : []), ...BITEXACT, '-f', 'mp4', outPath,
+    '-f',
+    'lavfi',
+    '-i',
+    `testsrc2=size=${width}x${height}:rate=${fps}:duration=${durationSeconds}`,
+    '-f',
+    'lavfi',
+    '-i',
+    `sine=frequency=440:beep_factor=4:sample_rate=48000:duration=${durationSeconds}`,
+    '-c:v',
+    'libx264',
+    '-preset',
+    'veryfast',
+    '-pix_fmt',
+    'yuv420p',
+    '-c:a',
+    'aac',
+    '-ac',
+    '2',
+    '-b:a',
+    '128k',
+    ...(faststart ? ['-movflags', '+faststart'] : []),
+    ...BITEXACT,
+    '-f',
+    'mp4',
+    outPath,
   ]);
   return outPath;
 }
@@ -76,12 +143,46 @@ export async function videoWithSound(
 export async function mp3WithCoverArt(ffmpegPath: string, outPath: string, opts: AudioOptions = {}): Promise<string> {
   const { durationSeconds = 5 } = opts;
   await runFfmpeg(ffmpegPath, [
-    '-f', 'lavfi', '-i', `sine=frequency=330:sample_rate=22050:duration=${durationSeconds}`,
-    '-f', 'lavfi', '-i', 'testsrc2=size=300x300:rate=1:duration=1',
-    '-map', '0:a', '-map', '1:v', '-c:a', 'libmp3lame', '-ac', '1', '-ar', '22050', '-b:a', '64k',
-    '-c:v', 'mjpeg', '-pix_fmt', 'yuvj420p', '-frames:v', '1', '-disposition:v', 'attached_pic',
-    ...BITEXACT, '-metadata', 'title=Sample Tone', '-metadata', 'artist=mediaflow', '-metadata:s:v', 'comment=Cover (front)',
-    '-id3v2_version', '3', '-f', 'mp3', outPath,
+    '-f',
+    'lavfi',
+    '-i',
+    `sine=frequency=330:sample_rate=22050:duration=${durationSeconds}`,
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc2=size=300x300:rate=1:duration=1',
+    '-map',
+    '0:a',
+    '-map',
+    '1:v',
+    '-c:a',
+    'libmp3lame',
+    '-ac',
+    '1',
+    '-ar',
+    '22050',
+    '-b:a',
+    '64k',
+    '-c:v',
+    'mjpeg',
+    '-pix_fmt',
+    'yuvj420p',
+    '-frames:v',
+    '1',
+    '-disposition:v',
+    'attached_pic',
+    ...BITEXACT,
+    '-metadata',
+    'title=Sample Tone',
+    '-metadata',
+    'artist=mediaflow',
+    '-metadata:s:v',
+    'comment=Cover (front)',
+    '-id3v2_version',
+    '3',
+    '-f',
+    'mp3',
+    outPath,
   ]);
   return outPath;
 }
@@ -103,7 +204,9 @@ export async function zeroByteFile(_ffmpegPath: string, outPath: string): Promis
  * With `faststart: true` the moov survives and only the mdat is short: ffprobe reads that one without complaint.
  */
 export async function truncatedMp4(
-  ffmpegPath: string, outPath: string, opts: VideoOptions & { keepFraction?: number; faststart?: boolean } = {},
+  ffmpegPath: string,
+  outPath: string,
+  opts: VideoOptions & { keepFraction?: number; faststart?: boolean } = {},
 ): Promise<string> {
   const { keepFraction = 0.6, durationSeconds = 2, width = 320, height = 240, fps = 30, faststart = false } = opts;
   await videoWithSound(ffmpegPath, outPath, { durationSeconds, width, height, fps, faststart });
@@ -116,8 +219,18 @@ export async function truncatedMp4(
 export async function animatedGif(ffmpegPath: string, outPath: string, opts: ImageOptions & { frames?: number } = {}): Promise<string> {
   const { width = 160, height = 120, frames = 10 } = opts;
   await runFfmpeg(ffmpegPath, [
-    '-f', 'lavfi', '-i', `testsrc2=size=${width}x${height}:rate=10`,
-    '-frames:v', String(frames), '-loop', '0', ...BITEXACT, '-f', 'gif', outPath,
+    '-f',
+    'lavfi',
+    '-i',
+    `testsrc2=size=${width}x${height}:rate=10`,
+    '-frames:v',
+    String(frames),
+    '-loop',
+    '0',
+    ...BITEXACT,
+    '-f',
+    'gif',
+    outPath,
   ]);
   return outPath;
 }

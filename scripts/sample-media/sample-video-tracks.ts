@@ -56,15 +56,47 @@ export async function multiLanguageMkv(ffmpegPath: string, outPath: string, opts
   const srt = `${outPath}.srt`;
   await writeFile(srt, srtCues(durationSeconds));
   try {
-    await runFfmpeg(ffmpegPath, [
-      ...picture(opts), ...sine(440, durationSeconds), ...sine(660, durationSeconds), '-i', srt,
-      '-map', '0:v', '-map', '1:a', '-map', '2:a', '-map', '3:s',
-      ...h264(opts), ...AAC, '-c:s', 'srt',
-      '-metadata:s:a:0', 'language=eng', '-metadata:s:a:1', 'language=fra', '-metadata:s:a:1', 'title=Français (doublage)',
-      '-metadata:s:s:0', 'language=eng',
-      '-disposition:a:0', 'default', '-disposition:a:1', '0', '-disposition:s:0', '0',
-      ...BITEXACT, '-f', 'matroska', outPath,
-    ], FFMPEG_TIMEOUT_MS);
+    await runFfmpeg(
+      ffmpegPath,
+      [
+        ...picture(opts),
+        ...sine(440, durationSeconds),
+        ...sine(660, durationSeconds),
+        '-i',
+        srt,
+        '-map',
+        '0:v',
+        '-map',
+        '1:a',
+        '-map',
+        '2:a',
+        '-map',
+        '3:s',
+        ...h264(opts),
+        ...AAC,
+        '-c:s',
+        'srt',
+        '-metadata:s:a:0',
+        'language=eng',
+        '-metadata:s:a:1',
+        'language=fra',
+        '-metadata:s:a:1',
+        'title=Français (doublage)',
+        '-metadata:s:s:0',
+        'language=eng',
+        '-disposition:a:0',
+        'default',
+        '-disposition:a:1',
+        '0',
+        '-disposition:s:0',
+        '0',
+        ...BITEXACT,
+        '-f',
+        'matroska',
+        outPath,
+      ],
+      FFMPEG_TIMEOUT_MS,
+    );
   } finally {
     await rm(srt, { force: true });
   }
@@ -84,10 +116,26 @@ export async function bFrameMp4(ffmpegPath: string, outPath: string, opts: Track
  */
 export async function lateAudioMp4(ffmpegPath: string, outPath: string, opts: TrackClipOptions & { audioDelaySeconds?: number } = {}): Promise<string> {
   const { durationSeconds = 3, audioDelaySeconds = 0.5 } = opts;
-  await runFfmpeg(ffmpegPath, [
-    ...picture(opts), '-itsoffset', String(audioDelaySeconds), ...sine(440, durationSeconds - audioDelaySeconds),
-    '-map', '0:v', '-map', '1:a', ...h264(opts), ...AAC, ...BITEXACT, '-f', 'mp4', outPath,
-  ], FFMPEG_TIMEOUT_MS);
+  await runFfmpeg(
+    ffmpegPath,
+    [
+      ...picture(opts),
+      '-itsoffset',
+      String(audioDelaySeconds),
+      ...sine(440, durationSeconds - audioDelaySeconds),
+      '-map',
+      '0:v',
+      '-map',
+      '1:a',
+      ...h264(opts),
+      ...AAC,
+      ...BITEXACT,
+      '-f',
+      'mp4',
+      outPath,
+    ],
+    FFMPEG_TIMEOUT_MS,
+  );
   return outPath;
 }
 
@@ -97,9 +145,28 @@ export async function lateAudioMp4(ffmpegPath: string, outPath: string, opts: Tr
  */
 export async function offsetStartsTs(ffmpegPath: string, outPath: string, opts: TrackClipOptions & { videoDelaySeconds?: number } = {}): Promise<string> {
   const { durationSeconds = 3, videoDelaySeconds = 0.2 } = opts;
-  await runFfmpeg(ffmpegPath, [
-    '-itsoffset', String(videoDelaySeconds), ...picture({ ...opts, durationSeconds: durationSeconds - videoDelaySeconds }), ...sine(440, durationSeconds),
-    '-map', '0:v', '-map', '1:a', ...h264(opts), '-c:a', 'ac3', '-b:a', '192k', ...BITEXACT, '-f', 'mpegts', outPath,
-  ], FFMPEG_TIMEOUT_MS);
+  await runFfmpeg(
+    ffmpegPath,
+    [
+      '-itsoffset',
+      String(videoDelaySeconds),
+      ...picture({ ...opts, durationSeconds: durationSeconds - videoDelaySeconds }),
+      ...sine(440, durationSeconds),
+      '-map',
+      '0:v',
+      '-map',
+      '1:a',
+      ...h264(opts),
+      '-c:a',
+      'ac3',
+      '-b:a',
+      '192k',
+      ...BITEXACT,
+      '-f',
+      'mpegts',
+      outPath,
+    ],
+    FFMPEG_TIMEOUT_MS,
+  );
   return outPath;
 }

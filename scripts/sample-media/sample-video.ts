@@ -37,8 +37,17 @@ const AAC = ['-c:a', 'aac', '-ac', '2', '-b:a', '128k'];
 export async function clipWithSound(ffmpegPath: string, outPath: string, opts: ClipOptions = {}): Promise<string> {
   const { durationSeconds = 4, width = 640, height = 360, fps = 30 } = opts;
   await ffmpeg(ffmpegPath, [
-    '-f', 'lavfi', '-i', `testsrc2=size=${width}x${height}:rate=${fps}:duration=${durationSeconds}`, ...tone(durationSeconds),
-    ...h264(fps, opts.keyframeInterval, opts.preset), ...AAC, ...BITEXACT, '-f', 'mp4', outPath,
+    '-f',
+    'lavfi',
+    '-i',
+    `testsrc2=size=${width}x${height}:rate=${fps}:duration=${durationSeconds}`,
+    ...tone(durationSeconds),
+    ...h264(fps, opts.keyframeInterval, opts.preset),
+    ...AAC,
+    ...BITEXACT,
+    '-f',
+    'mp4',
+    outPath,
   ]);
   return outPath;
 }
@@ -47,8 +56,15 @@ export async function clipWithSound(ffmpegPath: string, outPath: string, opts: C
 export async function silentClip(ffmpegPath: string, outPath: string, opts: ClipOptions = {}): Promise<string> {
   const { durationSeconds = 4, width = 640, height = 360, fps = 30 } = opts;
   await ffmpeg(ffmpegPath, [
-    '-f', 'lavfi', '-i', `testsrc2=size=${width}x${height}:rate=${fps}:duration=${durationSeconds}`,
-    ...h264(fps, opts.keyframeInterval, opts.preset), ...BITEXACT, '-f', 'mp4', outPath,
+    '-f',
+    'lavfi',
+    '-i',
+    `testsrc2=size=${width}x${height}:rate=${fps}:duration=${durationSeconds}`,
+    ...h264(fps, opts.keyframeInterval, opts.preset),
+    ...BITEXACT,
+    '-f',
+    'mp4',
+    outPath,
   ]);
   return outPath;
 }
@@ -60,8 +76,17 @@ export async function silentClip(ffmpegPath: string, outPath: string, opts: Clip
 export async function anamorphicClip(ffmpegPath: string, outPath: string, opts: ClipOptions & { sar?: string } = {}): Promise<string> {
   const { durationSeconds = 4, width = 480, height = 360, fps = 25, sar = '4/3' } = opts;
   await ffmpeg(ffmpegPath, [
-    '-f', 'lavfi', '-i', `testsrc2=size=${width}x${height}:rate=${fps}:duration=${durationSeconds},setsar=${sar}`, ...tone(durationSeconds),
-    ...h264(fps, opts.keyframeInterval, opts.preset), ...AAC, ...BITEXACT, '-f', 'mp4', outPath,
+    '-f',
+    'lavfi',
+    '-i',
+    `testsrc2=size=${width}x${height}:rate=${fps}:duration=${durationSeconds},setsar=${sar}`,
+    ...tone(durationSeconds),
+    ...h264(fps, opts.keyframeInterval, opts.preset),
+    ...AAC,
+    ...BITEXACT,
+    '-f',
+    'mp4',
+    outPath,
   ]);
   return outPath;
 }
@@ -86,8 +111,19 @@ export async function rotatedClip(ffmpegPath: string, outPath: string, opts: Cli
 export async function variableFrameRateClip(ffmpegPath: string, outPath: string, opts: ClipOptions = {}): Promise<string> {
   const { durationSeconds = 4, width = 640, height = 360, fps = 30 } = opts;
   await ffmpeg(ffmpegPath, [
-    '-f', 'lavfi', '-i', `testsrc2=size=${width}x${height}:rate=${fps}:duration=${durationSeconds},select='not(eq(mod(n\\,5)\\,2))'`, ...tone(durationSeconds),
-    '-fps_mode:v', 'passthrough', ...h264(fps, opts.keyframeInterval, opts.preset), ...AAC, ...BITEXACT, '-f', 'mp4', outPath,
+    '-f',
+    'lavfi',
+    '-i',
+    `testsrc2=size=${width}x${height}:rate=${fps}:duration=${durationSeconds},select='not(eq(mod(n\\,5)\\,2))'`,
+    ...tone(durationSeconds),
+    '-fps_mode:v',
+    'passthrough',
+    ...h264(fps, opts.keyframeInterval, opts.preset),
+    ...AAC,
+    ...BITEXACT,
+    '-f',
+    'mp4',
+    outPath,
   ]);
   return outPath;
 }
@@ -100,9 +136,20 @@ export async function syncMarkClip(ffmpegPath: string, outPath: string, opts: Cl
   const { durationSeconds = 4, width = 640, height = 360, fps = 30 } = opts;
   const flash = `drawbox=x=0:y=0:w=iw:h=ih:color=white:t=fill:enable='lt(mod(t\\,1)\\,${(0.5 / fps).toFixed(6)})'`;
   await ffmpeg(ffmpegPath, [
-    '-f', 'lavfi', '-i', `color=c=black:size=${width}x${height}:rate=${fps}:duration=${durationSeconds},${flash}`,
-    '-f', 'lavfi', '-i', `aevalsrc='if(lt(mod(t\\,1)\\,0.05)\\,0.5*sin(2*PI*1000*t)\\,0)':channel_layout=stereo:sample_rate=48000:duration=${durationSeconds}`,
-    ...h264(fps, opts.keyframeInterval, opts.preset), ...AAC, ...BITEXACT, '-f', 'mp4', outPath,
+    '-f',
+    'lavfi',
+    '-i',
+    `color=c=black:size=${width}x${height}:rate=${fps}:duration=${durationSeconds},${flash}`,
+    '-f',
+    'lavfi',
+    '-i',
+    `aevalsrc='if(lt(mod(t\\,1)\\,0.05)\\,0.5*sin(2*PI*1000*t)\\,0)':channel_layout=stereo:sample_rate=48000:duration=${durationSeconds}`,
+    ...h264(fps, opts.keyframeInterval, opts.preset),
+    ...AAC,
+    ...BITEXACT,
+    '-f',
+    'mp4',
+    outPath,
   ]);
   return outPath;
 }

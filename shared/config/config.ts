@@ -51,7 +51,8 @@ export interface Config {
    * Gemini on Vertex AI for the tag step: set when MEDIAFLOW_VERTEX_PROJECT and MEDIAFLOW_VERTEX_LOCATION are;
    * without it the step records technical signals only. Credentials come from ADC.
    */
-  readonly vertex: { readonly project: string; readonly location: string; readonly model?: string; readonly baseUrl?: string; readonly timeoutMs?: number } | undefined;
+  readonly vertex:
+    { readonly project: string; readonly location: string; readonly model?: string; readonly baseUrl?: string; readonly timeoutMs?: number } | undefined;
   /** GCP runtime against the local cloud: fake-gcs-server's endpoint (STORAGE_EMULATOR_HOST); unset on GCP. */
   readonly storageApiEndpoint: string | undefined;
 }
@@ -91,11 +92,15 @@ export function loadConfig(env: Env, overrides: { dataDir?: string } = {}): Conf
   const derivatives = read('MEDIAFLOW_DERIVATIVES_BUCKET', onGcp ? undefined : 'mediaflow-derivatives');
   const partnerGrants = parsePartnerGrants(env.MEDIAFLOW_PARTNER_BUCKETS, problems);
   const partner = [...new Set(partnerGrants.map((grant) => grant.bucket))];
-  const named: [string, string][] = [['MEDIAFLOW_INGEST_BUCKET', ingest], ['MEDIAFLOW_DERIVATIVES_BUCKET', derivatives]];
+  const named: [string, string][] = [
+    ['MEDIAFLOW_INGEST_BUCKET', ingest],
+    ['MEDIAFLOW_DERIVATIVES_BUCKET', derivatives],
+  ];
   for (const [key, bucket] of named) {
     if (bucket && !BUCKET_NAME_PATTERN.test(bucket)) problems.push(`${key} '${bucket}' is not a valid bucket name`);
   }
-  if (ingest && ingest === derivatives) problems.push('MEDIAFLOW_INGEST_BUCKET and MEDIAFLOW_DERIVATIVES_BUCKET must differ, or the pipeline would see its own outputs');
+  if (ingest && ingest === derivatives)
+    problems.push('MEDIAFLOW_INGEST_BUCKET and MEDIAFLOW_DERIVATIVES_BUCKET must differ, or the pipeline would see its own outputs');
   // A partner reading the ingest or derivatives bucket would read other people's uploads and our own outputs.
   for (const bucket of partner.filter((name) => name === ingest || name === derivatives)) {
     problems.push(`MEDIAFLOW_PARTNER_BUCKETS must not name the ingest or derivatives bucket ('${bucket}')`);

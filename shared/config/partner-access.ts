@@ -23,7 +23,10 @@ export const BUCKET_NAME_PATTERN = /^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$/;
 
 export function parsePartnerGrants(raw: string | undefined, problems: string[]): PartnerGrant[] {
   const grants: PartnerGrant[] = [];
-  for (const entry of (raw ?? '').split(',').map((item) => item.trim()).filter(Boolean)) {
+  for (const entry of (raw ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean)) {
     const equals = entry.indexOf('=');
     const partnerPart = equals < 0 ? undefined : entry.slice(0, equals);
     const location = entry.slice(equals + 1);
@@ -55,6 +58,8 @@ export function partnerMayRead(grants: readonly PartnerGrant[], partner: string,
   // Name only what this partner may read: the refusal reaches the partner, other partners' drops must not.
   const readable = own.map((grant) => `gs://${grant.bucket}/${grant.prefix}`);
   const where = readable.length > 0 ? `it may read ${readable.join(', ')}` : 'it may read no bucket';
-  const what = own.some((grant) => grant.bucket === bucket) ? `gs://${bucket}/${name.slice(0, 200)} is outside its prefix` : `bucket '${bucket}' is not shared with it`;
+  const what = own.some((grant) => grant.bucket === bucket)
+    ? `gs://${bucket}/${name.slice(0, 200)} is outside its prefix`
+    : `bucket '${bucket}' is not shared with it`;
   return { allowed: false, reason: `partner '${partner}' may not read this object: ${what}; ${where}` };
 }

@@ -78,7 +78,14 @@ export function appendHistory(history: readonly HistoryEntry[], entry: HistoryEn
   return next.length > HISTORY_LIMIT ? next.slice(next.length - HISTORY_LIMIT) : next;
 }
 
-export function newAssetDoc(input: { id: string; source: AssetSource; profile: string; previousVersion: string | null; now: Date; notes?: readonly string[] }): AssetDoc {
+export function newAssetDoc(input: {
+  id: string;
+  source: AssetSource;
+  profile: string;
+  previousVersion: string | null;
+  now: Date;
+  notes?: readonly string[];
+}): AssetDoc {
   const notes = (input.notes ?? []).map((detail): HistoryEntry => ({ at: input.now, event: 'NOTE', step: null, detail }));
   return {
     id: input.id,

@@ -20,7 +20,9 @@ const ELLIPSIS = '…';
 /** C0 and C1 controls (but tab and newline), DEL, and the bidi overrides that make a name read differently than it is. */
 function isControl(codePoint: number): boolean {
   if (codePoint === 0x09 || codePoint === 0x0a) return false;
-  return codePoint < 0x20 || (codePoint >= 0x7f && codePoint <= 0x9f) || (codePoint >= 0x202a && codePoint <= 0x202e) || (codePoint >= 0x2066 && codePoint <= 0x2069);
+  return (
+    codePoint < 0x20 || (codePoint >= 0x7f && codePoint <= 0x9f) || (codePoint >= 0x202a && codePoint <= 0x202e) || (codePoint >= 0x2066 && codePoint <= 0x2069)
+  );
 }
 
 function withoutControls(text: string): string {
@@ -66,7 +68,10 @@ export interface BoundedMap {
  * Keeps the first `maxEntries` entries whose keys can be stored, with keys and values cleaned and cut. Keys are
  * cleaned, not refused: `Title\u0000` is still the title, and a dropped key is named in the notes.
  */
-export function boundStringMap(input: Readonly<Record<string, unknown>> | undefined, limits: { maxEntries: number; maxKeyBytes: number; maxValueBytes: number }): BoundedMap {
+export function boundStringMap(
+  input: Readonly<Record<string, unknown>> | undefined,
+  limits: { maxEntries: number; maxKeyBytes: number; maxValueBytes: number },
+): BoundedMap {
   // A Map, not an object: keys such as `constructor` or `__proto__` are data here, not the prototype's.
   const kept = new Map<string, string>();
   const notes: string[] = [];

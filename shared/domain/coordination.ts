@@ -55,7 +55,14 @@ export function outcomeOf(result: StepCompleted): StepOutcome {
 const unchanged = (asset: AssetDoc, note: DecisionNote): Decision => ({ asset, emissions: [], note });
 
 /** A step failure the coordinator (or the dead-letter handler) decides itself, in the shape a worker would report it. */
-export function stepFailure(assetId: string, step: string, shards: number, error: { code: string; message: string }, now: Date, options: { attempt?: number; deadLettered?: boolean } = {}): StepFailed {
+export function stepFailure(
+  assetId: string,
+  step: string,
+  shards: number,
+  error: { code: string; message: string },
+  now: Date,
+  options: { attempt?: number; deadLettered?: boolean } = {},
+): StepFailed {
   return {
     orderId: workOrderId(assetId, step, 0),
     assetId,
@@ -70,18 +77,36 @@ export function stepFailure(assetId: string, step: string, shards: number, error
 
 export function planContextOf(asset: AssetDoc): PlanContext {
   if (!asset.kind || !asset.probe) throw new Error(`asset ${asset.id} has not been probed`);
-  return { assetId: asset.id, kind: asset.kind, profile: asset.profile, probe: asset.probe as unknown as ProbeSummary, source: asset.source, outputs: collectOutputs(asset) };
+  return {
+    assetId: asset.id,
+    kind: asset.kind,
+    profile: asset.profile,
+    probe: asset.probe as unknown as ProbeSummary,
+    source: asset.source,
+    outputs: collectOutputs(asset),
+  };
 }
 
 /** The probe reported: record what it saw, plan the registered steps that apply, and queue the first ones. */
-export function applyProbeCompleted(asset: AssetDoc, outcome: StepOutcome, probe: ProbeSummary, registry: StepRegistry, now: Date, limits: Limits = DEFAULT_LIMITS): Decision {
+export function applyProbeCompleted(
+  asset: AssetDoc,
+  outcome: StepOutcome,
+  probe: ProbeSummary,
+  registry: StepRegistry,
+  now: Date,
+  limits: Limits = DEFAULT_LIMITS,
+): Decision {
   if (asset.status !== 'RECEIVED') return unchanged(asset, isTerminal(asset.status) ? 'late' : 'duplicate');
   const context: PlanContext = { assetId: asset.id, kind: probe.kind, profile: asset.profile, probe, source: asset.source, outputs: {} };
   const planning = planSteps(context, registry, limits);
   const steps: Record<string, StepState> = { [PROBE_STEP]: settledStep(outcome, []), ...(planning.ok ? planning.steps : {}) };
   if (!planning.ok) {
     // A step whose planning throws for this asset fails the asset with a reason, instead of failing the message forever.
-    const started = transition({ ...asset, kind: probe.kind, probe: probe as unknown as DocData, steps }, 'PROCESSING', now, { event: 'PLANNED', step: null, detail: `planning ${planning.step} failed` });
+    const started = transition({ ...asset, kind: probe.kind, probe: probe as unknown as DocData, steps }, 'PROCESSING', now, {
+      event: 'PLANNED',
+      step: null,
+      detail: `planning ${planning.step} failed`,
+    });
     const failure = stepFailure(asset.id, planning.step, 1, { code: planning.code, message: `could not plan this step: ${planning.reason}` }, now);
     return applyStepFailed({ ...started, steps: { ...steps, [planning.step]: emptyStep([], 1) } }, failure, now);
   }
@@ -101,11 +126,11 @@ export function applyStepCompleted(asset: AssetDoc, outcome: StepOutcome, now: D
   if (!state) throw new Error(`asset ${asset.id} has no step '${outcome.step}' in its plan`);
   if (isStepSettled(state.status)) return unchanged(asset, 'duplicate');
   if (state.status !== 'QUEUED') throw new Error(`step '${outcome.step}' of ${asset.id} completed while ${state.status}`);
-  const next = appendEntry(
-    { ...asset, steps: { ...asset.steps, [outcome.step]: settledStep(outcome, state.dependsOn, state) } },
-    now,
-    { event: 'SUCCEEDED', step: outcome.step, detail: outcome.attempt > 1 ? `after ${outcome.attempt} attempts` : null },
-  );
+  const next = appendEntry({ ...asset, steps: { ...asset.steps, [outcome.step]: settledStep(outcome, state.dependsOn, state) } }, now, {
+    event: 'SUCCEEDED',
+    step: outcome.step,
+    detail: outcome.attempt > 1 ? `after ${outcome.attempt} attempts` : null,
+  });
   return advance(next, now);
 }
 
@@ -121,7 +146,13 @@ export function applyStepFailed(asset: AssetDoc, failure: StepFailed, now: Date)
   const state = asset.steps[failure.step];
   if (!state) throw new Error(`asset ${asset.id} has no step '${failure.step}' in its plan`);
   if (isStepSettled(state.status)) return unchanged(asset, 'duplicate');
-  const failedState: StepState = { ...state, status: 'FAILED', attempts: Math.max(state.attempts, failure.attempt), finishedAt: failedAt, error: { ...failure.error } };
+  const failedState: StepState = {
+    ...state,
+    status: 'FAILED',
+    attempts: Math.max(state.attempts, failure.attempt),
+    finishedAt: failedAt,
+    error: { ...failure.error },
+  };
   return settleAsFailed({ ...asset, steps: { ...asset.steps, [failure.step]: failedState } }, 'FAILED', failure, now);
 }
 
@@ -168,7 +199,11 @@ function settleAsFailed(asset: AssetDoc, status: 'FAILED' | 'REJECTED', failure:
     steps[name] = isStepSettled(state.status) ? state : { ...state, status: 'CANCELLED', finishedAt: now };
   }
   const error = { step: failure.step, code: failure.error.code, message: failure.error.message, at: now };
-  let next: AssetDoc = appendEntry({ ...asset, steps }, now, { event: 'FAILED', step: failure.step, detail: `${failure.error.code}: ${failure.error.message}` });
+  let next: AssetDoc = appendEntry({ ...asset, steps }, now, {
+    event: 'FAILED',
+    step: failure.step,
+    detail: `${failure.error.code}: ${failure.error.message}`,
+  });
   next = { ...transition(next, status, now, { event: status, step: failure.step, detail: failure.error.code }), error, completedAt: now };
   const event: AssetFailed = {
     assetId: next.id,
@@ -213,7 +248,11 @@ function planSteps(context: PlanContext, registry: StepRegistry, limits: Limits)
   const planned = new Set(plan.map((step) => step.name));
   const steps: Record<string, StepState> = {};
   // A dependency that does not apply to this asset (say, audio analysis of a silent video) is no reason to wait.
-  for (const step of plan) steps[step.name] = emptyStep(step.dependsOn.filter((name) => planned.has(name)), shards.get(step.name)!);
+  for (const step of plan)
+    steps[step.name] = emptyStep(
+      step.dependsOn.filter((name) => planned.has(name)),
+      shards.get(step.name)!,
+    );
   return { ok: true, plan, steps };
 }
 
@@ -243,7 +282,19 @@ function eventSource(asset: AssetDoc): AssetReady['source'] {
 }
 
 function emptyStep(dependsOn: string[], shards: number): StepState {
-  return { status: 'PENDING', dependsOn, shards, attempts: 0, queuedAt: null, startedAt: null, finishedAt: null, durationMs: null, outputs: null, provenance: null, error: null };
+  return {
+    status: 'PENDING',
+    dependsOn,
+    shards,
+    attempts: 0,
+    queuedAt: null,
+    startedAt: null,
+    finishedAt: null,
+    durationMs: null,
+    outputs: null,
+    provenance: null,
+    error: null,
+  };
 }
 
 function settledStep(outcome: StepOutcome, dependsOn: string[], previous?: StepState): StepState {

@@ -138,7 +138,13 @@ export const SOURCE_NOT_ALLOWED = 'SOURCE_NOT_ALLOWED';
 export function uploadRequest(object: ObjectFinalized, defaultProfile: string): IngestRequest {
   const { source, notes } = uploadSource(object);
   const profile = resolveProfile(object.metadata?.[PROFILE_METADATA], defaultProfile);
-  return { assetId: uploadAssetId(object.bucket, object.name, object.generation), source, profile: profile.name, ordered: true, notes: [...profile.notes, ...notes] };
+  return {
+    assetId: uploadAssetId(object.bucket, object.name, object.generation),
+    source,
+    profile: profile.name,
+    ordered: true,
+    notes: [...profile.notes, ...notes],
+  };
 }
 
 /** What a partner asks for, pinned to `live` when the object was read; `refusal` when it may not be. */

@@ -49,7 +49,12 @@ export const DEFAULT_LIMITS: Limits = Object.freeze({
 });
 
 /** The ceilings config may not exceed: past them a work order would time out on every attempt. */
-export const LIMIT_CEILINGS: Limits = Object.freeze({ ...DEFAULT_LIMITS, maxVideoFramePixels: 16384 * 16384, maxVideoFrames: 3 * HOUR * 1000, maxAudioChannels: 64 });
+export const LIMIT_CEILINGS: Limits = Object.freeze({
+  ...DEFAULT_LIMITS,
+  maxVideoFramePixels: 16384 * 16384,
+  maxVideoFrames: 3 * HOUR * 1000,
+  maxAudioChannels: 64,
+});
 
 /** Codes of the refusals below; the probe-time ones make the asset REJECTED (see rejectionCodes). */
 export const LimitCode = {
@@ -74,15 +79,24 @@ export function enforceProbeLimits(probe: ProbeSummary, limits: Limits): void {
   }
   for (const stream of probe.streams) {
     if (stream.type === 'audio' && (stream.channels ?? 0) > limits.maxAudioChannels) {
-      throw new PermanentError(LimitCode.TOO_MANY_CHANNELS, `audio stream ${stream.index} has ${stream.channels} channels; the limit is ${limits.maxAudioChannels}`);
+      throw new PermanentError(
+        LimitCode.TOO_MANY_CHANNELS,
+        `audio stream ${stream.index} has ${stream.channels} channels; the limit is ${limits.maxAudioChannels}`,
+      );
     }
     if (stream.type !== 'video' || stream.attachedPicture) continue;
     const pixels = (stream.width ?? 0) * (stream.height ?? 0);
     if (pixels > limits.maxVideoFramePixels) {
-      throw new PermanentError(LimitCode.VIDEO_TOO_LARGE, `video frames are ${stream.width}×${stream.height} (${megapixels(pixels)}); the limit is ${megapixels(limits.maxVideoFramePixels)}`);
+      throw new PermanentError(
+        LimitCode.VIDEO_TOO_LARGE,
+        `video frames are ${stream.width}×${stream.height} (${megapixels(pixels)}); the limit is ${megapixels(limits.maxVideoFramePixels)}`,
+      );
     }
     if ((stream.frameCount ?? 0) > limits.maxVideoFrames) {
-      throw new PermanentError(LimitCode.TOO_MANY_FRAMES, `video stream ${stream.index} has ${stream.frameCount} frames; the limit is ${limits.maxVideoFrames}`);
+      throw new PermanentError(
+        LimitCode.TOO_MANY_FRAMES,
+        `video stream ${stream.index} has ${stream.frameCount} frames; the limit is ${limits.maxVideoFrames}`,
+      );
     }
   }
 }
@@ -111,7 +125,10 @@ export function decodeAllowanceSeconds(statedSeconds: number | null, limitSecond
 /** The refusal for a decode that reached its allowance: the file holds more than its header says, or more than the limit. */
 export function durationMismatch(statedSeconds: number | null, allowanceSeconds: number, limitSeconds: number): PermanentError {
   if (allowanceSeconds >= limitSeconds) {
-    return new PermanentError(LimitCode.AUDIO_TOO_LONG, `the audio holds more than ${describeSeconds(limitSeconds)} of samples, the limit${statedSeconds === null ? '' : ` (its header says ${describeSeconds(statedSeconds)})`}`);
+    return new PermanentError(
+      LimitCode.AUDIO_TOO_LONG,
+      `the audio holds more than ${describeSeconds(limitSeconds)} of samples, the limit${statedSeconds === null ? '' : ` (its header says ${describeSeconds(statedSeconds)})`}`,
+    );
   }
   return new PermanentError(
     LimitCode.DURATION_MISMATCH,

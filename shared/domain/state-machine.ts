@@ -77,7 +77,15 @@ export function isStepSettled(status: StepStatus): boolean {
  * damaged and the unknown, that is an input over a limit (shared/domain/limits.ts) or one its sender may not name.
  */
 export const rejectionCodes: ReadonlySet<string> = new Set([
-  'EMPTY_OBJECT', 'UNSUPPORTED_MEDIA', 'CORRUPT_MEDIA', 'INTEGRITY_MISMATCH',
+  'EMPTY_OBJECT',
+  'UNSUPPORTED_MEDIA',
+  'CORRUPT_MEDIA',
+  'INTEGRITY_MISMATCH',
   'IMAGE_TOO_LARGE',
-  'AUDIO_TOO_LONG', 'VIDEO_TOO_LONG', 'VIDEO_TOO_LARGE', 'TOO_MANY_FRAMES', 'TOO_MANY_CHANNELS', 'SOURCE_NOT_ALLOWED',
+  'AUDIO_TOO_LONG',
+  'VIDEO_TOO_LONG',
+  'VIDEO_TOO_LARGE',
+  'TOO_MANY_FRAMES',
+  'TOO_MANY_CHANNELS',
+  'SOURCE_NOT_ALLOWED',
 ]);

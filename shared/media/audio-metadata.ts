@@ -34,7 +34,9 @@ export const MAX_METADATA_READ_BYTES = 32 * 1024 * 1024;
 export const MAX_METADATA_READS = 2048;
 
 /** Versions of the parser, recorded as provenance: a newer one may read more of the same file. */
-export const MUSIC_METADATA_VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.resolve('music-metadata')), 'utf8')) as { version: string }).version;
+export const MUSIC_METADATA_VERSION: string = (
+  JSON.parse(readFileSync(new URL('../package.json', import.meta.resolve('music-metadata')), 'utf8')) as { version: string }
+).version;
 
 /** A type, not an interface: it is stored on the asset, and DocData wants index-compatible types. */
 export type NumberOfTotal = { no: number | null; of: number | null };
@@ -119,7 +121,12 @@ export async function readCoverPicture(bytes: ByteSource): Promise<Buffer | unde
 
 function parse(bytes: ByteSource, skipCovers: boolean): Promise<IAudioMetadata> {
   // duration: false, or an MP3 without a Xing header would be read whole to count its frames (ffprobe says it anyway).
-  return parseFromTokenizer(new RangedTokenizer(bytes, { maxReadBytes: MAX_METADATA_READ_BYTES, maxReads: MAX_METADATA_READS }), { duration: false, skipCovers, includeChapters: true, skipPostHeaders: false });
+  return parseFromTokenizer(new RangedTokenizer(bytes, { maxReadBytes: MAX_METADATA_READ_BYTES, maxReads: MAX_METADATA_READS }), {
+    duration: false,
+    skipCovers,
+    includeChapters: true,
+    skipPostHeaders: false,
+  });
 }
 
 function text(value: string | undefined, maxBytes = MAX_TAG_VALUE_BYTES): string | undefined {
@@ -144,7 +151,15 @@ function list(values: readonly string[] | undefined): string[] | undefined {
 
 function boundTags(parsed: IAudioMetadata): { tags: AudioTags; notes: string[] } {
   const { common } = parsed;
-  const raw = { title: common.title, artist: common.artist, album: common.album, albumArtist: common.albumartist, date: common.date, language: common.language, publisher: common.publisher?.[0] ?? common.label?.[0] };
+  const raw = {
+    title: common.title,
+    artist: common.artist,
+    album: common.album,
+    albumArtist: common.albumartist,
+    date: common.date,
+    language: common.language,
+    publisher: common.publisher?.[0] ?? common.label?.[0],
+  };
   const tags: AudioTags = {};
   let cut = 0;
   for (const [key, value] of Object.entries(raw)) {
@@ -163,7 +178,10 @@ function boundTags(parsed: IAudioMetadata): { tags: AudioTags; notes: string[] }
     ...(genre ? { genre } : {}),
     ...(isrc ? { isrc } : {}),
   });
-  return { tags, notes: cut > 0 ? [`audio tags: ${cut} value${cut === 1 ? '' : 's'} cut to ${MAX_TAG_VALUE_BYTES} bytes or cleaned of control characters`] : [] };
+  return {
+    tags,
+    notes: cut > 0 ? [`audio tags: ${cut} value${cut === 1 ? '' : 's'} cut to ${MAX_TAG_VALUE_BYTES} bytes or cleaned of control characters`] : [],
+  };
 }
 
 /** Seconds, whatever the source's unit: ID3 chapters are already in seconds, MP4 ones in their track's timescale. */
@@ -174,7 +192,11 @@ function seconds(chapter: IChapter, at: number): number | null {
 
 function boundChapters(found: readonly IChapter[], durationSeconds: number | null): { kept: Chapter[]; total: number; notes: string[] } {
   const timed = found
-    .map((chapter) => ({ title: text(chapter.title, MAX_CHAPTER_TITLE_BYTES) ?? '', start: seconds(chapter, chapter.start), end: chapter.end === undefined ? null : seconds(chapter, chapter.end) }))
+    .map((chapter) => ({
+      title: text(chapter.title, MAX_CHAPTER_TITLE_BYTES) ?? '',
+      start: seconds(chapter, chapter.start),
+      end: chapter.end === undefined ? null : seconds(chapter, chapter.end),
+    }))
     .filter((chapter): chapter is { title: string; start: number; end: number | null } => chapter.start !== null);
   const kept = timed.slice(0, MAX_CHAPTERS).map((chapter, index, all): Chapter => {
     const next = all[index + 1]?.start ?? (durationSeconds !== null && durationSeconds > chapter.start ? Math.round(durationSeconds * 1000) / 1000 : null);
@@ -190,7 +212,10 @@ async function coverInfo(picture: IPicture | null): Promise<{ info: CoverInfo | 
   const data = Buffer.from(picture.data.buffer, picture.data.byteOffset, picture.data.byteLength);
   const sniffed = sniff(data);
   if (sniffed.kind !== 'image') return { info: null, notes: ['audio cover: the attached picture is not an image format mediaflow reads; left out'] };
-  const header = await readImageHeader(sniffed.format, data, { size: data.length, read: (offset, length) => Promise.resolve(data.subarray(offset, offset + length)) });
+  const header = await readImageHeader(sniffed.format, data, {
+    size: data.length,
+    read: (offset, length) => Promise.resolve(data.subarray(offset, offset + length)),
+  });
   return {
     info: {
       format: sniffed.format,

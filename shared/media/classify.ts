@@ -81,9 +81,39 @@ type Json = Record<string, unknown>;
 
 /** Codecs that carry one still picture. A stream of one of these with more frames (MJPEG in AVI) is video. */
 const STILL_IMAGE_CODECS = new Set([
-  'mjpeg', 'jpegls', 'jpeg2000', 'jpegxl', 'png', 'apng', 'webp', 'gif', 'tiff', 'bmp', 'ppm', 'pgm', 'pgmyuv',
-  'pbm', 'pam', 'pcx', 'sgi', 'targa', 'sunrast', 'xbm', 'xpm', 'xwd', 'dpx', 'exr', 'hdr', 'psd', 'qoi', 'svg',
-  'photocd', 'alias_pix', 'pictor', 'ptx', 'ico',
+  'mjpeg',
+  'jpegls',
+  'jpeg2000',
+  'jpegxl',
+  'png',
+  'apng',
+  'webp',
+  'gif',
+  'tiff',
+  'bmp',
+  'ppm',
+  'pgm',
+  'pgmyuv',
+  'pbm',
+  'pam',
+  'pcx',
+  'sgi',
+  'targa',
+  'sunrast',
+  'xbm',
+  'xpm',
+  'xwd',
+  'dpx',
+  'exr',
+  'hdr',
+  'psd',
+  'qoi',
+  'svg',
+  'photocd',
+  'alias_pix',
+  'pictor',
+  'ptx',
+  'ico',
 ]);
 /** Demuxers of image files. Every single-image demuxer is named `<codec>_pipe`; these are the rest. */
 const IMAGE_FORMATS = new Set(['image2', 'image2pipe', 'gif', 'apng', 'ico', 'webp']);
@@ -221,7 +251,10 @@ function relativeStarts(streams: StreamSummary[], formatStart: number | undefine
 function trackFacts(s: Json, disposition: Json): Partial<StreamSummary> {
   const tags = lowerCaseTags(s.tags);
   const language = tags.language?.trim();
-  const title = tags.title?.replace(/[\p{Cc}"]/gu, ' ').trim().slice(0, MAX_TRACK_TITLE_CHARS);
+  const title = tags.title
+    ?.replace(/[\p{Cc}"]/gu, ' ')
+    .trim()
+    .slice(0, MAX_TRACK_TITLE_CHARS);
   return {
     ...(language && language.toLowerCase() !== 'und' && /^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$/.test(language) ? { language } : {}),
     ...(title ? { title } : {}),

@@ -104,7 +104,10 @@ export async function readHeifHeader(reader: BoxReader, budget = MAX_IMAGE_PIXEL
   const output = grid ? { width: Math.max(grid.width, stored.width), height: Math.max(grid.height, stored.height) } : stored;
   const decodedPixels = Math.max(output.width * output.height, grid?.tilePixels ?? 0);
   if (decodedPixels > budget) {
-    const what = grid && grid.tilePixels > output.width * output.height ? `its ${grid.rows}×${grid.columns} tiles are ${formatPixels(grid.tilePixels)}` : describePixels(output.width, output.height);
+    const what =
+      grid && grid.tilePixels > output.width * output.height
+        ? `its ${grid.rows}×${grid.columns} tiles are ${formatPixels(grid.tilePixels)}`
+        : describePixels(output.width, output.height);
     throw new PermanentError(PermanentErrorCode.IMAGE_TOO_LARGE, `the HEIF primary image declares ${what}, over the ${formatPixels(budget)} limit`);
   }
   checkExtents(meta, [primary, ...(meta.references.get('dimg')?.get(primary) ?? [])], reader.size);
@@ -131,7 +134,8 @@ async function findMeta(reader: BoxReader): Promise<{ offset: number; size: numb
     // An image sequence (avis, msf1) has a track; its frames are ffprobe's business, as they were before.
     if (type === 'moov') return undefined;
     if (type === 'meta') {
-      if (size > MAX_META_BYTES) throw new PermanentError(PermanentErrorCode.UNSUPPORTED_MEDIA, `the HEIF meta box is ${size} bytes, more than the ${MAX_META_BYTES} read`);
+      if (size > MAX_META_BYTES)
+        throw new PermanentError(PermanentErrorCode.UNSUPPORTED_MEDIA, `the HEIF meta box is ${size} bytes, more than the ${MAX_META_BYTES} read`);
       meta = { offset, size };
     }
     offset += size;
@@ -186,7 +190,15 @@ class Cursor {
 }
 
 function parseMeta(box: Buffer): Meta {
-  const meta: Meta = { primary: undefined, items: new Map(), locations: new Map(), references: new Map(), properties: [], associations: new Map(), idat: undefined };
+  const meta: Meta = {
+    primary: undefined,
+    items: new Map(),
+    locations: new Map(),
+    references: new Map(),
+    properties: [],
+    associations: new Map(),
+    idat: undefined,
+  };
   try {
     // meta is a FullBox: 8 bytes of header, then version and flags.
     for (const [type, body] of children(box.subarray(12))) {
@@ -281,7 +293,10 @@ function codecOf(meta: Meta, id: number, depth: number): HeifHeader['codec'] {
   if (Object.hasOwn(CODECS, type)) return CODECS[type]!;
   const source = meta.references.get('dimg')?.get(id)?.[0];
   if (DERIVED.has(type) && source !== undefined && depth < 2) return codecOf(meta, source, depth + 1);
-  throw new PermanentError(PermanentErrorCode.UNSUPPORTED_MEDIA, `the HEIF primary image is of type '${type}'; only HEVC (HEIC) and AV1 (AVIF) images are supported`);
+  throw new PermanentError(
+    PermanentErrorCode.UNSUPPORTED_MEDIA,
+    `the HEIF primary image is of type '${type}'; only HEVC (HEIC) and AV1 (AVIF) images are supported`,
+  );
 }
 
 /** ispe (§6.5.3): version/flags, then 32-bit width and height, as coded (before any transform). */
@@ -344,7 +359,7 @@ function transformed(meta: Meta, id: number, stored: { width: number; height: nu
       mirrored = !mirrored;
     } else if (type === 'clap' && body.length >= 32) {
       // Clean aperture width and height as rationals; a crop, so never more than the picture.
-      const fraction = (at: number) => body.readUInt32BE(at + 4) === 0 ? 0 : Math.round(body.readUInt32BE(at) / body.readUInt32BE(at + 4));
+      const fraction = (at: number) => (body.readUInt32BE(at + 4) === 0 ? 0 : Math.round(body.readUInt32BE(at) / body.readUInt32BE(at + 4)));
       const [cropWidth, cropHeight] = [fraction(0), fraction(8)];
       if (cropWidth > 0 && cropWidth <= width) width = cropWidth;
       if (cropHeight > 0 && cropHeight <= height) height = cropHeight;
@@ -362,7 +377,10 @@ function colourOf(meta: Meta, id: number): HeifColour {
     const kind = body.toString('latin1', 0, 4);
     if (kind === 'prof' || kind === 'rICC') colour = { ...colour, icc: true };
     if (kind === 'nclx' && body.length >= 11) {
-      colour = { ...colour, nclx: { primaries: body.readUInt16BE(4), transfer: body.readUInt16BE(6), matrix: body.readUInt16BE(8), fullRange: (body[10]! & 0x80) !== 0 } };
+      colour = {
+        ...colour,
+        nclx: { primaries: body.readUInt16BE(4), transfer: body.readUInt16BE(6), matrix: body.readUInt16BE(8), fullRange: (body[10]! & 0x80) !== 0 },
+      };
     }
   }
   return colour;

@@ -64,10 +64,16 @@ const INTERLACED_SHARE: Readonly<Record<InterlaceVerdict['flagged'], number>> = 
  */
 export function flaggedScan(fieldOrder: string | undefined): InterlaceVerdict['flagged'] {
   switch (fieldOrder) {
-    case 'progressive': return 'progressive';
-    case 'tt': case 'bt': return 'tff';
-    case 'bb': case 'tb': return 'bff';
-    default: return 'unknown';
+    case 'progressive':
+      return 'progressive';
+    case 'tt':
+    case 'bt':
+      return 'tff';
+    case 'bb':
+    case 'tb':
+      return 'bff';
+    default:
+      return 'unknown';
   }
 }
 
@@ -104,9 +110,27 @@ export function parseIdet(stderr: string): IdetCounts | undefined {
 export function idetArgs(input: MediaInput, streamIndex: number, startSeconds: number): string[] {
   return [
     // info level: idet reports its counts only there, when the graph closes.
-    '-hide_banner', '-nostdin', '-nostats', '-v', 'info',
-    ...(startSeconds > 0 ? ['-ss', startSeconds.toFixed(3)] : []), '-threads', '1', ...inputArgs(input),
-    '-map', `0:${streamIndex}`, '-vf', 'idet', '-frames:v', String(IDET_FRAMES), '-an', '-sn', '-dn', '-f', 'null', '-',
+    '-hide_banner',
+    '-nostdin',
+    '-nostats',
+    '-v',
+    'info',
+    ...(startSeconds > 0 ? ['-ss', startSeconds.toFixed(3)] : []),
+    '-threads',
+    '1',
+    ...inputArgs(input),
+    '-map',
+    `0:${streamIndex}`,
+    '-vf',
+    'idet',
+    '-frames:v',
+    String(IDET_FRAMES),
+    '-an',
+    '-sn',
+    '-dn',
+    '-f',
+    'null',
+    '-',
   ];
 }
 

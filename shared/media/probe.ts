@@ -14,7 +14,17 @@ import { classifyExit } from './ffmpeg/classify.ts';
 import { spawnTool } from './ffmpeg/run.ts';
 import { durationBasis, id3TagBytes, splitLevels, type DurationBasis } from './ffprobe-log.ts';
 import { walkIsoBmff } from './isobmff.ts';
-import { describeStart, formatOfCodec, IMAGE_FORMAT_NAMES, looksLikeText, readImageHeader, sniff, SNIFF_BYTES, type ImageFormat, type Sniffed } from './sniff.ts';
+import {
+  describeStart,
+  formatOfCodec,
+  IMAGE_FORMAT_NAMES,
+  looksLikeText,
+  readImageHeader,
+  sniff,
+  SNIFF_BYTES,
+  type ImageFormat,
+  type Sniffed,
+} from './sniff.ts';
 import type { MediaTools } from './tools.ts';
 
 /** Headers of even a multi-gigabyte file parse in well under a second; this bounds pathological inputs. */
@@ -104,7 +114,10 @@ async function probePicture(format: ImageFormat, head: Buffer, bytes: ByteSource
   if (!header) return undefined;
   // An SVG is drawn at the size of its renditions, not the size it declares (shared/media/image-limits.ts).
   if (format !== 'svg' && header.width !== undefined && header.height !== undefined && header.width * header.height > MAX_IMAGE_PIXELS) {
-    throw new PermanentError(PermanentErrorCode.IMAGE_TOO_LARGE, `${describePixels(header.width, header.height)} exceeds the ${formatPixels(MAX_IMAGE_PIXELS)} limit`);
+    throw new PermanentError(
+      PermanentErrorCode.IMAGE_TOO_LARGE,
+      `${describePixels(header.width, header.height)} exceeds the ${formatPixels(MAX_IMAGE_PIXELS)} limit`,
+    );
   }
   if (!HEADER_ONLY_FORMATS.has(format)) return undefined;
   if (format === 'heif') return summarizePicture(header, HEIF_FORMAT_NAMES[header.codec] ?? 'heif', bytes.size);
@@ -142,12 +155,24 @@ function assertContentIsImage(summary: ProbeSummary, sniffed: Sniffed, head: Buf
 async function runFfprobe(ffprobe: string, input: MediaInput, timeoutMs: number): Promise<FfprobeRun> {
   const args = [
     // Warnings too, each line tagged with its level: two of them say whether the duration can be trusted.
-    '-loglevel', 'level+warning', '-hide_banner',
-    '-print_format', 'json', '-show_format', '-show_streams', '-show_error',
+    '-loglevel',
+    'level+warning',
+    '-hide_banner',
+    '-print_format',
+    'json',
+    '-show_format',
+    '-show_streams',
+    '-show_error',
     // The input's own protocols only: a playlist or reference movie must not make a worker fetch URLs (SSRF).
     ...inputArgs(input),
   ];
-  const { exit, stdout, stderr } = await spawnTool(ffprobe, args, { tool: 'ffprobe', label: 'ffprobe', timeoutMs, stdout: true, stderrLimitChars: MAX_STDERR_CHARS });
+  const { exit, stdout, stderr } = await spawnTool(ffprobe, args, {
+    tool: 'ffprobe',
+    label: 'ffprobe',
+    timeoutMs,
+    stdout: true,
+    stderrLimitChars: MAX_STDERR_CHARS,
+  });
   // ffprobe's own exit code is explained from what it printed (explainFailure); a run that ended without one (a
   // deadline, a crash, a kill, a spawn failure, too much output) gets the shared verdict.
   if (exit.code === null) throw classifyExit(exit, { what: 'ffprobe could not read the file', hide: [input.url] });
@@ -156,10 +181,16 @@ async function runFfprobe(ffprobe: string, input: MediaInput, timeoutMs: number)
 }
 
 /** Picks the most useful explanation; the order matters because ffprobe's own words are often generic. */
-async function explainFailure(input: MediaInput, bytes: ByteSource, run: FfprobeRun, json: Record<string, unknown> | undefined, maxBoxReads?: number): Promise<PermanentError> {
+async function explainFailure(
+  input: MediaInput,
+  bytes: ByteSource,
+  run: FfprobeRun,
+  json: Record<string, unknown> | undefined,
+  maxBoxReads?: number,
+): Promise<PermanentError> {
   const lines = diagnostics(run.stderr, input);
   const reported = (json?.error as { string?: unknown } | undefined)?.string;
-  const headline = typeof reported === 'string' ? reported : lines[0] ?? `ffprobe exited with code ${run.exitCode} and no message`;
+  const headline = typeof reported === 'string' ? reported : (lines[0] ?? `ffprobe exited with code ${run.exitCode} and no message`);
   // stderr repeats the headline as "<file>: <headline>" (the path is stripped above); keep only what it adds.
   const extra = lines.filter((line) => line !== headline).slice(0, 3);
   const detail = extra.length > 0 ? `${headline} (${extra.join('; ')})` : headline;
@@ -167,7 +198,10 @@ async function explainFailure(input: MediaInput, bytes: ByteSource, run: Ffprobe
   // The demuxer whitelist (source-server.ts) refused a format that fetches other files: say what it is, not the list.
   const refused = /^(\w+): Format not on whitelist/m.exec(lines.join('\n'))?.[1];
   if (refused) {
-    return new PermanentError(PermanentErrorCode.UNSUPPORTED_MEDIA, `a ${refused.toUpperCase()} playlist or reference file, which names other files to fetch: mediaflow processes media files, not playlists`);
+    return new PermanentError(
+      PermanentErrorCode.UNSUPPORTED_MEDIA,
+      `a ${refused.toUpperCase()} playlist or reference file, which names other files to fetch: mediaflow processes media files, not playlists`,
+    );
   }
 
   // An MP4 whose moov sits at the end (no faststart) and was cut short makes ffprobe say "moov atom not found".

@@ -12,13 +12,9 @@ import { readHeifHeader } from './heif.ts';
 import type { ByteSource } from './input.ts';
 
 export type ImageFormat =
-  | 'jpeg' | 'png' | 'gif' | 'webp' | 'tiff' | 'bmp' | 'ico' | 'heif' | 'jxl' | 'jpeg2000' | 'psd' | 'qoi' | 'exr'
-  | 'netpbm' | 'xpm' | 'xbm' | 'svg';
+  'jpeg' | 'png' | 'gif' | 'webp' | 'tiff' | 'bmp' | 'ico' | 'heif' | 'jxl' | 'jpeg2000' | 'psd' | 'qoi' | 'exr' | 'netpbm' | 'xpm' | 'xbm' | 'svg';
 
-export type Sniffed =
-  | { readonly kind: 'image'; readonly format: ImageFormat }
-  | { readonly kind: 'text' }
-  | { readonly kind: 'unknown' };
+export type Sniffed = { readonly kind: 'image'; readonly format: ImageFormat } | { readonly kind: 'text' } | { readonly kind: 'unknown' };
 
 /** Enough for every signature, and for an SVG's root tag after a long comment or doctype. */
 export const SNIFF_BYTES = 64 * 1024;
@@ -27,15 +23,49 @@ const TEXT_SAMPLE_BYTES = 4096;
 
 /** How messages name each format. */
 export const IMAGE_FORMAT_NAMES: Readonly<Record<ImageFormat, string>> = {
-  jpeg: 'JPEG', png: 'PNG', gif: 'GIF', webp: 'WebP', tiff: 'TIFF', bmp: 'BMP', ico: 'ICO', heif: 'HEIF/AVIF', jxl: 'JPEG XL',
-  jpeg2000: 'JPEG 2000', psd: 'PSD', qoi: 'QOI', exr: 'OpenEXR', netpbm: 'Netpbm', xpm: 'XPM', xbm: 'XBM', svg: 'SVG',
+  jpeg: 'JPEG',
+  png: 'PNG',
+  gif: 'GIF',
+  webp: 'WebP',
+  tiff: 'TIFF',
+  bmp: 'BMP',
+  ico: 'ICO',
+  heif: 'HEIF/AVIF',
+  jxl: 'JPEG XL',
+  jpeg2000: 'JPEG 2000',
+  psd: 'PSD',
+  qoi: 'QOI',
+  exr: 'OpenEXR',
+  netpbm: 'Netpbm',
+  xpm: 'XPM',
+  xbm: 'XBM',
+  svg: 'SVG',
 };
 
 /** ffprobe's codec names for the formats above; other image codecs (TGA, PCX, DPX, …) have no signature to check. */
 const CODEC_FORMATS: Readonly<Record<string, ImageFormat>> = {
-  mjpeg: 'jpeg', jpegls: 'jpeg', png: 'png', apng: 'png', gif: 'gif', webp: 'webp', tiff: 'tiff', bmp: 'bmp', ico: 'ico',
-  jpegxl: 'jxl', jpeg2000: 'jpeg2000', psd: 'psd', qoi: 'qoi', exr: 'exr', ppm: 'netpbm', pgm: 'netpbm', pgmyuv: 'netpbm',
-  pbm: 'netpbm', pam: 'netpbm', xpm: 'xpm', xbm: 'xbm', svg: 'svg',
+  mjpeg: 'jpeg',
+  jpegls: 'jpeg',
+  png: 'png',
+  apng: 'png',
+  gif: 'gif',
+  webp: 'webp',
+  tiff: 'tiff',
+  bmp: 'bmp',
+  ico: 'ico',
+  jpegxl: 'jxl',
+  jpeg2000: 'jpeg2000',
+  psd: 'psd',
+  qoi: 'qoi',
+  exr: 'exr',
+  ppm: 'netpbm',
+  pgm: 'netpbm',
+  pgmyuv: 'netpbm',
+  pbm: 'netpbm',
+  pam: 'netpbm',
+  xpm: 'xpm',
+  xbm: 'xbm',
+  svg: 'svg',
 };
 
 /** The format a decoder of ffprobe's `codec` expects its bytes in, when that format has a signature. */
@@ -172,18 +202,29 @@ const MAX_DIMENSION = 2 ** 31 - 1;
 export async function readImageHeader(format: ImageFormat, head: Buffer, bytes: ByteSource): Promise<PictureHeader | undefined> {
   const reader = new WindowReader(bytes, head);
   switch (format) {
-    case 'png': return pngHeader(reader);
-    case 'jpeg': return jpegHeader(reader);
-    case 'gif': return head.length >= 10 ? sized({ codec: 'gif', frames: 1 }, head.readUInt16LE(6), head.readUInt16LE(8)) : undefined;
-    case 'webp': return webpHeader(head, reader);
-    case 'tiff': return tiffHeader(head, reader);
-    case 'bmp': return bmpHeader(head);
+    case 'png':
+      return pngHeader(reader);
+    case 'jpeg':
+      return jpegHeader(reader);
+    case 'gif':
+      return head.length >= 10 ? sized({ codec: 'gif', frames: 1 }, head.readUInt16LE(6), head.readUInt16LE(8)) : undefined;
+    case 'webp':
+      return webpHeader(head, reader);
+    case 'tiff':
+      return tiffHeader(head, reader);
+    case 'bmp':
+      return bmpHeader(head);
     // PSD file header: signature, version, 6 reserved bytes, channels, then height and width (Adobe PSD spec).
-    case 'psd': return head.length >= 26 ? sized({ codec: 'psd', frames: 1 }, head.readUInt32BE(18), head.readUInt32BE(14)) : undefined;
-    case 'qoi': return head.length >= 14 ? sized({ codec: 'qoi', frames: 1 }, head.readUInt32BE(4), head.readUInt32BE(8)) : undefined;
-    case 'svg': return svgHeader(head);
-    case 'heif': return heifHeader(reader);
-    default: return undefined;
+    case 'psd':
+      return head.length >= 26 ? sized({ codec: 'psd', frames: 1 }, head.readUInt32BE(18), head.readUInt32BE(14)) : undefined;
+    case 'qoi':
+      return head.length >= 14 ? sized({ codec: 'qoi', frames: 1 }, head.readUInt32BE(4), head.readUInt32BE(8)) : undefined;
+    case 'svg':
+      return svgHeader(head);
+    case 'heif':
+      return heifHeader(reader);
+    default:
+      return undefined;
   }
 }
 
@@ -226,8 +267,21 @@ async function heifHeader(reader: WindowReader): Promise<PictureHeader | undefin
 
 /** ffmpeg's pixel formats for PNG colour type × bit depth (PNG 1.2 §4.1.1); 1/2/4-bit grey decodes to gray/monob. */
 const PNG_PIXEL_FORMATS: Readonly<Record<string, string>> = {
-  '0/1': 'monob', '0/2': 'gray', '0/4': 'gray', '0/8': 'gray', '0/16': 'gray16be', '2/8': 'rgb24', '2/16': 'rgb48be',
-  '3/1': 'pal8', '3/2': 'pal8', '3/4': 'pal8', '3/8': 'pal8', '4/8': 'ya8', '4/16': 'ya16be', '6/8': 'rgba', '6/16': 'rgba64be',
+  '0/1': 'monob',
+  '0/2': 'gray',
+  '0/4': 'gray',
+  '0/8': 'gray',
+  '0/16': 'gray16be',
+  '2/8': 'rgb24',
+  '2/16': 'rgb48be',
+  '3/1': 'pal8',
+  '3/2': 'pal8',
+  '3/4': 'pal8',
+  '3/8': 'pal8',
+  '4/8': 'ya8',
+  '4/16': 'ya16be',
+  '6/8': 'rgba',
+  '6/16': 'rgba64be',
 };
 
 /** IHDR is the first chunk; an APNG announces itself with an acTL chunk before the first IDAT. */
@@ -356,10 +410,14 @@ function svgHeader(head: Buffer): PictureHeader {
   const width = svgLength(attributes.get('width'));
   const height = svgLength(attributes.get('height'));
   const box = viewBox(attributes.get('viewBox'));
-  const size = width !== undefined && height !== undefined ? [width, height]
-    : box && width !== undefined ? [width, (width * box[1]) / box[0]]
-      : box && height !== undefined ? [(height * box[0]) / box[1], height]
-        : box;
+  const size =
+    width !== undefined && height !== undefined
+      ? [width, height]
+      : box && width !== undefined
+        ? [width, (width * box[1]) / box[0]]
+        : box && height !== undefined
+          ? [(height * box[0]) / box[1], height]
+          : box;
   if (!size) return header;
   return sized(header, Math.max(1, Math.round(size[0]!)), Math.max(1, Math.round(size[1]!))) ?? header;
 }
@@ -373,7 +431,10 @@ function svgLength(value: string | undefined): number | undefined {
 
 /** "min-x min-y width height", separated by whitespace and/or a comma; only the width and height matter. */
 function viewBox(value: string | undefined): [number, number] | undefined {
-  const parts = (value ?? '').trim().split(/[\s,]+/).map(Number);
+  const parts = (value ?? '')
+    .trim()
+    .split(/[\s,]+/)
+    .map(Number);
   if (parts.length !== 4 || parts.some((part) => !Number.isFinite(part))) return undefined;
   const [, , width, height] = parts as [number, number, number, number];
   return width > 0 && height > 0 ? [width, height] : undefined;

@@ -31,7 +31,11 @@ export function isHdrTransfer(transfer: string | null | undefined): transfer is 
 }
 
 /** The colour of an HDR stream, or undefined for SDR. */
-export function hdrColour(stream: { readonly colorTransfer?: string | null; readonly colorSpace?: string | null; readonly colorPrimaries?: string | null }): HdrColour | undefined {
+export function hdrColour(stream: {
+  readonly colorTransfer?: string | null;
+  readonly colorSpace?: string | null;
+  readonly colorPrimaries?: string | null;
+}): HdrColour | undefined {
   if (!isHdrTransfer(stream.colorTransfer)) return undefined;
   return { transfer: stream.colorTransfer, matrix: stream.colorSpace ?? DEFAULT_HDR_MATRIX, primaries: stream.colorPrimaries ?? DEFAULT_HDR_PRIMARIES };
 }

@@ -35,7 +35,13 @@ const PAL_LINES = 576;
 
 /** ffprobe color_space → swscale matrix. */
 const MATRICES: Readonly<Record<string, SwsMatrix>> = {
-  bt709: 'bt709', smpte170m: 'bt601', bt470bg: 'bt601', bt2020nc: 'bt2020', bt2020c: 'bt2020', fcc: 'fcc', smpte240m: 'smpte240m',
+  bt709: 'bt709',
+  smpte170m: 'bt601',
+  bt470bg: 'bt601',
+  bt2020nc: 'bt2020',
+  bt2020c: 'bt2020',
+  fcc: 'fcc',
+  smpte240m: 'smpte240m',
 };
 
 export function sourceMatrix(stream: StreamSummary): SwsMatrix {
@@ -61,7 +67,10 @@ export function planPictureColour(stream: StreamSummary): PictureColour {
 /** A rendition's colour: BT.709, unless it is SD and its source BT.601, which it keeps. */
 export function renditionSpace(stream: StreamSummary, colour: PictureColour, rendition: { readonly width: number; readonly height: number }): SdrSpace {
   if (Math.min(rendition.width, rendition.height) >= HD_MIN_LINES || colour.toneMap || colour.matrix !== 'bt601') return 'bt709';
-  const pal = stream.colorSpace === 'bt470bg' || stream.colorPrimaries === 'bt470bg' || (stream.colorSpace === undefined && Math.min(stream.width ?? 0, stream.height ?? 0) === PAL_LINES);
+  const pal =
+    stream.colorSpace === 'bt470bg' ||
+    stream.colorPrimaries === 'bt470bg' ||
+    (stream.colorSpace === undefined && Math.min(stream.width ?? 0, stream.height ?? 0) === PAL_LINES);
   return pal ? 'bt470bg' : 'smpte170m';
 }
 

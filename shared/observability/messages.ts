@@ -21,7 +21,8 @@ export const logs = {
     log.warn('idempotency key reused for a different source; kept the first', { assetId, uri }),
   probeFailed: (log: Logger, assetId: string, code: string, message: string) => log.warn('probe failed permanently', { assetId, code, message }),
   stepResultRecorded: (log: Logger, assetId: string, step: string, note: string) => log.info('step result recorded', { assetId, step, note }),
-  shardRecorded: (log: Logger, assetId: string, step: string, done: number, total: number) => log.debug('shard result recorded', { assetId, step, done, total }),
+  shardRecorded: (log: Logger, assetId: string, step: string, done: number, total: number) =>
+    log.debug('shard result recorded', { assetId, step, done, total }),
   assetSettled: (log: Logger, assetId: string, status: string) => log.info('asset settled', { assetId, status }),
   workStarted: (log: Logger, orderId: string) => log.debug('work order started', { orderId }),
   workFailedPermanently: (log: Logger, orderId: string, code: string, message: string) => log.warn('work order failed permanently', { orderId, code, message }),

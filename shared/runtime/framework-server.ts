@@ -42,7 +42,8 @@ function guards(): WeakMap<object, Guard> {
     const guard = typeof userFunction === 'function' ? registered.get(userFunction) : undefined;
     if (guard === undefined) return server;
     const listeners = server.listeners('request');
-    if (listeners.length !== 1) throw new Error(`functions-framework's server has ${listeners.length} request listeners; the HTTP guard expects its express app alone`);
+    if (listeners.length !== 1)
+      throw new Error(`functions-framework's server has ${listeners.length} request listeners; the HTTP guard expects its express app alone`);
     server.removeAllListeners('request');
     server.on('request', guard(listeners[0] as FrameworkApp));
     return server;

@@ -57,7 +57,12 @@ export function eventFunction(spec: EventFunctionSpec): FunctionDefinition {
         return 'ignored';
       }
       if (decoded.status === 'invalid') {
-        await recordRejection(spec.name, delivery, deps, { reason: 'INVALID_EVENT', eventId: null, type: null, issues: [{ path: '', message: decoded.reason }] });
+        await recordRejection(spec.name, delivery, deps, {
+          reason: 'INVALID_EVENT',
+          eventId: null,
+          type: null,
+          issues: [{ path: '', message: decoded.reason }],
+        });
         return 'rejected';
       }
       const raw = decoded.event;
@@ -77,7 +82,12 @@ export function eventFunction(spec: EventFunctionSpec): FunctionDefinition {
       } catch (error) {
         if (isPermanent(error)) {
           // A permanent fault the function did not turn into a step result itself: ack, and leave a readable trace.
-          await recordRejection(spec.name, delivery, deps, { reason: error.code, eventId: event.id, type: event.type, issues: [{ path: '', message: error.message }] });
+          await recordRejection(spec.name, delivery, deps, {
+            reason: error.code,
+            eventId: event.id,
+            type: event.type,
+            issues: [{ path: '', message: error.message }],
+          });
           return 'failed';
         }
         await recordTransientFailure(spec.name, event, delivery, deps, error);

@@ -80,9 +80,10 @@ async function guardRequest(req: IncomingMessage, res: ServerResponse, target: G
   // The stream is consumed, so the framework's body parsers see a finished request and leave req.body as set here.
   Object.assign(req, { body: verdict.body, rawBody: received.bytes });
   app(req, res, (error?: unknown) => {
-    const problem = error === undefined
-      ? 'functions-framework routed the request nowhere'
-      : `functions-framework could not turn the body into a CloudEvent: ${errorMessage(error)}`;
+    const problem =
+      error === undefined
+        ? 'functions-framework routed the request nowhere'
+        : `functions-framework could not turn the body into a CloudEvent: ${errorMessage(error)}`;
     void refuse(req, res, target, received, problem);
   });
 }
@@ -128,7 +129,8 @@ function judge(method: string, headers: IncomingHttpHeaders, received: ReceivedB
     const type = mediaType(headers['content-type']);
     return refused(isJson(type) ? `body is not JSON: ${errorMessage(error)}` : `content-type ${type || '(none)'} is not accepted: send application/json`);
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return refused(`body is ${kindOf(parsed)}, not a JSON object: Pub/Sub and Eventarc send an object`);
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    return refused(`body is ${kindOf(parsed)}, not a JSON object: Pub/Sub and Eventarc send an object`);
   return { accepted: true, body: parsed };
 }
 

@@ -70,7 +70,11 @@ export async function withServedSource<T>(blobs: BlobStore, ref: BlobRef, demuxe
     const range = parseRange(request.headers.range, meta.size);
     if (range === 'unsatisfiable') return void response.writeHead(416, { 'Content-Range': `bytes */${meta.size}` }).end();
     const span = range ?? (meta.size > 0 ? { start: 0, end: meta.size - 1 } : undefined);
-    const headers: OutgoingHttpHeaders = { 'Accept-Ranges': 'bytes', 'Content-Type': meta.contentType ?? 'application/octet-stream', 'Content-Length': span ? span.end - span.start + 1 : 0 };
+    const headers: OutgoingHttpHeaders = {
+      'Accept-Ranges': 'bytes',
+      'Content-Type': meta.contentType ?? 'application/octet-stream',
+      'Content-Length': span ? span.end - span.start + 1 : 0,
+    };
     if (range) headers['Content-Range'] = `bytes ${range.start}-${range.end}/${meta.size}`;
     if (request.method === 'HEAD' || !span) return void response.writeHead(range ? 206 : 200, headers).end();
     let body: Readable;
@@ -101,7 +105,8 @@ export async function withServedSource<T>(blobs: BlobStore, ref: BlobRef, demuxe
     });
     body.once('end', () => {
       const expected = span.end - span.start + 1;
-      if (sent !== expected) fail(new TransientError('SOURCE_READ_SHORT', `gs://${meta.bucket}/${meta.name}: the store sent ${sent} of the ${expected} bytes asked for`));
+      if (sent !== expected)
+        fail(new TransientError('SOURCE_READ_SHORT', `gs://${meta.bucket}/${meta.name}: the store sent ${sent} of the ${expected} bytes asked for`));
     });
     body.pipe(response);
   };

@@ -27,7 +27,16 @@ export function workerFunction(step: StepDefinition): FunctionDefinition {
       try {
         const result = await withScratchDir((scratchDir) =>
           withTimeout(step.timeoutMs, `step '${step.name}' for ${order.orderId}`, (signal) =>
-            step.run(order, { blobs: deps.blobs, config: deps.config, clock: deps.clock, log, mediaTools: deps.mediaTools, scratchDir, signal, deliveryAttempt: delivery.deliveryAttempt }),
+            step.run(order, {
+              blobs: deps.blobs,
+              config: deps.config,
+              clock: deps.clock,
+              log,
+              mediaTools: deps.mediaTools,
+              scratchDir,
+              signal,
+              deliveryAttempt: delivery.deliveryAttempt,
+            }),
           ),
         ).catch((error: unknown) => {
           throw sourceGoneIsPermanent(error, order);
@@ -44,7 +53,12 @@ export function workerFunction(step: StepDefinition): FunctionDefinition {
       } catch (error) {
         if (!isPermanent(error)) throw error;
         logs.workFailedPermanently(log, order.orderId, error.code, error.message);
-        const failed: StepFailed = { ...common, failedAt: deps.clock.now().toISOString(), error: { code: error.code, message: error.message }, deadLettered: false };
+        const failed: StepFailed = {
+          ...common,
+          failedAt: deps.clock.now().toISOString(),
+          error: { code: error.code, message: error.message },
+          deadLettered: false,
+        };
         await publishStepResult(deps, step.name, failed);
         return 'failed';
       }
@@ -57,7 +71,9 @@ function sourceGoneIsPermanent(error: unknown, order: WorkOrder): unknown {
   if (!(error instanceof BlobNotFoundError)) return error;
   const { bucket, name } = error.ref;
   if (bucket !== order.source.bucket || name !== order.source.name) return error;
-  return new PermanentError(PermanentErrorCode.SOURCE_CHANGED, `gs://${bucket}/${name}#${order.source.generation} is no longer the live object`, { cause: error });
+  return new PermanentError(PermanentErrorCode.SOURCE_CHANGED, `gs://${bucket}/${name}#${order.source.generation} is no longer the live object`, {
+    cause: error,
+  });
 }
 
 /** Result event ids derive from the order id, so re-running an order re-publishes a recognisable duplicate. */

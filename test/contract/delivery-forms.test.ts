@@ -186,8 +186,16 @@ describe('decodeDelivery: GCS notifications (JSON_API_V1)', () => {
   });
 
   it.each([
-    ['payloadFormat NONE (no object resource)', { attributes: { ...documentedNotification().attributes, payloadFormat: 'NONE' }, data: Buffer.alloc(0) }, /payloadFormat 'NONE'.*JSON_API_V1/],
-    ['JSON_API_V1 whose data is not JSON', { attributes: documentedNotification().attributes, data: Buffer.from('storage#object') }, /storage notification data is not JSON/],
+    [
+      'payloadFormat NONE (no object resource)',
+      { attributes: { ...documentedNotification().attributes, payloadFormat: 'NONE' }, data: Buffer.alloc(0) },
+      /payloadFormat 'NONE'.*JSON_API_V1/,
+    ],
+    [
+      'JSON_API_V1 whose data is not JSON',
+      { attributes: documentedNotification().attributes, data: Buffer.from('storage#object') },
+      /storage notification data is not JSON/,
+    ],
   ])('refuses %s with a readable reason', (_case, message, reason) => {
     const decoded = decodeDelivery(delivery(message, uploadsTopic), undefined);
     expect(decoded.status).toBe('invalid');
@@ -298,7 +306,13 @@ const samples: { name: string; topic: string; event: RawEvent }[] = [
   {
     name: 'partner ingest request (no subject)',
     topic: ingestRequestsTopic,
-    event: { id: 'acme/order-8841-hero', source: '//partners/acme/dam', type: EventType.ingestRequested, time: '2024-11-22T21:53:20.123Z', data: ingestRequest },
+    event: {
+      id: 'acme/order-8841-hero',
+      source: '//partners/acme/dam',
+      type: EventType.ingestRequested,
+      time: '2024-11-22T21:53:20.123Z',
+      data: ingestRequest,
+    },
   },
   {
     name: 'asset ready (with subject)',
@@ -367,7 +381,10 @@ describe('decodeDelivery: CloudEvents binary and structured mode', () => {
 
 describe('decodeDelivery: bare partner JSON', () => {
   it('is typed by the subscription default, with the Pub/Sub message id as its id', () => {
-    const decoded = decodeDelivery(delivery({ data: json(ingestRequest), attributes: {} }, ingestRequestsTopic, { messageId: '9001' }), EventType.ingestRequested);
+    const decoded = decodeDelivery(
+      delivery({ data: json(ingestRequest), attributes: {} }, ingestRequestsTopic, { messageId: '9001' }),
+      EventType.ingestRequested,
+    );
     expect(decoded).toEqual({
       status: 'event',
       event: { id: '9001', source: `//pubsub.googleapis.com/topics/${ingestRequestsTopic}`, type: EventType.ingestRequested, data: ingestRequest },
@@ -375,8 +392,12 @@ describe('decodeDelivery: bare partner JSON', () => {
   });
 
   it('gets a new id per publish: only the idempotencyKey makes a repeated bare request the same asset', () => {
-    const first = eventOf(decodeDelivery(delivery({ data: json(ingestRequest), attributes: {} }, ingestRequestsTopic, { messageId: '9001' }), EventType.ingestRequested));
-    const again = eventOf(decodeDelivery(delivery({ data: json(ingestRequest), attributes: {} }, ingestRequestsTopic, { messageId: '9002' }), EventType.ingestRequested));
+    const first = eventOf(
+      decodeDelivery(delivery({ data: json(ingestRequest), attributes: {} }, ingestRequestsTopic, { messageId: '9001' }), EventType.ingestRequested),
+    );
+    const again = eventOf(
+      decodeDelivery(delivery({ data: json(ingestRequest), attributes: {} }, ingestRequestsTopic, { messageId: '9002' }), EventType.ingestRequested),
+    );
     expect(again.id).not.toBe(first.id);
     expect(again.data).toEqual(first.data);
   });
@@ -392,28 +413,132 @@ const withoutAttribute = (message: OutgoingMessage, attribute: string): Outgoing
   ...message,
   attributes: Object.fromEntries(Object.entries(message.attributes).filter(([key]) => key !== attribute)),
 });
-const eventarcWithoutId = Object.fromEntries(Object.entries(JSON.parse(eventarcStructured('1', undefined).data.toString('utf8')) as Record<string, unknown>).filter(([key]) => key !== 'id'));
+const eventarcWithoutId = Object.fromEntries(
+  Object.entries(JSON.parse(eventarcStructured('1', undefined).data.toString('utf8')) as Record<string, unknown>).filter(([key]) => key !== 'id'),
+);
 
 /** [case, topic, message, the default type ingest gives that topic, reason]. */
 const invalidCases: [string, string, OutgoingMessage, string | undefined, RegExp][] = [
-  ['bare data that is not JSON', ingestRequestsTopic, { data: Buffer.from('partner=acme&key=order-8841-hero'), attributes: {} }, EventType.ingestRequested, /^message data is not JSON: /],
-  ['binary mode with data that is not JSON', ingestRequestsTopic, { ...binary(sample.event), data: Buffer.from('<ingest partner="acme"/>') }, EventType.ingestRequested, /^message data is not JSON: /],
+  [
+    'bare data that is not JSON',
+    ingestRequestsTopic,
+    { data: Buffer.from('partner=acme&key=order-8841-hero'), attributes: {} },
+    EventType.ingestRequested,
+    /^message data is not JSON: /,
+  ],
+  [
+    'binary mode with data that is not JSON',
+    ingestRequestsTopic,
+    { ...binary(sample.event), data: Buffer.from('<ingest partner="acme"/>') },
+    EventType.ingestRequested,
+    /^message data is not JSON: /,
+  ],
   ['bare empty data', ingestRequestsTopic, { data: Buffer.alloc(0), attributes: {} }, EventType.ingestRequested, /^message data is empty$/],
-  ['binary mode with empty data', ingestRequestsTopic, { ...binary(sample.event), data: Buffer.alloc(0) }, EventType.ingestRequested, /^message data is empty$/],
-  ['bare JSON on the uploads topic, where no default type applies', uploadsTopic, { data: json(ingestRequest), attributes: {} }, undefined, /^message is not a CloudEvent and this subscription has no default type$/],
-  ['a GCS object resource without its notification attributes', uploadsTopic, { data: json(objectResource()), attributes: {} }, undefined, /^message is not a CloudEvent and this subscription has no default type$/],
-  ['binary mode, ce-specversion 0.3', ingestRequestsTopic, { ...binary(sample.event), attributes: { ...binary(sample.event).attributes, 'ce-specversion': '0.3' } }, EventType.ingestRequested, /^unsupported CloudEvents specversion '0\.3'$/],
-  ['binary mode without ce-specversion', ingestRequestsTopic, withoutAttribute(binary(sample.event), 'ce-specversion'), EventType.ingestRequested, /^unsupported CloudEvents specversion ''$/],
-  ['binary mode without ce-id', ingestRequestsTopic, withoutAttribute(binary(sample.event), 'ce-id'), EventType.ingestRequested, /^CloudEvent is missing required attribute\(s\): id$/],
-  ['binary mode with an empty ce-source', ingestRequestsTopic, { ...binary(sample.event), attributes: { ...binary(sample.event).attributes, 'ce-source': '' } }, EventType.ingestRequested, /^CloudEvent is missing required attribute\(s\): source$/],
-  ['structured mode, specversion 0.3', ingestRequestsTopic, { data: json({ ...envelopeWithoutId, id: sample.event.id, specversion: '0.3' }), attributes: { 'content-type': 'application/cloudevents+json' } }, EventType.ingestRequested, /^unsupported CloudEvents specversion '0\.3'$/],
-  ['structured mode without id', ingestRequestsTopic, { data: json(envelopeWithoutId), attributes: { 'content-type': 'application/cloudevents+json' } }, EventType.ingestRequested, /^CloudEvent is missing required attribute\(s\): id$/],
-  ['structured mode without id or content-type (not mistaken for bare JSON)', ingestRequestsTopic, { data: json(envelopeWithoutId), attributes: {} }, EventType.ingestRequested, /^CloudEvent is missing required attribute\(s\): id$/],
-  ['structured mode without id and source', ingestRequestsTopic, { data: json({ ...envelopeWithoutId, source: undefined }), attributes: { 'content-type': 'application/cloudevents+json' } }, EventType.ingestRequested, /^CloudEvent is missing required attribute\(s\): id, source$/],
-  ['structured mode whose body is not JSON', ingestRequestsTopic, { data: Buffer.from('{"specversion":"1.0",'), attributes: { 'content-type': 'application/cloudevents+json' } }, EventType.ingestRequested, /^message data is not JSON: /],
-  ['Eventarc binary mode with empty data', uploadsTopic, { ...eventarcBinary('1234567890123456'), data: Buffer.alloc(0) }, undefined, /^message data is empty$/],
-  ['Eventarc binary mode without ce-source', uploadsTopic, withoutAttribute(eventarcBinary('1234567890123456'), 'ce-source'), undefined, /^CloudEvent is missing required attribute\(s\): source$/],
-  ['Eventarc structured mode without id', uploadsTopic, { data: json(eventarcWithoutId), attributes: {} }, undefined, /^CloudEvent is missing required attribute\(s\): id$/],
+  [
+    'binary mode with empty data',
+    ingestRequestsTopic,
+    { ...binary(sample.event), data: Buffer.alloc(0) },
+    EventType.ingestRequested,
+    /^message data is empty$/,
+  ],
+  [
+    'bare JSON on the uploads topic, where no default type applies',
+    uploadsTopic,
+    { data: json(ingestRequest), attributes: {} },
+    undefined,
+    /^message is not a CloudEvent and this subscription has no default type$/,
+  ],
+  [
+    'a GCS object resource without its notification attributes',
+    uploadsTopic,
+    { data: json(objectResource()), attributes: {} },
+    undefined,
+    /^message is not a CloudEvent and this subscription has no default type$/,
+  ],
+  [
+    'binary mode, ce-specversion 0.3',
+    ingestRequestsTopic,
+    { ...binary(sample.event), attributes: { ...binary(sample.event).attributes, 'ce-specversion': '0.3' } },
+    EventType.ingestRequested,
+    /^unsupported CloudEvents specversion '0\.3'$/,
+  ],
+  [
+    'binary mode without ce-specversion',
+    ingestRequestsTopic,
+    withoutAttribute(binary(sample.event), 'ce-specversion'),
+    EventType.ingestRequested,
+    /^unsupported CloudEvents specversion ''$/,
+  ],
+  [
+    'binary mode without ce-id',
+    ingestRequestsTopic,
+    withoutAttribute(binary(sample.event), 'ce-id'),
+    EventType.ingestRequested,
+    /^CloudEvent is missing required attribute\(s\): id$/,
+  ],
+  [
+    'binary mode with an empty ce-source',
+    ingestRequestsTopic,
+    { ...binary(sample.event), attributes: { ...binary(sample.event).attributes, 'ce-source': '' } },
+    EventType.ingestRequested,
+    /^CloudEvent is missing required attribute\(s\): source$/,
+  ],
+  [
+    'structured mode, specversion 0.3',
+    ingestRequestsTopic,
+    { data: json({ ...envelopeWithoutId, id: sample.event.id, specversion: '0.3' }), attributes: { 'content-type': 'application/cloudevents+json' } },
+    EventType.ingestRequested,
+    /^unsupported CloudEvents specversion '0\.3'$/,
+  ],
+  [
+    'structured mode without id',
+    ingestRequestsTopic,
+    { data: json(envelopeWithoutId), attributes: { 'content-type': 'application/cloudevents+json' } },
+    EventType.ingestRequested,
+    /^CloudEvent is missing required attribute\(s\): id$/,
+  ],
+  [
+    'structured mode without id or content-type (not mistaken for bare JSON)',
+    ingestRequestsTopic,
+    { data: json(envelopeWithoutId), attributes: {} },
+    EventType.ingestRequested,
+    /^CloudEvent is missing required attribute\(s\): id$/,
+  ],
+  [
+    'structured mode without id and source',
+    ingestRequestsTopic,
+    { data: json({ ...envelopeWithoutId, source: undefined }), attributes: { 'content-type': 'application/cloudevents+json' } },
+    EventType.ingestRequested,
+    /^CloudEvent is missing required attribute\(s\): id, source$/,
+  ],
+  [
+    'structured mode whose body is not JSON',
+    ingestRequestsTopic,
+    { data: Buffer.from('{"specversion":"1.0",'), attributes: { 'content-type': 'application/cloudevents+json' } },
+    EventType.ingestRequested,
+    /^message data is not JSON: /,
+  ],
+  [
+    'Eventarc binary mode with empty data',
+    uploadsTopic,
+    { ...eventarcBinary('1234567890123456'), data: Buffer.alloc(0) },
+    undefined,
+    /^message data is empty$/,
+  ],
+  [
+    'Eventarc binary mode without ce-source',
+    uploadsTopic,
+    withoutAttribute(eventarcBinary('1234567890123456'), 'ce-source'),
+    undefined,
+    /^CloudEvent is missing required attribute\(s\): source$/,
+  ],
+  [
+    'Eventarc structured mode without id',
+    uploadsTopic,
+    { data: json(eventarcWithoutId), attributes: {} },
+    undefined,
+    /^CloudEvent is missing required attribute\(s\): id$/,
+  ],
 ];
 
 describe('decodeDelivery: refusals', () => {
@@ -472,7 +597,9 @@ const validDeliveries: [string, Delivery, string | undefined][] = [
   ['GCS notification (finalizeNotification)', delivery(finalizeNotification(catJpg), uploadsTopic), undefined],
   ['GCS notification (documented shape)', delivery(documentedNotification(), uploadsTopic), undefined],
   ...eventarcForms.map(([form, encode]): [string, Delivery, string | undefined] => [form, delivery(encode('1234567890123456'), uploadsTopic), undefined]),
-  ...samples.flatMap((s) => forms.map(([form, encode]): [string, Delivery, string | undefined] => [`${s.name} in ${form}`, delivery(encode(s.event), s.topic), undefined])),
+  ...samples.flatMap((s) =>
+    forms.map(([form, encode]): [string, Delivery, string | undefined] => [`${s.name} in ${form}`, delivery(encode(s.event), s.topic), undefined]),
+  ),
   ['bare partner JSON', delivery({ data: json(ingestRequest), attributes: {} }, ingestRequestsTopic), EventType.ingestRequested],
 ];
 

@@ -148,7 +148,9 @@ const stepResultMessages = documentedMessages.filter((entry) => entry.address ==
 const deadLetterMessages = documentedMessages.filter((entry) => entry.address === config.topics.deadLetters);
 
 function examplesOf(entries: readonly DocumentedMessage[]): [string, DocumentedMessage, Example][] {
-  return entries.flatMap((entry) => (entry.message.examples ?? []).map((example): [string, DocumentedMessage, Example] => [`${entry.key}/${example.name ?? '?'}`, entry, example]));
+  return entries.flatMap((entry) =>
+    (entry.message.examples ?? []).map((example): [string, DocumentedMessage, Example] => [`${entry.key}/${example.name ?? '?'}`, entry, example]),
+  );
 }
 
 function deliveryOf(entry: DocumentedMessage, example: Example): Delivery {
@@ -272,7 +274,11 @@ describe('asyncapi.yaml: channels and operations match the pipeline', () => {
 
   it('has no channel without a topic', () => {
     const topics = new Set(pipeline.topics);
-    expect(Object.values(doc.channels).map((channel) => channel.address).filter((address) => !topics.has(address))).toEqual([]);
+    expect(
+      Object.values(doc.channels)
+        .map((channel) => channel.address)
+        .filter((address) => !topics.has(address)),
+    ).toEqual([]);
   });
 
   it('receives on exactly the topics mediaflow subscribes to', () => {
@@ -360,15 +366,18 @@ describe('asyncapi.yaml: examples are real messages', () => {
     expect(result.value.origin).toBe('pubsub-notification');
   });
 
-  it.each(examplesOf(deadLetterMessages))('%s: came from a real subscription and still decodes as the deadletter function reads it', (_name, entry, example) => {
-    const headers = example.headers ?? {};
-    const source = headers[DeadLetterAttribute.sourceSubscription] ?? '';
-    expect(pipeline.subscriptions.map((subscription) => subscription.name)).toContain(source.slice(source.lastIndexOf('/') + 1));
-    const decoded = decodeDelivery(deliveryOf(entry, example), undefined);
-    if (decoded.status !== 'event') throw new Error(`expected an event, got ${decoded.status}: ${decoded.reason}`);
-    const result = validator.validate(decoded.event.type, decoded.event.data);
-    expect(result.ok ? [] : result.issues).toEqual([]);
-  });
+  it.each(examplesOf(deadLetterMessages))(
+    '%s: came from a real subscription and still decodes as the deadletter function reads it',
+    (_name, entry, example) => {
+      const headers = example.headers ?? {};
+      const source = headers[DeadLetterAttribute.sourceSubscription] ?? '';
+      expect(pipeline.subscriptions.map((subscription) => subscription.name)).toContain(source.slice(source.lastIndexOf('/') + 1));
+      const decoded = decodeDelivery(deliveryOf(entry, example), undefined);
+      if (decoded.status !== 'event') throw new Error(`expected an event, got ${decoded.status}: ${decoded.reason}`);
+      const result = validator.validate(decoded.event.type, decoded.event.data);
+      expect(result.ok ? [] : result.issues).toEqual([]);
+    },
+  );
 });
 
 /* ------------------------------------------------------------------------------------------------------------
@@ -387,7 +396,9 @@ function publishersOf(result: StepResult): string[] {
   return [...new Set(pipeline.subscriptions.filter((subscription) => subscription.topic === topic).map((subscription) => subscription.function))];
 }
 
-const stepResultExamples = examplesOf(stepResultMessages).map(([name, _entry, example]) => [name, example.payload as StepResult, example.headers ?? {}] as const);
+const stepResultExamples = examplesOf(stepResultMessages).map(
+  ([name, _entry, example]) => [name, example.payload as StepResult, example.headers ?? {}] as const,
+);
 
 describe('asyncapi.yaml: step results name the function that published them', () => {
   const runtime = useUnwiredRuntime();
@@ -406,23 +417,26 @@ describe('asyncapi.yaml: step results name the function that published them', ()
     expect(headers['ce-source']).toBe(`//mediaflow/${publishers[0]!}`);
   });
 
-  it.each(stepResultExamples.filter(([, result]) => !isDeadLettered(result)))('%s: is exactly what publishStepResult sends for that function', async (_name, result, headers) => {
-    const sent: { topic: string; message: OutgoingMessage }[] = [];
-    const deps = {
-      ...runtime.deps(),
-      bus: {
-        publish: (topic: string, message: OutgoingMessage) => {
-          sent.push({ topic, message });
-          return Promise.resolve(String(sent.length));
+  it.each(stepResultExamples.filter(([, result]) => !isDeadLettered(result)))(
+    '%s: is exactly what publishStepResult sends for that function',
+    async (_name, result, headers) => {
+      const sent: { topic: string; message: OutgoingMessage }[] = [];
+      const deps = {
+        ...runtime.deps(),
+        bus: {
+          publish: (topic: string, message: OutgoingMessage) => {
+            sent.push({ topic, message });
+            return Promise.resolve(String(sent.length));
+          },
         },
-      },
-      clock: { now: () => new Date(headers['ce-time'] ?? '') },
-    };
-    await publishStepResult(deps, publishersOf(result)[0]!, result);
-    expect(sent.map(({ topic, message }) => ({ topic, attributes: message.attributes, payload: JSON.parse(message.data.toString('utf8')) as unknown }))).toEqual([
-      { topic: config.topics.stepResults, attributes: headers, payload: result },
-    ]);
-  });
+        clock: { now: () => new Date(headers['ce-time'] ?? '') },
+      };
+      await publishStepResult(deps, publishersOf(result)[0]!, result);
+      expect(
+        sent.map(({ topic, message }) => ({ topic, attributes: message.attributes, payload: JSON.parse(message.data.toString('utf8')) as unknown })),
+      ).toEqual([{ topic: config.topics.stepResults, attributes: headers, payload: result }]);
+    },
+  );
 });
 
 /* ------------------------------------------------------------------------------------------------------------
@@ -441,10 +455,35 @@ const checksumType = workOrderType('checksum');
 const minimalPayloads: Record<string, Json> = {
   [EventType.ingestRequested]: { partner: 'acme', idempotencyKey: 'order-8841-hero', source: { uri: 'gs://acme-media-exchange/orders/8841/hero.mp4' } },
   [EventType.objectFinalized]: { ...objectRef, size: 482113, origin: 'pubsub-notification' },
-  [EventType.stepCompleted]: { orderId, assetId, step: 'checksum', shard, attempt: 1, startedAt: at, finishedAt: at, outputs: {}, provenance: { recipeVersion: '1', tools: {} } },
-  [EventType.stepFailed]: { orderId, assetId, step: 'checksum', shard, attempt: 1, failedAt: at, error: { code: 'INTEGRITY_MISMATCH', message: 'md5 differs' }, deadLettered: false },
+  [EventType.stepCompleted]: {
+    orderId,
+    assetId,
+    step: 'checksum',
+    shard,
+    attempt: 1,
+    startedAt: at,
+    finishedAt: at,
+    outputs: {},
+    provenance: { recipeVersion: '1', tools: {} },
+  },
+  [EventType.stepFailed]: {
+    orderId,
+    assetId,
+    step: 'checksum',
+    shard,
+    attempt: 1,
+    failedAt: at,
+    error: { code: 'INTEGRITY_MISMATCH', message: 'md5 differs' },
+    deadLettered: false,
+  },
   [EventType.assetReady]: { assetId, source: assetSource, kind: 'image', profile: 'default', steps: [], outputs: {}, readyAt: at },
-  [EventType.assetFailed]: { assetId, source: assetSource, status: 'REJECTED', error: { step: 'probe', code: 'EMPTY_OBJECT', message: 'the object is empty (0 bytes)' }, failedAt: at },
+  [EventType.assetFailed]: {
+    assetId,
+    source: assetSource,
+    status: 'REJECTED',
+    error: { step: 'probe', code: 'EMPTY_OBJECT', message: 'the object is empty (0 bytes)' },
+    failedAt: at,
+  },
   [checksumType]: { orderId, assetId, step: 'checksum', shard, source: objectRef, kind: 'image', profile: 'default', params: {}, issuedAt: at },
   // The media steps' params are too rich to restate here: their documented example (a real captured order) serves.
   ...Object.fromEntries(
@@ -552,34 +591,194 @@ const unexpectedProperty: InvalidCase[] = Object.keys(minimalPayloads).map((type
 }));
 
 const specificCases: InvalidCase[] = [
-  { name: 'missing nested source.uri', type: EventType.ingestRequested, payload: variant(EventType.ingestRequested, '/source/uri', undefined), path: '/source/uri', message: "must have required property 'uri'", only: true },
-  { name: 'unexpected nested property', type: EventType.ingestRequested, payload: variant(EventType.ingestRequested, '/source/size', 10), path: '/source/size', message: "unexpected property 'size'", only: true },
-  { name: 'https instead of gs:// uri', type: EventType.ingestRequested, payload: variant(EventType.ingestRequested, '/source/uri', 'https://storage.googleapis.com/acme-media-exchange/hero.mp4'), path: '/source/uri', message: 'must match pattern' },
-  { name: 'gs:// uri without an object', type: EventType.ingestRequested, payload: variant(EventType.ingestRequested, '/source/uri', 'gs://acme-media-exchange/'), path: '/source/uri', message: 'must match pattern' },
-  { name: 'gs:// uri with an invalid bucket', type: EventType.ingestRequested, payload: variant(EventType.ingestRequested, '/source/uri', 'gs://Acme_Media/hero.mp4'), path: '/source/uri', message: 'must match pattern' },
-  { name: 'generation as a number', type: EventType.ingestRequested, payload: variant(EventType.ingestRequested, '/source/generation', 1732312400123456), path: '/source/generation', message: 'must be string' },
-  { name: 'partner name with capitals', type: EventType.ingestRequested, payload: variant(EventType.ingestRequested, '/partner', 'ACME'), path: '/partner', message: 'must match pattern' },
-  { name: 'metadata value not a string', type: EventType.ingestRequested, payload: variant(EventType.ingestRequested, '/metadata', { priority: 1 }), path: '/metadata/priority', message: 'must be string' },
-  { name: 'generation as a number', type: EventType.objectFinalized, payload: variant(EventType.objectFinalized, '/generation', 1732312345678901), path: '/generation', message: 'must be string' },
-  { name: 'size as the JSON API string', type: EventType.objectFinalized, payload: variant(EventType.objectFinalized, '/size', '482113'), path: '/size', message: 'must be integer' },
-  { name: 'unknown origin', type: EventType.objectFinalized, payload: variant(EventType.objectFinalized, '/origin', 'upload'), path: '/origin', message: 'must be equal to one of the allowed values' },
-  { name: 'attempt as a string', type: EventType.stepCompleted, payload: variant(EventType.stepCompleted, '/attempt', '1'), path: '/attempt', message: 'must be integer' },
+  {
+    name: 'missing nested source.uri',
+    type: EventType.ingestRequested,
+    payload: variant(EventType.ingestRequested, '/source/uri', undefined),
+    path: '/source/uri',
+    message: "must have required property 'uri'",
+    only: true,
+  },
+  {
+    name: 'unexpected nested property',
+    type: EventType.ingestRequested,
+    payload: variant(EventType.ingestRequested, '/source/size', 10),
+    path: '/source/size',
+    message: "unexpected property 'size'",
+    only: true,
+  },
+  {
+    name: 'https instead of gs:// uri',
+    type: EventType.ingestRequested,
+    payload: variant(EventType.ingestRequested, '/source/uri', 'https://storage.googleapis.com/acme-media-exchange/hero.mp4'),
+    path: '/source/uri',
+    message: 'must match pattern',
+  },
+  {
+    name: 'gs:// uri without an object',
+    type: EventType.ingestRequested,
+    payload: variant(EventType.ingestRequested, '/source/uri', 'gs://acme-media-exchange/'),
+    path: '/source/uri',
+    message: 'must match pattern',
+  },
+  {
+    name: 'gs:// uri with an invalid bucket',
+    type: EventType.ingestRequested,
+    payload: variant(EventType.ingestRequested, '/source/uri', 'gs://Acme_Media/hero.mp4'),
+    path: '/source/uri',
+    message: 'must match pattern',
+  },
+  {
+    name: 'generation as a number',
+    type: EventType.ingestRequested,
+    payload: variant(EventType.ingestRequested, '/source/generation', 1732312400123456),
+    path: '/source/generation',
+    message: 'must be string',
+  },
+  {
+    name: 'partner name with capitals',
+    type: EventType.ingestRequested,
+    payload: variant(EventType.ingestRequested, '/partner', 'ACME'),
+    path: '/partner',
+    message: 'must match pattern',
+  },
+  {
+    name: 'metadata value not a string',
+    type: EventType.ingestRequested,
+    payload: variant(EventType.ingestRequested, '/metadata', { priority: 1 }),
+    path: '/metadata/priority',
+    message: 'must be string',
+  },
+  {
+    name: 'generation as a number',
+    type: EventType.objectFinalized,
+    payload: variant(EventType.objectFinalized, '/generation', 1732312345678901),
+    path: '/generation',
+    message: 'must be string',
+  },
+  {
+    name: 'size as the JSON API string',
+    type: EventType.objectFinalized,
+    payload: variant(EventType.objectFinalized, '/size', '482113'),
+    path: '/size',
+    message: 'must be integer',
+  },
+  {
+    name: 'unknown origin',
+    type: EventType.objectFinalized,
+    payload: variant(EventType.objectFinalized, '/origin', 'upload'),
+    path: '/origin',
+    message: 'must be equal to one of the allowed values',
+  },
+  {
+    name: 'attempt as a string',
+    type: EventType.stepCompleted,
+    payload: variant(EventType.stepCompleted, '/attempt', '1'),
+    path: '/attempt',
+    message: 'must be integer',
+  },
   { name: 'attempt 0', type: EventType.stepCompleted, payload: variant(EventType.stepCompleted, '/attempt', 0), path: '/attempt', message: 'must be >= 1' },
-  { name: 'negative shard index', type: EventType.stepCompleted, payload: variant(EventType.stepCompleted, '/shard/index', -1), path: '/shard/index', message: 'must be >= 0' },
-  { name: 'timestamp not RFC 3339', type: EventType.stepCompleted, payload: variant(EventType.stepCompleted, '/finishedAt', '22/11/2024 21:52'), path: '/finishedAt', message: 'must match format "date-time"' },
-  { name: 'deadLettered as a string', type: EventType.stepFailed, payload: variant(EventType.stepFailed, '/deadLettered', 'false'), path: '/deadLettered', message: 'must be boolean' },
-  { name: 'lower-case error code', type: EventType.stepFailed, payload: variant(EventType.stepFailed, '/error/code', 'integrity_mismatch'), path: '/error/code', message: 'must match pattern' },
-  { name: 'steps not an array', type: EventType.assetReady, payload: variant(EventType.assetReady, '/steps', 'checksum'), path: '/steps', message: 'must be array' },
-  { name: 'generation as a number', type: EventType.assetReady, payload: variant(EventType.assetReady, '/source/generation', 1732312345678901), path: '/source/generation', message: 'must be string' },
-  { name: 'unknown kind', type: EventType.assetReady, payload: variant(EventType.assetReady, '/kind', 'document'), path: '/kind', message: 'must be equal to one of the allowed values' },
-  { name: 'status READY', type: EventType.assetFailed, payload: variant(EventType.assetFailed, '/status', 'READY'), path: '/status', message: 'must be equal to one of the allowed values' },
-  { name: 'error without a step', type: EventType.assetFailed, payload: variant(EventType.assetFailed, '/error/step', undefined), path: '/error/step', message: "must have required property 'step'", only: true },
-  { name: 'generation as a number', type: checksumType, payload: variant(checksumType, '/source/generation', 1732312345678901), path: '/source/generation', message: 'must be string' },
-  { name: 'another step in a checksum order', type: checksumType, payload: variant(checksumType, '/step', 'probe'), path: '/step', message: 'must be equal to constant' },
-  { name: 'params the checksum step does not take', type: checksumType, payload: variant(checksumType, '/params', { algorithm: 'sha1' }), path: '/params/algorithm', message: "unexpected property 'algorithm'", only: true },
-  { name: 'expectedMd5Hash as a number', type: checksumType, payload: variant(checksumType, '/params', { expectedMd5Hash: 42 }), path: '/params/expectedMd5Hash', message: 'must be string' },
+  {
+    name: 'negative shard index',
+    type: EventType.stepCompleted,
+    payload: variant(EventType.stepCompleted, '/shard/index', -1),
+    path: '/shard/index',
+    message: 'must be >= 0',
+  },
+  {
+    name: 'timestamp not RFC 3339',
+    type: EventType.stepCompleted,
+    payload: variant(EventType.stepCompleted, '/finishedAt', '22/11/2024 21:52'),
+    path: '/finishedAt',
+    message: 'must match format "date-time"',
+  },
+  {
+    name: 'deadLettered as a string',
+    type: EventType.stepFailed,
+    payload: variant(EventType.stepFailed, '/deadLettered', 'false'),
+    path: '/deadLettered',
+    message: 'must be boolean',
+  },
+  {
+    name: 'lower-case error code',
+    type: EventType.stepFailed,
+    payload: variant(EventType.stepFailed, '/error/code', 'integrity_mismatch'),
+    path: '/error/code',
+    message: 'must match pattern',
+  },
+  {
+    name: 'steps not an array',
+    type: EventType.assetReady,
+    payload: variant(EventType.assetReady, '/steps', 'checksum'),
+    path: '/steps',
+    message: 'must be array',
+  },
+  {
+    name: 'generation as a number',
+    type: EventType.assetReady,
+    payload: variant(EventType.assetReady, '/source/generation', 1732312345678901),
+    path: '/source/generation',
+    message: 'must be string',
+  },
+  {
+    name: 'unknown kind',
+    type: EventType.assetReady,
+    payload: variant(EventType.assetReady, '/kind', 'document'),
+    path: '/kind',
+    message: 'must be equal to one of the allowed values',
+  },
+  {
+    name: 'status READY',
+    type: EventType.assetFailed,
+    payload: variant(EventType.assetFailed, '/status', 'READY'),
+    path: '/status',
+    message: 'must be equal to one of the allowed values',
+  },
+  {
+    name: 'error without a step',
+    type: EventType.assetFailed,
+    payload: variant(EventType.assetFailed, '/error/step', undefined),
+    path: '/error/step',
+    message: "must have required property 'step'",
+    only: true,
+  },
+  {
+    name: 'generation as a number',
+    type: checksumType,
+    payload: variant(checksumType, '/source/generation', 1732312345678901),
+    path: '/source/generation',
+    message: 'must be string',
+  },
+  {
+    name: 'another step in a checksum order',
+    type: checksumType,
+    payload: variant(checksumType, '/step', 'probe'),
+    path: '/step',
+    message: 'must be equal to constant',
+  },
+  {
+    name: 'params the checksum step does not take',
+    type: checksumType,
+    payload: variant(checksumType, '/params', { algorithm: 'sha1' }),
+    path: '/params/algorithm',
+    message: "unexpected property 'algorithm'",
+    only: true,
+  },
+  {
+    name: 'expectedMd5Hash as a number',
+    type: checksumType,
+    payload: variant(checksumType, '/params', { expectedMd5Hash: 42 }),
+    path: '/params/expectedMd5Hash',
+    message: 'must be string',
+  },
   { name: 'payload not an object', type: EventType.assetReady, payload: [minimal(EventType.assetReady)], path: '/', message: 'must be object' },
-  { name: 'unknown event type', type: 'com.mediaflow.asset.deleted.v1', payload: minimal(EventType.assetReady), path: '', message: "unknown event type 'com.mediaflow.asset.deleted.v1'" },
+  {
+    name: 'unknown event type',
+    type: 'com.mediaflow.asset.deleted.v1',
+    payload: minimal(EventType.assetReady),
+    path: '',
+    message: "unknown event type 'com.mediaflow.asset.deleted.v1'",
+  },
   { name: 'work order of an unregistered step', type: workOrderType('transcode'), payload: minimal(checksumType), path: '', message: 'unknown event type' },
   { name: 'the shared work order base type', type: 'com.mediaflow.work.requested.v1', payload: minimal(checksumType), path: '', message: 'unknown event type' },
 ];
@@ -604,15 +803,18 @@ describe('EventValidator: per event type', () => {
     expectDeepFrozen(result.value);
   });
 
-  it.each([...missingRequired, ...unexpectedProperty, ...specificCases].map((c) => [`${c.type}: ${c.name}`, c] as const))('%s is rejected', (_name, testCase) => {
-    const result = validator.validate(testCase.type, testCase.payload);
-    expect(result.ok).toBe(false);
-    if (result.ok) return;
-    if (testCase.only) {
-      expect(result.issues).toEqual([{ path: testCase.path, message: testCase.message }]);
-      return;
-    }
-    const named = result.issues.some((issue) => issue.path === testCase.path && issue.message.includes(testCase.message));
-    expect(named, `an issue at '${testCase.path}' saying "${testCase.message}" among ${JSON.stringify(result.issues)}`).toBe(true);
-  });
+  it.each([...missingRequired, ...unexpectedProperty, ...specificCases].map((c) => [`${c.type}: ${c.name}`, c] as const))(
+    '%s is rejected',
+    (_name, testCase) => {
+      const result = validator.validate(testCase.type, testCase.payload);
+      expect(result.ok).toBe(false);
+      if (result.ok) return;
+      if (testCase.only) {
+        expect(result.issues).toEqual([{ path: testCase.path, message: testCase.message }]);
+        return;
+      }
+      const named = result.issues.some((issue) => issue.path === testCase.path && issue.message.includes(testCase.message));
+      expect(named, `an issue at '${testCase.path}' saying "${testCase.message}" among ${JSON.stringify(result.issues)}`).toBe(true);
+    },
+  );
 });

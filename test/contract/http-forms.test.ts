@@ -317,17 +317,32 @@ describe('the push URL is the only place a raw push names its topic', () => {
     status: 'event',
     event: { id: '9001', source: `//pubsub.googleapis.com/topics/${ingestRequestsTopic}`, type: EventType.ingestRequested, data: request },
   };
-  it.each(titled([
-    { title: 'raw push to the ingest-requests topic path', request: rawPush(topicPath(ingestRequestsTopic), bare), topic: ingestRequestsTopic, decoded: typed },
-    {
-      title: 'messagePublished CloudEvent from the ingest-requests topic',
-      request: binaryCloudEvent({ ...pubsubCeAttributes, source: `//pubsub.googleapis.com/projects/${project}/topics/${ingestRequestsTopic}` }, { message: bare, subscription: eventarcSubscription }),
-      topic: ingestRequestsTopic,
-      decoded: typed,
-    },
-    // Without the path the bare payload cannot be typed: refused with a reason, not guessed.
-    { title: 'raw push to /', request: rawPush('/', bare), topic: '', decoded: { status: 'invalid', reason: 'message is not a CloudEvent and this subscription has no default type' } },
-  ]))('%s', async (_title, row) => {
+  it.each(
+    titled([
+      {
+        title: 'raw push to the ingest-requests topic path',
+        request: rawPush(topicPath(ingestRequestsTopic), bare),
+        topic: ingestRequestsTopic,
+        decoded: typed,
+      },
+      {
+        title: 'messagePublished CloudEvent from the ingest-requests topic',
+        request: binaryCloudEvent(
+          { ...pubsubCeAttributes, source: `//pubsub.googleapis.com/projects/${project}/topics/${ingestRequestsTopic}` },
+          { message: bare, subscription: eventarcSubscription },
+        ),
+        topic: ingestRequestsTopic,
+        decoded: typed,
+      },
+      // Without the path the bare payload cannot be typed: refused with a reason, not guessed.
+      {
+        title: 'raw push to /',
+        request: rawPush('/', bare),
+        topic: '',
+        decoded: { status: 'invalid', reason: 'message is not a CloudEvent and this subscription has no default type' },
+      },
+    ]),
+  )('%s', async (_title, row) => {
     const { delivery, decoded } = await deliver(row.request);
     expect(delivery.topic).toBe(row.topic);
     expect(decoded).toEqual(row.decoded);
@@ -336,10 +351,12 @@ describe('the push URL is the only place a raw push names its topic', () => {
 
 describe('a push whose message has no data (GCS notification, payloadFormat NONE)', () => {
   const noneAttributes = { ...notificationAttributes, payloadFormat: 'NONE' };
-  it.each(titled([
-    { title: 'data omitted, pushed to the topic path', request: rawPush(topicPath(uploadsTopic), pushMessage(noneAttributes, undefined), 2) },
-    { title: "data '', pushed to /", request: rawPush('/', pushMessage(noneAttributes, ''), 3) },
-  ]))('%s: reaches the function untouched and is refused with a reason', async (_title, row) => {
+  it.each(
+    titled([
+      { title: 'data omitted, pushed to the topic path', request: rawPush(topicPath(uploadsTopic), pushMessage(noneAttributes, undefined), 2) },
+      { title: "data '', pushed to /", request: rawPush('/', pushMessage(noneAttributes, ''), 3) },
+    ]),
+  )('%s: reaches the function untouched and is refused with a reason', async (_title, row) => {
     const { event, delivery, decoded } = await deliver(row.request);
     // The framework converts a push only when message.data is truthy; otherwise the function gets the raw body.
     expect(event.type).toBeUndefined();
@@ -391,8 +408,18 @@ describe('ingest over HTTP: ack and retry', () => {
   }
 
   const faults = [
-    { title: 'the blob store fails reading the partner source', functionName: 'ingest-blob-outage', deps: (deps: Deps): Deps => ({ ...deps, blobs: failingBlobStat(deps.blobs) }), failureRecorded: true },
-    { title: 'the asset store is unreachable', functionName: 'ingest-store-outage', deps: (deps: Deps): Deps => ({ ...deps, store: unreachableStore(deps.store) }), failureRecorded: false },
+    {
+      title: 'the blob store fails reading the partner source',
+      functionName: 'ingest-blob-outage',
+      deps: (deps: Deps): Deps => ({ ...deps, blobs: failingBlobStat(deps.blobs) }),
+      failureRecorded: true,
+    },
+    {
+      title: 'the asset store is unreachable',
+      functionName: 'ingest-store-outage',
+      deps: (deps: Deps): Deps => ({ ...deps, store: unreachableStore(deps.store) }),
+      failureRecorded: false,
+    },
   ];
 
   beforeAll(async () => {
@@ -411,29 +438,31 @@ describe('ingest over HTTP: ack and retry', () => {
   });
 
   const malformed = { partner: 'acme', source: { uri: 'gs://partner-drop/acme/x.jpg' } };
-  it.each(titled([
-    {
-      title: 'a malformed partner event pushed to the ingest-requests topic path',
-      request: rawPush(topicPath(ingestRequestsTopic), pushMessage({}, base64Json(malformed), 'bad-1')),
-      pushId: 'bad-1',
-      topic: ingestRequestsTopic,
-      error: "must have required property 'idempotencyKey'",
-    },
-    {
-      title: 'the same malformed event pushed to / (no topic, so no default type)',
-      request: rawPush('/', pushMessage({}, base64Json(malformed), 'bad-2')),
-      pushId: 'bad-2',
-      topic: '',
-      error: 'message is not a CloudEvent and this subscription has no default type',
-    },
-    {
-      title: 'a GCS notification without data (payloadFormat NONE)',
-      request: rawPush(topicPath(uploadsTopic), pushMessage({ ...notificationAttributes, payloadFormat: 'NONE' }, undefined, 'bad-3')),
-      pushId: 'bad-3',
-      topic: '',
-      error: "payloadFormat 'NONE' carries no object resource",
-    },
-  ]))('%s → 204 and a rejection document', async (_title, row) => {
+  it.each(
+    titled([
+      {
+        title: 'a malformed partner event pushed to the ingest-requests topic path',
+        request: rawPush(topicPath(ingestRequestsTopic), pushMessage({}, base64Json(malformed), 'bad-1')),
+        pushId: 'bad-1',
+        topic: ingestRequestsTopic,
+        error: "must have required property 'idempotencyKey'",
+      },
+      {
+        title: 'the same malformed event pushed to / (no topic, so no default type)',
+        request: rawPush('/', pushMessage({}, base64Json(malformed), 'bad-2')),
+        pushId: 'bad-2',
+        topic: '',
+        error: 'message is not a CloudEvent and this subscription has no default type',
+      },
+      {
+        title: 'a GCS notification without data (payloadFormat NONE)',
+        request: rawPush(topicPath(uploadsTopic), pushMessage({ ...notificationAttributes, payloadFormat: 'NONE' }, undefined, 'bad-3')),
+        pushId: 'bad-3',
+        topic: '',
+        error: "payloadFormat 'NONE' carries no object resource",
+      },
+    ]),
+  )('%s → 204 and a rejection document', async (_title, row) => {
     const response = await post(ingestUrl, row.request);
     expect(response.status).toBe(204);
     const recordedRejection = await rejection(row.pushId);
@@ -465,10 +494,12 @@ describe('ingest over HTTP: ack and retry', () => {
     expect(await runtime.asset(partnerAssetId('acme', key))).toBeUndefined();
   });
 
-  it.each(titled([
-    { title: 'one after the other', key: 'dup-sequential', concurrent: false },
-    { title: 'at the same time', key: 'dup-concurrent', concurrent: true },
-  ]))('the same push body POSTed twice, %s → both 204, one asset', async (_title, { key, concurrent }) => {
+  it.each(
+    titled([
+      { title: 'one after the other', key: 'dup-sequential', concurrent: false },
+      { title: 'at the same time', key: 'dup-concurrent', concurrent: true },
+    ]),
+  )('the same push body POSTed twice, %s → both 204, one asset', async (_title, { key, concurrent }) => {
     const request = partnerEvent(key, `gs://partner-drop/acme/${key}.jpg`);
     const id = partnerAssetId('acme', key);
     const before = await runtime.store.count('assets');

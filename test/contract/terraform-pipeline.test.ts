@@ -8,7 +8,14 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
 import { schemasDir } from '../../events/schema-files.ts';
-import { ackDeadlineSeconds, buildPipeline, COORDINATOR_TIMEOUT_MS, DEADLETTER_TIMEOUT_MS, INGEST_TIMEOUT_MS, subscriptionName } from '../../functions/pipeline.ts';
+import {
+  ackDeadlineSeconds,
+  buildPipeline,
+  COORDINATOR_TIMEOUT_MS,
+  DEADLETTER_TIMEOUT_MS,
+  INGEST_TIMEOUT_MS,
+  subscriptionName,
+} from '../../functions/pipeline.ts';
 import { productionSteps } from '../../functions/registry.ts';
 import { createStepRegistry } from '../../shared/domain/step.ts';
 import { staleTerraformFiles } from '../../scripts/deploy/terraform-gen.ts';
@@ -69,13 +76,20 @@ describe('pipeline.json: topics and subscriptions are functions/pipeline.ts', ()
 
   it('has one subscription per (function, topic), named <function>--<topic> once the prefix is applied', () => {
     const expected = pipeline.subscriptions.map((sub) => sub.name).sort();
-    const deployed = Object.values(committed.subscriptions).map((sub) => subscriptionName(sub.function, `${REFERENCE_PREFIX}-${sub.topic}`)).sort();
+    const deployed = Object.values(committed.subscriptions)
+      .map((sub) => subscriptionName(sub.function, `${REFERENCE_PREFIX}-${sub.topic}`))
+      .sort();
     expect(deployed).toEqual(expected);
   });
 
   it.each(pipeline.subscriptions.map((sub) => [sub.name, sub] as const))('%s: ack deadline, dead-lettering and function match the code', (_name, sub) => {
     const deployed = committed.subscriptions[`${sub.function}--${topicSuffix(sub.topic)}`]!;
-    expect(deployed).toEqual({ function: sub.function, topic: topicSuffix(sub.topic), ack_deadline_seconds: sub.ackDeadlineSeconds, dead_letter: sub.deadLetterTopic !== undefined });
+    expect(deployed).toEqual({
+      function: sub.function,
+      topic: topicSuffix(sub.topic),
+      ack_deadline_seconds: sub.ackDeadlineSeconds,
+      dead_letter: sub.deadLetterTopic !== undefined,
+    });
     // Every subscription dead-letters, except the dead-letter topic's own (its function retries until it records).
     expect(deployed.dead_letter).toBe(sub.topic !== config.topics.deadLetters);
   });
@@ -118,7 +132,11 @@ describe('pipeline.json: topics and subscriptions are the event catalog’s (eve
   });
 
   it('subscribes to exactly the channels mediaflow receives on', () => {
-    const received = new Set(Object.values(catalog.operations).filter((op) => op.action === 'receive').map((op) => channelOf(op).address));
+    const received = new Set(
+      Object.values(catalog.operations)
+        .filter((op) => op.action === 'receive')
+        .map((op) => channelOf(op).address),
+    );
     const subscribed = new Set(Object.values(committed.subscriptions).map((sub) => `${REFERENCE_PREFIX}-${sub.topic}`));
     expect([...subscribed].sort()).toEqual([...received].sort());
   });

@@ -14,7 +14,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jpegImage } from '../../scripts/sample-media/sample-media.ts';
 import { mediaflow, repoRoot, runCommand, type CommandResult } from '../support/cli.ts';
 
-type Line = { id: string | null; status: string; file?: string; name?: string; source?: { name: string }; error: { step: string; code: string; message: string } | null };
+type Line = {
+  id: string | null;
+  status: string;
+  file?: string;
+  name?: string;
+  source?: { name: string };
+  error: { step: string; code: string; message: string } | null;
+};
 
 const ESC = '\u001b';
 const STACK_LINE = '    at ';
@@ -51,7 +58,10 @@ beforeAll(async () => {
   for (const copy of [inputs.longBasename, path.join(deepFolder, 'photo.jpg'), inputs.newline, inputs.escape]) await copyFile(good, copy);
   const args = [inputs.good, inputs.longBasename, inputs.deepRoot, inputs.newline, inputs.escape, inputs.missing];
   json = await mediaflow(['process', '--json', '--out', path.join(dir, 'json-out'), ...args]);
-  lines = json.stdout.trim().split('\n').map((line) => JSON.parse(line) as Line);
+  lines = json.stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as Line);
   tableOut = path.join(dir, 'table-out');
   tableRun = await mediaflow(['process', '--out', tableOut, ...args], { ...process.env, COLUMNS: String(COLUMNS) });
 });
@@ -81,7 +91,11 @@ describe('mediaflow process with bad paths in the batch', () => {
     const deep = lines[2]!;
     const bytes = Buffer.byteLength(deep.name!, 'utf8');
     expect(bytes).toBeGreaterThan(1024);
-    expect(deep).toMatchObject({ id: null, status: 'SKIPPED', error: { step: 'upload', code: 'NAME_TOO_LONG', message: `object name is ${bytes} bytes; the limit is 1024` } });
+    expect(deep).toMatchObject({
+      id: null,
+      status: 'SKIPPED',
+      error: { step: 'upload', code: 'NAME_TOO_LONG', message: `object name is ${bytes} bytes; the limit is 1024` },
+    });
   });
 
   it('a name with a newline is SKIPPED with NAME_HAS_LINE_BREAK', () => {

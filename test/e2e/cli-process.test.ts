@@ -9,7 +9,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jpegImage, textFile, truncatedMp4, videoWithSound, zeroByteFile } from '../../scripts/sample-media/sample-media.ts';
 import { mediaflow } from '../support/cli.ts';
 
-type AssetLine = { id: string; status: string; kind: string | null; source: { name: string }; steps: Record<string, { status: string }>; outputs: Record<string, unknown>; error: { step: string; code: string; message: string } | null };
+type AssetLine = {
+  id: string;
+  status: string;
+  kind: string | null;
+  source: { name: string };
+  steps: Record<string, { status: string }>;
+  outputs: Record<string, unknown>;
+  error: { step: string; code: string; message: string } | null;
+};
 
 let dir: string;
 let out: string;
@@ -29,7 +37,13 @@ beforeAll(async () => {
     await truncatedMp4('ffmpeg', path.join(inputs, 'cut.mp4')),
   ];
   result = await mediaflow(['process', '--json', '--out', out, ...files]);
-  byName = new Map(result.stdout.trim().split('\n').map((line) => JSON.parse(line) as AssetLine).map((asset) => [asset.source.name, asset]));
+  byName = new Map(
+    result.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as AssetLine)
+      .map((asset) => [asset.source.name, asset]),
+  );
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
@@ -64,7 +78,11 @@ describe('mediaflow process with good and bad inputs in one run', () => {
   it('status reads the same state back, from another process', async () => {
     const listed = await mediaflow(['status', '--json', '--out', out]);
     expect(listed.code).toBe(0);
-    const statuses = listed.stdout.trim().split('\n').map((line) => (JSON.parse(line) as AssetLine).status).sort();
+    const statuses = listed.stdout
+      .trim()
+      .split('\n')
+      .map((line) => (JSON.parse(line) as AssetLine).status)
+      .sort();
     expect(statuses).toEqual(['READY', 'READY', 'REJECTED', 'REJECTED', 'REJECTED']);
     const one = await mediaflow(['status', '--out', out, byName.get('cut.mp4')!.id]);
     expect(one.stdout).toContain('CORRUPT_MEDIA');

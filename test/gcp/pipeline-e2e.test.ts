@@ -14,7 +14,7 @@ import { startGcpStack, type GcpStack } from '../../scripts/local-cloud/gcp-stac
 import { jpegImage, musicLikeAudio, videoWithSound } from '../../scripts/sample-media/sample-media.ts';
 import { bigTagMkv } from '../support/hostile-media.ts';
 import { createStorageClient } from '../../shared/adapters/gcp/blob-store.ts';
-import type { FirestoreAssetStore} from '../../shared/adapters/gcp/asset-store.ts';
+import type { FirestoreAssetStore } from '../../shared/adapters/gcp/asset-store.ts';
 import { createFirestoreAssetStore } from '../../shared/adapters/gcp/asset-store.ts';
 import { finalizeNotification } from '../../shared/adapters/local/storage-notification.ts';
 import { assetPath, partnerAssetId, uploadAssetId } from '../../shared/domain/asset-id.ts';
@@ -92,7 +92,9 @@ describe('uploads through fake-gcs-server', () => {
       expect(asset.steps.checksum?.status).toBe('SUCCEEDED');
       expect(asset.createdAt).toBeInstanceOf(Date);
     }
-    await eventually('three asset.ready events', () => ids.every((id) => assetEvents.some((event) => event.assetId === id && event.type === 'com.mediaflow.asset.ready.v1')));
+    await eventually('three asset.ready events', () =>
+      ids.every((id) => assetEvents.some((event) => event.assetId === id && event.type === 'com.mediaflow.asset.ready.v1')),
+    );
   });
 
   it('a duplicate GCS notification still gives exactly one asset', async () => {
@@ -101,8 +103,16 @@ describe('uploads through fake-gcs-server', () => {
     await settled(id);
     const [metadata] = await storage.bucket(stack.config.buckets.ingest).file('e2e/dup.jpg').getMetadata();
     const notification = finalizeNotification({
-      bucket: stack.config.buckets.ingest, name: 'e2e/dup.jpg', generation: String(metadata.generation), metageneration: '1', size: Number(metadata.size),
-      md5Hash: String(metadata.md5Hash), contentType: 'image/jpeg', timeCreated: new Date(String(metadata.timeCreated)), updated: new Date(String(metadata.updated)), metadata: {},
+      bucket: stack.config.buckets.ingest,
+      name: 'e2e/dup.jpg',
+      generation: String(metadata.generation),
+      metageneration: '1',
+      size: Number(metadata.size),
+      md5Hash: String(metadata.md5Hash),
+      contentType: 'image/jpeg',
+      timeCreated: new Date(String(metadata.timeCreated)),
+      updated: new Date(String(metadata.updated)),
+      metadata: {},
     });
     await pubsub.topic(stack.config.topics.uploads).publishMessage({ data: notification.data, attributes: { ...notification.attributes } });
     await pubsub.topic(stack.config.topics.uploads).publishMessage({ data: notification.data, attributes: { ...notification.attributes } });
@@ -129,10 +139,14 @@ describe('partner ingest over the Pub/Sub emulator', () => {
   it('a malformed partner event is recorded as rejected, acked, and never retried', async () => {
     const marker = `bad-${randomUUID().slice(0, 8)}`;
     await pubsub.topic(stack.config.topics.ingestRequests).publishMessage({ json: { partner: 'acme', idempotencyKey: marker, source: { uri: 'ftp://nope' } } });
-    await eventually('the rejection', async () => (await store.list<{ payloadPreview: string }>('rejections')).some((doc) => doc.data.payloadPreview.includes(marker)));
+    await eventually('the rejection', async () =>
+      (await store.list<{ payloadPreview: string }>('rejections')).some((doc) => doc.data.payloadPreview.includes(marker)),
+    );
     // Well past the minimum backoff: a nack would have brought it back by now.
     await new Promise((resolve) => setTimeout(resolve, 4_000));
-    const rejected = (await store.list<{ payloadPreview: string; errors: { path: string }[] }>('rejections')).filter((doc) => doc.data.payloadPreview.includes(marker));
+    const rejected = (await store.list<{ payloadPreview: string; errors: { path: string }[] }>('rejections')).filter((doc) =>
+      doc.data.payloadPreview.includes(marker),
+    );
     expect(rejected).toHaveLength(1);
     expect(rejected[0]!.data.errors.map((error) => error.path)).toContain('/source/uri');
     expect(stack.functionOutput('ingest').split(marker).length - 1).toBeLessThanOrEqual(1);

@@ -59,7 +59,9 @@ function coverOf(asset: AssetDoc): CoverOutputs {
 
 /** Every size in every profile format, square, and each file really is that picture. */
 async function expectSquares(outputs: CoverOutputs, sizes: readonly number[]): Promise<void> {
-  expect(outputs.derivatives.map((d) => [d.role, d.format, d.width, d.height])).toEqual(sizes.flatMap((size) => ['avif', 'webp', 'jpeg'].map((format) => ['cover', format, size, size])));
+  expect(outputs.derivatives.map((d) => [d.role, d.format, d.width, d.height])).toEqual(
+    sizes.flatMap((size) => ['avif', 'webp', 'jpeg'].map((format) => ['cover', format, size, size])),
+  );
   for (const derivative of outputs.derivatives) {
     const stored = await runtime!.blobs.read(parseGsUri(derivative.uri));
     const meta = await sharp(stored).metadata();
@@ -81,7 +83,19 @@ describe('an MP3 with ID3v2.3 tags and an APIC cover', () => {
     expect(asset.kind).toBe('audio');
     expect(asset.probe).toMatchObject({
       audioMetadata: {
-        tags: { title: 'Night Drive', artist: 'The Testers', album: 'Synthetic Hours', albumArtist: 'Various Testers', track: { no: 3, of: 12 }, disc: { no: 1, of: 2 }, year: 2021, genre: ['Electronic'], isrc: ['USRC17607839'], language: 'eng', publisher: 'Mediaflow Records' },
+        tags: {
+          title: 'Night Drive',
+          artist: 'The Testers',
+          album: 'Synthetic Hours',
+          albumArtist: 'Various Testers',
+          track: { no: 3, of: 12 },
+          disc: { no: 1, of: 2 },
+          year: 2021,
+          genre: ['Electronic'],
+          isrc: ['USRC17607839'],
+          language: 'eng',
+          publisher: 'Mediaflow Records',
+        },
         chapters: [],
         cover: { format: 'jpeg', width: 800, height: 700 },
       },
@@ -93,7 +107,14 @@ describe('an MP3 with ID3v2.3 tags and an APIC cover', () => {
     expect(provenance.tools['music-metadata']).toMatch(/^\d+\.\d+\.\d+$/);
 
     const outputs = coverOf(asset);
-    expect(outputs).toMatchObject({ mode: 'cover', source: { from: 'tags', format: 'jpeg', width: 800, height: 700 }, crop: { side: 700, position: 'centre' }, sizes: [640, 300, 64], skippedSizes: [], note: null });
+    expect(outputs).toMatchObject({
+      mode: 'cover',
+      source: { from: 'tags', format: 'jpeg', width: 800, height: 700 },
+      crop: { side: 700, position: 'centre' },
+      sizes: [640, 300, 64],
+      skippedSizes: [],
+      note: null,
+    });
     await expectSquares(outputs, [640, 300, 64]);
   });
 });
@@ -103,7 +124,9 @@ describe('covers in the other containers', () => {
     const file = await samples.flacWithPicture('ffmpeg', path.join(scratch.path, 'album.flac'), { coverWidth: 640, coverHeight: 640 });
     const { asset } = await process(file, 'music/album.flac');
     expect(asset.status).toBe('READY');
-    expect(asset.probe).toMatchObject({ audioMetadata: { tags: { title: 'Night Drive', isrc: ['USRC17607839'] }, cover: { format: 'jpeg', width: 640, height: 640 } } });
+    expect(asset.probe).toMatchObject({
+      audioMetadata: { tags: { title: 'Night Drive', isrc: ['USRC17607839'] }, cover: { format: 'jpeg', width: 640, height: 640 } },
+    });
     expect(coverOf(asset)).toMatchObject({ source: { from: 'tags' }, crop: null, sizes: [640, 300, 64] });
     await expectSquares(coverOf(asset), [640, 300, 64]);
   });
@@ -112,18 +135,29 @@ describe('covers in the other containers', () => {
     const file = await samples.opusWithPicture('ffmpeg', path.join(scratch.path, 'voice.opus'), { coverWidth: 500, coverHeight: 500 });
     const { asset } = await process(file, 'voice/voice.opus');
     expect(asset.status).toBe('READY');
-    expect(asset.probe).toMatchObject({ audioMetadata: { tags: { title: 'Night Drive', artist: 'The Testers' }, cover: { format: 'jpeg', width: 500, height: 500 } } });
+    expect(asset.probe).toMatchObject({
+      audioMetadata: { tags: { title: 'Night Drive', artist: 'The Testers' }, cover: { format: 'jpeg', width: 500, height: 500 } },
+    });
     const outputs = coverOf(asset);
     expect(outputs).toMatchObject({ sizes: [300, 64], skippedSizes: [640], note: 'the cover is 500×500: 640 px not made (never upscaled)' });
     await expectSquares(outputs, [300, 64]);
   });
 
   it('M4A covr and QuickTime chapters: both on the asset, the chapters in seconds', async () => {
-    const file = await samples.m4aWithCoverAndChapters('ffmpeg', path.join(scratch.path, 'book.m4a'), { durationSeconds: 6, chapters: 3, coverWidth: 600, coverHeight: 600 });
+    const file = await samples.m4aWithCoverAndChapters('ffmpeg', path.join(scratch.path, 'book.m4a'), {
+      durationSeconds: 6,
+      chapters: 3,
+      coverWidth: 600,
+      coverHeight: 600,
+    });
     const { asset } = await process(file, 'books/book.m4a');
     expect(asset.status).toBe('READY');
     const metadata = asset.probe!.audioMetadata as { chapters: { title: string; start: number; end: number | null }[] };
-    expect(metadata.chapters.map((chapter) => [chapter.title, chapter.start])).toEqual([['Chapter 1', 0], ['Chapter 2', 2], ['Chapter 3', 4]]);
+    expect(metadata.chapters.map((chapter) => [chapter.title, chapter.start])).toEqual([
+      ['Chapter 1', 0],
+      ['Chapter 2', 2],
+      ['Chapter 3', 4],
+    ]);
     expect(metadata.chapters[2]!.end).toBeCloseTo(asset.probe!.durationSeconds as number, 2);
     await expectSquares(coverOf(asset), [300, 64]);
   });
@@ -137,13 +171,34 @@ describe('a cover only ffprobe sees', () => {
     const { bucket, name, generation } = asset.source;
     // The order planning makes when the tags hold no picture music-metadata returns: the stream index alone.
     const order: WorkOrder = {
-      orderId: 'mediaflow-ingest/fallback.mp3#1|thumbnail|0', assetId: 'mediaflow-ingest/fallback.mp3#1', step: 'thumbnail', shard: { index: 0, count: 1 },
-      source: { bucket, name, generation }, kind: 'audio', profile: 'default', params: { mode: 'cover', cover: { streamIndex: 1 } }, issuedAt: new Date().toISOString(),
+      orderId: 'mediaflow-ingest/fallback.mp3#1|thumbnail|0',
+      assetId: 'mediaflow-ingest/fallback.mp3#1',
+      step: 'thumbnail',
+      shard: { index: 0, count: 1 },
+      source: { bucket, name, generation },
+      kind: 'audio',
+      profile: 'default',
+      params: { mode: 'cover', cover: { streamIndex: 1 } },
+      issuedAt: new Date().toISOString(),
     };
     const { deps } = runtime!;
-    const result = await thumbnailStep.run(order, { blobs: deps.blobs, config: deps.config, clock: deps.clock, log: deps.log, mediaTools: deps.mediaTools, scratchDir, signal: new AbortController().signal, deliveryAttempt: 1 });
+    const result = await thumbnailStep.run(order, {
+      blobs: deps.blobs,
+      config: deps.config,
+      clock: deps.clock,
+      log: deps.log,
+      mediaTools: deps.mediaTools,
+      scratchDir,
+      signal: new AbortController().signal,
+      deliveryAttempt: 1,
+    });
     const outputs = result.outputs as unknown as CoverOutputs;
-    expect(outputs).toMatchObject({ source: { from: 'stream', format: 'jpeg', width: 400, height: 300 }, crop: { side: 300 }, sizes: [300, 64], skippedSizes: [640] });
+    expect(outputs).toMatchObject({
+      source: { from: 'stream', format: 'jpeg', width: 400, height: 300 },
+      crop: { side: 300 },
+      sizes: [300, 64],
+      skippedSizes: [640],
+    });
     expect(result.tools).toHaveProperty('ffmpeg');
     await expectSquares(outputs, [300, 64]);
   });
@@ -156,7 +211,15 @@ describe('an MP3 podcast with ID3 chapters and no cover', () => {
     expect(asset.status).toBe('READY');
     expect(asset.plan).toEqual([]);
     expect(asset.probe).toMatchObject({
-      audioMetadata: { tags: { title: 'Episode 1' }, cover: null, chapters: [{ title: 'Chapter 1', start: 0, end: 2 }, { title: 'Chapter 2', start: 2, end: 4 }, { title: 'Chapter 3', start: 4, end: 6 }] },
+      audioMetadata: {
+        tags: { title: 'Episode 1' },
+        cover: null,
+        chapters: [
+          { title: 'Chapter 1', start: 0, end: 2 },
+          { title: 'Chapter 2', start: 2, end: 4 },
+          { title: 'Chapter 3', start: 4, end: 6 },
+        ],
+      },
     });
   });
 });

@@ -25,7 +25,14 @@ const SAMPLES_PER_PIXEL = 480;
 /** An AAC frame: the most ffmpeg 5.1's decoder runs past an edit list's end (it trims the start only). */
 const AAC_FRAME = 1024;
 
-interface Rendition { samples: number; durationSeconds: number; primingSamples: number; paddingSamples: number; uri: string; qc: { status: string; reason: string | null } }
+interface Rendition {
+  samples: number;
+  durationSeconds: number;
+  primingSamples: number;
+  paddingSamples: number;
+  uri: string;
+  qc: { status: string; reason: string | null };
+}
 interface AudioOutputs {
   decodedSamples: number;
   decodedSampleRate: number;
@@ -57,7 +64,9 @@ beforeAll(async () => {
   fixtures = await mkdtemp(path.join(os.tmpdir(), 'mediaflow-gapless-'));
   const files = await Promise.all([
     ...Object.entries(audioOnly).map(async ([name, [make]]) => [name, await make('ffmpeg', path.join(fixtures, name))] as const),
-    ...Object.entries(videos).map(async ([name, [channels]]) => [name, await videoWithChannels('ffmpeg', path.join(fixtures, name), { durationSeconds: 4, channels })] as const),
+    ...Object.entries(videos).map(
+      async ([name, [channels]]) => [name, await videoWithChannels('ffmpeg', path.join(fixtures, name), { durationSeconds: 4, channels })] as const,
+    ),
   ]);
   runtime = await startTestRuntime({ steps: hlsRegistry() });
   const bucket = runtime.deps.config.buckets.ingest;
@@ -95,7 +104,10 @@ async function ffprobeStream(file: string): Promise<{ duration_ts: number; tags?
 }
 
 async function decodedCount(file: string): Promise<number> {
-  const { stdout } = await run('ffmpeg', ['-v', 'error', '-i', file, '-map', '0:a:0', '-ac', '1', '-c:a', 'pcm_s16le', '-f', 's16le', '-'], { encoding: 'buffer', maxBuffer: 64 * 1024 * 1024 });
+  const { stdout } = await run('ffmpeg', ['-v', 'error', '-i', file, '-map', '0:a:0', '-ac', '1', '-c:a', 'pcm_s16le', '-f', 's16le', '-'], {
+    encoding: 'buffer',
+    maxBuffer: 64 * 1024 * 1024,
+  });
   return stdout.length / 2;
 }
 

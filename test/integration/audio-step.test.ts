@@ -119,7 +119,12 @@ async function local(uri: string): Promise<string> {
   return file;
 }
 
-async function probe(file: string): Promise<{ streams: { channels: number; sample_rate: string; codec_name: string; tags?: Record<string, string> }[]; format: { tags?: Record<string, string> } }> {
+async function probe(
+  file: string,
+): Promise<{
+  streams: { channels: number; sample_rate: string; codec_name: string; tags?: Record<string, string> }[];
+  format: { tags?: Record<string, string> };
+}> {
   const { stdout } = await run('ffprobe', ['-v', 'error', '-print_format', 'json', '-show_streams', '-show_format', file]);
   return JSON.parse(stdout) as never;
 }
@@ -172,7 +177,15 @@ describe('the reference tone (EBU Tech 3341 case 1: 997 Hz, −23 dBFS in both c
 
   it('draws the waveform: audiowaveform JSON v2 at 100 px/s, and a PNG', async () => {
     const out = await audio('tone.wav');
-    const json = JSON.parse(await readFile(await local(out.waveform.jsonUri), 'utf8')) as { version: number; channels: number; sample_rate: number; samples_per_pixel: number; bits: number; length: number; data: number[] };
+    const json = JSON.parse(await readFile(await local(out.waveform.jsonUri), 'utf8')) as {
+      version: number;
+      channels: number;
+      sample_rate: number;
+      samples_per_pixel: number;
+      bits: number;
+      length: number;
+      data: number[];
+    };
     expect(json).toMatchObject({ version: 2, channels: 1, sample_rate: 48000, samples_per_pixel: 480, bits: 8, length: 600 });
     expect(json.data).toHaveLength(1200);
     // A −23 dBFS sine is ±0.0708 of full scale: ±9 in 8 bits, mins negative, maxes positive.
@@ -281,7 +294,7 @@ describe('digital silence', () => {
 });
 
 describe('an M4A whose audio cannot be decoded', () => {
-  it('fails the asset permanently, at the first attempt, with ffmpeg\'s reason', async () => {
+  it("fails the asset permanently, at the first attempt, with ffmpeg's reason", async () => {
     const doc = await asset('broken.m4a');
     expect(doc.status).toBe('FAILED');
     expect(doc.error).toMatchObject({ step: 'audio', code: 'AUDIO_UNDECODABLE' });

@@ -54,7 +54,11 @@ async function run(delivering: Delivering): Promise<RunResult> {
     const docs = await Promise.all(ids.map(async (id) => runtime.asset(id)));
     const stores: Record<string, number> = {};
     for (const collection of ['assets', 'objects', 'rejections', 'deadLetters']) stores[collection] = await runtime.store.count(collection);
-    return { docs: docs.map((doc) => normalizeDoc({ ...doc, revision: doc?.revision })), assetEventIds: runtime.assetEvents.map((event) => event.attributes['ce-id']!), stores };
+    return {
+      docs: docs.map((doc) => normalizeDoc({ ...doc, revision: doc?.revision })),
+      assetEventIds: runtime.assetEvents.map((event) => event.attributes['ce-id']!),
+      stores,
+    };
   } finally {
     await runtime.dispose();
   }

@@ -74,7 +74,11 @@ describe('partner ingest', () => {
     await runtime.idle();
     const id = partnerAssetId('acme', 'order-1');
     const asset = await runtime.asset(id);
-    expect(asset).toMatchObject({ status: 'READY', kind: 'image', source: { uri: 'gs://partner-drop/acme/p1.jpg', via: 'partner-ingest', partner: 'acme', idempotencyKey: 'order-1', correlationId: 'c-9' } });
+    expect(asset).toMatchObject({
+      status: 'READY',
+      kind: 'image',
+      source: { uri: 'gs://partner-drop/acme/p1.jpg', via: 'partner-ingest', partner: 'acme', idempotencyKey: 'order-1', correlationId: 'c-9' },
+    });
     expect(await runtime.store.count('assets')).toBe(1);
     const ready = runtime.assetEvents.map((event) => JSON.parse(event.data.toString()) as { assetId: string; source: { correlationId?: string } });
     expect(ready).toHaveLength(1);
@@ -83,7 +87,10 @@ describe('partner ingest', () => {
 
   it('a source that does not exist ends FAILED with SOURCE_NOT_FOUND', async () => {
     runtime = await startTestRuntime();
-    await runtime.bus.publish(runtime.deps.config.topics.ingestRequests, ingestEvent({ partner: 'acme', idempotencyKey: 'ghost', source: { uri: 'gs://partner-drop/nope.jpg' } }));
+    await runtime.bus.publish(
+      runtime.deps.config.topics.ingestRequests,
+      ingestEvent({ partner: 'acme', idempotencyKey: 'ghost', source: { uri: 'gs://partner-drop/nope.jpg' } }),
+    );
     await runtime.idle();
     const asset = await runtime.asset(partnerAssetId('acme', 'ghost'));
     expect(asset).toMatchObject({ status: 'FAILED', error: { step: 'probe', code: 'SOURCE_NOT_FOUND' } });

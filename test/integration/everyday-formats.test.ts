@@ -63,7 +63,7 @@ afterAll(async () => {
 });
 
 function outputs(name: string, step: string): Record<string, unknown> {
-  return (assets.get(name)?.steps[step]?.outputs ?? {});
+  return assets.get(name)?.steps[step]?.outputs ?? {};
 }
 
 async function derivativeText(uri: string): Promise<string> {
@@ -117,7 +117,8 @@ describe('tags, chapters and cover art', () => {
   });
 
   it('the ID3 chapters: three {title, start, end} entries', () => {
-    const metadata = (assets.get('podcast-chapters.mp3')?.probe as { audioMetadata?: { chapters: { title: string; start: number; end: number }[] } }).audioMetadata;
+    const metadata = (assets.get('podcast-chapters.mp3')?.probe as { audioMetadata?: { chapters: { title: string; start: number; end: number }[] } })
+      .audioMetadata;
     expect(metadata?.chapters.map((chapter) => chapter.title)).toEqual(['Intro', 'Interview', 'Outro']);
     expect(metadata?.chapters[0]?.start).toBe(0);
     expect(metadata?.chapters[2]?.end).toBeCloseTo(SECONDS, 1);
@@ -132,13 +133,22 @@ describe('bad files made the same way stay bad', () => {
   }
 
   it.each([
-    ['a truncated LAME MP3 (its Xing header counts the whole file)', 'cut.mp3', /^truncated MP3: its header counts 8\.05 s of audio, the file holds about 3\.\d+ s/, 'CORRUPT_MEDIA'],
+    [
+      'a truncated LAME MP3 (its Xing header counts the whole file)',
+      'cut.mp3',
+      /^truncated MP3: its header counts 8\.05 s of audio, the file holds about 3\.\d+ s/,
+      'CORRUPT_MEDIA',
+    ],
     ['an MP3 that is only an ID3 tag', 'tag-only.mp3', /^the file is an ID3 tag of \d+ bytes with no audio after it/, 'CORRUPT_MEDIA'],
     ['a text file named .mp3', 'notes.mp3', /text, not media/, 'UNSUPPORTED_MEDIA'],
   ])('%s: REJECTED at the probe on the first attempt', async (_case, name, reason, code) => {
     const source = path.join(dir, name);
     if (name === 'cut.mp3') await writeFile(source, (await readFile(path.join(dir, 'lame-cbr-128k.mp3'))).subarray(0, 50_000));
-    if (name === 'tag-only.mp3') await writeFile(source, (await readFile(path.join(dir, 'podcast-chapters.mp3'))).subarray(0, id3Length(await readFile(path.join(dir, 'podcast-chapters.mp3')))));
+    if (name === 'tag-only.mp3')
+      await writeFile(
+        source,
+        (await readFile(path.join(dir, 'podcast-chapters.mp3'))).subarray(0, id3Length(await readFile(path.join(dir, 'podcast-chapters.mp3')))),
+      );
     if (name === 'notes.mp3') await writeFile(source, 'episode notes: remember to thank the sponsors\n');
     const asset = await refused(source, name);
     expect(asset).toMatchObject({ status: 'REJECTED', error: { step: 'probe', code } });

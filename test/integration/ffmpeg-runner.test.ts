@@ -15,7 +15,10 @@ const ENDLESS = ['-hide_banner', '-nostdin', '-v', 'error', '-re', '-f', 'lavfi'
 
 async function childFfmpegs(): Promise<number[]> {
   const { stdout } = await run('ps', ['-o', 'pid=,comm=', '--ppid', String(process.pid)]).catch(() => ({ stdout: '' }));
-  return stdout.split('\n').filter((line) => line.trim().endsWith('ffmpeg')).map((line) => Number(line.trim().split(/\s+/)[0]));
+  return stdout
+    .split('\n')
+    .filter((line) => line.trim().endsWith('ffmpeg'))
+    .map((line) => Number(line.trim().split(/\s+/)[0]));
 }
 
 async function waitForChild(): Promise<number> {
@@ -29,7 +32,11 @@ async function waitForChild(): Promise<number> {
 
 describe('the shared ffmpeg runner', () => {
   it('resolves with stdout and stderr on success', async () => {
-    const result = await runTool('ffprobe', ['-v', 'error', '-f', 'lavfi', '-i', 'anullsrc', '-show_entries', 'stream=codec_type', '-of', 'csv=p=0'], { tool: 'ffprobe', label: 'probe', stdout: true });
+    const result = await runTool('ffprobe', ['-v', 'error', '-f', 'lavfi', '-i', 'anullsrc', '-show_entries', 'stream=codec_type', '-of', 'csv=p=0'], {
+      tool: 'ffprobe',
+      label: 'probe',
+      stdout: true,
+    });
     expect(result.stdout.trim()).toBe('audio');
   });
 

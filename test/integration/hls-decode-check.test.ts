@@ -37,11 +37,31 @@ describe('the package step decode check', () => {
     ffmpeg = (await resolveMediaTools({ PATH: process.env.PATH })).ffmpeg;
     // Three 2 s fragments, each opening with an IDR frame: the shape the segment step writes.
     const file = path.join(dir, 'track.mp4');
-    await runFfmpeg(ffmpeg, [
-      '-f', 'lavfi', '-i', `testsrc2=size=320x240:rate=${FPS}`, '-t', '6', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p',
-      '-x264-params', `keyint=${SEGMENT_FRAMES}:min-keyint=${SEGMENT_FRAMES}:scenecut=0:open-gop=0`,
-      '-f', 'mp4', '-movflags', '+frag_keyframe+empty_moov+default_base_moof', file,
-    ], TOOL_TIMEOUT_MS);
+    await runFfmpeg(
+      ffmpeg,
+      [
+        '-f',
+        'lavfi',
+        '-i',
+        `testsrc2=size=320x240:rate=${FPS}`,
+        '-t',
+        '6',
+        '-c:v',
+        'libx264',
+        '-preset',
+        'ultrafast',
+        '-pix_fmt',
+        'yuv420p',
+        '-x264-params',
+        `keyint=${SEGMENT_FRAMES}:min-keyint=${SEGMENT_FRAMES}:scenecut=0:open-gop=0`,
+        '-f',
+        'mp4',
+        '-movflags',
+        '+frag_keyframe+empty_moov+default_base_moof',
+        file,
+      ],
+      TOOL_TIMEOUT_MS,
+    );
     ({ init, fragments } = splitFragmented(await readFile(file)));
   });
   afterAll(async () => {
@@ -49,7 +69,10 @@ describe('the package step decode check', () => {
   });
 
   async function store(segments: readonly Buffer[]): Promise<TrackSpec> {
-    const name = (file: string): { bucket: string; name: string } => ({ bucket: config.buckets.derivatives, name: derivativeName(ASSET_ID, HLS_SEGMENT_STEP, file) });
+    const name = (file: string): { bucket: string; name: string } => ({
+      bucket: config.buckets.derivatives,
+      name: derivativeName(ASSET_ID, HLS_SEGMENT_STEP, file),
+    });
     await blobs.write(name(initFile(RENDITION)), init);
     for (const [index, segment] of segments.entries()) await blobs.write(name(segmentFile(RENDITION, index)), segment);
     return { name: RENDITION, kind: 'video', step: HLS_SEGMENT_STEP, segmentCount: segments.length };
@@ -65,7 +88,11 @@ describe('the package step decode check', () => {
   it('measures and decodes intact segments without a complaint', async () => {
     expect(fragments).toHaveLength(3);
     const track = await measure(await store(fragments));
-    expect(track.segments.map((segment) => [segment.index, segment.samples, segment.startsWithSync])).toEqual([[0, SEGMENT_FRAMES, true], [1, SEGMENT_FRAMES, true], [2, SEGMENT_FRAMES, true]]);
+    expect(track.segments.map((segment) => [segment.index, segment.samples, segment.startsWithSync])).toEqual([
+      [0, SEGMENT_FRAMES, true],
+      [1, SEGMENT_FRAMES, true],
+      [2, SEGMENT_FRAMES, true],
+    ]);
     expect(track.decodeErrors).toEqual([]);
   });
 

@@ -42,7 +42,11 @@ beforeAll(async () => {
   const ids = new Map<string, string>();
   for (const [name, upload] of Object.entries(uploads)) {
     const file = await upload.make(path.join(fixtures, upload.file));
-    const meta = await runtime.blobs.upload(file, { bucket, name: `hdr/${upload.file}` }, upload.profile ? { metadata: { [PROFILE_METADATA]: upload.profile } } : {});
+    const meta = await runtime.blobs.upload(
+      file,
+      { bucket, name: `hdr/${upload.file}` },
+      upload.profile ? { metadata: { [PROFILE_METADATA]: upload.profile } } : {},
+    );
     ids.set(name, uploadAssetId(bucket, meta.name, meta.generation));
   }
   await runtime.idle();
@@ -72,12 +76,25 @@ describe('the hdr profile adds an HEVC Main10 ladder to PQ and HLG sources', () 
     expect(variants[1]!.CODECS).toMatch(/^hvc1\.2\.4\.L\d+(\.[0-9A-F]{1,2})*(,mp4a\.40\.2)?$/);
     // Same rung, never upscaled: the 640×360 source gives one size to both ladders.
     expect(variants.map((variant) => variant.RESOLUTION)).toEqual(['640x360', '640x360']);
-    expect(variants.every((variant) => Number(variant.BANDWIDTH) >= Number(variant['AVERAGE-BANDWIDTH']) && Number(variant['AVERAGE-BANDWIDTH']) > 0)).toBe(true);
+    expect(variants.every((variant) => Number(variant.BANDWIDTH) >= Number(variant['AVERAGE-BANDWIDTH']) && Number(variant['AVERAGE-BANDWIDTH']) > 0)).toBe(
+      true,
+    );
     const media = hls.media.get(hls.master.variants[1]!.uri)!;
-    const json = await ffprobeJson(hls.root, media.path, ['-select_streams', 'v:0', '-show_entries', 'stream=codec_name,codec_tag_string,profile,pix_fmt,color_range,color_space,color_transfer,color_primaries']);
+    const json = await ffprobeJson(hls.root, media.path, [
+      '-select_streams',
+      'v:0',
+      '-show_entries',
+      'stream=codec_name,codec_tag_string,profile,pix_fmt,color_range,color_space,color_transfer,color_primaries',
+    ]);
     expect((json.streams as Record<string, unknown>[])[0]).toMatchObject({
-      codec_name: 'hevc', codec_tag_string: 'hvc1', profile: 'Main 10', pix_fmt: 'yuv420p10le',
-      color_range: 'tv', color_space: 'bt2020nc', color_primaries: 'bt2020', color_transfer: transfer,
+      codec_name: 'hevc',
+      codec_tag_string: 'hvc1',
+      profile: 'Main 10',
+      pix_fmt: 'yuv420p10le',
+      color_range: 'tv',
+      color_space: 'bt2020nc',
+      color_primaries: 'bt2020',
+      color_transfer: transfer,
     });
     const sdr = await decodeStream(hls.root, hls.media.get(hls.master.variants[0]!.uri)!.path, 'v');
     const hdr = await decodeStream(hls.root, media.path, 'v');
@@ -91,15 +108,29 @@ describe('the hdr profile adds an HEVC Main10 ladder to PQ and HLG sources', () 
     expect(await decodeErrors(hls.root, hls.masterPath)).toBe('');
   });
 
-  it('carries the PQ source\'s HDR10 mastering display and content light level into the HEVC renditions', async () => {
+  it("carries the PQ source's HDR10 mastering display and content light level into the HEVC renditions", async () => {
     const hls = await readPresentation(runtime, assets.get('pq')!);
     const media = hls.media.get(hls.master.variants[1]!.uri)!;
-    const json = await ffprobeJson(hls.root, media.path, ['-select_streams', 'v:0', '-read_intervals', '%+#1', '-show_frames', '-show_entries', 'frame=side_data_list']);
-    const side = ((json.frames as { side_data_list?: Record<string, unknown>[] }[])[0]?.side_data_list ?? []);
+    const json = await ffprobeJson(hls.root, media.path, [
+      '-select_streams',
+      'v:0',
+      '-read_intervals',
+      '%+#1',
+      '-show_frames',
+      '-show_entries',
+      'frame=side_data_list',
+    ]);
+    const side = (json.frames as { side_data_list?: Record<string, unknown>[] }[])[0]?.side_data_list ?? [];
     const display = side.find((entry) => entry.side_data_type === 'Mastering display metadata');
     const light = side.find((entry) => entry.side_data_type === 'Content light level metadata');
     const [g, b, r, wp, l] = [...HDR10_MASTER_DISPLAY.matchAll(/\((\d+),(\d+)\)/g)].map((match) => [Number(match[1]), Number(match[2])]);
-    expect(display).toMatchObject({ green_x: `${g![0]}/50000`, blue_y: `${b![1]}/50000`, red_x: `${r![0]}/50000`, white_point_y: `${wp![1]}/50000`, max_luminance: `${l![0]}/10000` });
+    expect(display).toMatchObject({
+      green_x: `${g![0]}/50000`,
+      blue_y: `${b![1]}/50000`,
+      red_x: `${r![0]}/50000`,
+      white_point_y: `${wp![1]}/50000`,
+      max_luminance: `${l![0]}/10000`,
+    });
     expect(light).toMatchObject({ max_content: Number(HDR10_MAX_CLL.split(',')[0]), max_average: Number(HDR10_MAX_CLL.split(',')[1]) });
   });
 

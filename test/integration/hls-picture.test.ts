@@ -13,7 +13,15 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  bt601Clip, flaggedProgressiveClip, fullRangeMjpegAvi, highFrameRateClip, hlgHevcMov, interlacedBroadcastTs, pqHevcHdr10, screenCapture444, telecinedFilmClip,
+  bt601Clip,
+  flaggedProgressiveClip,
+  fullRangeMjpegAvi,
+  highFrameRateClip,
+  hlgHevcMov,
+  interlacedBroadcastTs,
+  pqHevcHdr10,
+  screenCapture444,
+  telecinedFilmClip,
   unflaggedInterlacedClip,
 } from '../../scripts/sample-media/sample-video-sources.ts';
 import type { SegmentSummary } from '../../functions/hls-segment/combine.ts';
@@ -42,18 +50,119 @@ interface Case {
 
 const cases: readonly Case[] = [
   // Three seconds at 2 s segments: two shards, so the deinterlaced stream is also checked across a shard boundary.
-  { name: '1080i25 MPEG-2 TS, TFF, AC-3', file: 'i1080.ts', make: (out) => interlacedBroadcastTs('ffmpeg', out, { durationSeconds: 3 }), seconds: 3, frameRate: '25.000', rule: 'deinterlaced to frame rate', scan: 'tff', spaces: ['bt709', 'bt709', 'bt709', 'bt709'] },
-  { name: 'unflagged interlaced H.264', file: 'unflagged.mp4', make: (out) => unflaggedInterlacedClip('ffmpeg', out), seconds: 2, frameRate: '25.000', rule: 'deinterlaced to frame rate', scan: 'tff', spaces: ['smpte170m'] },
-  { name: 'flagged interlaced, progressive pictures', file: 'flagged.ts', make: (out) => flaggedProgressiveClip('ffmpeg', out), seconds: 2, frameRate: '25.000', rule: 'kept', scan: 'progressive', spaces: ['smpte170m'] },
+  {
+    name: '1080i25 MPEG-2 TS, TFF, AC-3',
+    file: 'i1080.ts',
+    make: (out) => interlacedBroadcastTs('ffmpeg', out, { durationSeconds: 3 }),
+    seconds: 3,
+    frameRate: '25.000',
+    rule: 'deinterlaced to frame rate',
+    scan: 'tff',
+    spaces: ['bt709', 'bt709', 'bt709', 'bt709'],
+  },
+  {
+    name: 'unflagged interlaced H.264',
+    file: 'unflagged.mp4',
+    make: (out) => unflaggedInterlacedClip('ffmpeg', out),
+    seconds: 2,
+    frameRate: '25.000',
+    rule: 'deinterlaced to frame rate',
+    scan: 'tff',
+    spaces: ['smpte170m'],
+  },
+  {
+    name: 'flagged interlaced, progressive pictures',
+    file: 'flagged.ts',
+    make: (out) => flaggedProgressiveClip('ffmpeg', out),
+    seconds: 2,
+    frameRate: '25.000',
+    rule: 'kept',
+    scan: 'progressive',
+    spaces: ['smpte170m'],
+  },
   // One shard: this MPEG-TS seeks past a segment start that falls between its keyframes (see the report of issue 14).
-  { name: 'telecined film (29.97i carrying 23.976)', file: 'telecine.ts', make: (out) => telecinedFilmClip('ffmpeg', out, { durationSeconds: 1.5 }), seconds: 1.5015, frameRate: '29.970', rule: 'deinterlaced to frame rate', scan: 'tff', spaces: ['smpte170m'] },
-  { name: 'HLG HEVC Main10 MOV', file: 'hlg.mov', make: (out) => hlgHevcMov('ffmpeg', out), seconds: 2, frameRate: '30.000', rule: 'kept', scan: 'progressive', spaces: ['bt709'], toneMapped: true },
-  { name: 'HDR10 PQ HEVC with mastering metadata', file: 'pq.mp4', make: (out) => pqHevcHdr10('ffmpeg', out), seconds: 2, frameRate: '24.000', rule: 'kept', scan: 'progressive', spaces: ['bt709'], toneMapped: true },
-  { name: '4:4:4 H.264 screen capture 1366×767', file: 'screen.mp4', make: (out) => screenCapture444('ffmpeg', out), seconds: 2, frameRate: '30.000', rule: 'kept', scan: 'progressive', spaces: ['bt709', 'bt709', 'bt709'] },
-  { name: 'full-range MJPEG in AVI', file: 'mjpeg.avi', make: (out) => fullRangeMjpegAvi('ffmpeg', out), seconds: 2, frameRate: '30.000', rule: 'kept', scan: 'progressive', spaces: ['bt470bg'] },
-  { name: 'BT.601 SD 720×480', file: 'sd601.mp4', make: (out) => bt601Clip('ffmpeg', out), seconds: 2, frameRate: '29.970', rule: 'kept', scan: 'progressive', spaces: ['smpte170m', 'smpte170m'] },
-  { name: 'BT.601-tagged 1280×720', file: 'hd601.mp4', make: (out) => bt601Clip('ffmpeg', out, { width: 1280, height: 720 }), seconds: 2, frameRate: '29.970', rule: 'kept', scan: 'progressive', spaces: ['bt709', 'smpte170m', 'smpte170m'] },
-  { name: '120 fps slow motion', file: 'hfr.mp4', make: (out) => highFrameRateClip('ffmpeg', out), seconds: 2, frameRate: '60.000', rule: 'halved', scan: 'progressive', spaces: ['smpte170m'] },
+  {
+    name: 'telecined film (29.97i carrying 23.976)',
+    file: 'telecine.ts',
+    make: (out) => telecinedFilmClip('ffmpeg', out, { durationSeconds: 1.5 }),
+    seconds: 1.5015,
+    frameRate: '29.970',
+    rule: 'deinterlaced to frame rate',
+    scan: 'tff',
+    spaces: ['smpte170m'],
+  },
+  {
+    name: 'HLG HEVC Main10 MOV',
+    file: 'hlg.mov',
+    make: (out) => hlgHevcMov('ffmpeg', out),
+    seconds: 2,
+    frameRate: '30.000',
+    rule: 'kept',
+    scan: 'progressive',
+    spaces: ['bt709'],
+    toneMapped: true,
+  },
+  {
+    name: 'HDR10 PQ HEVC with mastering metadata',
+    file: 'pq.mp4',
+    make: (out) => pqHevcHdr10('ffmpeg', out),
+    seconds: 2,
+    frameRate: '24.000',
+    rule: 'kept',
+    scan: 'progressive',
+    spaces: ['bt709'],
+    toneMapped: true,
+  },
+  {
+    name: '4:4:4 H.264 screen capture 1366×767',
+    file: 'screen.mp4',
+    make: (out) => screenCapture444('ffmpeg', out),
+    seconds: 2,
+    frameRate: '30.000',
+    rule: 'kept',
+    scan: 'progressive',
+    spaces: ['bt709', 'bt709', 'bt709'],
+  },
+  {
+    name: 'full-range MJPEG in AVI',
+    file: 'mjpeg.avi',
+    make: (out) => fullRangeMjpegAvi('ffmpeg', out),
+    seconds: 2,
+    frameRate: '30.000',
+    rule: 'kept',
+    scan: 'progressive',
+    spaces: ['bt470bg'],
+  },
+  {
+    name: 'BT.601 SD 720×480',
+    file: 'sd601.mp4',
+    make: (out) => bt601Clip('ffmpeg', out),
+    seconds: 2,
+    frameRate: '29.970',
+    rule: 'kept',
+    scan: 'progressive',
+    spaces: ['smpte170m', 'smpte170m'],
+  },
+  {
+    name: 'BT.601-tagged 1280×720',
+    file: 'hd601.mp4',
+    make: (out) => bt601Clip('ffmpeg', out, { width: 1280, height: 720 }),
+    seconds: 2,
+    frameRate: '29.970',
+    rule: 'kept',
+    scan: 'progressive',
+    spaces: ['bt709', 'smpte170m', 'smpte170m'],
+  },
+  {
+    name: '120 fps slow motion',
+    file: 'hfr.mp4',
+    make: (out) => highFrameRateClip('ffmpeg', out),
+    seconds: 2,
+    frameRate: '60.000',
+    rule: 'halved',
+    scan: 'progressive',
+    spaces: ['smpte170m'],
+  },
 ];
 
 let fixtures: string;
@@ -65,7 +174,11 @@ beforeAll(async () => {
   const files = new Map<string, string>();
   for (const testCase of cases) files.set(testCase.name, await testCase.make(path.join(fixtures, testCase.file)));
   runtime = await startTestRuntime({ steps: hlsRegistry() });
-  await Promise.all(cases.map((testCase, i) => uploadAndSettle(runtime, files.get(testCase.name)!, `picture/${i}-${testCase.file}`).then((asset) => assets.set(testCase.name, asset))));
+  await Promise.all(
+    cases.map((testCase, i) =>
+      uploadAndSettle(runtime, files.get(testCase.name)!, `picture/${i}-${testCase.file}`).then((asset) => assets.set(testCase.name, asset)),
+    ),
+  );
 });
 afterAll(async () => {
   await runtime?.dispose();
@@ -86,7 +199,12 @@ describe('pictures of every kind become progressive SDR BT.709 (or BT.601 SD) 8-
       const media = hls.media.get(variant.uri)!;
       const measured = await measure(hls.root, media.path, media.playlist.mapUri!);
       const label = `${testCase.name} ${variant.attributes.RESOLUTION}`;
-      expect(measured.stream, label).toMatchObject({ pix_fmt: 'yuv420p', color_range: 'tv', color_space: testCase.spaces[i], color_primaries: testCase.spaces[i] });
+      expect(measured.stream, label).toMatchObject({
+        pix_fmt: 'yuv420p',
+        color_range: 'tv',
+        color_space: testCase.spaces[i],
+        color_primaries: testCase.spaces[i],
+      });
       // x264 codes frames (no field pictures); ffprobe omits field_order for such an fMP4 track or says progressive.
       expect(measured.stream.field_order ?? 'progressive', label).toBe('progressive');
       expect(measured.stream.color_transfer, label).toBe(testCase.spaces[i] === 'bt709' ? 'bt709' : 'smpte170m');
@@ -105,7 +223,17 @@ describe('pictures of every kind become progressive SDR BT.709 (or BT.601 SD) 8-
   it('tone-maps HLG to pictures close to the SDR original, not the dim, washed-out pass-through', async () => {
     const hls = await readPresentation(runtime, assets.get('HLG HEVC Main10 MOV')!);
     const media = hls.media.get(hls.master.variants[0]!.uri)!;
-    const { stdout } = await runFfmpegOut(hls.root, ['-i', media.path, '-vf', 'signalstats,metadata=print:key=lavfi.signalstats.YAVG:file=-', '-frames:v', '1', '-f', 'null', '-']);
+    const { stdout } = await runFfmpegOut(hls.root, [
+      '-i',
+      media.path,
+      '-vf',
+      'signalstats,metadata=print:key=lavfi.signalstats.YAVG:file=-',
+      '-frames:v',
+      '1',
+      '-f',
+      'null',
+      '-',
+    ]);
     const mean = Number(/YAVG=([\d.]+)/.exec(stdout)?.[1]);
     // testsrc2 through BT.709 averages a luma of about 100; HLG passed through as BT.709 would be far darker.
     expect(mean).toBeGreaterThan(60);
@@ -121,7 +249,12 @@ interface Measured {
 }
 
 async function measure(root: string, playlist: string, mapUri: string): Promise<Measured> {
-  const json = await ffprobeJson(root, playlist, ['-select_streams', 'v:0', '-show_entries', 'stream=pix_fmt,color_range,color_space,color_transfer,color_primaries,field_order']);
+  const json = await ffprobeJson(root, playlist, [
+    '-select_streams',
+    'v:0',
+    '-show_entries',
+    'stream=pix_fmt,color_range,color_space,color_transfer,color_primaries,field_order',
+  ]);
   const stream = (json.streams as Record<string, unknown>[])[0] ?? {};
   const init = await readFile(path.join(root, path.dirname(playlist), mapUri));
   const idet = parseIdet(await runFfmpeg(root, ['-v', 'info', '-i', playlist, '-map', '0:v:0', '-vf', 'idet', '-f', 'null', '-']));

@@ -47,7 +47,17 @@ describe('HLS from a 5 s 854×480 clip with sound', () => {
     const outputs = asset.steps['hls-package']?.outputs as { validation: { passed: boolean; checks: { name: string }[] } };
     expect(outputs.validation.passed).toBe(true);
     expect(outputs.validation.checks.map((check) => check.name)).toEqual(
-      expect.arrayContaining(['init-segments', 'segment-durations', 'independent-segments', 'timestamps-continuous', 'renditions-aligned', 'video-duration', 'audio-duration', 'av-sync', 'decodes']),
+      expect.arrayContaining([
+        'init-segments',
+        'segment-durations',
+        'independent-segments',
+        'timestamps-continuous',
+        'renditions-aligned',
+        'video-duration',
+        'audio-duration',
+        'av-sync',
+        'decodes',
+      ]),
     );
   });
 
@@ -121,7 +131,12 @@ describe('HLS from a 5 s 854×480 clip with sound', () => {
 /** RFC 8216's definitions, computed here independently from the files and EXTINF values. */
 async function segmentRates(uri: string, targetDuration: number): Promise<{ peak: number; average: number }> {
   const { path: file, playlist } = hls.media.get(uri)!;
-  const segments = await Promise.all(playlist.segments.map(async (segment) => ({ bytes: (await stat(path.join(hls.root, path.dirname(file), segment.uri))).size, seconds: segment.durationSeconds })));
+  const segments = await Promise.all(
+    playlist.segments.map(async (segment) => ({
+      bytes: (await stat(path.join(hls.root, path.dirname(file), segment.uri))).size,
+      seconds: segment.durationSeconds,
+    })),
+  );
   const bytes = segments.reduce((sum, segment) => sum + segment.bytes, 0);
   const seconds = segments.reduce((sum, segment) => sum + segment.seconds, 0);
   let peak = 0;
@@ -139,7 +154,20 @@ async function segmentRates(uri: string, targetDuration: number): Promise<{ peak
 
 /** Times (on the presentation timeline) of the frames that are mostly white. */
 async function flashTimes(playlist: string): Promise<number[]> {
-  const log = await runFfmpeg(hls.root, ['-v', 'info', '-copyts', '-i', playlist, '-map', '0:v:0', '-vf', 'signalstats,metadata=print:key=lavfi.signalstats.YAVG', '-f', 'null', '-']);
+  const log = await runFfmpeg(hls.root, [
+    '-v',
+    'info',
+    '-copyts',
+    '-i',
+    playlist,
+    '-map',
+    '0:v:0',
+    '-vf',
+    'signalstats,metadata=print:key=lavfi.signalstats.YAVG',
+    '-f',
+    'null',
+    '-',
+  ]);
   const times: number[] = [];
   let time = Number.NaN;
   for (const line of log.split('\n')) {

@@ -30,12 +30,42 @@ interface Case {
 }
 
 const cases: readonly Case[] = [
-  { name: 'anamorphic 480×360 at SAR 4:3', make: (out) => anamorphicClip('ffmpeg', out, { durationSeconds: SECONDS }), resolution: '640x360', frameRate: '25.000', seconds: SECONDS },
-  { name: 'rotated 640×360 with a quarter-turn display matrix', make: (out) => rotatedClip('ffmpeg', out, { durationSeconds: SECONDS }), resolution: '360x640', frameRate: '30.000', seconds: SECONDS },
+  {
+    name: 'anamorphic 480×360 at SAR 4:3',
+    make: (out) => anamorphicClip('ffmpeg', out, { durationSeconds: SECONDS }),
+    resolution: '640x360',
+    frameRate: '25.000',
+    seconds: SECONDS,
+  },
+  {
+    name: 'rotated 640×360 with a quarter-turn display matrix',
+    make: (out) => rotatedClip('ffmpeg', out, { durationSeconds: SECONDS }),
+    resolution: '360x640',
+    frameRate: '30.000',
+    seconds: SECONDS,
+  },
   // Shorter than one segment: a single work order, whose outputs the coordinator records without a fan-in.
-  { name: 'portrait 360×640, 1.5 s', make: (out) => clipWithSound('ffmpeg', out, { durationSeconds: 1.5, width: 360, height: 640 }), resolution: '360x640', frameRate: '30.000', seconds: 1.5 },
-  { name: 'variable frame rate (30 fps grid, 24 fps average)', make: (out) => variableFrameRateClip('ffmpeg', out, { durationSeconds: SECONDS }), resolution: '640x360', frameRate: '24.000', seconds: SECONDS },
-  { name: 'silent 640×360', make: (out) => silentClip('ffmpeg', out, { durationSeconds: SECONDS }), resolution: '640x360', frameRate: '30.000', seconds: SECONDS },
+  {
+    name: 'portrait 360×640, 1.5 s',
+    make: (out) => clipWithSound('ffmpeg', out, { durationSeconds: 1.5, width: 360, height: 640 }),
+    resolution: '360x640',
+    frameRate: '30.000',
+    seconds: 1.5,
+  },
+  {
+    name: 'variable frame rate (30 fps grid, 24 fps average)',
+    make: (out) => variableFrameRateClip('ffmpeg', out, { durationSeconds: SECONDS }),
+    resolution: '640x360',
+    frameRate: '24.000',
+    seconds: SECONDS,
+  },
+  {
+    name: 'silent 640×360',
+    make: (out) => silentClip('ffmpeg', out, { durationSeconds: SECONDS }),
+    resolution: '640x360',
+    frameRate: '30.000',
+    seconds: SECONDS,
+  },
 ];
 
 let fixtures: string;
@@ -50,7 +80,9 @@ beforeAll(async () => {
   sources.set('corrupt', await corruptVideo(path.join(fixtures, 'corrupt.mp4')));
   runtime = await startTestRuntime({ steps: hlsRegistry() });
   // One upload after another, all settling together: the runtime interleaves their work orders.
-  const uploads = [...sources].map(([name, file], i) => uploadAndSettle(runtime, file, `sources/${i}${path.extname(file)}`).then((asset) => assets.set(name, asset)));
+  const uploads = [...sources].map(([name, file], i) =>
+    uploadAndSettle(runtime, file, `sources/${i}${path.extname(file)}`).then((asset) => assets.set(name, asset)),
+  );
   await Promise.all(uploads);
 });
 afterAll(async () => {
@@ -114,7 +146,7 @@ describe('an audio-only asset', () => {
     expect(await decodeErrors(hls.root, hls.masterPath)).toBe('');
   });
 
-  it('plays at the audio step\'s gain', async () => {
+  it("plays at the audio step's gain", async () => {
     const asset = assets.get('audio')!;
     const gain = (asset.steps.audio?.outputs as { gain: { trackGainDb: number } }).gain.trackGainDb;
     expect(asset.steps['hls-audio']?.outputs).toMatchObject({ gainDb: gain, gainSource: 'audio' });
@@ -150,11 +182,15 @@ async function corruptVideo(out: string): Promise<string> {
 }
 
 async function grayFrame(cwd: string, input: string, index: number): Promise<Buffer> {
-  const { stdout } = await run('ffmpeg', ['-nostdin', '-v', 'error', '-i', input, '-vf', `select=eq(n\\,${index}),scale=36:64,format=gray`, '-frames:v', '1', '-f', 'rawvideo', 'pipe:1'], {
-    cwd,
-    encoding: 'buffer',
-    timeout: 60_000,
-  });
+  const { stdout } = await run(
+    'ffmpeg',
+    ['-nostdin', '-v', 'error', '-i', input, '-vf', `select=eq(n\\,${index}),scale=36:64,format=gray`, '-frames:v', '1', '-f', 'rawvideo', 'pipe:1'],
+    {
+      cwd,
+      encoding: 'buffer',
+      timeout: 60_000,
+    },
+  );
   return stdout;
 }
 

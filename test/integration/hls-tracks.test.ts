@@ -42,7 +42,15 @@ beforeAll(async () => {
     ts: await offsetStartsTs('ffmpeg', path.join(fixtures, 'capture.ts'), { durationSeconds: SECONDS, videoDelaySeconds: 0.2 }),
   };
   const settings = TEST_HLS_SETTINGS;
-  runtime = await startTestRuntime({ steps: createStepRegistry([audioStep, createSegmentStep(settings), createHlsAudioStep(settings), createSubtitlesStep(settings), createPackageStep(settings)]) });
+  runtime = await startTestRuntime({
+    steps: createStepRegistry([
+      audioStep,
+      createSegmentStep(settings),
+      createHlsAudioStep(settings),
+      createSubtitlesStep(settings),
+      createPackageStep(settings),
+    ]),
+  });
   await Promise.all(
     Object.entries(sources).map(async ([name, file]) => {
       const asset = await uploadAndSettle(runtime, file, `tracks/${path.basename(file)}`);
@@ -75,20 +83,26 @@ async function firstSegment(hls: Presentation, uri: string): Promise<{ init: Buf
 }
 
 describe('timelines start at zero, without a hole (issue 14)', () => {
-  it.each(['bframes', 'android', 'ts', 'mkv'])('%s: every video segment presents its first frame at its tfdt, through negative composition offsets', async (name) => {
-    const hls = ready(name);
-    for (const variant of hls.master.variants) {
-      const { init, segment } = await firstSegment(hls, variant.uri);
-      const [track] = parseInit(init);
-      const timing = parseSegment(segment, track!);
-      expect(timing.presentationStart).toBe(timing.decodeTime);
-      // x264's B-frames are still there: trun version 1 with some negative offsets.
-      const traf = childBoxes(segment, readBoxes(segment).find((box) => box.type === 'moof')!).find((box) => box.type === 'traf')!;
-      const trun = childBoxes(segment, traf).find((box) => box.type === 'trun')!;
-      expect(versionAndFlags(segment, trun).version).toBe(1);
-    }
-    expect(check(name, 'video-starts-at-tfdt')).toMatch(/^every video segment presents its first frame at its tfdt/);
-  });
+  it.each(['bframes', 'android', 'ts', 'mkv'])(
+    '%s: every video segment presents its first frame at its tfdt, through negative composition offsets',
+    async (name) => {
+      const hls = ready(name);
+      for (const variant of hls.master.variants) {
+        const { init, segment } = await firstSegment(hls, variant.uri);
+        const [track] = parseInit(init);
+        const timing = parseSegment(segment, track!);
+        expect(timing.presentationStart).toBe(timing.decodeTime);
+        // x264's B-frames are still there: trun version 1 with some negative offsets.
+        const traf = childBoxes(
+          segment,
+          readBoxes(segment).find((box) => box.type === 'moof')!,
+        ).find((box) => box.type === 'traf')!;
+        const trun = childBoxes(segment, traf).find((box) => box.type === 'trun')!;
+        expect(versionAndFlags(segment, trun).version).toBe(1);
+      }
+      expect(check(name, 'video-starts-at-tfdt')).toMatch(/^every video segment presents its first frame at its tfdt/);
+    },
+  );
 
   it('B-frames: audio and video start together, to the frame', () => {
     ready('bframes');
@@ -101,7 +115,9 @@ describe('timelines start at zero, without a hole (issue 14)', () => {
     // The MP4's edit list puts the audio 478 ms in (-itsoffset 0.5 less the source encoder's priming, rounded).
     const pad = outputs.leadingSilenceSamples ?? 0;
     expect(Math.abs(pad / AUDIO_RATE - 0.478)).toBeLessThanOrEqual(FRAME);
-    expect(check('android', 'av-sync')).toMatch(/the first audio sample plays \+4\d\d\.\d+ ms from the first video frame \(after \d+ samples of leading silence\), the source \+4\d\d\.\d+ ms/);
+    expect(check('android', 'av-sync')).toMatch(
+      /the first audio sample plays \+4\d\d\.\d+ ms from the first video frame \(after \d+ samples of leading silence\), the source \+4\d\d\.\d+ ms/,
+    );
     expect(check('android', 'audio-duration')).toMatch(new RegExp(`the audio step decoded from the source and ${pad} of leading silence`));
     expect(check('android', 'no-start-hole')).toMatch(/^no track starts after the presentation's zero/);
     const video = await firstSegment(hls, hls.master.variants[0]!.uri);
@@ -129,12 +145,14 @@ describe('timelines start at zero, without a hole (issue 14)', () => {
     const outputs = assets.get('ts')!.steps['hls-audio']?.outputs as { leadingSilenceSamples?: number };
     expect(outputs.leadingSilenceSamples).toBe(0);
     // The zero is the first frame, where players start: what leads it is cut by the player, no hole is left.
-    expect(check('ts', 'no-start-hole')).toMatch(/^no track starts after the presentation's zero, the first video frame or audio sample \(240p \+0\.000 ms, aac −2\d\d\.\d{3} ms\)$/);
+    expect(check('ts', 'no-start-hole')).toMatch(
+      /^no track starts after the presentation's zero, the first video frame or audio sample \(240p \+0\.000 ms, aac −2\d\d\.\d{3} ms\)$/,
+    );
   });
 });
 
 describe('more tracks (issue 14)', () => {
-  it('makes every audio stream a rendition of the group, with LANGUAGE, NAME and the source\'s default', () => {
+  it("makes every audio stream a rendition of the group, with LANGUAGE, NAME and the source's default", () => {
     const hls = ready('mkv');
     const audio = hls.master.media.filter((media) => media.TYPE === 'AUDIO');
     expect(audio).toEqual([
@@ -147,7 +165,9 @@ describe('more tracks (issue 14)', () => {
   it('makes the SRT track a SUBTITLES group of segmented WebVTT aligned with the video, mapped to the timeline', async () => {
     const hls = ready('mkv');
     const subtitles = hls.master.media.filter((media) => media.TYPE === 'SUBTITLES');
-    expect(subtitles).toEqual([expect.objectContaining({ 'GROUP-ID': 'subs', NAME: 'English', LANGUAGE: 'en', DEFAULT: 'NO', FORCED: 'NO', URI: 'subs-0.m3u8' })]);
+    expect(subtitles).toEqual([
+      expect.objectContaining({ 'GROUP-ID': 'subs', NAME: 'English', LANGUAGE: 'en', DEFAULT: 'NO', FORCED: 'NO', URI: 'subs-0.m3u8' }),
+    ]);
     for (const variant of hls.master.variants) expect(variant.attributes.SUBTITLES).toBe('subs');
     const vtt = hls.media.get('subs-0.m3u8')!;
     const video = hls.media.get(hls.master.variants[0]!.uri)!;
@@ -155,7 +175,9 @@ describe('more tracks (issue 14)', () => {
     const texts = await Promise.all(vtt.playlist.segments.map((segment) => readFile(path.join(hls.root, path.dirname(vtt.path), segment.uri), 'utf8')));
     for (const text of texts) expect(text).toMatch(/^WEBVTT\nX-TIMESTAMP-MAP=MPEGTS:90000,LOCAL:00:00:00\.000\n/);
     // The Matroska muxer moved every stream 21 ms later (the AAC priming); the cues keep their place beside the video.
-    expect(texts[0]).toBe('WEBVTT\nX-TIMESTAMP-MAP=MPEGTS:90000,LOCAL:00:00:00.000\n\n00:00:00.121 --> 00:00:00.921\nLine 1\n\n00:00:01.121 --> 00:00:01.921\nLine 2\n');
+    expect(texts[0]).toBe(
+      'WEBVTT\nX-TIMESTAMP-MAP=MPEGTS:90000,LOCAL:00:00:00.000\n\n00:00:00.121 --> 00:00:00.921\nLine 1\n\n00:00:01.121 --> 00:00:01.921\nLine 2\n',
+    );
     expect(texts[1]).toContain('00:00:02.121 --> 00:00:02.921\nLine 3');
   });
 });

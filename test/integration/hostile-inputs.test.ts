@@ -64,7 +64,9 @@ async function expectRefusedOnce(rt: TestRuntime, settled: Settled, status: 'REJ
   expect(firestoreSize(asset)).toBeLessThan(RECORD_BUDGET_BYTES);
   expect(settled.elapsedMs).toBeLessThan(TIME_BUDGET_MS);
   expect(settled.childPeakMiB).toBeLessThan(CHILD_MEMORY_BUDGET_MIB);
-  const failedEvents = rt.assetEvents.filter((event) => event.attributes['ce-type'] === 'com.mediaflow.asset.failed.v1' && event.attributes['ce-subject'] === asset.id);
+  const failedEvents = rt.assetEvents.filter(
+    (event) => event.attributes['ce-type'] === 'com.mediaflow.asset.failed.v1' && event.attributes['ce-subject'] === asset.id,
+  );
   expect(failedEvents).toHaveLength(1);
 }
 
@@ -140,7 +142,7 @@ describe('an uploader’s profile choice', () => {
 
   it('upload metadata a document cannot hold is cleaned and cut; the upload is never refused for it', async () => {
     runtime = await startTestRuntime();
-    const metadata: Record<string, string> = { '__name__': 'x', ' ': 'blank', 'k\u0000ey': 'v', long: 'y'.repeat(4000) };
+    const metadata: Record<string, string> = { __name__: 'x', ' ': 'blank', 'k\u0000ey': 'v', long: 'y'.repeat(4000) };
     for (let index = 0; index < 80; index += 1) metadata[`m${index}`] = String(index);
     const { asset } = await uploadAndSettle(runtime, photo, 'meta.jpg', metadata);
     expect(asset.status).toBe('READY');
@@ -186,16 +188,33 @@ describe('partners read only what they are granted', () => {
   function ingestEvent(partner: string, key: string, uri: string): { data: Buffer; attributes: Record<string, string> } {
     return {
       data: Buffer.from(JSON.stringify({ partner, idempotencyKey: key, source: { uri } })),
-      attributes: { 'ce-specversion': '1.0', 'ce-type': 'com.mediaflow.ingest.requested.v1', 'ce-id': `req-${partner}-${key}`, 'ce-source': `//partners/${partner}` },
+      attributes: {
+        'ce-specversion': '1.0',
+        'ce-type': 'com.mediaflow.ingest.requested.v1',
+        'ce-id': `req-${partner}-${key}`,
+        'ce-source': `//partners/${partner}`,
+      },
     };
   }
 
   it.each([
     ['acme, its own prefix', 'READY', 'acme', 'gs://partner-drop/acme/p.jpg', null],
     ['globex, the shared prefix', 'READY', 'globex', 'gs://partner-drop/shared/p.jpg', null],
-    ['globex, acme’s prefix', 'REJECTED', 'globex', 'gs://partner-drop/acme/p.jpg', /partner 'globex' may not read this object: gs:\/\/partner-drop\/acme\/p\.jpg is outside its prefix; it may read gs:\/\/partner-drop\/shared\//],
+    [
+      'globex, acme’s prefix',
+      'REJECTED',
+      'globex',
+      'gs://partner-drop/acme/p.jpg',
+      /partner 'globex' may not read this object: gs:\/\/partner-drop\/acme\/p\.jpg is outside its prefix; it may read gs:\/\/partner-drop\/shared\//,
+    ],
     ['acme, the ingest bucket', 'REJECTED', 'acme', 'gs://mediaflow-ingest/private/someone-else.jpg', /bucket 'mediaflow-ingest' is not shared with it/],
-    ['acme, the derivatives bucket', 'REJECTED', 'acme', 'gs://mediaflow-derivatives/x/thumbnail/640.webp', /bucket 'mediaflow-derivatives' is not shared with it/],
+    [
+      'acme, the derivatives bucket',
+      'REJECTED',
+      'acme',
+      'gs://mediaflow-derivatives/x/thumbnail/640.webp',
+      /bucket 'mediaflow-derivatives' is not shared with it/,
+    ],
     ['acme, a bucket nobody configured', 'REJECTED', 'acme', 'gs://no-such-bucket/x.jpg', /bucket 'no-such-bucket' is not shared with it/],
   ])('%s: %s', async (_case, status, partner, uri, reason) => {
     runtime = await startTestRuntime({ env: { MEDIAFLOW_PARTNER_BUCKETS: grants } });
@@ -230,7 +249,10 @@ describe('partners read only what they are granted', () => {
     expect(await runtime.asset(partnerAssetId('acme', 'k1'))).toMatchObject({ status: 'READY', source: { uri: 'gs://partner-drop/acme/p.jpg' } });
     const rejections = await runtime.store.list<{ reason: string; errors: { message: string }[] }>('rejections');
     expect(rejections.map((rejection) => rejection.data)).toEqual([
-      expect.objectContaining({ reason: 'IDEMPOTENCY_KEY_REUSED', errors: [expect.objectContaining({ message: expect.stringContaining('this event names gs://partner-drop/acme/q.jpg') as string })] }),
+      expect.objectContaining({
+        reason: 'IDEMPOTENCY_KEY_REUSED',
+        errors: [expect.objectContaining({ message: expect.stringContaining('this event names gs://partner-drop/acme/q.jpg') as string })],
+      }),
     ]);
   });
 });
@@ -245,16 +267,29 @@ describe('records stay bounded whatever the input', () => {
   }
 
   function partnerEvent(body: unknown): { data: Buffer; attributes: Record<string, string> } {
-    return { data: Buffer.from(JSON.stringify(body)), attributes: { 'ce-specversion': '1.0', 'ce-type': 'com.mediaflow.ingest.requested.v1', 'ce-id': 'big-1', 'ce-source': '//partners/acme' } };
+    return {
+      data: Buffer.from(JSON.stringify(body)),
+      attributes: { 'ce-specversion': '1.0', 'ce-type': 'com.mediaflow.ingest.requested.v1', 'ce-id': 'big-1', 'ce-source': '//partners/acme' },
+    };
   }
 
   it.each([
     ['a 2 MB object name in a storage notification', 'uploads', notification('n'.repeat(2 * 1024 * 1024)), /must NOT have more than 1024 characters/],
-    ['a 2 MB URI in a partner event', 'ingestRequests', partnerEvent({ partner: 'acme', idempotencyKey: 'k', source: { uri: `gs://partner-drop/${'n'.repeat(2 * 1024 * 1024)}` } }), /must NOT have more than/],
+    [
+      'a 2 MB URI in a partner event',
+      'ingestRequests',
+      partnerEvent({ partner: 'acme', idempotencyKey: 'k', source: { uri: `gs://partner-drop/${'n'.repeat(2 * 1024 * 1024)}` } }),
+      /must NOT have more than/,
+    ],
     [
       '100,000 invalid metadata entries in a partner event',
       'ingestRequests',
-      partnerEvent({ partner: 'acme', idempotencyKey: 'k', source: { uri: 'gs://partner-drop/x.jpg' }, metadata: Object.fromEntries(Array.from({ length: 100_000 }, (_, index) => [`k${index}`, index])) }),
+      partnerEvent({
+        partner: 'acme',
+        idempotencyKey: 'k',
+        source: { uri: 'gs://partner-drop/x.jpg' },
+        metadata: Object.fromEntries(Array.from({ length: 100_000 }, (_, index) => [`k${index}`, index])),
+      }),
       /must be string/,
     ],
   ] as const)('%s: one small rejection record', async (_case, topic, message, expected) => {
@@ -273,7 +308,10 @@ describe('records stay bounded whatever the input', () => {
 
   it('a forged notification with 100,000 metadata entries is processed with its metadata cut, and settles', async () => {
     runtime = await startTestRuntime();
-    await runtime.bus.publish(runtime.deps.config.topics.uploads, notification('meta.jpg', Object.fromEntries(Array.from({ length: 100_000 }, (_, index) => [`k${index}`, 'v']))));
+    await runtime.bus.publish(
+      runtime.deps.config.topics.uploads,
+      notification('meta.jpg', Object.fromEntries(Array.from({ length: 100_000 }, (_, index) => [`k${index}`, 'v']))),
+    );
     await runtime.idle();
     const asset = await runtime.asset(uploadAssetId('mediaflow-ingest', 'meta.jpg', '1'));
     // The object was never uploaded: the probe finds it missing, a named failure on the first attempt.

@@ -30,7 +30,13 @@ function terminalEvents(rt: TestRuntime, assetId: string): string[] {
 
 /** Distinct terminal events: a publish whose outbox delete failed is sent again with the same ce-id, which consumers dedupe on. */
 function distinctTerminalEvents(rt: TestRuntime, assetId: string): string[] {
-  return [...new Set(rt.assetEvents.filter((event) => event.attributes['ce-subject'] === assetId).map((event) => `${event.attributes['ce-type']} ${event.attributes['ce-id']}`))];
+  return [
+    ...new Set(
+      rt.assetEvents
+        .filter((event) => event.attributes['ce-subject'] === assetId)
+        .map((event) => `${event.attributes['ce-type']} ${event.attributes['ce-id']}`),
+    ),
+  ];
 }
 
 /** A store whose transactions always fail, for one function: that function can never register or decide anything. */

@@ -100,8 +100,12 @@ describe('withServedSource', () => {
   });
 
   it('refuses to start for an object or generation that does not exist', async () => {
-    await expect(withServedSource(blobs, { ...pinned(), generation: '1' }, tools.sourceDemuxers, () => Promise.resolve())).rejects.toBeInstanceOf(BlobNotFoundError);
-    await expect(withServedSource(blobs, { bucket: BUCKET, name: 'missing.mp4' }, tools.sourceDemuxers, () => Promise.resolve())).rejects.toBeInstanceOf(BlobNotFoundError);
+    await expect(withServedSource(blobs, { ...pinned(), generation: '1' }, tools.sourceDemuxers, () => Promise.resolve())).rejects.toBeInstanceOf(
+      BlobNotFoundError,
+    );
+    await expect(withServedSource(blobs, { bucket: BUCKET, name: 'missing.mp4' }, tools.sourceDemuxers, () => Promise.resolve())).rejects.toBeInstanceOf(
+      BlobNotFoundError,
+    );
   });
 
   it('blames a replaced object, not the media, for the tool run that could not read it', async () => {
@@ -118,7 +122,9 @@ describe('withServedSource', () => {
   it('fails a run that the store cut short even when the tool itself exited 0', async () => {
     const flaky = cutAfter(blobs, 300);
     await withServedSource(flaky, pinned(), tools.sourceDemuxers, async (source) => {
-      const response = await fetch(source.input.url).then((r) => r.arrayBuffer()).catch((error: unknown) => error);
+      const response = await fetch(source.input.url)
+        .then((r) => r.arrayBuffer())
+        .catch((error: unknown) => error);
       expect(response).toBeInstanceOf(Error);
       await expect(source.settle(Promise.resolve('looked fine'))).rejects.toThrow(/connection reset by the store/);
     });
@@ -145,7 +151,10 @@ describe('withServedSource', () => {
         await expect(guarded).rejects.toThrow(/Format not on whitelist/);
         expect(hits).toEqual([]);
         // The same probe without the demuxer whitelist follows the playlist to the other server.
-        const unguarded = runTool(tools.ffprobe, ['-v', 'error', ...inputArgs({ ...source.input, demuxers: undefined })], { label: 'ffprobe', signal: AbortSignal.timeout(TOOL_TIMEOUT_MS) });
+        const unguarded = runTool(tools.ffprobe, ['-v', 'error', ...inputArgs({ ...source.input, demuxers: undefined })], {
+          label: 'ffprobe',
+          signal: AbortSignal.timeout(TOOL_TIMEOUT_MS),
+        });
         await unguarded.catch(() => undefined);
         expect(hits).toEqual(['/internal/secret.ts']);
       });
@@ -159,8 +168,29 @@ describe('withServedSource', () => {
       // Lossless video, so the two-minute file is large (about 60 MB) while taking seconds to make, and AAC
       // interleaved with it as a muxer lays out a real film.
       await runFfmpeg(tools.ffmpeg, [
-        '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=25', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000', '-t', '120',
-        '-c:v', 'libx264', '-preset', 'ultrafast', '-qp', '0', '-g', '50', '-pix_fmt', 'yuv420p', '-c:a', 'aac', file(),
+        '-f',
+        'lavfi',
+        '-i',
+        'testsrc2=size=640x360:rate=25',
+        '-f',
+        'lavfi',
+        '-i',
+        'sine=frequency=440:sample_rate=48000',
+        '-t',
+        '120',
+        '-c:v',
+        'libx264',
+        '-preset',
+        'ultrafast',
+        '-qp',
+        '0',
+        '-g',
+        '50',
+        '-pix_fmt',
+        'yuv420p',
+        '-c:a',
+        'aac',
+        file(),
       ]);
       uploaded = await blobs.upload(file(), { bucket: BUCKET, name: 'in/long.mp4' });
     });
@@ -169,10 +199,17 @@ describe('withServedSource', () => {
       const plan = planVideo({ probe: await probeFile(file(), tools) }, DEFAULT_HLS_SETTINGS);
       const params = segmentParams(plan, DEFAULT_HLS_SETTINGS, 10);
       const output = path.join(root, 'segment-10.mp4');
-      const read = await withServedSource(blobs, { bucket: BUCKET, name: 'in/long.mp4', generation: uploaded.generation }, tools.sourceDemuxers, async (source: ServedSource) => {
-        await source.settle(runTool(tools.ffmpeg, encodeArgs(params, source.input, [output]), { label: 'segment encode', signal: AbortSignal.timeout(TOOL_TIMEOUT_MS) }));
-        return source.stats();
-      });
+      const read = await withServedSource(
+        blobs,
+        { bucket: BUCKET, name: 'in/long.mp4', generation: uploaded.generation },
+        tools.sourceDemuxers,
+        async (source: ServedSource) => {
+          await source.settle(
+            runTool(tools.ffmpeg, encodeArgs(params, source.input, [output]), { label: 'segment encode', signal: AbortSignal.timeout(TOOL_TIMEOUT_MS) }),
+          );
+          return source.stats();
+        },
+      );
       expect(plan.renditions.map((rendition) => rendition.name)).toEqual(['360p']);
       const { init, fragments } = splitFragmented(await readFile(output));
       const timing = parseSegment(Buffer.concat(fragments), parseInit(init)[0]!);
@@ -184,11 +221,19 @@ describe('withServedSource', () => {
     });
 
     it('lets an audio-only pass read the file through in a few requests, not one per chunk of video it skips', async () => {
-      const read = await withServedSource(blobs, { bucket: BUCKET, name: 'in/long.mp4', generation: uploaded.generation }, tools.sourceDemuxers, async (source) => {
-        const pass = runTool(tools.ffmpeg, ['-v', 'error', ...inputArgs(source.input), '-map', '0:a', '-f', 'null', '-'], { label: 'audio pass', signal: AbortSignal.timeout(TOOL_TIMEOUT_MS) });
-        await source.settle(pass);
-        return source.stats();
-      });
+      const read = await withServedSource(
+        blobs,
+        { bucket: BUCKET, name: 'in/long.mp4', generation: uploaded.generation },
+        tools.sourceDemuxers,
+        async (source) => {
+          const pass = runTool(tools.ffmpeg, ['-v', 'error', ...inputArgs(source.input), '-map', '0:a', '-f', 'null', '-'], {
+            label: 'audio pass',
+            signal: AbortSignal.timeout(TOOL_TIMEOUT_MS),
+          });
+          await source.settle(pass);
+          return source.stats();
+        },
+      );
       expect(read.requests).toBeLessThan(8);
     });
   });
@@ -198,17 +243,19 @@ describe('withServedSource', () => {
 function cutAfter(store: BlobStore, bytes: number): BlobStore {
   return withStreams(store, (stream) => {
     let seen = 0;
-    return Readable.from((async function* () {
-      for await (const chunk of stream) {
-        const buffer = chunk as Buffer;
-        if (seen + buffer.length > bytes) {
-          yield buffer.subarray(0, bytes - seen);
-          throw new TransientError('TEST_CUT', 'connection reset by the store');
+    return Readable.from(
+      (async function* () {
+        for await (const chunk of stream) {
+          const buffer = chunk as Buffer;
+          if (seen + buffer.length > bytes) {
+            yield buffer.subarray(0, bytes - seen);
+            throw new TransientError('TEST_CUT', 'connection reset by the store');
+          }
+          seen += buffer.length;
+          yield buffer;
         }
-        seen += buffer.length;
-        yield buffer;
-      }
-    })());
+      })(),
+    );
   });
 }
 

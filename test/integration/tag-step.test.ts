@@ -18,7 +18,12 @@ import { createStepRegistry, type StepDefinition } from '../../shared/domain/ste
 import { startTestRuntime, type TestRuntime } from '../support/embedded.ts';
 import { answer, fixedTokenAuthClient, startVertexFake, type VertexFake } from '../support/vertex-fake.ts';
 
-const tags = { labels: [{ name: 'test pattern', confidence: 0.9 }], description: 'A synthetic test picture.', hasText: false, safety: { adult: 'very_unlikely', violence: 'very_unlikely', racy: 'very_unlikely', medical: 'very_unlikely' } };
+const tags = {
+  labels: [{ name: 'test pattern', confidence: 0.9 }],
+  description: 'A synthetic test picture.',
+  hasText: false,
+  safety: { adult: 'very_unlikely', violence: 'very_unlikely', racy: 'very_unlikely', medical: 'very_unlikely' },
+};
 
 let fixtures: string;
 let source: string;
@@ -66,7 +71,9 @@ describe('tagging an image on the embedded runtime', () => {
 
   it('shows the model the 640 px JPEG still, inline, and records its tags', async () => {
     fake.reply(answer(JSON.stringify(tags)));
-    const asset = await tagImage(createTagStep({ vertex: { project: 'p', location: 'l', model: 'gemini-2.5-flash', baseUrl: fake.baseUrl, authClient: fixedTokenAuthClient } }));
+    const asset = await tagImage(
+      createTagStep({ vertex: { project: 'p', location: 'l', model: 'gemini-2.5-flash', baseUrl: fake.baseUrl, authClient: fixedTokenAuthClient } }),
+    );
     expect(asset?.status).toBe('READY');
     const outputs = asset!.steps.tag!.outputs as Record<string, unknown> & { inputs: { uri: string }[] };
     expect(outputs).toMatchObject({ aiGenerated: true, tags, model: 'gemini-2.5-flash', inputs: [{ mimeType: 'image/jpeg', role: 'thumbnail' }] });
@@ -79,7 +86,16 @@ describe('tagging an image on the embedded runtime', () => {
 });
 
 describe('tagging an audio file with cover art on the embedded runtime', () => {
-  const audioTags = { musicOrSpeech: 'music', genre: 'electronic', mood: ['calm'], tempoFeel: 'moderate', language: null, explicit: false, topics: [], description: 'A steady synthetic tone.' };
+  const audioTags = {
+    musicOrSpeech: 'music',
+    genre: 'electronic',
+    mood: ['calm'],
+    tempoFeel: 'moderate',
+    language: null,
+    explicit: false,
+    topics: [],
+    description: 'A steady synthetic tone.',
+  };
 
   it('shows the model the preview clip, then the 640 px cover, both inline', async () => {
     fake.reply(answer(JSON.stringify(audioTags)));
@@ -92,7 +108,10 @@ describe('tagging an audio file with cover art on the embedded runtime', () => {
     expect(asset?.status).toBe('READY');
     const outputs = asset!.steps.tag!.outputs as Record<string, unknown> & { inputs: { uri: string; mimeType: string; role: string }[] };
     expect(outputs).toMatchObject({ aiGenerated: true, kind: 'audio', tags: audioTags });
-    expect(outputs.inputs.map((input) => [input.role, input.mimeType])).toEqual([['audio-preview', 'audio/mp4'], ['cover', 'image/jpeg']]);
+    expect(outputs.inputs.map((input) => [input.role, input.mimeType])).toEqual([
+      ['audio-preview', 'audio/mp4'],
+      ['cover', 'image/jpeg'],
+    ]);
     expect(outputs.inputs[1]!.uri).toMatch(/\/thumbnail\/v1\/cover-640\.jpg$/);
 
     const cover = await runtime.blobs.read(parseGsUri(outputs.inputs[1]!.uri));

@@ -34,7 +34,9 @@ const ref = parseGsUri;
 /** The colour at fractions (x, y) of the largest JPEG rendition. */
 async function colourAt(rt: TestRuntime, derivatives: Derivative[], points: readonly (readonly [number, number])[]): Promise<Rgb[]> {
   const jpeg = derivatives.find((d) => d.format === 'jpeg')!;
-  const { data, info } = await sharp(await rt.blobs.read(ref(jpeg.uri))).raw().toBuffer({ resolveWithObject: true });
+  const { data, info } = await sharp(await rt.blobs.read(ref(jpeg.uri)))
+    .raw()
+    .toBuffer({ resolveWithObject: true });
   return points.map(([fx, fy]) => {
     const at = (Math.floor(fy * info.height) * info.width + Math.floor(fx * info.width)) * info.channels;
     return [data[at]!, data[at + 1]!, data[at + 2]!] as const;
@@ -42,12 +44,21 @@ async function colourAt(rt: TestRuntime, derivatives: Derivative[], points: read
 }
 
 function expectColours(actual: readonly Rgb[], expected: readonly Rgb[]): void {
-  actual.forEach((rgb, index) => rgb.forEach((channel, band) => {
-    expect(Math.abs(channel - expected[index]![band]!), `point ${index}: ${rgb.join(',')} vs ${expected[index]!.join(',')}`).toBeLessThanOrEqual(COLOUR_TOLERANCE);
-  }));
+  actual.forEach((rgb, index) =>
+    rgb.forEach((channel, band) => {
+      expect(Math.abs(channel - expected[index]![band]!), `point ${index}: ${rgb.join(',')} vs ${expected[index]!.join(',')}`).toBeLessThanOrEqual(
+        COLOUR_TOLERANCE,
+      );
+    }),
+  );
 }
 
-const QUADRANT_CENTRES = [[0.25, 0.25], [0.75, 0.25], [0.25, 0.75], [0.75, 0.75]] as const;
+const QUADRANT_CENTRES = [
+  [0.25, 0.25],
+  [0.75, 0.25],
+  [0.25, 0.75],
+  [0.75, 0.75],
+] as const;
 
 describe.each([
   { codec: 'hevc', file: 'phone.heic', formatName: 'heif' },
@@ -59,9 +70,24 @@ describe.each([
     const asset = (await uploadAndSettle(runtime, source, `camera/${file}`)).asset;
     expect(asset?.status, JSON.stringify(asset?.error)).toBe('READY');
     expect(asset!.probe).toMatchObject({ kind: 'image', formatName, display: { width: 320, height: 240 }, streams: [{ codec }] });
-    const outputs = asset!.steps.thumbnail!.outputs as { source: { format: string }; display: object; colour: object; exif: object | null; derivatives: Derivative[] };
-    expect(outputs).toMatchObject({ source: { format: 'heif' }, display: { width: 320, height: 240 }, colour: { output: 'srgb', wideGamut: true, gamutClipped: true } });
-    expect(outputs.derivatives.map((d) => [d.format, d.width, d.height])).toEqual([[320, 240], [160, 120]].flatMap(([w, h]) => ['avif', 'webp', 'jpeg'].map((f) => [f, w, h])));
+    const outputs = asset!.steps.thumbnail!.outputs as {
+      source: { format: string };
+      display: object;
+      colour: object;
+      exif: object | null;
+      derivatives: Derivative[];
+    };
+    expect(outputs).toMatchObject({
+      source: { format: 'heif' },
+      display: { width: 320, height: 240 },
+      colour: { output: 'srgb', wideGamut: true, gamutClipped: true },
+    });
+    expect(outputs.derivatives.map((d) => [d.format, d.width, d.height])).toEqual(
+      [
+        [320, 240],
+        [160, 120],
+      ].flatMap(([w, h]) => ['avif', 'webp', 'jpeg'].map((f) => [f, w, h])),
+    );
     expectColours(await colourAt(runtime, outputs.derivatives, QUADRANT_CENTRES), QUADRANTS);
     expect(asset!.steps.thumbnail).toMatchObject({ attempts: 1 });
   }, 60_000);
@@ -70,7 +96,13 @@ describe.each([
 describe('a HEIC collection', () => {
   it('renders its primary image, not the first one', async () => {
     runtime = await startTestRuntime({ steps: createStepRegistry([thumbnailStep]) });
-    const source = await heifImage('ffmpeg', path.join(scratch.path, 'burst.heic'), { width: 96, height: 64, flat: [200, 30, 30], nextImages: [[30, 200, 30]], primary: 1 });
+    const source = await heifImage('ffmpeg', path.join(scratch.path, 'burst.heic'), {
+      width: 96,
+      height: 64,
+      flat: [200, 30, 30],
+      nextImages: [[30, 200, 30]],
+      primary: 1,
+    });
     const asset = (await uploadAndSettle(runtime, source, 'burst.heic')).asset;
     expect(asset?.status, JSON.stringify(asset?.error)).toBe('READY');
     const outputs = asset!.steps.thumbnail!.outputs as { display: object; derivatives: Derivative[] };
@@ -83,7 +115,7 @@ describe('a HEIC collection', () => {
 });
 
 describe('a HEIC whose HEVC payload is corrupt', () => {
-  it('ends FAILED on the first attempt with a reason that names the decoder\'s complaint', async () => {
+  it("ends FAILED on the first attempt with a reason that names the decoder's complaint", async () => {
     runtime = await startTestRuntime({ steps: createStepRegistry([thumbnailStep]) });
     const good = await heifImage('ffmpeg', path.join(scratch.path, 'good.heic'));
     const source = path.join(scratch.path, 'corrupt.heic');

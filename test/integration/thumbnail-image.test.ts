@@ -45,13 +45,22 @@ describe('an image upload', () => {
       exif: { make: 'Acme Optics', model: 'Acme X100', capturedAt: '2024-05-01T12:34:56+02:00' },
     });
     // The source is flat (90,140,200), give or take JPEG's rounding.
-    const dominant = /^#(..)(..)(..)$/.exec((outputs.placeholder as { dominantColour: string }).dominantColour)!.slice(1).map((hex) => Number.parseInt(hex, 16));
+    const dominant = /^#(..)(..)(..)$/
+      .exec((outputs.placeholder as { dominantColour: string }).dominantColour)!
+      .slice(1)
+      .map((hex) => Number.parseInt(hex, 16));
     dominant.forEach((channel, index) => expect(Math.abs(channel - [90, 140, 200][index]!)).toBeLessThanOrEqual(2));
     expect(JSON.stringify(outputs)).not.toContain('GPS');
     expect(step.provenance).toMatchObject({ inputMd5: meta.md5Hash, recipeVersion: THUMBNAIL_RECIPE_VERSION });
     expect(Object.keys(step.provenance!.tools as object)).toEqual(expect.arrayContaining(['sharp', 'libvips']));
 
-    const sizes = [[2048, 1365], [1280, 853], [640, 427], [320, 213], [160, 107]];
+    const sizes = [
+      [2048, 1365],
+      [1280, 853],
+      [640, 427],
+      [320, 213],
+      [160, 107],
+    ];
     expect(outputs.derivatives.map((d) => [d.format, d.width, d.height])).toEqual(sizes.flatMap(([w, h]) => ['avif', 'webp', 'jpeg'].map((f) => [f, w, h])));
     const folder = `gs://${runtime.deps.config.buckets.derivatives}/${documentId(id)}/thumbnail/v${THUMBNAIL_RECIPE_VERSION}/`;
     expect(outputs.derivatives[0]!.uri).toBe(`${folder}still-2048.avif`);
@@ -63,7 +72,13 @@ describe('an image upload', () => {
         size: derivative.bytes,
         contentType: { avif: 'image/avif', webp: 'image/webp', jpeg: 'image/jpeg' }[derivative.format],
         cacheControl: IMMUTABLE_CACHE_CONTROL,
-        metadata: { [DERIVATIVE_MARKER]: 'thumbnail', 'mediaflow-asset-id': id, 'mediaflow-source-generation': meta.generation, role: 'still', width: String(derivative.width) },
+        metadata: {
+          [DERIVATIVE_MARKER]: 'thumbnail',
+          'mediaflow-asset-id': id,
+          'mediaflow-source-generation': meta.generation,
+          role: 'still',
+          width: String(derivative.width),
+        },
       });
     }
     const largest = await sharp(await runtime.blobs.read(ref(outputs.derivatives[0]!.uri))).metadata();
@@ -76,7 +91,10 @@ describe('an image upload', () => {
     runtime = await startTestRuntime({ steps: createStepRegistry([thumbnailStep]) });
     const source = await pngBomb('ffmpeg', path.join(scratch.path, 'bomb.png'), { width: 62_000, height: 62_000 });
     const { asset } = await uploadAndSettle(runtime, source, 'bomb.png');
-    expect(asset).toMatchObject({ status: 'REJECTED', error: { step: 'probe', code: 'IMAGE_TOO_LARGE', message: '62000×62000 = 3.8 Gpx exceeds the 268 Mpx limit' } });
+    expect(asset).toMatchObject({
+      status: 'REJECTED',
+      error: { step: 'probe', code: 'IMAGE_TOO_LARGE', message: '62000×62000 = 3.8 Gpx exceeds the 268 Mpx limit' },
+    });
     expect(asset!.steps.probe).toMatchObject({ attempts: 1 });
     expect(runtime.deliveries.get('thumbnail') ?? 0).toBe(0);
     expect(await runtime.store.count('deadLetters')).toBe(0);
@@ -91,7 +109,9 @@ describe('an image upload', () => {
     expect(asset!.probe).toMatchObject({ kind: 'image', display: { width: 16_000, height: 16_000 } });
     const outputs = asset!.steps.thumbnail!.outputs as { source: { format: string; width: number }; derivatives: Derivative[] };
     expect(outputs.source).toMatchObject({ format: 'svg', width: 16_000 });
-    expect(outputs.derivatives.map((d) => [d.format, d.width, d.height])).toEqual([2048, 1280, 640, 320, 160].flatMap((size) => ['avif', 'webp', 'jpeg'].map((f) => [f, size, size])));
+    expect(outputs.derivatives.map((d) => [d.format, d.width, d.height])).toEqual(
+      [2048, 1280, 640, 320, 160].flatMap((size) => ['avif', 'webp', 'jpeg'].map((f) => [f, size, size])),
+    );
   });
 
   it('an SVG declaring more than the pixel budget is still drawn, at the rendition sizes', async () => {

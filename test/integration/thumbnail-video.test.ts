@@ -21,7 +21,14 @@ type VideoOutputs = {
   hdrToneMapped: boolean;
   display: { width: number; height: number };
   poster: { timeSeconds: number; width: number; height: number };
-  storyboard: { vttUri: string; sprites: { uri: string; width: number; height: number }[]; tileWidth: number; tileHeight: number; intervalSeconds: number; tiles: number } | null;
+  storyboard: {
+    vttUri: string;
+    sprites: { uri: string; width: number; height: number }[];
+    tileWidth: number;
+    tileHeight: number;
+    intervalSeconds: number;
+    tiles: number;
+  } | null;
   derivatives: Derivative[];
 };
 
@@ -60,7 +67,10 @@ describe('a video', () => {
     expect(outputs.poster.timeSeconds).toBeGreaterThanOrEqual(3);
     expect(outputs.poster.timeSeconds).toBeLessThanOrEqual(6);
     expect(outputs.derivatives.map((d) => [d.role, d.format, d.width, d.height])).toEqual(
-      [[320, 180], [160, 90]].flatMap(([w, h]) => ['avif', 'webp', 'jpeg'].map((f) => ['poster', f, w, h])),
+      [
+        [320, 180],
+        [160, 90],
+      ].flatMap(([w, h]) => ['avif', 'webp', 'jpeg'].map((f) => ['poster', f, w, h])),
     );
     const poster = await sharp(await read(outputs.derivatives.find((d) => d.format === 'jpeg')!.uri)).stats();
     expect(poster.channels[0]!.mean).toBeGreaterThan(60);
@@ -82,7 +92,12 @@ describe('a video', () => {
     expect(asset.probe).toMatchObject({ display: { width: 853, height: 480 } });
     expect(outputs.display).toEqual({ width: 853, height: 480 });
     expect(outputs.poster).toMatchObject({ width: 853, height: 480 });
-    expect(outputs.derivatives.filter((d) => d.format === 'webp').map((d) => [d.width, d.height])).toEqual([[853, 480], [640, 360], [320, 180], [160, 90]]);
+    expect(outputs.derivatives.filter((d) => d.format === 'webp').map((d) => [d.width, d.height])).toEqual([
+      [853, 480],
+      [640, 360],
+      [320, 180],
+      [160, 90],
+    ]);
     expect(outputs.storyboard).toMatchObject({ tileWidth: 160, tileHeight: 90 });
     const stored = await sharp(await read(outputs.derivatives[0]!.uri)).metadata();
     expect([stored.width, stored.height]).toEqual([853, 480]);
@@ -96,7 +111,9 @@ describe('a video', () => {
     expect(outputs.poster).toMatchObject({ width: 180, height: 320 });
     expect(outputs.storyboard).toMatchObject({ tileWidth: 90, tileHeight: 160 });
     // The stored frame's white top half ends up on the right after a clockwise quarter turn, on the left otherwise.
-    const { data, info } = await sharp(await read(outputs.derivatives.find((d) => d.format === 'jpeg')!.uri)).raw().toBuffer({ resolveWithObject: true });
+    const { data, info } = await sharp(await read(outputs.derivatives.find((d) => d.format === 'jpeg')!.uri))
+      .raw()
+      .toBuffer({ resolveWithObject: true });
     const luma = (x: number) => data[(Math.floor(info.height / 2) * info.width + Math.floor(x * info.width)) * info.channels]!;
     const [white, other] = rotation === 90 ? [luma(0.9), luma(0.1)] : [luma(0.1), luma(0.9)];
     expect(white).toBeGreaterThan(240);

@@ -99,9 +99,16 @@ describe.each(everydayVideo.map((source) => [source.name, source] as const))('%s
       // Flagged progressive, or not flagged at all (ffprobe reading through the HLS demuxer may not say): never a field order.
       expect([undefined, 'progressive'], `${variant.uri}: field order`).toContain(rendition.fieldOrder);
       if (rendition.height >= HD_LINES) expect(rendition.tags, variant.uri).toEqual(['bt709', 'bt709', 'bt709']);
-      else expect(rendition.tags.every((tag) => tag !== undefined), `${variant.uri}: ${rendition.tags.join('/')}`).toBe(true);
-      if (source.expect.interlaced) expect(rendition.interlacedShare, `${variant.uri}: share of frames idet finds interlaced`).toBeLessThanOrEqual(MAX_INTERLACED_SHARE);
-      expect(Math.abs(rendition.width / rendition.height / sourceAspect - 1), `${variant.uri}: ${rendition.width}×${rendition.height}`).toBeLessThanOrEqual(ASPECT_TOLERANCE);
+      else
+        expect(
+          rendition.tags.every((tag) => tag !== undefined),
+          `${variant.uri}: ${rendition.tags.join('/')}`,
+        ).toBe(true);
+      if (source.expect.interlaced)
+        expect(rendition.interlacedShare, `${variant.uri}: share of frames idet finds interlaced`).toBeLessThanOrEqual(MAX_INTERLACED_SHARE);
+      expect(Math.abs(rendition.width / rendition.height / sourceAspect - 1), `${variant.uri}: ${rendition.width}×${rendition.height}`).toBeLessThanOrEqual(
+        ASPECT_TOLERANCE,
+      );
       expect(rendition.height).toBeLessThanOrEqual(source.expect.display.height);
     }
   });

@@ -49,13 +49,43 @@ const HDR_CASE = 'an HDR10 HEVC Main10 clip (PQ, BT.2020)';
 const TWO_LANGUAGE_CASE = 'a two-language MKV (eng default, fra)';
 const size = { durationSeconds: SECONDS, width: WIDTH, height: HEIGHT };
 const cases: readonly Case[] = [
-  { name: 'the demo clip (H.264 + AAC in MP4)', file: 'demo.mp4', make: (out) => videoWithSound('ffmpeg', out, size), display: { width: WIDTH, height: HEIGHT }, languages: [''] },
-  { name: 'a phone clip with a quarter-turn display matrix', file: 'rotated.mp4', make: (out) => rotatedClip('ffmpeg', out, size), display: { width: HEIGHT, height: WIDTH }, languages: [''] },
-  { name: 'an Android clip whose audio starts 0.5 s after the picture', file: 'late-audio.mp4', make: (out) => lateAudioMp4('ffmpeg', out, size), display: { width: WIDTH, height: HEIGHT }, languages: [''] },
-  { name: 'a 25i top-field-first MPEG-2 broadcast TS', file: 'interlaced.ts', make: (out) => interlacedBroadcastTs('ffmpeg', out, size), display: { width: WIDTH, height: HEIGHT }, languages: [''] },
+  {
+    name: 'the demo clip (H.264 + AAC in MP4)',
+    file: 'demo.mp4',
+    make: (out) => videoWithSound('ffmpeg', out, size),
+    display: { width: WIDTH, height: HEIGHT },
+    languages: [''],
+  },
+  {
+    name: 'a phone clip with a quarter-turn display matrix',
+    file: 'rotated.mp4',
+    make: (out) => rotatedClip('ffmpeg', out, size),
+    display: { width: HEIGHT, height: WIDTH },
+    languages: [''],
+  },
+  {
+    name: 'an Android clip whose audio starts 0.5 s after the picture',
+    file: 'late-audio.mp4',
+    make: (out) => lateAudioMp4('ffmpeg', out, size),
+    display: { width: WIDTH, height: HEIGHT },
+    languages: [''],
+  },
+  {
+    name: 'a 25i top-field-first MPEG-2 broadcast TS',
+    file: 'interlaced.ts',
+    make: (out) => interlacedBroadcastTs('ffmpeg', out, size),
+    display: { width: WIDTH, height: HEIGHT },
+    languages: [''],
+  },
   // Pictures only: the shared HDR10 generator makes no sound, so the master offers no audio track.
   { name: HDR_CASE, file: 'hdr10.mp4', make: (out) => pqHevcHdr10('ffmpeg', out, size), display: { width: WIDTH, height: HEIGHT }, languages: [] },
-  { name: TWO_LANGUAGE_CASE, file: 'two-languages.mkv', make: (out) => multiLanguageMkv('ffmpeg', out, size), display: { width: WIDTH, height: HEIGHT }, languages: ['en', 'fr'] },
+  {
+    name: TWO_LANGUAGE_CASE,
+    file: 'two-languages.mkv',
+    make: (out) => multiLanguageMkv('ffmpeg', out, size),
+    display: { width: WIDTH, height: HEIGHT },
+    languages: ['en', 'fr'],
+  },
 ];
 
 let fixtures: string;
@@ -98,7 +128,8 @@ function expectCleanPlaybackToTheEnd(report: PlaybackReport & { timedOut: boolea
   expect.soft(report.videoError, '<video> error').toBeNull();
   expect.soft(report.holes, 'holes hls.js seeked over (bufferSeekOverHole)').toEqual([]);
   expect.soft(report.startAdjustments, 'start holes hls.js closed by starting later').toEqual([]);
-  for (const [buffer, start] of Object.entries(report.firstBuffered)) expect.soft(start, `${buffer} SourceBuffer starts at`).toBeLessThanOrEqual(START_TOLERANCE_SECONDS);
+  for (const [buffer, start] of Object.entries(report.firstBuffered))
+    expect.soft(start, `${buffer} SourceBuffer starts at`).toBeLessThanOrEqual(START_TOLERANCE_SECONDS);
   expect.soft(Object.keys(report.firstBuffered).length, 'SourceBuffers').toBeGreaterThan(0);
   expect.soft(report.timedOut, 'playback finished').toBe(false);
   expect.soft(report.ended, "'ended' fired").toBe(true);
@@ -114,7 +145,12 @@ describe('hls.js in headless Chromium plays the pipeline’s HLS to the end', ()
       const top = report.levels.reduce((best, level) => (level.width * level.height > best.width * best.height ? level : best));
       expect.soft({ width: top.width, height: top.height }, 'top rung in the master').toEqual(testCase.display);
       expect.soft(report.sizes.at(-1), 'displayed videoWidth×videoHeight').toMatchObject(testCase.display);
-      expect.soft(report.audioTracks.map((track) => track.lang), 'audio track languages').toEqual(testCase.languages);
+      expect
+        .soft(
+          report.audioTracks.map((track) => track.lang),
+          'audio track languages',
+        )
+        .toEqual(testCase.languages);
       expect.soft(new Set(report.audioTracks.map((track) => track.name)).size, 'distinct audio track names').toBe(report.audioTracks.length);
     });
   }

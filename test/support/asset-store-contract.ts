@@ -84,7 +84,9 @@ export function describeAssetStoreContract(name: string, open: () => Promise<Ope
       it('rejects bad paths and unstorable values, writing nothing', async () => {
         await expect(store().get('assets')).rejects.toThrow(/even number/);
         await expect(store().list('assets/a1')).rejects.toThrow(/odd number/);
-        await expect(store().set('assets/a1', { meta: { size: undefined } } as unknown as DocData)).rejects.toThrow(/undefined.*"meta\.size"|"meta\.size".*undefined/);
+        await expect(store().set('assets/a1', { meta: { size: undefined } } as unknown as DocData)).rejects.toThrow(
+          /undefined.*"meta\.size"|"meta\.size".*undefined/,
+        );
         await expect(store().set('assets/a1', { n: Number.NaN })).rejects.toThrow('Cannot store field "n": NaN cannot be stored');
         await expect(store().create('assets/a1', { grid: [[1]] })).rejects.toThrow('Cannot store field "grid[0]": arrays directly inside arrays');
         await expect(store().set('assets/a1', { at: new Date(Number.NaN) })).rejects.toThrow('Cannot store field "at": the Date is invalid');
@@ -116,12 +118,25 @@ export function describeAssetStoreContract(name: string, open: () => Promise<Ope
         expect(await ids([['flag', '==', true]])).toEqual(['a']);
         expect(await ids([['flag', '==', 1]])).toEqual(['b']);
         expect(await ids([['gone', '==', null]])).toEqual(['a']);
-        expect(await store().count('assets', { where: [['source.bucket', '==', 'in'], ['flag', '==', false]] })).toBe(1);
+        expect(
+          await store().count('assets', {
+            where: [
+              ['source.bucket', '==', 'in'],
+              ['flag', '==', false],
+            ],
+          }),
+        ).toBe(1);
         expect(await store().count('assets', { where: [['source', '==', 'in']] })).toBe(0);
       });
 
       it('orders ascending and descending with ties broken by id, omitting documents lacking the field', async () => {
-        for (const [id, rank] of [['c', 2], ['b', 1], ['d', 0], ['a', 1], ['e', undefined]] as const) {
+        for (const [id, rank] of [
+          ['c', 2],
+          ['b', 1],
+          ['d', 0],
+          ['a', 1],
+          ['e', undefined],
+        ] as const) {
           await store().set(`jobs/${id}`, rank === undefined ? { other: 1 } : { rank });
         }
         const ids = async (direction: 'asc' | 'desc', limit?: number): Promise<string[]> =>
@@ -142,7 +157,16 @@ export function describeAssetStoreContract(name: string, open: () => Promise<Ope
         await store().set('jobs/c', { at: new Date('0999-12-31T00:00:00Z') });
         const newest = await store().list('jobs', { orderBy: { field: 'at', direction: 'desc' }, limit: 2 });
         expect(newest.map((d) => d.id)).toEqual(['b', 'a']);
-        const values: [string, DocData['v']][] = [['s1', 'b'], ['n2', 10], ['t1', true], ['d1', new Date(0)], ['z0', null], ['n1', 2.5], ['f1', false], ['s2', 'B']];
+        const values: [string, DocData['v']][] = [
+          ['s1', 'b'],
+          ['n2', 10],
+          ['t1', true],
+          ['d1', new Date(0)],
+          ['z0', null],
+          ['n1', 2.5],
+          ['f1', false],
+          ['s2', 'B'],
+        ];
         for (const [id, v] of values) await store().set(`mixed/${id}`, { v });
         const order = (await store().list('mixed', { orderBy: { field: 'v' } })).map((d) => d.id);
         expect(order).toEqual(['z0', 'f1', 't1', 'n1', 'n2', 'd1', 's2', 's1']);
@@ -165,7 +189,7 @@ export function describeAssetStoreContract(name: string, open: () => Promise<Ope
         expect(await store().get('counters/d')).toBeUndefined();
       });
 
-      it('reads committed data, commits all writes together and returns fn\'s result', async () => {
+      it("reads committed data, commits all writes together and returns fn's result", async () => {
         await store().set('counters/x', { n: 1, at: new Date(5) });
         const result = await store().runTransaction(async (tx) => {
           const x = await tx.get<{ n: number; at: Date }>('counters/x');

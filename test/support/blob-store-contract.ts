@@ -37,7 +37,9 @@ export function describeBlobStoreContract(name: string, open: () => Promise<Open
     };
     const bucket = (): string => opened?.bucket ?? '';
     const at = (objectName: string, generation?: string): BlobRef => ({
-      bucket: bucket(), name: `${prefix}${objectName}`, ...(generation === undefined ? {} : { generation }),
+      bucket: bucket(),
+      name: `${prefix}${objectName}`,
+      ...(generation === undefined ? {} : { generation }),
     });
 
     beforeAll(async () => {
@@ -231,7 +233,10 @@ export function describeBlobStoreContract(name: string, open: () => Promise<Open
         delete: () => store().delete(ref),
       };
       for (const [operation, attempt] of Object.entries(attempts)) {
-        const error: unknown = await attempt().then(() => undefined, (e: unknown) => e);
+        const error: unknown = await attempt().then(
+          () => undefined,
+          (e: unknown) => e,
+        );
         expect(error, operation).toBeInstanceOf(Error);
         expect(error, operation).not.toBeInstanceOf(BlobNotFoundError);
         expect((error as Error).message, operation).toBe(`bucket ${missing} does not exist`);

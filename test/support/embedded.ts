@@ -71,7 +71,15 @@ export async function startTestRuntime(options: TestRuntimeOptions = {}): Promis
   });
   const assetEvents: Delivery[] = [];
   runtime.bus.subscribe(
-    { name: 'test-tap--asset-events', topic: config.topics.assetEvents, ackDeadlineSeconds: 60, maxDeliveryAttempts: 5, minimumBackoffSeconds: 0, maximumBackoffSeconds: 0, maxConcurrency: 1 },
+    {
+      name: 'test-tap--asset-events',
+      topic: config.topics.assetEvents,
+      ackDeadlineSeconds: 60,
+      maxDeliveryAttempts: 5,
+      minimumBackoffSeconds: 0,
+      maximumBackoffSeconds: 0,
+      maxConcurrency: 1,
+    },
     async (delivery) => {
       assetEvents.push(delivery);
     },
@@ -90,7 +98,12 @@ export async function startTestRuntime(options: TestRuntimeOptions = {}): Promis
 }
 
 /** Uploads a file to the ingest bucket, as a user would, and returns its asset once the pipeline has gone quiet. */
-export async function uploadAndSettle(rt: TestRuntime, file: string, name: string, options: WriteOptions = {}): Promise<{ id: string; meta: BlobMetadata; asset: AssetDoc | undefined }> {
+export async function uploadAndSettle(
+  rt: TestRuntime,
+  file: string,
+  name: string,
+  options: WriteOptions = {},
+): Promise<{ id: string; meta: BlobMetadata; asset: AssetDoc | undefined }> {
   const meta = await rt.blobs.upload(file, { bucket: rt.deps.config.buckets.ingest, name }, options);
   await rt.idle();
   const id = uploadAssetId(meta.bucket, meta.name, meta.generation);
@@ -123,7 +136,14 @@ export function normalizeDoc(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(normalizeDoc);
   if (value && typeof value === 'object') {
     return Object.fromEntries(
-      Object.entries(value).map(([key, item]) => [key, key === 'durationMs' ? '<ms>' : typeof item === 'string' ? item.replace(/\d{13,19}/g, '<gen>').replace(/\d{4}-\d\d-\d\dT[\d:.]+Z/g, '<date>') : normalizeDoc(item)]),
+      Object.entries(value).map(([key, item]) => [
+        key,
+        key === 'durationMs'
+          ? '<ms>'
+          : typeof item === 'string'
+            ? item.replace(/\d{13,19}/g, '<gen>').replace(/\d{4}-\d\d-\d\dT[\d:.]+Z/g, '<date>')
+            : normalizeDoc(item),
+      ]),
     );
   }
   return value;

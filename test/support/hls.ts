@@ -74,13 +74,21 @@ export async function readPresentation(runtime: TestRuntime, asset: AssetDoc): P
 }
 
 export async function ffprobeJson(cwd: string, file: string, args: readonly string[]): Promise<Record<string, unknown>> {
-  const { stdout } = await run('ffprobe', ['-v', 'error', '-print_format', 'json', ...args, file], { cwd, timeout: TOOL_TIMEOUT_MS, maxBuffer: 64 * 1024 * 1024 });
+  const { stdout } = await run('ffprobe', ['-v', 'error', '-print_format', 'json', ...args, file], {
+    cwd,
+    timeout: TOOL_TIMEOUT_MS,
+    maxBuffer: 64 * 1024 * 1024,
+  });
   return JSON.parse(stdout) as Record<string, unknown>;
 }
 
 /** Decodes a playlist (every stream) with ffmpeg; resolves with whatever it printed at error level. */
 export async function decodeErrors(cwd: string, playlist: string): Promise<string> {
-  const { stderr } = await run('ffmpeg', ['-nostdin', '-v', 'error', '-i', playlist, '-map', '0:v?', '-map', '0:a?', '-f', 'null', '-'], { cwd, timeout: TOOL_TIMEOUT_MS, maxBuffer: 16 * 1024 * 1024 });
+  const { stderr } = await run('ffmpeg', ['-nostdin', '-v', 'error', '-i', playlist, '-map', '0:v?', '-map', '0:a?', '-f', 'null', '-'], {
+    cwd,
+    timeout: TOOL_TIMEOUT_MS,
+    maxBuffer: 16 * 1024 * 1024,
+  });
   return stderr.trim();
 }
 
@@ -95,7 +103,12 @@ export interface DecodedStream {
 
 /** Every decoded frame of the first stream of the given type, with the stream's geometry. */
 export async function decodeStream(cwd: string, playlist: string, type: 'v' | 'a'): Promise<DecodedStream> {
-  const json = await ffprobeJson(cwd, playlist, ['-select_streams', `${type}:0`, '-show_entries', 'stream=width,height,sample_aspect_ratio:frame=pts_time,pkt_duration_time']);
+  const json = await ffprobeJson(cwd, playlist, [
+    '-select_streams',
+    `${type}:0`,
+    '-show_entries',
+    'stream=width,height,sample_aspect_ratio:frame=pts_time,pkt_duration_time',
+  ]);
   const stream = (json.streams as { width?: number; height?: number; sample_aspect_ratio?: string }[])[0] ?? {};
   const frames = (json.frames as { pts_time?: string; pkt_duration_time?: string }[]) ?? [];
   return {

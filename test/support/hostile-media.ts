@@ -18,7 +18,21 @@ function find(bytes: Buffer, needle: Buffer | string, from = 0): number {
  * table) scaled, as a crafted or corrupted file would have them. The track timescale is 25 so the deltas fit 32 bits.
  */
 export async function lyingDurationMp4(path: string, days: number): Promise<string> {
-  await ffmpeg(['-f', 'lavfi', '-i', 'testsrc=s=160x120:r=25:d=1', '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '25', '-video_track_timescale', '25', path]);
+  await ffmpeg([
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc=s=160x120:r=25:d=1',
+    '-c:v',
+    'libx264',
+    '-preset',
+    'ultrafast',
+    '-g',
+    '25',
+    '-video_track_timescale',
+    '25',
+    path,
+  ]);
   const bytes = await readFile(path);
   const seconds = days * 86_400;
   const stts = find(bytes, 'stts');

@@ -8,7 +8,8 @@ import { chromium, type Browser } from 'playwright-core';
 
 /** Debian's package; MEDIAFLOW_CHROMIUM_PATH for another build (any Chromium or Chrome with H.264 and AAC). */
 const DEFAULT_CHROMIUM = '/usr/bin/chromium';
-export const CHROMIUM_INSTALL_HINT = 'the player tests need Chromium: Debian/Ubuntu `apt-get update && apt-get install -y chromium` (or set MEDIAFLOW_CHROMIUM_PATH)';
+export const CHROMIUM_INSTALL_HINT =
+  'the player tests need Chromium: Debian/Ubuntu `apt-get update && apt-get install -y chromium` (or set MEDIAFLOW_CHROMIUM_PATH)';
 /**
  * Headless as root on a machine with no network: no sandbox (root), and nothing that phones home, whose refused
  * connections otherwise pile up at every start. Autoplay without a gesture: nobody clicks in a test.

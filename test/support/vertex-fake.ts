@@ -46,7 +46,12 @@ export async function startVertexFake(): Promise<VertexFake> {
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
       const text = Buffer.concat(chunks).toString('utf8');
-      requests.push({ method: request.method ?? '', path: request.url ?? '', headers: request.headers, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} });
+      requests.push({
+        method: request.method ?? '',
+        path: request.url ?? '',
+        headers: request.headers,
+        body: text ? (JSON.parse(text) as Record<string, unknown>) : {},
+      });
       const reply = replies.shift() ?? { status: 500, body: { error: { code: 500, message: 'the fake has no reply scripted', status: 'INTERNAL' } } };
       if ('hang' in reply) {
         const release = (): void => {
@@ -82,7 +87,15 @@ export function answer(text: string, options: { finishReason?: string; usage?: R
     status: 200,
     body: {
       candidates: [{ content: { role: 'model', parts: [{ text }] }, finishReason: options.finishReason ?? 'STOP' }],
-      usageMetadata: options.usage ?? { promptTokenCount: 300, candidatesTokenCount: 120, totalTokenCount: 420, promptTokensDetails: [{ modality: 'TEXT', tokenCount: 42 }, { modality: 'IMAGE', tokenCount: 258 }] },
+      usageMetadata: options.usage ?? {
+        promptTokenCount: 300,
+        candidatesTokenCount: 120,
+        totalTokenCount: 420,
+        promptTokensDetails: [
+          { modality: 'TEXT', tokenCount: 42 },
+          { modality: 'IMAGE', tokenCount: 258 },
+        ],
+      },
       modelVersion: 'gemini-2.5-flash-fake-001',
       responseId: 'fake-response',
     },

@@ -29,23 +29,31 @@ const SUMMARY = `[Parsed_ebur128_0 @ 0x55] Summary:
 /** ametadata's print format: one frame header, then key=value lines. */
 function frames(values: { M: number; I: number; tp?: number; sp?: number; extra?: string }[]): string {
   return values
-    .map((v, k) => [
-      `frame:${k}    pts:${k * 4800}    pts_time:${(k / 10).toFixed(1)}`,
-      `lavfi.r128.M=${v.M.toFixed(3)}`,
-      `lavfi.r128.S=${v.M.toFixed(3)}`,
-      `lavfi.r128.I=${v.I.toFixed(3)}`,
-      'lavfi.r128.LRA=0.000',
-      `lavfi.r128.sample_peak=${(v.sp ?? 0.071).toFixed(3)}`,
-      `lavfi.r128.true_peak=${(v.tp ?? 0.071).toFixed(3)}`,
-      ...(v.extra ? [v.extra] : []),
-    ].join('\n'))
+    .map((v, k) =>
+      [
+        `frame:${k}    pts:${k * 4800}    pts_time:${(k / 10).toFixed(1)}`,
+        `lavfi.r128.M=${v.M.toFixed(3)}`,
+        `lavfi.r128.S=${v.M.toFixed(3)}`,
+        `lavfi.r128.I=${v.I.toFixed(3)}`,
+        'lavfi.r128.LRA=0.000',
+        `lavfi.r128.sample_peak=${(v.sp ?? 0.071).toFixed(3)}`,
+        `lavfi.r128.true_peak=${(v.tp ?? 0.071).toFixed(3)}`,
+        ...(v.extra ? [v.extra] : []),
+      ].join('\n'),
+    )
     .join('\n');
 }
 
 describe('LoudnessCollector', () => {
   it('keeps the three-decimal integrated loudness, drops the three zero-filled first blocks, and reads the summary peaks', () => {
     const collector = new LoudnessCollector();
-    const text = frames([{ M: -120.691, I: -70 }, { M: -120.691, I: -70 }, { M: -120.691, I: -70 }, { M: -23.01, I: -23.01 }, { M: -23, I: -23.006 }]);
+    const text = frames([
+      { M: -120.691, I: -70 },
+      { M: -120.691, I: -70 },
+      { M: -120.691, I: -70 },
+      { M: -23.01, I: -23.01 },
+      { M: -23, I: -23.006 },
+    ]);
     // Chunks split anywhere, even inside a line.
     collector.push(text.slice(0, 37));
     collector.push(text.slice(37));
@@ -60,7 +68,12 @@ describe('LoudnessCollector', () => {
 
   it('reports digital silence as null loudness and peaks, not −70 or −∞', () => {
     const collector = new LoudnessCollector();
-    collector.push(`${frames([{ M: -120.7, I: -70, tp: 0, sp: 0 }, { M: -120.7, I: -70, tp: 0, sp: 0 }])}\n`);
+    collector.push(
+      `${frames([
+        { M: -120.7, I: -70, tp: 0, sp: 0 },
+        { M: -120.7, I: -70, tp: 0, sp: 0 },
+      ])}\n`,
+    );
     const silent = SUMMARY.replace('I:         -23.0', 'I:         -70.0').replaceAll(/Peak:\s+-2\d\.\d dBFS/g, 'Peak:       -inf dBFS');
     expect(collector.finish(silent)).toMatchObject({ integratedLufs: null, truePeakDbtp: null, samplePeakDbfs: null });
   });
@@ -70,11 +83,21 @@ describe('LoudnessCollector', () => {
     const values = Array.from({ length: 80 }, (_, k) => ({
       M: -20,
       I: -20,
-      extra: k === 19 ? 'lavfi.silence_start=1' : k === 35 ? 'lavfi.silence_end=3.50002\nlavfi.silence_duration=2.5' : k === 69 ? 'lavfi.silence_start=6' : undefined,
+      extra:
+        k === 19
+          ? 'lavfi.silence_start=1'
+          : k === 35
+            ? 'lavfi.silence_end=3.50002\nlavfi.silence_duration=2.5'
+            : k === 69
+              ? 'lavfi.silence_start=6'
+              : undefined,
     }));
     collector.push(frames(values));
     const measurement = collector.finish(SUMMARY);
-    expect(measurement.silences).toEqual([{ start: 1, end: 3.50002 }, { start: 6, end: 8 }]);
+    expect(measurement.silences).toEqual([
+      { start: 1, end: 3.50002 },
+      { start: 6, end: 8 },
+    ]);
     expect(summarizeSilence(measurement)).toMatchObject({ passageCount: 2, totalSeconds: 4.5, leadingSeconds: 0, trailingSeconds: 2 });
   });
 });
@@ -130,7 +153,7 @@ describe('choosePreviewWindow', () => {
     expect(fadeFilter(window)).toBe('afade=t=in:st=0:d=0.67:curve=qsin,afade=t=out:st=2.67:d=1.33:curve=qsin');
   });
 
-  it('models afade\'s qsin curve', () => {
+  it("models afade's qsin curve", () => {
     expect(fadeGain(0, 30, 1, 2)).toBe(0);
     expect(fadeGain(0.5, 30, 1, 2)).toBeCloseTo(Math.SQRT1_2, 6);
     expect(fadeGain(15, 30, 1, 2)).toBe(1);

@@ -28,16 +28,34 @@ function context(streams: StreamSummary[], audioMetadata?: AudioMetadata, output
     profile: 'default',
     source: {} as AssetSource,
     outputs,
-    probe: { kind: 'audio', formatName: 'mp3', durationSeconds: 3, sizeBytes: 1, bitRate: null, streams, tags: {}, warnings: [], ...(audioMetadata ? { audioMetadata } : {}) },
+    probe: {
+      kind: 'audio',
+      formatName: 'mp3',
+      durationSeconds: 3,
+      sizeBytes: 1,
+      bitRate: null,
+      streams,
+      tags: {},
+      warnings: [],
+      ...(audioMetadata ? { audioMetadata } : {}),
+    },
   };
 }
 
 function validator(step: 'thumbnail' | 'tag', schema: object): (params: unknown) => boolean {
   const events = new EventValidator(new Map([[step, schema]]));
-  return (params) => events.validate(workOrderType(step), {
-    orderId: `o|${step}|0`, assetId: 'ingest/x#1', step, shard: { index: 0, count: 1 },
-    source: { bucket: 'ingest', name: 'x', generation: '1' }, kind: 'audio', profile: 'default', params, issuedAt: '2024-05-01T00:00:00Z',
-  }).ok;
+  return (params) =>
+    events.validate(workOrderType(step), {
+      orderId: `o|${step}|0`,
+      assetId: 'ingest/x#1',
+      step,
+      shard: { index: 0, count: 1 },
+      source: { bucket: 'ingest', name: 'x', generation: '1' },
+      kind: 'audio',
+      profile: 'default',
+      params,
+      issuedAt: '2024-05-01T00:00:00Z',
+    }).ok;
 }
 
 describe('cover planning', () => {
@@ -67,10 +85,20 @@ describe('cover planning', () => {
 
 describe('tag inputs for audio with a cover', () => {
   const valid = validator('tag', createTagStep({}).paramsSchema);
-  const cover = (edge: number, format = 'jpeg'): DocData => ({ uri: `${out}/thumbnail/v1/cover-${edge}.${format}`, role: 'cover', width: edge, height: edge, format, bytes: 1 });
+  const cover = (edge: number, format = 'jpeg'): DocData => ({
+    uri: `${out}/thumbnail/v1/cover-${edge}.${format}`,
+    role: 'cover',
+    width: edge,
+    height: edge,
+    format,
+    bytes: 1,
+  });
 
   it('adds the 640 px JPEG cover after the preview clip', () => {
-    const outputs = { audio: { renditions: { preview: { uri: `${out}/audio/preview.m4a` } } }, thumbnail: { derivatives: [cover(640, 'avif'), cover(640), cover(300), cover(64)] } };
+    const outputs = {
+      audio: { renditions: { preview: { uri: `${out}/audio/preview.m4a` } } },
+      thumbnail: { derivatives: [cover(640, 'avif'), cover(640), cover(300), cover(64)] },
+    };
     const inputs = planInputs(context([audio, attached], tagged, outputs));
     expect(inputs).toEqual([
       { uri: `${out}/audio/preview.m4a`, mimeType: 'audio/mp4', role: 'audio-preview' },

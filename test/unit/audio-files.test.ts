@@ -65,7 +65,11 @@ describe('writeOpusComments', () => {
     await writeOpusComments(file, { r128_track_gain: '-1235' });
     const written = await tags(file);
     expect(written).toMatchObject({ MEDIAFLOW_PLAYBACK_GAIN: '+1.00 dB' });
-    expect(Object.entries(written).filter(([key]) => key.toUpperCase() === 'R128_TRACK_GAIN').map(([, value]) => value)).toEqual(['-1235']);
+    expect(
+      Object.entries(written)
+        .filter(([key]) => key.toUpperCase() === 'R128_TRACK_GAIN')
+        .map(([, value]) => value),
+    ).toEqual(['-1235']);
     expect(await decodedMd5(file)).toBe(before);
     // Every page's CRC checks out (RFC 3533 §6), not just the rewritten one.
     const bytes = await readFile(file);
@@ -87,7 +91,15 @@ describe('PeakAccumulator', () => {
     peaks.push(bytes.subarray(0, 5));
     peaks.push(bytes.subarray(5));
     expect(peaks.samples).toBe(7);
-    expect(peaks.finish(48000, 16)).toEqual({ version: 2, channels: 1, sample_rate: 48000, samples_per_pixel: 3, bits: 16, length: 3, data: [-200, 300, -32768, 32767, 7, 7] });
+    expect(peaks.finish(48000, 16)).toEqual({
+      version: 2,
+      channels: 1,
+      sample_rate: 48000,
+      samples_per_pixel: 3,
+      bits: 16,
+      length: 3,
+      data: [-200, 300, -32768, 32767, 7, 7],
+    });
     const eight = new PeakAccumulator(3);
     eight.push(bytes);
     expect(eight.finish(48000, 8).data).toEqual([-1, 1, -128, 127, 0, 0]);
@@ -97,7 +109,11 @@ describe('PeakAccumulator', () => {
 
 describe('renderWaveformPng', () => {
   it('draws an RGBA PNG of the requested size with the waveform in the middle rows', () => {
-    const png = renderWaveformPng({ version: 2, channels: 1, sample_rate: 48000, samples_per_pixel: 480, bits: 8, length: 4, data: [-64, 64, -64, 64, 0, 0, -128, 127] }, 4, 9);
+    const png = renderWaveformPng(
+      { version: 2, channels: 1, sample_rate: 48000, samples_per_pixel: 480, bits: 8, length: 4, data: [-64, 64, -64, 64, 0, 0, -128, 127] },
+      4,
+      9,
+    );
     expect(png.subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
     expect(png.toString('latin1', 12, 16)).toBe('IHDR');
     expect([png.readUInt32BE(16), png.readUInt32BE(20), png[24], png[25]]).toEqual([4, 9, 8, 6]);

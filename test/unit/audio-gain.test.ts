@@ -78,7 +78,7 @@ describe('channel plan', () => {
     expect(channelPlan(2, 'stereo', 'keep')).toMatchObject({ outputChannels: 2, filter: '' });
   });
 
-  it('assumes ffmpeg\'s default layout for an unlabelled stream, and lets libswresample fold exotic ones', () => {
+  it("assumes ffmpeg's default layout for an unlabelled stream, and lets libswresample fold exotic ones", () => {
     expect(channelPlan(6, undefined, 'keep').description).toMatch(/^5\.1 downmixed/);
     expect(channelPlan(24, '22.2', 'keep').filter).toMatch(/^aresample=out_chlayout=stereo:.*lfe_mix_level=0$/);
   });
@@ -101,7 +101,13 @@ describe('judge (QC after encode)', () => {
   });
 
   it('calls a gain held back by headroom what it is, with the numbers', () => {
-    const verdict = judge(measured(-28, -5), { ...tagged, achievableLufs: -24, playbackGainDb: 4, idealGainDb: 14, limitedBecause: "the source's true peak (-5 dBTP)" });
+    const verdict = judge(measured(-28, -5), {
+      ...tagged,
+      achievableLufs: -24,
+      playbackGainDb: 4,
+      idealGainDb: 14,
+      limitedBecause: "the source's true peak (-5 dBTP)",
+    });
     expect(verdict.status).toBe('headroom-limited');
     expect(verdict.reason).toBe("gain limited to 4.0 dB (of 14.0 dB) by the source's true peak (-5 dBTP); plays at -24.0 LUFS instead of -14.0");
   });
@@ -115,6 +121,8 @@ describe('judge (QC after encode)', () => {
   });
 
   it('marks silence as silent rather than failing it', () => {
-    expect(judge(measured(null, null), { ...tagged, targetLufs: null, achievableLufs: null, playbackGainDb: 0, idealGainDb: 0 })).toMatchObject({ status: 'silent' });
+    expect(judge(measured(null, null), { ...tagged, targetLufs: null, achievableLufs: null, playbackGainDb: 0, idealGainDb: 0 })).toMatchObject({
+      status: 'silent',
+    });
   });
 });

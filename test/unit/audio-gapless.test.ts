@@ -7,7 +7,7 @@ import { PeakAccumulator, samplesPerPixel } from '../../functions/audio/waveform
 const MOV = 'mov,mp4,m4a,3gp,3g2,mj2';
 
 describe('the gapless trim of a decode (issue 13)', () => {
-  it('cuts an MP4\'s AAC at the length the container states, which ffmpeg 5.1\'s decoder runs past by the padding', () => {
+  it("cuts an MP4's AAC at the length the container states, which ffmpeg 5.1's decoder runs past by the padding", () => {
     const trim = sourceTrim({ formatName: MOV }, { codec: 'aac', profile: 'LC', sampleRate: 44_100, durationSeconds: 20 });
     expect(trim).toMatchObject({ startSample: 0, endSample: 882_000, sampleRate: 44_100 });
     expect(trimFilter(trim)).toBe('atrim=end_sample=882000');
@@ -33,13 +33,13 @@ describe('the gapless trim of a decode (issue 13)', () => {
     expect(trimFilter(null)).toBe('');
   });
 
-  it('states the rendition\'s gapless information as iTunes does in iTunSMPB', () => {
+  it("states the rendition's gapless information as iTunes does in iTunSMPB", () => {
     expect(iTunSmpb({ primingSamples: 1024, paddingSamples: 512, samples: 960_000, timescale: 48_000 })).toBe(
       ' 00000000 00000400 00000200 00000000000EA600 00000000 00000000 00000000 00000000 00000000 00000000 00000000 00000000',
     );
   });
 
-  it('counts the decode in whole samples, not in the loudness meter\'s 100 ms blocks', () => {
+  it("counts the decode in whole samples, not in the loudness meter's 100 ms blocks", () => {
     // 20 s and one sample of stereo float PCM: 960 001 samples, which the meter would call 20.0 s.
     const bytes = 960_001 * 2 * 4;
     expect(pcmSamples(bytes, 2)).toBe(960_001);

@@ -59,7 +59,10 @@ function counting(source: ByteSource): { bytes: ByteSource; stats: { reads: numb
   };
 }
 
-async function read(name: string, durationSeconds: number | null = null): Promise<{ metadata?: AudioMetadata; warnings: string[]; stats: { reads: number; bytes: number }; size: number }> {
+async function read(
+  name: string,
+  durationSeconds: number | null = null,
+): Promise<{ metadata?: AudioMetadata; warnings: string[]; stats: { reads: number; bytes: number }; size: number }> {
   const path = files[name];
   if (!path) throw new Error(`no sample ${name}`);
   return withFileBytes(path, async (source) => {
@@ -68,13 +71,22 @@ async function read(name: string, durationSeconds: number | null = null): Promis
   });
 }
 
-describe('reading an audio file\'s tags, chapters and cover', () => {
+describe("reading an audio file's tags, chapters and cover", () => {
   it('MP3 (ID3v2.3): every tag we keep, and the APIC front cover sniffed from its bytes', async () => {
     const { metadata, warnings } = await read('tagged.mp3');
     expect(metadata).toEqual({
       tags: {
-        title: 'Night Drive', artist: 'The Testers', album: 'Synthetic Hours', albumArtist: 'Various Testers', track: { no: 3, of: 12 }, disc: { no: 1, of: 2 },
-        year: 2021, genre: ['Electronic'], isrc: ['USRC17607839'], language: 'eng', publisher: 'Mediaflow Records',
+        title: 'Night Drive',
+        artist: 'The Testers',
+        album: 'Synthetic Hours',
+        albumArtist: 'Various Testers',
+        track: { no: 3, of: 12 },
+        disc: { no: 1, of: 2 },
+        year: 2021,
+        genre: ['Electronic'],
+        isrc: ['USRC17607839'],
+        language: 'eng',
+        publisher: 'Mediaflow Records',
       },
       chapters: [],
       cover: { format: 'jpeg', width: 800, height: 700, bytes: metadata!.cover!.bytes },
@@ -85,7 +97,15 @@ describe('reading an audio file\'s tags, chapters and cover', () => {
 
   it('MP3 with CHAP/CTOC frames: chapters in seconds, in table-of-contents order', async () => {
     const { metadata } = await read('podcast.mp3', 6.05);
-    expect(metadata).toMatchObject({ tags: { title: 'Episode 1' }, cover: null, chapters: [{ title: 'Chapter 1', start: 0, end: 2 }, { title: 'Chapter 2', start: 2, end: 4 }, { title: 'Chapter 3', start: 4, end: 6 }] });
+    expect(metadata).toMatchObject({
+      tags: { title: 'Episode 1' },
+      cover: null,
+      chapters: [
+        { title: 'Chapter 1', start: 0, end: 2 },
+        { title: 'Chapter 2', start: 2, end: 4 },
+        { title: 'Chapter 3', start: 4, end: 6 },
+      ],
+    });
   });
 
   it('keeps the first 500 chapters of a file with more, and says so', async () => {
@@ -103,7 +123,11 @@ describe('reading an audio file\'s tags, chapters and cover', () => {
       cover: { format: 'jpeg', width: 600, height: 600 },
     });
     expect(metadata!.chapters.map((chapter) => chapter.title)).toEqual(['Chapter 1', 'Chapter 2', 'Chapter 3']);
-    expect(metadata!.chapters.map((chapter) => [chapter.start, chapter.end])).toEqual([[0, 2], [2, 4], [4, 6.02]]);
+    expect(metadata!.chapters.map((chapter) => [chapter.start, chapter.end])).toEqual([
+      [0, 2],
+      [2, 4],
+      [4, 6.02],
+    ]);
   });
 
   it('a 50 MB M4A with its moov after the mdat is read with a few small ranges, not whole', async () => {
@@ -118,7 +142,10 @@ describe('reading an audio file\'s tags, chapters and cover', () => {
 
   it('FLAC: Vorbis comments and the PICTURE block', async () => {
     const { metadata } = await read('album.flac');
-    expect(metadata).toMatchObject({ tags: { title: 'Night Drive', artist: 'The Testers', isrc: ['USRC17607839'], track: { no: 3, of: 12 } }, cover: { format: 'jpeg', width: 640, height: 640 } });
+    expect(metadata).toMatchObject({
+      tags: { title: 'Night Drive', artist: 'The Testers', isrc: ['USRC17607839'], track: { no: 3, of: 12 } },
+      cover: { format: 'jpeg', width: 640, height: 640 },
+    });
   });
 
   it('Opus: the METADATA_BLOCK_PICTURE comment', async () => {

@@ -20,8 +20,18 @@ function context(kind: PlanContext['kind'], streams: StreamSummary[], profile = 
     profile,
     probe: { kind, formatName: 'wav', durationSeconds: 12.5, sizeBytes: 1000, bitRate: null, streams, tags: {}, warnings: [] },
     source: {
-      uri: 'gs://ingest/a.wav', bucket: 'ingest', name: 'a.wav', generation: '1', size: 1000, contentType: null, md5Hash: null,
-      via: 'pubsub-notification', partner: null, idempotencyKey: null, correlationId: null, metadata: {},
+      uri: 'gs://ingest/a.wav',
+      bucket: 'ingest',
+      name: 'a.wav',
+      generation: '1',
+      size: 1000,
+      contentType: null,
+      md5Hash: null,
+      via: 'pubsub-notification',
+      partner: null,
+      idempotencyKey: null,
+      correlationId: null,
+      metadata: {},
     },
     outputs: {},
   };
@@ -43,9 +53,14 @@ describe('audio step planning', () => {
     const params = audioStep.params(context('audio', [cover, { ...stereo, index: 1 }], 'podcast'), 0);
     expect(validate(params), JSON.stringify(validate.errors)).toBe(true);
     expect(params).toMatchObject({
-      profile: 'podcast', mode: 'normalized', targetLufs: -16, truePeakCeilingDbtp: -1,
+      profile: 'podcast',
+      mode: 'normalized',
+      targetLufs: -16,
+      truePeakCeilingDbtp: -1,
       stream: { index: 1, codec: 'pcm_s16le', channels: 2, channelLayout: 'stereo', sampleRate: 44100 },
-      durationSeconds: 12.5, renditions: { aacKbps: 256, opusKbps: 160 }, preview: { seconds: 30, kbps: 96 },
+      durationSeconds: 12.5,
+      renditions: { aacKbps: 256, opusKbps: 160 },
+      preview: { seconds: 30, kbps: 96 },
     });
   });
 
@@ -55,7 +70,7 @@ describe('audio step planning', () => {
     expect(params).toMatchObject({ profile: 'default', mode: 'tagged', targetLufs: -14, renditions: null, preview: null });
   });
 
-  it('has the issue\'s targets: music −14 (default, tagged), podcast −16, broadcast −23 in two channels', () => {
+  it("has the issue's targets: music −14 (default, tagged), podcast −16, broadcast −23 in two channels", () => {
     expect(resolveAudioProfile('default').profile).toMatchObject({ targetLufs: -14, mode: 'tagged', mono: 'keep' });
     expect(resolveAudioProfile('music').profile.targetLufs).toBe(-14);
     expect(resolveAudioProfile('podcast').profile).toMatchObject({ targetLufs: -16, mode: 'normalized' });
@@ -67,8 +82,25 @@ describe('audio step planning', () => {
 describe('audio step run', () => {
   it('refuses audio too long to encode within the timeout before downloading anything', async () => {
     const params = { ...planAudioParams(context('audio', [stereo])), durationSeconds: MAX_AUDIO_SECONDS + 1 };
-    const order = { orderId: 'o', assetId: 'a', step: 'audio', shard: { index: 0, count: 1 }, source: { bucket: 'b', name: 'n', generation: '1' }, kind: 'audio', profile: 'default', params, issuedAt: '2024-01-01T00:00:00Z' } as unknown as WorkOrder;
-    const untouched = new Proxy({}, { get: () => { throw new Error('the step touched its context'); } }) as StepRunContext;
+    const order = {
+      orderId: 'o',
+      assetId: 'a',
+      step: 'audio',
+      shard: { index: 0, count: 1 },
+      source: { bucket: 'b', name: 'n', generation: '1' },
+      kind: 'audio',
+      profile: 'default',
+      params,
+      issuedAt: '2024-01-01T00:00:00Z',
+    } as unknown as WorkOrder;
+    const untouched = new Proxy(
+      {},
+      {
+        get: () => {
+          throw new Error('the step touched its context');
+        },
+      },
+    ) as StepRunContext;
     await expect(audioStep.run(order, untouched)).rejects.toMatchObject({ code: 'AUDIO_TOO_LONG', retryable: false });
   });
 });

@@ -17,7 +17,15 @@ import {
   isStorableKey,
   truncateUtf8,
 } from '../../shared/domain/bounded.ts';
-import { PROFILE_METADATA, SOURCE_NOT_ALLOWED, partnerRequest, partnerSource, resolveProfile, uploadRequest, uploadSource } from '../../shared/domain/ingest-request.ts';
+import {
+  PROFILE_METADATA,
+  SOURCE_NOT_ALLOWED,
+  partnerRequest,
+  partnerSource,
+  resolveProfile,
+  uploadRequest,
+  uploadSource,
+} from '../../shared/domain/ingest-request.ts';
 import { PermanentError } from '../../shared/errors.ts';
 import { MAX_LOG_STRING_CHARS, createLogger } from '../../shared/observability/log.ts';
 import type { BlobMetadata } from '../../shared/ports/blob-store.ts';
@@ -179,7 +187,10 @@ describe('boundStringMap', () => {
 
   it('both notes at once, left-out first', () => {
     const result = boundStringMap({ '': 'x', a: '123456789' }, small);
-    expect(result.notes).toEqual(['1 entry left out (empty, reserved or duplicate keys, or more than 3)', '1 value cut to 8 bytes or cleaned of control characters']);
+    expect(result.notes).toEqual([
+      '1 entry left out (empty, reserved or duplicate keys, or more than 3)',
+      '1 value cut to 8 bytes or cleaned of control characters',
+    ]);
   });
 
   it.each(['constructor', 'toString', 'hasOwnProperty', 'valueOf'])('keeps a key named %j: Object.prototype names are not duplicates', (key) => {
@@ -229,7 +240,7 @@ describe('boundMetadata and boundTags', () => {
     expect(tags.notes).toEqual(['1 value cut to 1024 bytes or cleaned of control characters']);
   });
 
-  it('a worst-case metadata map stays far below Firestore\'s 1 MiB document limit', () => {
+  it("a worst-case metadata map stays far below Firestore's 1 MiB document limit", () => {
     const input = Object.fromEntries(Array.from({ length: 500 }, (_, index) => [`${'ключ'.repeat(100)}${index}`, '値'.repeat(10_000)]));
     const result = boundMetadata(input);
     expect(firestoreSize(result.entries)).toBeLessThan(64 * (257 + 1025) + 32 + 1);
@@ -247,7 +258,7 @@ describe('firstOf', () => {
     expect(firstOf(items, max)).toEqual({ items: kept, total });
   });
 
-  it('returns a copy, not the caller\'s array', () => {
+  it("returns a copy, not the caller's array", () => {
     const items = [1, 2];
     const result = firstOf(items, 5);
     result.items.push(3);
@@ -256,7 +267,7 @@ describe('firstOf', () => {
 });
 
 describe('firestoreSize', () => {
-  it('matches Firestore\'s documented sizes, worked by hand', () => {
+  it("matches Firestore's documented sizes, worked by hand", () => {
     // https://cloud.google.com/firestore/docs/storage-size
     //   32                          the document
     //   'name'  5  + 'abc'   4  =  9   (string: UTF-8 bytes + 1; field name likewise)
@@ -326,21 +337,52 @@ describe('resolveProfile', () => {
 
 describe('upload and partner requests', () => {
   const object = (metadata?: Record<string, string>): ObjectFinalized => ({
-    bucket: 'mediaflow-ingest', name: 'clips/a.mp4', generation: '1700000000000001', size: 10, contentType: 'video/mp4', md5Hash: 'abc==', origin: 'eventarc', ...(metadata ? { metadata } : {}),
+    bucket: 'mediaflow-ingest',
+    name: 'clips/a.mp4',
+    generation: '1700000000000001',
+    size: 10,
+    contentType: 'video/mp4',
+    md5Hash: 'abc==',
+    origin: 'eventarc',
+    ...(metadata ? { metadata } : {}),
   });
-  const partnerEvent = (extra: Partial<IngestRequested> = {}): IngestRequested => ({ partner: 'acme', idempotencyKey: 'k1', source: { uri: 'gs://acme-drop/in/a.mp4' }, ...extra });
+  const partnerEvent = (extra: Partial<IngestRequested> = {}): IngestRequested => ({
+    partner: 'acme',
+    idempotencyKey: 'k1',
+    source: { uri: 'gs://acme-drop/in/a.mp4' },
+    ...extra,
+  });
   const live: BlobMetadata = {
-    bucket: 'acme-drop', name: 'in/a.mp4', generation: '42', metageneration: '1', size: 99, contentType: 'video/mp4\u0000', md5Hash: 'm==', timeCreated: new Date(0), updated: new Date(0), metadata: {},
+    bucket: 'acme-drop',
+    name: 'in/a.mp4',
+    generation: '42',
+    metageneration: '1',
+    size: 99,
+    contentType: 'video/mp4\u0000',
+    md5Hash: 'm==',
+    timeCreated: new Date(0),
+    updated: new Date(0),
+    metadata: {},
   };
 
   it('an upload with a usable profile: lower-cased, no notes, ordered', () => {
     const request = uploadRequest(object({ [PROFILE_METADATA]: 'Portfolio' }), 'default');
     expect(request).toMatchObject({ profile: 'portfolio', ordered: true, notes: [] });
-    expect(request.source).toMatchObject({ uri: 'gs://mediaflow-ingest/clips/a.mp4', via: 'eventarc', partner: null, contentType: 'video/mp4', metadata: { [PROFILE_METADATA]: 'Portfolio' } });
+    expect(request.source).toMatchObject({
+      uri: 'gs://mediaflow-ingest/clips/a.mp4',
+      via: 'eventarc',
+      partner: null,
+      contentType: 'video/mp4',
+      metadata: { [PROFILE_METADATA]: 'Portfolio' },
+    });
   });
 
   it('an upload with a bad profile and oversized metadata: the profile note first, then metadata notes prefixed', () => {
-    const metadata = { [PROFILE_METADATA]: 'Evil Profile!', big: 'x'.repeat(2000), ...Object.fromEntries(Array.from({ length: 70 }, (_, index) => [`k${index}`, 'v'])) };
+    const metadata = {
+      [PROFILE_METADATA]: 'Evil Profile!',
+      big: 'x'.repeat(2000),
+      ...Object.fromEntries(Array.from({ length: 70 }, (_, index) => [`k${index}`, 'v'])),
+    };
     const request = uploadRequest(object(metadata), 'default');
     expect(request.profile).toBe('default');
     expect(request.notes).toEqual([
@@ -367,7 +409,16 @@ describe('upload and partner requests', () => {
 
   it('a partner request pins the live generation and cleans its content type', () => {
     const { source } = partnerSource(partnerEvent({ source: { uri: 'gs://acme-drop/in/a.mp4', generation: '7' } }), live);
-    expect(source).toMatchObject({ bucket: 'acme-drop', name: 'in/a.mp4', generation: '42', size: 99, contentType: 'video/mp4', via: 'partner-ingest', partner: 'acme', idempotencyKey: 'k1' });
+    expect(source).toMatchObject({
+      bucket: 'acme-drop',
+      name: 'in/a.mp4',
+      generation: '42',
+      size: 99,
+      contentType: 'video/mp4',
+      via: 'partner-ingest',
+      partner: 'acme',
+      idempotencyKey: 'k1',
+    });
   });
 
   it.each<[string | undefined, string]>([
@@ -380,7 +431,12 @@ describe('upload and partner requests', () => {
 
   it('a partner request carries its refusal, bounded metadata notes and an unordered id', () => {
     const refusal = new PermanentError(SOURCE_NOT_ALLOWED, 'no');
-    const request = partnerRequest(partnerEvent({ profile: 'Evil Profile!', metadata: { '': 'x', ok: 'y' }, correlationId: 'c-1' }), undefined, 'default', refusal);
+    const request = partnerRequest(
+      partnerEvent({ profile: 'Evil Profile!', metadata: { '': 'x', ok: 'y' }, correlationId: 'c-1' }),
+      undefined,
+      'default',
+      refusal,
+    );
     expect(request).toMatchObject({ assetId: 'acme:k1', profile: 'default', ordered: false, refusal });
     expect(request.source).toMatchObject({ correlationId: 'c-1', metadata: { ok: 'y' } });
     expect(request.notes).toHaveLength(2);
@@ -409,7 +465,9 @@ describe('the logger bounds string fields', () => {
   it('keeps a string of exactly the cap whole, and caps the base fields of a child logger too', () => {
     const { lines, write } = capture();
     const exact = 'e'.repeat(MAX_LOG_STRING_CHARS);
-    createLogger('debug', { service: 's'.repeat(MAX_LOG_STRING_CHARS + 1) }, write).child({ asset: 'a' }).debug('m', { exact });
+    createLogger('debug', { service: 's'.repeat(MAX_LOG_STRING_CHARS + 1) }, write)
+      .child({ asset: 'a' })
+      .debug('m', { exact });
     const entry = JSON.parse(lines[0]!) as Record<string, string>;
     expect(entry.exact).toBe(exact);
     expect(entry.service).toBe(`${'s'.repeat(MAX_LOG_STRING_CHARS)}… (${MAX_LOG_STRING_CHARS + 1} chars)`);

@@ -116,13 +116,27 @@ describe('table', () => {
   });
 
   it('escapes control characters in cells and measures the escaped text', () => {
-    const text = table(['asset', 'status'], [[`${ESC}[31mred.jpg`, 'READY'], ['new\nline.jpg', 'READY']], { width: 80 });
+    const text = table(
+      ['asset', 'status'],
+      [
+        [`${ESC}[31mred.jpg`, 'READY'],
+        ['new\nline.jpg', 'READY'],
+      ],
+      { width: 80 },
+    );
     for (const line of lines(text)) expect(hasRawControl(line)).toBe(false);
     expect(lines(text)).toEqual(['asset            status', '---------------  ------', '\\x1b[31mred.jpg  READY', 'new\\nline.jpg    READY']);
   });
 
   it('aligns wide characters by columns, not by UTF-16 length', () => {
-    const text = table(['file', 'status'], [['写真.jpg', 'READY'], ['ab.jpg', 'READY']], { width: 80 });
+    const text = table(
+      ['file', 'status'],
+      [
+        ['写真.jpg', 'READY'],
+        ['ab.jpg', 'READY'],
+      ],
+      { width: 80 },
+    );
     const [, , first, second] = lines(text);
     expect(first!.indexOf('READY') + 2).toBe(second!.indexOf('READY'));
   });
@@ -150,7 +164,10 @@ describe('objectNameProblem (GCS naming rules checked before upload)', () => {
   });
 
   it('refuses a name over the limit, saying how long it is', () => {
-    expect(objectNameProblem(`${'é'.repeat(GCS_OBJECT_NAME_MAX_BYTES / 2)}x`)).toEqual({ code: 'NAME_TOO_LONG', message: 'object name is 1025 bytes; the limit is 1024' });
+    expect(objectNameProblem(`${'é'.repeat(GCS_OBJECT_NAME_MAX_BYTES / 2)}x`)).toEqual({
+      code: 'NAME_TOO_LONG',
+      message: 'object name is 1025 bytes; the limit is 1024',
+    });
   });
 
   it.each(['new\nline.jpg', 'carriage\rreturn.jpg'])('refuses %j: GCS forbids CR and LF', (name) => {

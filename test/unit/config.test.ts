@@ -19,11 +19,13 @@ describe('loadConfig', () => {
 
   it('turns Vertex tagging on only with a project and a location', () => {
     expect(loadConfig({}).vertex).toBeUndefined();
-    expect(loadConfig({ MEDIAFLOW_VERTEX_PROJECT: 'p', MEDIAFLOW_VERTEX_LOCATION: 'europe-west4', MEDIAFLOW_VERTEX_MODEL: 'gemini-2.5-flash' }).vertex).toEqual({
-      project: 'p',
-      location: 'europe-west4',
-      model: 'gemini-2.5-flash',
-    });
+    expect(loadConfig({ MEDIAFLOW_VERTEX_PROJECT: 'p', MEDIAFLOW_VERTEX_LOCATION: 'europe-west4', MEDIAFLOW_VERTEX_MODEL: 'gemini-2.5-flash' }).vertex).toEqual(
+      {
+        project: 'p',
+        location: 'europe-west4',
+        model: 'gemini-2.5-flash',
+      },
+    );
   });
 
   it('requires the deployment facts on gcp, and lists every problem at once', () => {
@@ -32,7 +34,12 @@ describe('loadConfig', () => {
       loadConfig({ MEDIAFLOW_RUNTIME: 'gcp', MEDIAFLOW_MAX_DELIVERY_ATTEMPTS: '2' });
     } catch (error) {
       const message = (error as Error).message;
-      for (const expected of ['MEDIAFLOW_INGEST_BUCKET is required', 'MEDIAFLOW_DERIVATIVES_BUCKET is required', 'GOOGLE_CLOUD_PROJECT is required', 'MEDIAFLOW_MAX_DELIVERY_ATTEMPTS must be a number in [5, 100]']) {
+      for (const expected of [
+        'MEDIAFLOW_INGEST_BUCKET is required',
+        'MEDIAFLOW_DERIVATIVES_BUCKET is required',
+        'GOOGLE_CLOUD_PROJECT is required',
+        'MEDIAFLOW_MAX_DELIVERY_ATTEMPTS must be a number in [5, 100]',
+      ]) {
         expect(message).toContain(expected);
       }
     }
@@ -73,7 +80,9 @@ describe('loadConfig: partner buckets', () => {
     ['a configured ingest bucket', { MEDIAFLOW_INGEST_BUCKET: 'my-uploads' }, 'ok-drop,my-uploads', 'my-uploads'],
     ['a configured derivatives bucket', { MEDIAFLOW_DERIVATIVES_BUCKET: 'my-outputs' }, 'acme=my-outputs', 'my-outputs'],
   ])('refuses a grant on %s', (_label, env, grants, bucket) => {
-    expect(() => loadConfig({ ...env, MEDIAFLOW_PARTNER_BUCKETS: grants })).toThrow(`MEDIAFLOW_PARTNER_BUCKETS must not name the ingest or derivatives bucket ('${bucket}')`);
+    expect(() => loadConfig({ ...env, MEDIAFLOW_PARTNER_BUCKETS: grants })).toThrow(
+      `MEDIAFLOW_PARTNER_BUCKETS must not name the ingest or derivatives bucket ('${bucket}')`,
+    );
   });
 
   it('names a bucket granted twice only once', () => {

@@ -2,7 +2,15 @@
 import { describe, expect, it } from 'vitest';
 import type { StepFailed } from '../../events/catalog.ts';
 import { HISTORY_LIMIT, appendHistory, newAssetDoc, type AssetDoc, type AssetSource } from '../../shared/domain/asset.ts';
-import { PLAN_FAILED, applyForcedFailure, applyProbeCompleted, applyStepCompleted, applyStepFailed, stepFailure, type StepOutcome } from '../../shared/domain/coordination.ts';
+import {
+  PLAN_FAILED,
+  applyForcedFailure,
+  applyProbeCompleted,
+  applyStepCompleted,
+  applyStepFailed,
+  stepFailure,
+  type StepOutcome,
+} from '../../shared/domain/coordination.ts';
 import { DEFAULT_LIMITS, LimitCode, type Limits } from '../../shared/domain/limits.ts';
 import { PermanentError } from '../../shared/errors.ts';
 import { createStepRegistry } from '../../shared/domain/step.ts';
@@ -12,12 +20,47 @@ import { testStep } from '../support/embedded.ts';
 const now = new Date('2026-11-22T12:00:00Z');
 const noop = async () => ({ outputs: {} });
 const source: AssetSource = {
-  uri: 'gs://ingest/a.mp4', bucket: 'ingest', name: 'a.mp4', generation: '1', size: 10, contentType: null, md5Hash: null,
-  via: 'pubsub-notification', partner: null, idempotencyKey: null, correlationId: null, metadata: {},
+  uri: 'gs://ingest/a.mp4',
+  bucket: 'ingest',
+  name: 'a.mp4',
+  generation: '1',
+  size: 10,
+  contentType: null,
+  md5Hash: null,
+  via: 'pubsub-notification',
+  partner: null,
+  idempotencyKey: null,
+  correlationId: null,
+  metadata: {},
 };
-const probe = (kind: ProbeSummary['kind']): ProbeSummary => ({ kind, formatName: 'mov,mp4', durationSeconds: 1, sizeBytes: 10, bitRate: null, streams: [], tags: {}, warnings: [] });
-const outcome = (step: string, attempt = 1): StepOutcome => ({ step, attempt, startedAt: now, finishedAt: new Date(now.getTime() + 50), outputs: { ok: true }, provenance: { recipeVersion: '1', tools: {} } });
-const failure = (step: string, code: string): StepFailed => ({ orderId: `a|${step}|0`, assetId: 'a', step, shard: { index: 0, count: 1 }, attempt: 1, failedAt: now.toISOString(), error: { code, message: 'nope' }, deadLettered: false });
+const probe = (kind: ProbeSummary['kind']): ProbeSummary => ({
+  kind,
+  formatName: 'mov,mp4',
+  durationSeconds: 1,
+  sizeBytes: 10,
+  bitRate: null,
+  streams: [],
+  tags: {},
+  warnings: [],
+});
+const outcome = (step: string, attempt = 1): StepOutcome => ({
+  step,
+  attempt,
+  startedAt: now,
+  finishedAt: new Date(now.getTime() + 50),
+  outputs: { ok: true },
+  provenance: { recipeVersion: '1', tools: {} },
+});
+const failure = (step: string, code: string): StepFailed => ({
+  orderId: `a|${step}|0`,
+  assetId: 'a',
+  step,
+  shard: { index: 0, count: 1 },
+  attempt: 1,
+  failedAt: now.toISOString(),
+  error: { code, message: 'nope' },
+  deadLettered: false,
+});
 const fresh = (): AssetDoc => newAssetDoc({ id: 'a', source, profile: 'default', previousVersion: null, now });
 
 const registry = createStepRegistry([
@@ -36,7 +79,13 @@ describe('planning on probe', () => {
   });
 
   it('an asset no step applies to is READY at once, with its ready event', () => {
-    const decision = applyProbeCompleted(fresh(), outcome('probe'), probe('image'), createStepRegistry([testStep('video', noop, { appliesTo: () => false })]), now);
+    const decision = applyProbeCompleted(
+      fresh(),
+      outcome('probe'),
+      probe('image'),
+      createStepRegistry([testStep('video', noop, { appliesTo: () => false })]),
+      now,
+    );
     expect(decision.asset.status).toBe('READY');
     expect(decision.emissions.map((emission) => emission.kind)).toEqual(['asset-ready']);
   });
@@ -80,7 +129,13 @@ describe('step results', () => {
 
 describe('a step whose planning throws', () => {
   it('fails the asset with PLAN_FAILED naming the step, instead of failing the message forever', () => {
-    const broken = createStepRegistry([testStep('segments', noop, { shardCount: () => { throw new Error('no frame rate'); } })]);
+    const broken = createStepRegistry([
+      testStep('segments', noop, {
+        shardCount: () => {
+          throw new Error('no frame rate');
+        },
+      }),
+    ]);
     const decision = applyProbeCompleted(fresh(), outcome('probe'), probe('video'), broken, now);
     expect(decision.asset).toMatchObject({ status: 'FAILED', error: { step: 'segments', code: 'PLAN_FAILED' } });
     expect(decision.asset.error?.message).toContain('no frame rate');
@@ -157,12 +212,22 @@ describe('applyForcedFailure', () => {
     const asset = fresh();
     const decision = applyForcedFailure(asset, failure('probe', 'RETRIES_EXHAUSTED'), later);
     expect(decision.note).toBe('applied');
-    expect(decision.asset).toMatchObject({ status: 'FAILED', error: { step: 'probe', code: 'RETRIES_EXHAUSTED', message: 'nope', at: later }, completedAt: later, revision: asset.revision + 1 });
+    expect(decision.asset).toMatchObject({
+      status: 'FAILED',
+      error: { step: 'probe', code: 'RETRIES_EXHAUSTED', message: 'nope', at: later },
+      completedAt: later,
+      revision: asset.revision + 1,
+    });
     expect(decision.asset.steps.probe).toMatchObject({ status: 'FAILED', error: { code: 'RETRIES_EXHAUSTED', message: 'nope' } });
     expect(decision.emissions).toHaveLength(1);
     const emission = decision.emissions[0]!;
     expect(emission.kind).toBe('asset-failed');
-    expect(emission.kind === 'asset-failed' && emission.event).toMatchObject({ assetId: 'a', status: 'FAILED', error: { step: 'probe', code: 'RETRIES_EXHAUSTED' }, failedAt: later.toISOString() });
+    expect(emission.kind === 'asset-failed' && emission.event).toMatchObject({
+      assetId: 'a',
+      status: 'FAILED',
+      error: { step: 'probe', code: 'RETRIES_EXHAUSTED' },
+      failedAt: later.toISOString(),
+    });
     // Not probed yet: the event carries no kind.
     expect(emission.kind === 'asset-failed' && 'kind' in emission.event).toBe(false);
   });
@@ -188,7 +253,7 @@ describe('applyForcedFailure', () => {
     expect(applyForcedFailure(withAttempts, { ...failure('video', 'X'), attempt: 9 }, now).asset.steps.video?.attempts).toBe(9);
   });
 
-  it('a step missing from the plan is added as FAILED with the failure\'s shard count, and the asset still fails', () => {
+  it("a step missing from the plan is added as FAILED with the failure's shard count, and the asset still fails", () => {
     const asset = planned();
     const ghost = { ...failure('ghost', 'STEP_FAILED'), shard: { index: 3, count: 7 } };
     expect(() => applyStepFailed(asset, ghost, now)).toThrow(/no step 'ghost'/);
@@ -222,14 +287,18 @@ describe('applyForcedFailure', () => {
 });
 
 describe('planning against the work-order limit', () => {
-  const sharded = (counts: Record<string, number>) => createStepRegistry(Object.entries(counts).map(([name, count]) => testStep(name, noop, { shardCount: () => count })));
+  const sharded = (counts: Record<string, number>) =>
+    createStepRegistry(Object.entries(counts).map(([name, count]) => testStep(name, noop, { shardCount: () => count })));
   const limits = (maxWorkOrdersPerAsset: number): Limits => ({ ...DEFAULT_LIMITS, maxWorkOrdersPerAsset });
 
   it('plans a fan-out of exactly the limit', () => {
     const decision = applyProbeCompleted(fresh(), outcome('probe'), probe('video'), sharded({ thumbs: 2, segments: 8 }), now, limits(10));
     expect(decision.asset.status).toBe('PROCESSING');
     expect(decision.asset.steps.segments?.shards).toBe(8);
-    expect(decision.emissions).toEqual([{ kind: 'queue-step', step: 'thumbs' }, { kind: 'queue-step', step: 'segments' }]);
+    expect(decision.emissions).toEqual([
+      { kind: 'queue-step', step: 'thumbs' },
+      { kind: 'queue-step', step: 'segments' },
+    ]);
   });
 
   it('refuses one order past it: TOO_MANY_WORK_ORDERS on the widest step, nothing queued', () => {
@@ -245,7 +314,9 @@ describe('planning against the work-order limit', () => {
 
   it('uses DEFAULT_LIMITS when no limits are given', () => {
     expect(applyProbeCompleted(fresh(), outcome('probe'), probe('video'), sharded({ segments: 2000 }), now).asset.status).toBe('PROCESSING');
-    expect(applyProbeCompleted(fresh(), outcome('probe'), probe('video'), sharded({ segments: 2001 }), now).asset.error?.code).toBe(LimitCode.TOO_MANY_WORK_ORDERS);
+    expect(applyProbeCompleted(fresh(), outcome('probe'), probe('video'), sharded({ segments: 2001 }), now).asset.error?.code).toBe(
+      LimitCode.TOO_MANY_WORK_ORDERS,
+    );
   });
 
   it('counts only the steps that apply', () => {
@@ -274,31 +345,68 @@ describe('planning against the work-order limit', () => {
   it('a step whose shardCount throws a PermanentError keeps its code', () => {
     const broken = createStepRegistry([
       testStep('ok', noop),
-      testStep('segments', noop, { shardCount: () => { throw new PermanentError('UNSUPPORTED_MEDIA', 'no frame rate'); } }),
+      testStep('segments', noop, {
+        shardCount: () => {
+          throw new PermanentError('UNSUPPORTED_MEDIA', 'no frame rate');
+        },
+      }),
     ]);
     const decision = applyProbeCompleted(fresh(), outcome('probe'), probe('video'), broken, now);
-    expect(decision.asset).toMatchObject({ status: 'FAILED', error: { step: 'segments', code: 'UNSUPPORTED_MEDIA', message: 'could not plan this step: no frame rate' } });
+    expect(decision.asset).toMatchObject({
+      status: 'FAILED',
+      error: { step: 'segments', code: 'UNSUPPORTED_MEDIA', message: 'could not plan this step: no frame rate' },
+    });
     expect(decision.asset.steps.ok).toBeUndefined();
   });
 
   it('a step whose appliesTo throws a plain Error gives PLAN_FAILED; a thrown non-Error is stringified', () => {
-    const byError = createStepRegistry([testStep('tag', noop, { appliesTo: () => { throw new TypeError('x is undefined'); } })]);
-    expect(applyProbeCompleted(fresh(), outcome('probe'), probe('image'), byError, now).asset.error).toMatchObject({ step: 'tag', code: PLAN_FAILED, message: 'could not plan this step: x is undefined' });
-    // eslint-disable-next-line @typescript-eslint/only-throw-error -- a step that throws a non-Error is the case under test
-    const byString = createStepRegistry([testStep('tag', noop, { shardCount: () => { throw 'plain string'; } })]);
-    expect(applyProbeCompleted(fresh(), outcome('probe'), probe('image'), byString, now).asset.error).toMatchObject({ code: PLAN_FAILED, message: 'could not plan this step: plain string' });
+    const byError = createStepRegistry([
+      testStep('tag', noop, {
+        appliesTo: () => {
+          throw new TypeError('x is undefined');
+        },
+      }),
+    ]);
+    expect(applyProbeCompleted(fresh(), outcome('probe'), probe('image'), byError, now).asset.error).toMatchObject({
+      step: 'tag',
+      code: PLAN_FAILED,
+      message: 'could not plan this step: x is undefined',
+    });
+    const byString = createStepRegistry([
+      testStep('tag', noop, {
+        shardCount: () => {
+          // eslint-disable-next-line @typescript-eslint/only-throw-error -- a step that throws a non-Error is the case under test
+          throw 'plain string';
+        },
+      }),
+    ]);
+    expect(applyProbeCompleted(fresh(), outcome('probe'), probe('image'), byString, now).asset.error).toMatchObject({
+      code: PLAN_FAILED,
+      message: 'could not plan this step: plain string',
+    });
   });
 
   it('the first step in registry order whose planning throws is the one named', () => {
     const twoBroken = createStepRegistry([
-      testStep('first', noop, { shardCount: () => { throw new Error('one'); } }),
-      testStep('second', noop, { shardCount: () => { throw new PermanentError('X', 'two'); } }),
+      testStep('first', noop, {
+        shardCount: () => {
+          throw new Error('one');
+        },
+      }),
+      testStep('second', noop, {
+        shardCount: () => {
+          throw new PermanentError('X', 'two');
+        },
+      }),
     ]);
     expect(applyProbeCompleted(fresh(), outcome('probe'), probe('video'), twoBroken, now).asset.error).toMatchObject({ step: 'first', code: PLAN_FAILED });
   });
 
   it('a planning failure on an asset that is not RECEIVED is not re-applied', () => {
     const failed = applyProbeCompleted(fresh(), outcome('probe'), probe('video'), sharded({ segments: 11 }), now, limits(10)).asset;
-    expect(applyProbeCompleted(failed, outcome('probe'), probe('video'), sharded({ segments: 11 }), now, limits(10))).toMatchObject({ note: 'late', emissions: [] });
+    expect(applyProbeCompleted(failed, outcome('probe'), probe('video'), sharded({ segments: 11 }), now, limits(10))).toMatchObject({
+      note: 'late',
+      emissions: [],
+    });
   });
 });

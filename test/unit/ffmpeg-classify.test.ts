@@ -24,18 +24,100 @@ interface Row {
 }
 
 const rows: Row[] = [
-  { name: 'a missing binary', exit: { code: null, stderr: '', spawnError: { binary: '/opt/ffmpeg', error: errno('ENOENT') } }, kind: 'not-installed', type: ConfigError, message: /could not run \/opt\/ffmpeg \(ENOENT\); install ffmpeg or fix FFMPEG_PATH$/ },
-  { name: 'a binary that is not executable', exit: { tool: 'ffprobe', code: null, stderr: '', spawnError: { binary: '/opt/ffprobe', error: errno('EACCES') } }, kind: 'not-installed', type: ConfigError, message: /fix FFPROBE_PATH$/ },
-  { name: 'a spawn the machine refused', exit: { code: null, stderr: '', spawnError: { binary: 'ffmpeg', error: errno('EAGAIN') } }, kind: 'spawn-failed', type: TransientError, code: 'FFMPEG_SPAWN_FAILED', message: /could not run ffmpeg \(EAGAIN\)/ },
-  { name: 'our deadline', exit: { code: null, signal: 'SIGKILL', endedBy: { reason: 'timeout', limit: 200 } }, kind: 'timeout', type: TransientError, code: 'FFMPEG_TIMEOUT', message: /did not finish within 200 ms/ },
-  { name: "ffprobe's deadline", exit: { tool: 'ffprobe', code: null, signal: 'SIGKILL', endedBy: { reason: 'timeout', limit: 200 } }, kind: 'timeout', type: TransientError, code: 'PROBE_TIMEOUT', message: /did not finish/ },
-  { name: 'too much output', exit: { code: null, signal: 'SIGKILL', endedBy: { reason: 'output-limit', limit: 10 } }, kind: 'output-limit', type: PermanentError, code: 'UNSUPPORTED_MEDIA', message: /printed more than 10 characters/ },
-  ...[...CRASH_SIGNALS].map((signal): Row => ({ name: `a crash (${signal})`, exit: { code: null, signal }, kind: 'crash', type: PermanentError, code: 'CORRUPT_MEDIA', message: new RegExp(`crashed \\(${signal}\\)`) })),
-  { name: 'a kill we did not send (the OOM killer)', exit: { code: null, signal: 'SIGKILL' }, kind: 'killed', type: TransientError, code: 'FFMPEG_KILLED', message: /was killed by SIGKILL/ },
-  { name: 'a SIGTERM from outside', exit: { code: null, signal: 'SIGTERM' }, kind: 'killed', type: TransientError, code: 'FFMPEG_KILLED', message: /was killed by SIGTERM/ },
-  { name: 'memory exhausted', exit: { stderr: 'Error while filtering: Cannot allocate memory\n' }, kind: 'out-of-resources', type: TransientError, code: 'FFMPEG_OUT_OF_RESOURCES', message: /Cannot allocate memory/ },
-  { name: 'a full disk', exit: { stderr: 'av_interleaved_write_frame(): No space left on device\n' }, kind: 'out-of-resources', type: TransientError, code: 'FFMPEG_OUT_OF_RESOURCES', message: /No space left/ },
-  { name: 'an input ffmpeg cannot decode', exit: {}, kind: 'failed', type: PermanentError, code: 'CORRUPT_MEDIA', message: /^decode: segment encode exited with code 1: Invalid data found/ },
+  {
+    name: 'a missing binary',
+    exit: { code: null, stderr: '', spawnError: { binary: '/opt/ffmpeg', error: errno('ENOENT') } },
+    kind: 'not-installed',
+    type: ConfigError,
+    message: /could not run \/opt\/ffmpeg \(ENOENT\); install ffmpeg or fix FFMPEG_PATH$/,
+  },
+  {
+    name: 'a binary that is not executable',
+    exit: { tool: 'ffprobe', code: null, stderr: '', spawnError: { binary: '/opt/ffprobe', error: errno('EACCES') } },
+    kind: 'not-installed',
+    type: ConfigError,
+    message: /fix FFPROBE_PATH$/,
+  },
+  {
+    name: 'a spawn the machine refused',
+    exit: { code: null, stderr: '', spawnError: { binary: 'ffmpeg', error: errno('EAGAIN') } },
+    kind: 'spawn-failed',
+    type: TransientError,
+    code: 'FFMPEG_SPAWN_FAILED',
+    message: /could not run ffmpeg \(EAGAIN\)/,
+  },
+  {
+    name: 'our deadline',
+    exit: { code: null, signal: 'SIGKILL', endedBy: { reason: 'timeout', limit: 200 } },
+    kind: 'timeout',
+    type: TransientError,
+    code: 'FFMPEG_TIMEOUT',
+    message: /did not finish within 200 ms/,
+  },
+  {
+    name: "ffprobe's deadline",
+    exit: { tool: 'ffprobe', code: null, signal: 'SIGKILL', endedBy: { reason: 'timeout', limit: 200 } },
+    kind: 'timeout',
+    type: TransientError,
+    code: 'PROBE_TIMEOUT',
+    message: /did not finish/,
+  },
+  {
+    name: 'too much output',
+    exit: { code: null, signal: 'SIGKILL', endedBy: { reason: 'output-limit', limit: 10 } },
+    kind: 'output-limit',
+    type: PermanentError,
+    code: 'UNSUPPORTED_MEDIA',
+    message: /printed more than 10 characters/,
+  },
+  ...[...CRASH_SIGNALS].map((signal): Row => ({
+    name: `a crash (${signal})`,
+    exit: { code: null, signal },
+    kind: 'crash',
+    type: PermanentError,
+    code: 'CORRUPT_MEDIA',
+    message: new RegExp(`crashed \\(${signal}\\)`),
+  })),
+  {
+    name: 'a kill we did not send (the OOM killer)',
+    exit: { code: null, signal: 'SIGKILL' },
+    kind: 'killed',
+    type: TransientError,
+    code: 'FFMPEG_KILLED',
+    message: /was killed by SIGKILL/,
+  },
+  {
+    name: 'a SIGTERM from outside',
+    exit: { code: null, signal: 'SIGTERM' },
+    kind: 'killed',
+    type: TransientError,
+    code: 'FFMPEG_KILLED',
+    message: /was killed by SIGTERM/,
+  },
+  {
+    name: 'memory exhausted',
+    exit: { stderr: 'Error while filtering: Cannot allocate memory\n' },
+    kind: 'out-of-resources',
+    type: TransientError,
+    code: 'FFMPEG_OUT_OF_RESOURCES',
+    message: /Cannot allocate memory/,
+  },
+  {
+    name: 'a full disk',
+    exit: { stderr: 'av_interleaved_write_frame(): No space left on device\n' },
+    kind: 'out-of-resources',
+    type: TransientError,
+    code: 'FFMPEG_OUT_OF_RESOURCES',
+    message: /No space left/,
+  },
+  {
+    name: 'an input ffmpeg cannot decode',
+    exit: {},
+    kind: 'failed',
+    type: PermanentError,
+    code: 'CORRUPT_MEDIA',
+    message: /^decode: segment encode exited with code 1: Invalid data found/,
+  },
 ];
 
 describe('classifyExit', () => {
@@ -79,7 +161,13 @@ describe('classifyFailure and settleRun', () => {
 
   it("lets a failed read of the source outrank the tool's verdict", async () => {
     const storeError = new Error('generation replaced');
-    const source = { settle: <T>(run: Promise<T>): Promise<T> => run.then(() => Promise.reject(storeError), () => Promise.reject(storeError)) };
+    const source = {
+      settle: <T>(run: Promise<T>): Promise<T> =>
+        run.then(
+          () => Promise.reject(storeError),
+          () => Promise.reject(storeError),
+        ),
+    };
     await expect(settleRun(Promise.reject(failure), { what: 'x' }, source)).rejects.toBe(storeError);
     await expect(settleRun(Promise.reject(failure), { what: 'x' })).rejects.toBeInstanceOf(PermanentError);
   });

@@ -42,14 +42,22 @@ const header = (file: string) => withFileBytes(file, (bytes) => readHeifHeader(b
 describe('readHeifHeader', () => {
   it('reads a HEIC the way a phone writes it: size as shown after irot, HEVC, an ICC profile', async () => {
     expect(sniff(await readFile(heic))).toEqual({ kind: 'image', format: 'heif' });
-    expect(await header(heic)).toMatchObject({ codec: 'hevc', width: 320, height: 240, rotation: 90, mirrored: false, otherTopLevelImages: 0, colour: { icc: true } });
+    expect(await header(heic)).toMatchObject({
+      codec: 'hevc',
+      width: 320,
+      height: 240,
+      rotation: 90,
+      mirrored: false,
+      otherTopLevelImages: 0,
+      colour: { icc: true },
+    });
   });
 
   it('reads an AVIF as AV1', async () => {
     expect(await header(avif)).toMatchObject({ codec: 'av1', width: 320, height: 240, rotation: 90 });
   });
 
-  it('takes a grid image\'s size from the grid, not from its padded tiles', async () => {
+  it("takes a grid image's size from the grid, not from its padded tiles", async () => {
     const facts = await header(grid);
     expect(facts).toMatchObject({ codec: 'hevc', grid: { rows: 1, columns: 1 }, width: 48, height: 32 });
     // The one tile is coded at HEVC's 64 px minimum: more is decoded than shown.
@@ -64,7 +72,10 @@ describe('readHeifHeader', () => {
   it('refuses a header that declares a giant picture before anything decodes it', async () => {
     const giant = join(dir, 'giant.heic');
     await writeFile(giant, heifDeclaring(await readFile(heic), 40_000, 30_000));
-    await expect(header(giant)).rejects.toMatchObject({ code: PermanentErrorCode.IMAGE_TOO_LARGE, message: 'the HEIF primary image declares 40000×30000 = 1.2 Gpx, over the 268 Mpx limit' });
+    await expect(header(giant)).rejects.toMatchObject({
+      code: PermanentErrorCode.IMAGE_TOO_LARGE,
+      message: 'the HEIF primary image declares 40000×30000 = 1.2 Gpx, over the 268 Mpx limit',
+    });
     await expect(probeFile(giant, NO_FFPROBE)).rejects.toMatchObject({ code: PermanentErrorCode.IMAGE_TOO_LARGE });
   });
 

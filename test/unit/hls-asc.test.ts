@@ -24,15 +24,55 @@ function esds(config: Buffer, objectTypeIndication = 0x40): Buffer {
 }
 
 describe('AudioSpecificConfig', () => {
-  const table: readonly [string, Buffer, { audioObjectType: number; samplingFrequency: number; channelConfiguration: number; channels: number | null }, string][] = [
-    ['AAC-LC mono 48 kHz (the mono HLS rendition)', bits([2, 5], [3, 4], [1, 4], [0, 3]), { audioObjectType: 2, samplingFrequency: 48_000, channelConfiguration: 1, channels: 1 }, 'mp4a.40.2'],
-    ['AAC-LC stereo 44.1 kHz', bits([2, 5], [4, 4], [2, 4], [0, 3]), { audioObjectType: 2, samplingFrequency: 44_100, channelConfiguration: 2, channels: 2 }, 'mp4a.40.2'],
-    ['AAC-LC 5.1 48 kHz', bits([2, 5], [3, 4], [6, 4], [0, 3]), { audioObjectType: 2, samplingFrequency: 48_000, channelConfiguration: 6, channels: 6 }, 'mp4a.40.2'],
-    ['AAC-LC 7.1 (configuration 7 is eight channels)', bits([2, 5], [3, 4], [7, 4], [0, 3]), { audioObjectType: 2, samplingFrequency: 48_000, channelConfiguration: 7, channels: 8 }, 'mp4a.40.2'],
+  const table: readonly [
+    string,
+    Buffer,
+    { audioObjectType: number; samplingFrequency: number; channelConfiguration: number; channels: number | null },
+    string,
+  ][] = [
+    [
+      'AAC-LC mono 48 kHz (the mono HLS rendition)',
+      bits([2, 5], [3, 4], [1, 4], [0, 3]),
+      { audioObjectType: 2, samplingFrequency: 48_000, channelConfiguration: 1, channels: 1 },
+      'mp4a.40.2',
+    ],
+    [
+      'AAC-LC stereo 44.1 kHz',
+      bits([2, 5], [4, 4], [2, 4], [0, 3]),
+      { audioObjectType: 2, samplingFrequency: 44_100, channelConfiguration: 2, channels: 2 },
+      'mp4a.40.2',
+    ],
+    [
+      'AAC-LC 5.1 48 kHz',
+      bits([2, 5], [3, 4], [6, 4], [0, 3]),
+      { audioObjectType: 2, samplingFrequency: 48_000, channelConfiguration: 6, channels: 6 },
+      'mp4a.40.2',
+    ],
+    [
+      'AAC-LC 7.1 (configuration 7 is eight channels)',
+      bits([2, 5], [3, 4], [7, 4], [0, 3]),
+      { audioObjectType: 2, samplingFrequency: 48_000, channelConfiguration: 7, channels: 8 },
+      'mp4a.40.2',
+    ],
     // HE-AAC (SBR) whose core rate is stated explicitly: index 15, then 24 bits of rate.
-    ['HE-AAC with an explicit 22 050 Hz core rate', bits([5, 5], [15, 4], [22_050, 24], [2, 4], [3, 4], [2, 5]), { audioObjectType: 5, samplingFrequency: 22_050, channelConfiguration: 2, channels: 2 }, 'mp4a.40.5'],
-    ['an escaped object type (31 → 32 + 10 = 42, USAC)', bits([31, 5], [10, 6], [3, 4], [2, 4], [0, 5]), { audioObjectType: 42, samplingFrequency: 48_000, channelConfiguration: 2, channels: 2 }, 'mp4a.40.42'],
-    ['channelConfiguration 0: the channels are in a PCE, reported as unknown', bits([2, 5], [3, 4], [0, 4], [0, 3]), { audioObjectType: 2, samplingFrequency: 48_000, channelConfiguration: 0, channels: null }, 'mp4a.40.2'],
+    [
+      'HE-AAC with an explicit 22 050 Hz core rate',
+      bits([5, 5], [15, 4], [22_050, 24], [2, 4], [3, 4], [2, 5]),
+      { audioObjectType: 5, samplingFrequency: 22_050, channelConfiguration: 2, channels: 2 },
+      'mp4a.40.5',
+    ],
+    [
+      'an escaped object type (31 → 32 + 10 = 42, USAC)',
+      bits([31, 5], [10, 6], [3, 4], [2, 4], [0, 5]),
+      { audioObjectType: 42, samplingFrequency: 48_000, channelConfiguration: 2, channels: 2 },
+      'mp4a.40.42',
+    ],
+    [
+      'channelConfiguration 0: the channels are in a PCE, reported as unknown',
+      bits([2, 5], [3, 4], [0, 4], [0, 3]),
+      { audioObjectType: 2, samplingFrequency: 48_000, channelConfiguration: 0, channels: null },
+      'mp4a.40.2',
+    ],
   ];
 
   it.each(table)('reads %s', (_name, config, expected, codec) => {

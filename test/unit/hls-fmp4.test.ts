@@ -73,14 +73,31 @@ describe('fragmented MP4', () => {
 
   it('reads the track: id, handler, timescale, trex defaults and the RFC 6381 codec string', () => {
     expect(parseInit(init())).toEqual([
-      { trackId: TRACK, handler: 'vide', timescale: TIMESCALE, defaultDuration: FRAME, defaultSize: 0, defaultFlags: NON_SYNC, codec: 'avc1.64001f', width: 1280, height: 720 },
+      {
+        trackId: TRACK,
+        handler: 'vide',
+        timescale: TIMESCALE,
+        defaultDuration: FRAME,
+        defaultSize: 0,
+        defaultFlags: NON_SYNC,
+        codec: 'avc1.64001f',
+        width: 1280,
+        height: 720,
+      },
     ]);
   });
 
   it('times a segment of several fragments from tfdt, trex durations and composition offsets', () => {
     const [track] = parseInit(init());
     const { fragments } = splitFragmented(file);
-    expect(parseSegment(Buffer.concat(fragments), track!)).toEqual({ decodeTime: 14_336, duration: 120 * FRAME, presentationStart: 15_360, samples: 120, startsWithSync: true, internalGaps: 0 });
+    expect(parseSegment(Buffer.concat(fragments), track!)).toEqual({
+      decodeTime: 14_336,
+      duration: 120 * FRAME,
+      presentationStart: 15_360,
+      samples: 120,
+      startsWithSync: true,
+      internalGaps: 0,
+    });
   });
 
   it('counts fragments that do not continue where the previous one ended, and sees a segment not starting on a sync sample', () => {

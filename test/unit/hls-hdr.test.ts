@@ -26,8 +26,29 @@ const X265_MAIN10_HVCC = Buffer.from(
 function probe(video: Partial<StreamSummary>): { probe: ProbeSummary } {
   return {
     probe: {
-      kind: 'video', formatName: 'mov,mp4,m4a,3gp,3g2,mj2', durationSeconds: 20, sizeBytes: 1, bitRate: null, tags: {}, warnings: [], display: { width: 1920, height: 1080 },
-      streams: [{ index: 0, type: 'video', codec: 'hevc', attachedPicture: false, width: 1920, height: 1080, durationSeconds: 20, frameRate: 24, frameRateExact: '24/1', fieldOrder: 'progressive', ...video }],
+      kind: 'video',
+      formatName: 'mov,mp4,m4a,3gp,3g2,mj2',
+      durationSeconds: 20,
+      sizeBytes: 1,
+      bitRate: null,
+      tags: {},
+      warnings: [],
+      display: { width: 1920, height: 1080 },
+      streams: [
+        {
+          index: 0,
+          type: 'video',
+          codec: 'hevc',
+          attachedPicture: false,
+          width: 1920,
+          height: 1080,
+          durationSeconds: 20,
+          frameRate: 24,
+          frameRateExact: '24/1',
+          fieldOrder: 'progressive',
+          ...video,
+        },
+      ],
     },
   };
 }
@@ -55,13 +76,25 @@ describe('the HEVC codec string (ISO/IEC 14496-15 Annex E)', () => {
 
 describe('HDR10 static metadata for x265', () => {
   const display = {
-    side_data_type: 'Mastering display metadata', red_x: '34000/50000', red_y: '16000/50000', green_x: '13250/50000', green_y: '34500/50000',
-    blue_x: '7500/50000', blue_y: '3000/50000', white_point_x: '15635/50000', white_point_y: '16450/50000', min_luminance: '1/10000', max_luminance: '10000000/10000',
+    side_data_type: 'Mastering display metadata',
+    red_x: '34000/50000',
+    red_y: '16000/50000',
+    green_x: '13250/50000',
+    green_y: '34500/50000',
+    blue_x: '7500/50000',
+    blue_y: '3000/50000',
+    white_point_x: '15635/50000',
+    white_point_y: '16450/50000',
+    min_luminance: '1/10000',
+    max_luminance: '10000000/10000',
   };
   const light = { side_data_type: 'Content light level metadata', max_content: 1000, max_average: 400 };
 
-  it('converts ffprobe\'s rationals to x265\'s units, in G B R WP L order', () => {
-    expect(hdr10FromSideData([display, light])).toEqual({ masterDisplay: 'G(13250,34500)B(7500,3000)R(34000,16000)WP(15635,16450)L(10000000,1)', maxCll: '1000,400' });
+  it("converts ffprobe's rationals to x265's units, in G B R WP L order", () => {
+    expect(hdr10FromSideData([display, light])).toEqual({
+      masterDisplay: 'G(13250,34500)B(7500,3000)R(34000,16000)WP(15635,16450)L(10000000,1)',
+      maxCll: '1000,400',
+    });
   });
 
   it('gives nothing when either half is missing or unreadable', () => {
@@ -79,7 +112,7 @@ describe('HDR10 static metadata for x265', () => {
 });
 
 describe('the hdr profile', () => {
-  it('turns the HDR ladder on by the asset\'s profile name; any other name leaves it off', () => {
+  it("turns the HDR ladder on by the asset's profile name; any other name leaves it off", () => {
     expect(DEFAULT_HLS_SETTINGS.hdrLadder).toBe(false);
     expect(HDR.hdrLadder).toBe(true);
     expect(hlsSettingsFor(DEFAULT_HLS_SETTINGS, 'default')).toBe(DEFAULT_HLS_SETTINGS);
@@ -109,9 +142,18 @@ describe('the hdr profile', () => {
     const graph = filterGraph(params);
     expect(graph).toMatch(/setpts=PTS\+\d+,split=2\[sdr\]\[hdr\];\[sdr\]zscale=tin=smpte2084/);
     expect(graph).toContain('[hdr]split=4[h0][h1][h2][h3]');
-    expect(graph).toContain('[h3]scale=w=640:h=360:flags=bicubic:in_color_matrix=bt2020:out_color_matrix=bt2020:in_range=tv:out_range=tv,setsar=1,format=yuv420p10le[v7]');
-    const args = encodeArgs(params, fileInput('/s/source'), allRenditions(params).map((r) => `/o/${r.name}.mp4`), null).join(' ');
-    expect(args).toContain('-map [v4] -c:v libx265 -preset veryfast -profile:v main10 -crf 28 -maxrate 6000k -bufsize 12000k -tag:v hvc1 -color_primaries bt2020 -color_trc smpte2084 -colorspace bt2020nc -color_range tv');
+    expect(graph).toContain(
+      '[h3]scale=w=640:h=360:flags=bicubic:in_color_matrix=bt2020:out_color_matrix=bt2020:in_range=tv:out_range=tv,setsar=1,format=yuv420p10le[v7]',
+    );
+    const args = encodeArgs(
+      params,
+      fileInput('/s/source'),
+      allRenditions(params).map((r) => `/o/${r.name}.mp4`),
+      null,
+    ).join(' ');
+    expect(args).toContain(
+      '-map [v4] -c:v libx265 -preset veryfast -profile:v main10 -crf 28 -maxrate 6000k -bufsize 12000k -tag:v hvc1 -color_primaries bt2020 -color_trc smpte2084 -colorspace bt2020nc -color_range tv',
+    );
     expect(args.match(/libx264/g)).toHaveLength(4);
     expect(args.match(/libx265/g)).toHaveLength(4);
   });
@@ -128,7 +170,10 @@ describe('VIDEO-RANGE in the master playlist', () => {
       ],
     });
     expect(text).toContain('CODECS="hvc1.2.4.L63.90,mp4a.40.2",RESOLUTION=640x360,FRAME-RATE=24.000,VIDEO-RANGE=PQ,AUDIO="audio-aac"');
-    expect(parseMaster(text).variants.map((v) => [v.uri, v.attributes['VIDEO-RANGE']])).toEqual([['360p.m3u8', 'SDR'], ['360p-hdr.m3u8', 'PQ']]);
+    expect(parseMaster(text).variants.map((v) => [v.uri, v.attributes['VIDEO-RANGE']])).toEqual([
+      ['360p.m3u8', 'SDR'],
+      ['360p-hdr.m3u8', 'PQ'],
+    ]);
   });
 
   it('writes no VIDEO-RANGE for a presentation without an HDR ladder', () => {

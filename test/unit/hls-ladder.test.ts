@@ -5,9 +5,25 @@ import { DEFAULT_HLS_SETTINGS } from '../../shared/media/hls/settings.ts';
 import { chooseFrameRate, offsetSeconds, planTimeline, segmentWindow } from '../../shared/media/hls/timeline.ts';
 
 const settings = DEFAULT_HLS_SETTINGS;
-const video = (fields: Partial<StreamSummary> = {}): StreamSummary => ({ index: 0, type: 'video', codec: 'h264', attachedPicture: false, frameRate: 30, frameRateExact: '30/1', ...fields });
+const video = (fields: Partial<StreamSummary> = {}): StreamSummary => ({
+  index: 0,
+  type: 'video',
+  codec: 'h264',
+  attachedPicture: false,
+  frameRate: 30,
+  frameRateExact: '30/1',
+  ...fields,
+});
 const probe = (display: { width: number; height: number }): ProbeSummary => ({
-  kind: 'video', formatName: 'mov,mp4', durationSeconds: 60, sizeBytes: 1, bitRate: null, streams: [video()], tags: {}, display, warnings: [],
+  kind: 'video',
+  formatName: 'mov,mp4',
+  durationSeconds: 60,
+  sizeBytes: 1,
+  bitRate: null,
+  streams: [video()],
+  tags: {},
+  display,
+  warnings: [],
 });
 const sizes = (display: { width: number; height: number }, rate = { num: 30, den: 1 }): string[] =>
   chooseLadder(probe(display), rate, settings).map((rendition) => `${rendition.name} ${rendition.width}x${rendition.height} ${rendition.maxKbps}k`);

@@ -20,10 +20,27 @@ const settings = DEFAULT_HLS_SETTINGS;
 
 function context(video: Partial<StreamSummary>, outputs: Record<string, DocData> = {}): PlanContext {
   const probe: ProbeSummary = {
-    kind: 'video', formatName: 'mov,mp4', durationSeconds: 20, sizeBytes: 1, bitRate: null, tags: {}, warnings: [],
+    kind: 'video',
+    formatName: 'mov,mp4',
+    durationSeconds: 20,
+    sizeBytes: 1,
+    bitRate: null,
+    tags: {},
+    warnings: [],
     display: { width: 1280, height: 720 },
     streams: [
-      { index: 0, type: 'video', codec: 'h264', attachedPicture: false, width: 1280, height: 720, durationSeconds: 20, frameRate: 29.97003, frameRateExact: '30000/1001', ...video },
+      {
+        index: 0,
+        type: 'video',
+        codec: 'h264',
+        attachedPicture: false,
+        width: 1280,
+        height: 720,
+        durationSeconds: 20,
+        frameRate: 29.97003,
+        frameRateExact: '30000/1001',
+        ...video,
+      },
       { index: 1, type: 'audio', codec: 'aac', attachedPicture: false, channels: 6, channelLayout: '5.1', sampleRate: 44_100, durationSeconds: 20 },
     ],
   };
@@ -55,10 +72,10 @@ describe('hls-segment work orders', () => {
 
   it('decode once and split into every rendition, on the frame grid, offset by about a second', () => {
     expect(filterGraph(segmentParams(plan, settings, 1))).toBe(
-      '[0:0]setfield=prog,fps=30000/1001,trim=start_pts=179:end_pts=358,setpts=PTS+30,split=3[s0][s1][s2];'
-        + '[s0]scale=w=1280:h=720:flags=bicubic:in_color_matrix=bt709:out_color_matrix=bt709:in_range=tv:out_range=tv,setsar=1,format=yuv420p[v0];'
-        + '[s1]scale=w=854:h=480:flags=bicubic:in_color_matrix=bt709:out_color_matrix=bt709:in_range=tv:out_range=tv,setsar=1,format=yuv420p[v1];'
-        + '[s2]scale=w=640:h=360:flags=bicubic:in_color_matrix=bt709:out_color_matrix=bt709:in_range=tv:out_range=tv,setsar=1,format=yuv420p[v2]',
+      '[0:0]setfield=prog,fps=30000/1001,trim=start_pts=179:end_pts=358,setpts=PTS+30,split=3[s0][s1][s2];' +
+        '[s0]scale=w=1280:h=720:flags=bicubic:in_color_matrix=bt709:out_color_matrix=bt709:in_range=tv:out_range=tv,setsar=1,format=yuv420p[v0];' +
+        '[s1]scale=w=854:h=480:flags=bicubic:in_color_matrix=bt709:out_color_matrix=bt709:in_range=tv:out_range=tv,setsar=1,format=yuv420p[v1];' +
+        '[s2]scale=w=640:h=360:flags=bicubic:in_color_matrix=bt709:out_color_matrix=bt709:in_range=tv:out_range=tv,setsar=1,format=yuv420p[v2]',
     );
   });
 
@@ -66,7 +83,9 @@ describe('hls-segment work orders', () => {
     const args = encodeArgs(segmentParams(plan, settings, 1), fileInput('/s/source'), ['/s/720p.mp4', '/s/480p.mp4', '/s/360p.mp4']).join(' ');
     expect(args).toContain('-copyts -start_at_zero -noaccurate_seek -ss 5.972634');
     expect(args).toContain('-x264-params keyint=60:scenecut=0:open-gop=0:stitchable=1');
-    expect(args).toContain('-use_editlist 0 -avoid_negative_ts disabled -movflags +frag_keyframe+empty_moov+default_base_moof+frag_discont+skip_trailer+negative_cts_offsets /s/720p.mp4');
+    expect(args).toContain(
+      '-use_editlist 0 -avoid_negative_ts disabled -movflags +frag_keyframe+empty_moov+default_base_moof+frag_discont+skip_trailer+negative_cts_offsets /s/720p.mp4',
+    );
     expect(args).toContain('-i file:/s/source');
     expect(args).not.toContain('noautorotate');
   });
@@ -91,9 +110,17 @@ describe('hls-segment work orders', () => {
 describe('hls-audio work orders', () => {
   const audioOutputs = { gain: { trackGainDb: -3.5 }, channels: { output: 2 } } as unknown as DocData;
 
-  it('take the audio step\'s gain and channel plan, and start where the video does', () => {
+  it("take the audio step's gain and channel plan, and start where the video does", () => {
     const params = planAudioParams(context({}, { audio: audioOutputs }), settings);
-    expect(params).toMatchObject({ gainDb: -3.5, gainSource: 'audio', outputChannels: 2, kbps: 128, framesPerSegment: 281, offsetSeconds: 1.001, videoStreamIndex: 0 });
+    expect(params).toMatchObject({
+      gainDb: -3.5,
+      gainSource: 'audio',
+      outputChannels: 2,
+      kbps: 128,
+      framesPerSegment: 281,
+      offsetSeconds: 1.001,
+      videoStreamIndex: 0,
+    });
     expect(validator('hls-audio')(toDoc(params))).toEqual([]);
   });
 
@@ -107,13 +134,22 @@ describe('hls-audio work orders', () => {
     expect(audioFilter(params)).toMatch(/^atrim=end_sample=882000,pan=stereo\|c0=.*,aresample=48000:async=1,volume=-3\.50dB,asetpts=PTS\+48048$/);
     // 281 AAC frames are 5.994666… s: one microsecond under puts exactly 281 in each fragment.
     expect(fragmentMicroseconds(281)).toBe(5_994_666);
-    expect(audioEncodeArgs(params, fileInput('/s/source'), '/s/audio.mp4').join(' ')).toContain('-frag_duration 5994666 -movflags +empty_moov+default_base_moof+frag_discont+skip_trailer+negative_cts_offsets /s/audio.mp4');
+    expect(audioEncodeArgs(params, fileInput('/s/source'), '/s/audio.mp4').join(' ')).toContain(
+      '-frag_duration 5994666 -movflags +empty_moov+default_base_moof+frag_discont+skip_trailer+negative_cts_offsets /s/audio.mp4',
+    );
   });
 });
 
 describe('hls-package work orders', () => {
   it('carry the fan-in summary, also of a single-shard video whose outputs the coordinator did not fold', () => {
-    const shard = { index: 0, frames: 100, startSeconds: 1, durationSeconds: 3.3, renditions: { '720p': { bytes: 10, initSha256: 'a'.repeat(64) } }, sourceRead: { requests: 3, bytesRead: 4000 } };
+    const shard = {
+      index: 0,
+      frames: 100,
+      startSeconds: 1,
+      durationSeconds: 3.3,
+      renditions: { '720p': { bytes: 10, initSha256: 'a'.repeat(64) } },
+      sourceRead: { requests: 3, bytesRead: 4000 },
+    };
     const single = planPackageParams(context({ durationSeconds: 3.3 }, { 'hls-segment': shard as unknown as DocData }), settings);
     expect(single.video).toMatchObject({ segmentCount: 1, emptySegments: [] });
     expect(single.video?.renditions[0]).toEqual({ name: '720p', initSha256: ['a'.repeat(64)] });
@@ -123,13 +159,37 @@ describe('hls-package work orders', () => {
     expect(validator('hls-package')(toDoc(folded))).toEqual([]);
   });
 
-  it('carry the audio step\'s decoded length for the audio-duration check, or say the container\'s is used', () => {
-    const hlsAudio = { rendition: 'aac', segmentCount: 4, initSha256: 'b'.repeat(64), gainDb: 0, gainSource: 'audio', primingSeconds: 1024 / 48_000, channels: 2, source: { audioSeconds: 0, videoSeconds: 0 } };
-    const segments = combineShards([{ index: 0, frames: 100, startSeconds: 1, durationSeconds: 3.3, renditions: { '720p': { bytes: 10, initSha256: 'a'.repeat(64) } }, sourceRead: { requests: 1, bytesRead: 1 } }]);
-    const decoded = planPackageParams(context({}, { 'hls-segment': segments, 'hls-audio': hlsAudio as unknown as DocData, audio: { decodedSamples: 960_000, decodedSampleRate: 48_000 } }), settings);
+  it("carry the audio step's decoded length for the audio-duration check, or say the container's is used", () => {
+    const hlsAudio = {
+      rendition: 'aac',
+      segmentCount: 4,
+      initSha256: 'b'.repeat(64),
+      gainDb: 0,
+      gainSource: 'audio',
+      primingSeconds: 1024 / 48_000,
+      channels: 2,
+      source: { audioSeconds: 0, videoSeconds: 0 },
+    };
+    const segments = combineShards([
+      {
+        index: 0,
+        frames: 100,
+        startSeconds: 1,
+        durationSeconds: 3.3,
+        renditions: { '720p': { bytes: 10, initSha256: 'a'.repeat(64) } },
+        sourceRead: { requests: 1, bytesRead: 1 },
+      },
+    ]);
+    const decoded = planPackageParams(
+      context({}, { 'hls-segment': segments, 'hls-audio': hlsAudio as unknown as DocData, audio: { decodedSamples: 960_000, decodedSampleRate: 48_000 } }),
+      settings,
+    );
     expect(decoded.audio).toMatchObject({ channels: 2, decodedSamples: 960_000, decodedSampleRate: 48_000, durationSource: 'decoded', sourceSeconds: 20 });
     expect(validator('hls-package')(toDoc(decoded))).toEqual([]);
-    const older = planPackageParams(context({}, { 'hls-segment': segments, 'hls-audio': hlsAudio as unknown as DocData, audio: { measured: { durationSeconds: 20 } } }), settings);
+    const older = planPackageParams(
+      context({}, { 'hls-segment': segments, 'hls-audio': hlsAudio as unknown as DocData, audio: { measured: { durationSeconds: 20 } } }),
+      settings,
+    );
     expect(older.audio).toMatchObject({ decodedSamples: null, decodedSampleRate: null, durationSource: 'container' });
     expect(validator('hls-package')(toDoc(older))).toEqual([]);
   });

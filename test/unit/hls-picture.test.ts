@@ -21,8 +21,28 @@ const settings = DEFAULT_HLS_SETTINGS;
 function probe(video: Partial<StreamSummary>, display = { width: video.width ?? 1920, height: video.height ?? 1080 }): { probe: ProbeSummary } {
   return {
     probe: {
-      kind: 'video', formatName: 'mpegts', durationSeconds: 20, sizeBytes: 1, bitRate: null, tags: {}, warnings: [], display,
-      streams: [{ index: 0, type: 'video', codec: 'h264', attachedPicture: false, width: 1920, height: 1080, durationSeconds: 20, frameRate: 25, frameRateExact: '25/1', ...video }],
+      kind: 'video',
+      formatName: 'mpegts',
+      durationSeconds: 20,
+      sizeBytes: 1,
+      bitRate: null,
+      tags: {},
+      warnings: [],
+      display,
+      streams: [
+        {
+          index: 0,
+          type: 'video',
+          codec: 'h264',
+          attachedPicture: false,
+          width: 1920,
+          height: 1080,
+          durationSeconds: 20,
+          frameRate: 25,
+          frameRateExact: '25/1',
+          ...video,
+        },
+      ],
     },
   };
 }
@@ -49,8 +69,9 @@ describe('the interlace verdict', () => {
     expect(interlaceVerdict(flag, idet)).toMatchObject({ detected, method });
   });
 
-  it('parses idet\'s multi-frame summary and samples a bounded number of frames', () => {
-    const log = '[Parsed_idet_0 @ 0x1] Repeated Fields: Neither: 50 Top: 0 Bottom: 0\n[Parsed_idet_0 @ 0x1] Multi frame detection: TFF:    41 BFF:     0 Progressive:     9 Undetermined:     0\n';
+  it("parses idet's multi-frame summary and samples a bounded number of frames", () => {
+    const log =
+      '[Parsed_idet_0 @ 0x1] Repeated Fields: Neither: 50 Top: 0 Bottom: 0\n[Parsed_idet_0 @ 0x1] Multi frame detection: TFF:    41 BFF:     0 Progressive:     9 Undetermined:     0\n';
     expect(parseIdet(log)).toEqual(counts(41, 0, 9, 0));
     expect(parseIdet('nothing')).toBeUndefined();
     const args = idetArgs(fileInput('/s/source'), 3, 2).join(' ');
@@ -63,11 +84,13 @@ describe('deinterlacing in the shard graph', () => {
   const interlaced = (detected: 'tff' | 'bff', config: HlsSettings = settings): ReturnType<typeof planVideo> =>
     planVideo(probe({ fieldOrder: 'tt', interlace: { flagged: 'tff', detected, method: 'idet', frames: 100 } }), config);
 
-  it('puts bwdif before the frame grid, at the frame rate by default, with the verdict\'s parity', () => {
+  it("puts bwdif before the frame grid, at the frame rate by default, with the verdict's parity", () => {
     const plan = interlaced('bff');
     expect(plan.picture.deinterlace).toEqual({ filter: 'bwdif', mode: 'send_frame', parity: 'bff' });
     expect(plan.picture.frameRate).toEqual({ source: '25/1', output: { num: 25, den: 1 }, rule: 'deinterlaced to frame rate' });
-    expect(filterGraph(segmentParams(plan, settings, 1))).toMatch(/^\[0:0\]bwdif=mode=send_frame:parity=bff:deint=all,setfield=prog,fps=25\/1,trim=start_pts=150:end_pts=300,/);
+    expect(filterGraph(segmentParams(plan, settings, 1))).toMatch(
+      /^\[0:0\]bwdif=mode=send_frame:parity=bff:deint=all,setfield=prog,fps=25\/1,trim=start_pts=150:end_pts=300,/,
+    );
     expect(plan.sourceOnGrid).toBe(true);
   });
 
@@ -84,9 +107,15 @@ describe('deinterlacing in the shard graph', () => {
   });
 
   it('leaves a flagged-but-progressive source alone, and goes by the flag when the probe has no verdict', () => {
-    expect(planVideo(probe({ fieldOrder: 'tt', interlace: { flagged: 'tff', detected: 'progressive', method: 'idet', frames: 100 } }), settings).picture.deinterlace).toBeNull();
+    expect(
+      planVideo(probe({ fieldOrder: 'tt', interlace: { flagged: 'tff', detected: 'progressive', method: 'idet', frames: 100 } }), settings).picture.deinterlace,
+    ).toBeNull();
     expect(planVideo(probe({ fieldOrder: 'tt' }), settings).picture.deinterlace).toEqual({ filter: 'bwdif', mode: 'send_frame', parity: 'tff' });
-    expect(planVideo(probe({ fieldOrder: 'tt', frameRate: 50, frameRateExact: '50/1' }), settings).picture.scan).toEqual({ flagged: 'tff', detected: 'progressive', method: 'frame-rate' });
+    expect(planVideo(probe({ fieldOrder: 'tt', frameRate: 50, frameRateExact: '50/1' }), settings).picture.scan).toEqual({
+      flagged: 'tff',
+      detected: 'progressive',
+      method: 'frame-rate',
+    });
   });
 });
 
@@ -110,8 +139,18 @@ describe('frame-rate rules', () => {
 });
 
 describe('colour', () => {
-  it('tone-maps PQ and HLG through the thumbnail step\'s chain and tags every rung BT.709', () => {
-    const plan = planVideo(probe({ codec: 'hevc', pixelFormat: 'yuv420p10le', colorTransfer: 'arib-std-b67', colorSpace: 'bt2020nc', colorPrimaries: 'bt2020', fieldOrder: 'progressive' }), settings);
+  it("tone-maps PQ and HLG through the thumbnail step's chain and tags every rung BT.709", () => {
+    const plan = planVideo(
+      probe({
+        codec: 'hevc',
+        pixelFormat: 'yuv420p10le',
+        colorTransfer: 'arib-std-b67',
+        colorSpace: 'bt2020nc',
+        colorPrimaries: 'bt2020',
+        fieldOrder: 'progressive',
+      }),
+      settings,
+    );
     expect(plan.picture.colour).toEqual({ matrix: 'bt709', range: 'tv', toneMap: { transfer: 'arib-std-b67', matrix: 'bt2020nc', primaries: 'bt2020' } });
     expect(plan.picture.renditionSpaces).toEqual(['bt709', 'bt709', 'bt709', 'bt709']);
     const graph = filterGraph(segmentParams(plan, settings, 0));
@@ -140,12 +179,18 @@ describe('colour', () => {
   it('converts any other SDR matrix (BT.2020 SDR, 4:4:4, 10-bit) to BT.709 4:2:0 8-bit', () => {
     const plan = planVideo(probe({ pixelFormat: 'yuv444p10le', colorSpace: 'bt2020nc', colorTransfer: 'bt709' }), settings);
     expect(plan.picture.colour).toEqual({ matrix: 'bt2020', range: 'tv', toneMap: null });
-    expect(filterGraph(segmentParams(plan, settings, 0))).toContain('in_color_matrix=bt2020:out_color_matrix=bt709:in_range=tv:out_range=tv,setsar=1,format=yuv420p[v0]');
+    expect(filterGraph(segmentParams(plan, settings, 0))).toContain(
+      'in_color_matrix=bt2020:out_color_matrix=bt709:in_range=tv:out_range=tv,setsar=1,format=yuv420p[v0]',
+    );
   });
 
   it('carries the picture plan in params the schema accepts', () => {
     const validate = new Ajv2020({ strict: true, allErrors: true }).compile(loadStepParamsSchema('hls-segment'));
-    for (const video of [{ fieldOrder: 'bb' }, { colorTransfer: 'smpte2084' }, { frameRate: 240, frameRateExact: '240/1' }] satisfies Partial<StreamSummary>[]) {
+    for (const video of [
+      { fieldOrder: 'bb' },
+      { colorTransfer: 'smpte2084' },
+      { frameRate: 240, frameRateExact: '240/1' },
+    ] satisfies Partial<StreamSummary>[]) {
       const params = toDoc(segmentParams(planVideo(probe(video), settings), settings, 0));
       expect(validate(params) ? [] : validate.errors).toEqual([]);
     }

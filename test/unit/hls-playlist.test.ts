@@ -58,8 +58,24 @@ describe('master playlists', () => {
   const text = writeMasterPlaylist({
     audio: [{ groupId: 'audio-aac', name: 'Main', uri: 'aac.m3u8', channels: 2 }],
     variants: [
-      { uri: '1080p.m3u8', bandwidth: 6_500_000, averageBandwidth: 4_100_000, codecs: ['avc1.640028', 'mp4a.40.2'], resolution: { width: 1920, height: 1080 }, frameRate: 30000 / 1001, audioGroup: 'audio-aac' },
-      { uri: '360p.m3u8', bandwidth: 900_000, averageBandwidth: 610_000, codecs: ['avc1.64001e', 'mp4a.40.2'], resolution: { width: 640, height: 360 }, frameRate: 30000 / 1001, audioGroup: 'audio-aac' },
+      {
+        uri: '1080p.m3u8',
+        bandwidth: 6_500_000,
+        averageBandwidth: 4_100_000,
+        codecs: ['avc1.640028', 'mp4a.40.2'],
+        resolution: { width: 1920, height: 1080 },
+        frameRate: 30000 / 1001,
+        audioGroup: 'audio-aac',
+      },
+      {
+        uri: '360p.m3u8',
+        bandwidth: 900_000,
+        averageBandwidth: 610_000,
+        codecs: ['avc1.64001e', 'mp4a.40.2'],
+        resolution: { width: 640, height: 360 },
+        frameRate: 30000 / 1001,
+        audioGroup: 'audio-aac',
+      },
     ],
   });
 
@@ -70,17 +86,35 @@ describe('master playlists', () => {
     expect(master.variants).toEqual([
       {
         uri: '1080p.m3u8',
-        attributes: { BANDWIDTH: '6500000', 'AVERAGE-BANDWIDTH': '4100000', CODECS: 'avc1.640028,mp4a.40.2', RESOLUTION: '1920x1080', 'FRAME-RATE': '29.970', AUDIO: 'audio-aac', 'CLOSED-CAPTIONS': 'NONE' },
+        attributes: {
+          BANDWIDTH: '6500000',
+          'AVERAGE-BANDWIDTH': '4100000',
+          CODECS: 'avc1.640028,mp4a.40.2',
+          RESOLUTION: '1920x1080',
+          'FRAME-RATE': '29.970',
+          AUDIO: 'audio-aac',
+          'CLOSED-CAPTIONS': 'NONE',
+        },
       },
       {
         uri: '360p.m3u8',
-        attributes: { BANDWIDTH: '900000', 'AVERAGE-BANDWIDTH': '610000', CODECS: 'avc1.64001e,mp4a.40.2', RESOLUTION: '640x360', 'FRAME-RATE': '29.970', AUDIO: 'audio-aac', 'CLOSED-CAPTIONS': 'NONE' },
+        attributes: {
+          BANDWIDTH: '900000',
+          'AVERAGE-BANDWIDTH': '610000',
+          CODECS: 'avc1.64001e,mp4a.40.2',
+          RESOLUTION: '640x360',
+          'FRAME-RATE': '29.970',
+          AUDIO: 'audio-aac',
+          'CLOSED-CAPTIONS': 'NONE',
+        },
       },
     ]);
   });
 
   it('of an audio-only asset list the audio playlist as the one variant', () => {
-    const master = parseMaster(writeMasterPlaylist({ audio: [], variants: [{ uri: 'aac.m3u8', bandwidth: 140_000, averageBandwidth: 131_000, codecs: ['mp4a.40.2'] }] }));
+    const master = parseMaster(
+      writeMasterPlaylist({ audio: [], variants: [{ uri: 'aac.m3u8', bandwidth: 140_000, averageBandwidth: 131_000, codecs: ['mp4a.40.2'] }] }),
+    );
     expect(master.media).toEqual([]);
     expect(master.variants).toEqual([{ uri: 'aac.m3u8', attributes: { BANDWIDTH: '140000', 'AVERAGE-BANDWIDTH': '131000', CODECS: 'mp4a.40.2' } }]);
   });
@@ -90,7 +124,11 @@ describe('master playlists', () => {
   });
 
   it('attribute lists keep commas inside quoted strings', () => {
-    expect(parseAttributes('BANDWIDTH=1,CODECS="avc1.640028,mp4a.40.2",RESOLUTION=1x1')).toEqual({ BANDWIDTH: '1', CODECS: 'avc1.640028,mp4a.40.2', RESOLUTION: '1x1' });
+    expect(parseAttributes('BANDWIDTH=1,CODECS="avc1.640028,mp4a.40.2",RESOLUTION=1x1')).toEqual({
+      BANDWIDTH: '1',
+      CODECS: 'avc1.640028,mp4a.40.2',
+      RESOLUTION: '1x1',
+    });
   });
 });
 

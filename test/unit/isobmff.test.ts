@@ -83,7 +83,8 @@ describe('walkIsoBmff', () => {
     const mdat = box('mdat', Buffer.alloc(100), { large: true, declaredSize: 2n ** 40n });
     const offset = ftyp.length + moov.length;
     expect(await checkIsoBmff(await fileOf('large-cut.mp4', ftyp, moov, mdat))).toEqual({
-      ok: false, reason: `box 'mdat' at offset ${offset} declares ${2 ** 40} bytes but only ${mdat.length} remain`,
+      ok: false,
+      reason: `box 'mdat' at offset ${offset} declares ${2 ** 40} bytes but only ${mdat.length} remain`,
     });
   });
 
@@ -112,9 +113,16 @@ describe('walkIsoBmff', () => {
     const file = Buffer.concat([ftyp, moov, ...Array.from({ length: 50 }, () => fragment), Buffer.from([0, 0, 0x10, 0, 0x6d, 0x64, 0x61, 0x74])]);
     let reads = 0;
     const bytes = { size: file.length, read: (offset: number, length: number) => (reads++, Promise.resolve(file.subarray(offset, offset + length))) };
-    expect(await walkIsoBmff(bytes, 10)).toEqual({ ok: true, boxes: ['ftyp', 'moov', 'moof', 'mdat', 'moof', 'mdat', 'moof', 'mdat', 'moof', 'mdat'], complete: false });
+    expect(await walkIsoBmff(bytes, 10)).toEqual({
+      ok: true,
+      boxes: ['ftyp', 'moov', 'moof', 'mdat', 'moof', 'mdat', 'moof', 'mdat', 'moof', 'mdat'],
+      complete: false,
+    });
     expect(reads).toBe(10);
     // Unbounded, the same walk reaches the cut-off last box.
-    expect(await walkIsoBmff(bytes)).toEqual({ ok: false, reason: expect.stringMatching(/^box 'mdat' at offset \d+ declares 4096 bytes but only 8 remain$/) as unknown });
+    expect(await walkIsoBmff(bytes)).toEqual({
+      ok: false,
+      reason: expect.stringMatching(/^box 'mdat' at offset \d+ declares 4096 bytes but only 8 remain$/) as unknown,
+    });
   });
 });

@@ -73,9 +73,7 @@ describe('LocalBlobStore', () => {
   it('lets exactly one of ten concurrent ifGenerationMatch "0" writers win', async () => {
     const blobs = store();
     const ref = { bucket: 'uploads', name: 'claim' };
-    const results = await Promise.allSettled(
-      Array.from({ length: 10 }, (_, i) => blobs.write(ref, `writer ${i}`, { ifGenerationMatch: '0' })),
-    );
+    const results = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => blobs.write(ref, `writer ${i}`, { ifGenerationMatch: '0' })));
     const won = results.filter((r) => r.status === 'fulfilled');
     const lost = results.filter((r) => r.status === 'rejected');
     expect(won).toHaveLength(1);
@@ -168,15 +166,25 @@ describe('LocalBlobStore', () => {
   it('persists custom metadata, contentType and cacheControl, and guesses contentType otherwise', async () => {
     const blobs = store();
     await blobs.write({ bucket: 'media-out', name: 'hls/index.m3u8' }, '#EXTM3U', {
-      contentType: 'application/x-mpegURL', cacheControl: 'public, max-age=60', metadata: { producedBy: 'transcode', assetId: 'a1' },
+      contentType: 'application/x-mpegURL',
+      cacheControl: 'public, max-age=60',
+      metadata: { producedBy: 'transcode', assetId: 'a1' },
     });
     const meta = await new LocalBlobStore({ root, buckets: ['media-out'] }).stat({ bucket: 'media-out', name: 'hls/index.m3u8' });
     expect(meta).toMatchObject({
-      contentType: 'application/x-mpegURL', cacheControl: 'public, max-age=60', metadata: { producedBy: 'transcode', assetId: 'a1' },
+      contentType: 'application/x-mpegURL',
+      cacheControl: 'public, max-age=60',
+      metadata: { producedBy: 'transcode', assetId: 'a1' },
     });
 
-    const guesses = { 'p.m3u8': 'application/vnd.apple.mpegurl', 's.m4s': 'video/iso.segment', 'c.vtt': 'text/vtt', 'IMG.JPG': 'image/jpeg',
-      'x.constructor': 'application/octet-stream', noext: 'application/octet-stream' };
+    const guesses = {
+      'p.m3u8': 'application/vnd.apple.mpegurl',
+      's.m4s': 'video/iso.segment',
+      'c.vtt': 'text/vtt',
+      'IMG.JPG': 'image/jpeg',
+      'x.constructor': 'application/octet-stream',
+      noext: 'application/octet-stream',
+    };
     for (const [name, type] of Object.entries(guesses)) {
       expect((await blobs.write({ bucket: 'media-out', name }, 'x')).contentType, name).toBe(type);
     }

@@ -56,16 +56,25 @@ describe('LocalBus publish and fan-out', () => {
   it('delivers one copy of each message to every subscription on the topic', async () => {
     const bus = makeBus({ clock: { now: () => new Date('2024-05-01T12:00:00.000Z') } });
     const seen: Delivery[] = [];
-    bus.subscribe(spec('a', 'uploads'), settles((d) => {
-      seen.push(d);
-      d.data.fill(0);
-    }));
-    bus.subscribe(spec('b', 'uploads'), settles((d) => {
-      seen.push(d);
-    }));
-    bus.subscribe(spec('other', 'thumbnails'), settles((d) => {
-      seen.push(d);
-    }));
+    bus.subscribe(
+      spec('a', 'uploads'),
+      settles((d) => {
+        seen.push(d);
+        d.data.fill(0);
+      }),
+    );
+    bus.subscribe(
+      spec('b', 'uploads'),
+      settles((d) => {
+        seen.push(d);
+      }),
+    );
+    bus.subscribe(
+      spec('other', 'thumbnails'),
+      settles((d) => {
+        seen.push(d);
+      }),
+    );
     const sent = message('hello', { kind: 'upload' });
     const id = await bus.publish('uploads', sent);
     await bus.idle();
@@ -81,9 +90,12 @@ describe('LocalBus publish and fan-out', () => {
   it('copies data and attributes at publish, so later changes by the publisher never reach a queued delivery', async () => {
     const bus = makeBus();
     const received: Array<[string, string | undefined]> = [];
-    bus.subscribe(spec('a', 't'), settles((d) => {
-      received.push([d.data.toString(), d.attributes['kind']]);
-    }));
+    bus.subscribe(
+      spec('a', 't'),
+      settles((d) => {
+        received.push([d.data.toString(), d.attributes['kind']]);
+      }),
+    );
     const first = message('one', { kind: 'original' });
     const second = message('two', { kind: 'original' });
     const published = Promise.all([bus.publish('t', first), bus.publish('t', second)]);
@@ -93,7 +105,10 @@ describe('LocalBus publish and fan-out', () => {
     }
     await published;
     await bus.idle();
-    expect(received).toEqual([['one', 'original'], ['two', 'original']]);
+    expect(received).toEqual([
+      ['one', 'original'],
+      ['two', 'original'],
+    ]);
   });
 
   it('resolves a publish to a topic nobody subscribes to and drops the message', async () => {
@@ -116,9 +131,12 @@ describe('LocalBus acks and retries', () => {
     const nacks: NackInfo[] = [];
     const bus = makeBus({ onNack: (n) => nacks.push(n) });
     const attempts: number[] = [];
-    bus.subscribe(spec('a', 't', { ackDeadlineSeconds: 10 }), settles((d) => {
-      attempts.push(d.deliveryAttempt);
-    }));
+    bus.subscribe(
+      spec('a', 't', { ackDeadlineSeconds: 10 }),
+      settles((d) => {
+        attempts.push(d.deliveryAttempt);
+      }),
+    );
     await bus.publish('t', message('x'));
     await bus.idle();
     await sleep(40); // past the 20 ms ack deadline and the backoff: nothing may come back
@@ -133,16 +151,24 @@ describe('LocalBus acks and retries', () => {
     const times: number[] = [];
     // timeScale 0.002: backoff 20, 40, then capped at 50 ms (uncapped would be 80, 160).
     const s = spec('a', 't', { minimumBackoffSeconds: 10, maximumBackoffSeconds: 25, maxDeliveryAttempts: 10, deadLetterTopic: 'dlq' });
-    bus.subscribe(s, settles((d) => {
-      attempts.push(d.deliveryAttempt);
-      times.push(performance.now());
-      if (d.deliveryAttempt < 5) throw new Error(`fail ${d.deliveryAttempt}`);
-    }));
+    bus.subscribe(
+      s,
+      settles((d) => {
+        attempts.push(d.deliveryAttempt);
+        times.push(performance.now());
+        if (d.deliveryAttempt < 5) throw new Error(`fail ${d.deliveryAttempt}`);
+      }),
+    );
     await bus.publish('t', message('x'));
     await bus.idle();
 
     expect(attempts).toEqual([1, 2, 3, 4, 5]);
-    expect(nacks.map((n) => [n.deliveryAttempt, n.error])).toEqual([[1, 'fail 1'], [2, 'fail 2'], [3, 'fail 3'], [4, 'fail 4']]);
+    expect(nacks.map((n) => [n.deliveryAttempt, n.error])).toEqual([
+      [1, 'fail 1'],
+      [2, 'fail 2'],
+      [3, 'fail 3'],
+      [4, 'fail 4'],
+    ]);
     const gaps = times.slice(1).map((t, i) => t - (times[i] ?? 0));
     expect(gaps[0]).toBeGreaterThanOrEqual(18);
     expect(gaps[1]).toBeGreaterThanOrEqual(38);
@@ -173,13 +199,19 @@ describe('LocalBus acks and retries', () => {
     const bus = makeBus({ clock, projectId: 'proj', onDeadLetter: (info) => deadLettered.push(info) });
     let workCalls = 0;
     const dlq: Delivery[] = [];
-    bus.subscribe(spec('work', 'jobs', { maxDeliveryAttempts: 5, deadLetterTopic: 'jobs-dlq' }), settles(() => {
-      workCalls++;
-      throw new Error('boom');
-    }));
-    bus.subscribe(spec('sink', 'jobs-dlq'), settles((d) => {
-      dlq.push(d);
-    }));
+    bus.subscribe(
+      spec('work', 'jobs', { maxDeliveryAttempts: 5, deadLetterTopic: 'jobs-dlq' }),
+      settles(() => {
+        workCalls++;
+        throw new Error('boom');
+      }),
+    );
+    bus.subscribe(
+      spec('sink', 'jobs-dlq'),
+      settles((d) => {
+        dlq.push(d);
+      }),
+    );
     const id = await bus.publish('jobs', message('payload', { assetId: 'a1' }));
     await bus.idle();
 
@@ -203,10 +235,13 @@ describe('LocalBus acks and retries', () => {
     const deadLettered: unknown[] = [];
     const bus = makeBus({ onDeadLetter: (info) => deadLettered.push(info) });
     const attempts: number[] = [];
-    bus.subscribe(spec('a', 't', { maxDeliveryAttempts: 5 }), settles((d) => {
-      attempts.push(d.deliveryAttempt);
-      if (d.deliveryAttempt < 8) throw new Error('again');
-    }));
+    bus.subscribe(
+      spec('a', 't', { maxDeliveryAttempts: 5 }),
+      settles((d) => {
+        attempts.push(d.deliveryAttempt);
+        if (d.deliveryAttempt < 8) throw new Error('again');
+      }),
+    );
     await bus.publish('t', message('x'));
     await bus.idle();
     expect(attempts).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
@@ -272,11 +307,14 @@ describe('LocalBus concurrency', () => {
     const bus = makeBus();
     const order: string[] = [];
     // Backoff 100 ms at timeScale 0.002: 'second' must not wait behind it.
-    bus.subscribe(spec('a', 't', { minimumBackoffSeconds: 50, maximumBackoffSeconds: 50 }), settles((d) => {
-      const text = d.data.toString();
-      order.push(`${text}#${d.deliveryAttempt}`);
-      if (text === 'first' && d.deliveryAttempt === 1) throw new Error('retry me');
-    }));
+    bus.subscribe(
+      spec('a', 't', { minimumBackoffSeconds: 50, maximumBackoffSeconds: 50 }),
+      settles((d) => {
+        const text = d.data.toString();
+        order.push(`${text}#${d.deliveryAttempt}`);
+        if (text === 'first' && d.deliveryAttempt === 1) throw new Error('retry me');
+      }),
+    );
     await bus.publish('t', message('first'));
     await bus.publish('t', message('second'));
     await bus.idle();
@@ -310,10 +348,13 @@ describe('LocalBus idle and close', () => {
     const nacks: NackInfo[] = [];
     const bus = makeBus({ onNack: (n) => nacks.push(n) });
     const attempts: number[] = [];
-    bus.subscribe(spec('retrying', 'r', { minimumBackoffSeconds: 10, maximumBackoffSeconds: 10 }), settles((d) => {
-      attempts.push(d.deliveryAttempt);
-      throw new Error('always');
-    }));
+    bus.subscribe(
+      spec('retrying', 'r', { minimumBackoffSeconds: 10, maximumBackoffSeconds: 10 }),
+      settles((d) => {
+        attempts.push(d.deliveryAttempt);
+        throw new Error('always');
+      }),
+    );
     let slowDone = false;
     bus.subscribe(spec('slow', 's'), async () => {
       await sleep(10);

@@ -114,7 +114,10 @@ describe('probeFile on bad input', () => {
 
   it('rejects a faststart MP4 with a short mdat, which ffprobe alone accepts', async () => {
     const error = await probeError('cut-faststart.mp4');
-    expect(error).toMatchObject({ code: 'CORRUPT_MEDIA', message: expect.stringMatching(/^truncated or corrupt MP4: box 'mdat' at offset \d+ declares/) as unknown });
+    expect(error).toMatchObject({
+      code: 'CORRUPT_MEDIA',
+      message: expect.stringMatching(/^truncated or corrupt MP4: box 'mdat' at offset \d+ declares/) as unknown,
+    });
   });
 
   it('rejects random bytes as UNSUPPORTED_MEDIA quoting ffprobe', async () => {

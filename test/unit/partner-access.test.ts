@@ -114,10 +114,13 @@ describe('partnerMayRead', () => {
     const acme = partnerMayRead(grants, 'acme', 'beta-secret', 'b.mp4');
     expect(acme).toEqual({
       allowed: false,
-      reason: "partner 'acme' may not read this object: bucket 'beta-secret' is not shared with it; it may read gs://partner-drop/, gs://acme-drop/, gs://shared-drop/acme/",
+      reason:
+        "partner 'acme' may not read this object: bucket 'beta-secret' is not shared with it; it may read gs://partner-drop/, gs://acme-drop/, gs://shared-drop/acme/",
     });
     const gamma = partnerMayRead(grants, 'gamma', 'acme-drop', 'a.mp4');
-    expect(!gamma.allowed && gamma.reason).toBe("partner 'gamma' may not read this object: bucket 'acme-drop' is not shared with it; it may read gs://partner-drop/");
+    expect(!gamma.allowed && gamma.reason).toBe(
+      "partner 'gamma' may not read this object: bucket 'acme-drop' is not shared with it; it may read gs://partner-drop/",
+    );
     // Beta names acme's prefix in a shared bucket: the refusal quotes beta's own request, and lists only beta's locations.
     const beta = partnerMayRead(grants, 'beta', 'shared-drop', 'acme/a.mp4');
     expect(!beta.allowed && beta.reason).toBe(
@@ -128,7 +131,9 @@ describe('partnerMayRead', () => {
   it('a partner with no grant at all is told it may read no bucket', () => {
     const onlyAcme = parse('acme=acme-drop').grants;
     const decision = partnerMayRead(onlyAcme, 'beta', 'acme-drop', 'a.mp4');
-    expect(!decision.allowed && decision.reason).toBe("partner 'beta' may not read this object: bucket 'acme-drop' is not shared with it; it may read no bucket");
+    expect(!decision.allowed && decision.reason).toBe(
+      "partner 'beta' may not read this object: bucket 'acme-drop' is not shared with it; it may read no bucket",
+    );
     expect(partnerMayRead([], 'acme', 'acme-drop', 'a.mp4').allowed).toBe(false);
   });
 

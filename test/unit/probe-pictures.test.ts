@@ -49,7 +49,10 @@ child.on('exit', (code, signal) => {
 async function ffprobeRuns(): Promise<number[]> {
   const text = await readFile(meterLog, 'utf8').catch(() => '');
   await writeFile(meterLog, '');
-  return text.split('\n').filter((line) => line !== '').map((line) => Number(line) * 1024);
+  return text
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => Number(line) * 1024);
 }
 
 beforeAll(async () => {
@@ -143,7 +146,10 @@ describe('probeFile reads pictures from their headers', () => {
   it('checks a JPEG against the budget before ffprobe parses it', async () => {
     // A JPEG's frame header declaring 65535×65535 (4.3 Gpx) after SOI: nothing else is needed to refuse it.
     const path = join(dir, 'huge.jpg');
-    await writeFile(path, Buffer.from([0xff, 0xd8, 0xff, 0xc0, 0x00, 0x11, 0x08, 0xff, 0xff, 0xff, 0xff, 0x03, 1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1, 0xff, 0xd9]));
+    await writeFile(
+      path,
+      Buffer.from([0xff, 0xd8, 0xff, 0xc0, 0x00, 0x11, 0x08, 0xff, 0xff, 0xff, 0xff, 0x03, 1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1, 0xff, 0xd9]),
+    );
     await ffprobeRuns();
     const error = await probeFile(path, metered).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'IMAGE_TOO_LARGE', message: '65535×65535 = 4.3 Gpx exceeds the 268 Mpx limit' });

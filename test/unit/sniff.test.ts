@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { ByteSource } from '../../shared/media/input.ts';
 import { formatOfCodec, readImageHeader, sniff, svgRootTag, type ImageFormat } from '../../shared/media/sniff.ts';
 
-const bytes = (...parts: (string | number[] | Buffer)[]): Buffer => Buffer.concat(parts.map((part) => (typeof part === 'string' ? Buffer.from(part, 'latin1') : Buffer.isBuffer(part) ? part : Buffer.from(part))));
+const bytes = (...parts: (string | number[] | Buffer)[]): Buffer =>
+  Buffer.concat(parts.map((part) => (typeof part === 'string' ? Buffer.from(part, 'latin1') : Buffer.isBuffer(part) ? part : Buffer.from(part))));
 const inMemory = (data: Buffer): ByteSource => ({ size: data.length, read: async (offset, length) => data.subarray(offset, offset + length) });
 const u32be = (value: number) => [(value >>> 24) & 0xff, (value >>> 16) & 0xff, (value >>> 8) & 0xff, value & 0xff];
 const u16le = (value: number) => [value & 0xff, value >>> 8];
@@ -11,8 +12,16 @@ const u32le = (value: number) => [value & 0xff, (value >>> 8) & 0xff, (value >>>
 /** A PNG head: signature, IHDR (no CRC check is made), then the given chunk types with empty bodies. */
 function pngHead(width: number, height: number, colourType: number, bitDepth: number, chunks: string[] = []): Buffer {
   const crc = [0, 0, 0, 0];
-  return bytes([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], u32be(13), 'IHDR', u32be(width), u32be(height), [bitDepth, colourType, 0, 0, 0], crc,
-    ...chunks.flatMap((type) => (type === 'acTL' ? [u32be(8), type, u32be(12), u32be(0), crc] : [u32be(0), type, crc])));
+  return bytes(
+    [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a],
+    u32be(13),
+    'IHDR',
+    u32be(width),
+    u32be(height),
+    [bitDepth, colourType, 0, 0, 0],
+    crc,
+    ...chunks.flatMap((type) => (type === 'acTL' ? [u32be(8), type, u32be(12), u32be(0), crc] : [u32be(0), type, crc])),
+  );
 }
 
 describe('sniff', () => {
@@ -41,7 +50,13 @@ describe('sniff', () => {
     ['XBM, which is text', bytes('#define icon_width 16\n#define icon_height 16\n'), 'xbm'],
     ['bare SVG', bytes('<svg xmlns="http://www.w3.org/2000/svg" width="16000" height="16000"/>'), 'svg'],
     ['SVG after a BOM and an XML declaration', bytes([0xef, 0xbb, 0xbf], '<?xml version="1.0" encoding="UTF-8"?>\n<svg>'), 'svg'],
-    ['SVG after comments and a doctype', bytes('<!-- by hand -->\n<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" "http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd">\n<!-- b --><svg\n width="1">'), 'svg'],
+    [
+      'SVG after comments and a doctype',
+      bytes(
+        '<!-- by hand -->\n<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" "http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd">\n<!-- b --><svg\n width="1">',
+      ),
+      'svg',
+    ],
     ['SVG after a doctype with an internal subset', bytes('<!DOCTYPE svg [ <!ENTITY w "10"> <!ENTITY x "<a>"> ]>\n<svg width="&w;">'), 'svg'],
     ['SVG with a namespace prefix', bytes('<?xml version="1.0"?><svg:svg xmlns:svg="http://www.w3.org/2000/svg"/>'), 'svg'],
   ])('recognises %s', (_name, head, format) => {
@@ -69,7 +84,13 @@ describe('sniff', () => {
   });
 
   it('maps ffprobe codecs to the signature their bytes must carry', () => {
-    expect([formatOfCodec('mjpeg'), formatOfCodec('apng'), formatOfCodec('ppm'), formatOfCodec('targa'), formatOfCodec('toString')]).toEqual(['jpeg', 'png', 'netpbm', undefined, undefined]);
+    expect([formatOfCodec('mjpeg'), formatOfCodec('apng'), formatOfCodec('ppm'), formatOfCodec('targa'), formatOfCodec('toString')]).toEqual([
+      'jpeg',
+      'png',
+      'netpbm',
+      undefined,
+      undefined,
+    ]);
   });
 
   it('returns the root tag of an SVG, quoted > included', () => {
@@ -86,7 +107,13 @@ describe('readImageHeader', () => {
     ['8-bit grey', 0, 8, 'gray'],
     ['palette', 3, 8, 'pal8'],
   ])('reads a %s PNG from IHDR', async (_name, colourType, bitDepth, pixelFormat) => {
-    expect(await header('png', pngHead(16000, 20000, colourType, bitDepth, ['IDAT']))).toEqual({ codec: 'png', frames: 1, width: 16000, height: 20000, pixelFormat });
+    expect(await header('png', pngHead(16000, 20000, colourType, bitDepth, ['IDAT']))).toEqual({
+      codec: 'png',
+      frames: 1,
+      width: 16000,
+      height: 20000,
+      pixelFormat,
+    });
   });
 
   it('reads an APNG from its acTL chunk', async () => {
@@ -104,18 +131,38 @@ describe('readImageHeader', () => {
     const vp8l = bytes('RIFF', u32le(0), 'WEBPVP8L', u32le(0), [0x2f], u32le((639 | (479 << 14)) >>> 0), [0]);
     const vp8x = bytes('RIFF', u32le(0), 'WEBPVP8X', u32le(10), [0x10, 0, 0, 0], [0x7f, 0x02, 0x00], [0xdf, 0x01, 0x00], [0, 0]);
     const tiff = bytes('II*\0', u32le(8), u16le(2), u16le(256), u16le(4), u32le(1), u32le(640), u16le(257), u16le(3), u32le(1), u16le(480), u16le(0));
-    const bmp = bytes('BM', u32le(0), u32le(0), u32le(54), u32le(40), u32le(640), u32le((-480 >>> 0)), u16le(1), u16le(24));
+    const bmp = bytes('BM', u32le(0), u32le(0), u32le(54), u32le(40), u32le(640), u32le(-480 >>> 0), u16le(1), u16le(24));
     const psd = bytes('8BPS', [0, 1], Array<number>(6).fill(0), [0, 3], u32be(480), u32be(640), [0, 8, 0, 3]);
     const sizes = await Promise.all([
-      header('gif', bytes('GIF89a', u16le(640), u16le(480))), header('webp', vp8), header('webp', vp8l), header('webp', vp8x),
-      header('tiff', tiff), header('bmp', bmp), header('psd', psd), header('qoi', bytes('qoif', u32be(640), u32be(480), [4, 0])),
+      header('gif', bytes('GIF89a', u16le(640), u16le(480))),
+      header('webp', vp8),
+      header('webp', vp8l),
+      header('webp', vp8x),
+      header('tiff', tiff),
+      header('bmp', bmp),
+      header('psd', psd),
+      header('qoi', bytes('qoif', u32be(640), u32be(480), [4, 0])),
     ]);
     expect(sizes.map((facts) => [facts?.width, facts?.height])).toEqual(Array(8).fill([640, 480]));
   });
 
   it('counts the frames of an animated WebP', async () => {
     const frame = bytes('ANMF', u32le(2), [0, 0]);
-    const webp = bytes('RIFF', u32le(0), 'WEBPVP8X', u32le(10), [0x12, 0, 0, 0], [0x3f, 0, 0], [0x3f, 0, 0], 'ANIM', u32le(6), Array<number>(6).fill(0), frame, frame, frame);
+    const webp = bytes(
+      'RIFF',
+      u32le(0),
+      'WEBPVP8X',
+      u32le(10),
+      [0x12, 0, 0, 0],
+      [0x3f, 0, 0],
+      [0x3f, 0, 0],
+      'ANIM',
+      u32le(6),
+      Array<number>(6).fill(0),
+      frame,
+      frame,
+      frame,
+    );
     expect(await header('webp', webp)).toEqual({ codec: 'webp', frames: 3, width: 64, height: 64 });
   });
 
@@ -128,7 +175,10 @@ describe('readImageHeader', () => {
     ['a width and the viewBox aspect', 'width="400" viewBox="0 0 300 200"', [400, 267]],
     ['nothing to size it by', '', undefined],
   ])('sizes an SVG from %s as sharp does', async (_name, attributes, size) => {
-    const facts = await header('svg', bytes(`<?xml version="1.0"?>\n<!-- x -->\n<svg xmlns="http://www.w3.org/2000/svg" ${attributes}><rect width="10" height="10"/></svg>`));
+    const facts = await header(
+      'svg',
+      bytes(`<?xml version="1.0"?>\n<!-- x -->\n<svg xmlns="http://www.w3.org/2000/svg" ${attributes}><rect width="10" height="10"/></svg>`),
+    );
     expect(facts).toEqual({ codec: 'svg', frames: 1, ...(size ? { width: size[0], height: size[1] } : {}) });
   });
 

@@ -110,7 +110,14 @@ describe('SqliteAssetStore queries', () => {
     expect((await store.list('assets', { where: [['flag', '==', true]] })).map((d) => d.id)).toEqual(['a']);
     expect((await store.list('assets', { where: [['flag', '==', 1]] })).map((d) => d.id)).toEqual(['b']);
     expect((await store.list('assets', { where: [['gone', '==', null]] })).map((d) => d.id)).toEqual(['a']);
-    expect(await store.count('assets', { where: [['source.bucket', '==', 'in'], ['flag', '==', false]] })).toBe(1);
+    expect(
+      await store.count('assets', {
+        where: [
+          ['source.bucket', '==', 'in'],
+          ['flag', '==', false],
+        ],
+      }),
+    ).toBe(1);
   });
 
   it('orders Dates chronologically, descending with a limit, and omits documents lacking the field', async () => {
@@ -145,7 +152,7 @@ describe('SqliteAssetStore transactions', () => {
     expect(await store.get('counters/d')).toBeUndefined();
   });
 
-  it('commits all writes together and returns fn\'s result', async () => {
+  it("commits all writes together and returns fn's result", async () => {
     const store = open();
     const result = await store.runTransaction((tx) => {
       tx.set('counters/x', { n: 1 });

@@ -21,15 +21,37 @@ function planContext(kind: MediaKind, outputs: Record<string, DocData>, probe: P
     kind,
     profile: 'default',
     probe: { kind, formatName: 'x', durationSeconds: null, sizeBytes: 1, bitRate: null, streams: [], tags: {}, warnings: [], ...probe },
-    source: { uri: 'gs://mediaflow-ingest/x', bucket: 'mediaflow-ingest', name: 'x', generation: '1', size: 1, contentType: null, md5Hash: null, via: 'eventarc', partner: null, idempotencyKey: null, correlationId: null, metadata: {} },
+    source: {
+      uri: 'gs://mediaflow-ingest/x',
+      bucket: 'mediaflow-ingest',
+      name: 'x',
+      generation: '1',
+      size: 1,
+      contentType: null,
+      md5Hash: null,
+      via: 'eventarc',
+      partner: null,
+      idempotencyKey: null,
+      correlationId: null,
+      metadata: {},
+    },
     outputs,
   };
 }
 
 describe('tag inputs', () => {
   it('shows an image as its 640 px JPEG, not a larger one nor another format', () => {
-    const derivatives = [still('still', 320), still('still', 640, 'avif'), still('still', 640, 'webp'), still('still', 640), still('still', 1280), still('animated', 640)];
-    expect(planInputs(planContext('image', { thumbnail: { derivatives } }))).toEqual([{ uri: `${out}/thumbnail/v1/still-640.jpeg`, mimeType: 'image/jpeg', role: 'thumbnail' }]);
+    const derivatives = [
+      still('still', 320),
+      still('still', 640, 'avif'),
+      still('still', 640, 'webp'),
+      still('still', 640),
+      still('still', 1280),
+      still('animated', 640),
+    ];
+    expect(planInputs(planContext('image', { thumbnail: { derivatives } }))).toEqual([
+      { uri: `${out}/thumbnail/v1/still-640.jpeg`, mimeType: 'image/jpeg', role: 'thumbnail' },
+    ]);
   });
 
   it('falls back to the largest still of a source smaller than 640 px', () => {
@@ -38,7 +60,12 @@ describe('tag inputs', () => {
   });
 
   it('shows a video as its poster and the first storyboard sheets', () => {
-    const sprites = Array.from({ length: MAX_STORYBOARD_SHEETS + 2 }, (_, index) => ({ uri: `${out}/thumbnail/v1/storyboard-${index}.jpg`, width: 1600, height: 900, bytes: 1 }));
+    const sprites = Array.from({ length: MAX_STORYBOARD_SHEETS + 2 }, (_, index) => ({
+      uri: `${out}/thumbnail/v1/storyboard-${index}.jpg`,
+      width: 1600,
+      height: 900,
+      bytes: 1,
+    }));
     const inputs = planInputs(planContext('video', { thumbnail: { derivatives: [still('poster', 640), still('poster', 1280)], storyboard: { sprites } } }));
     expect(inputs.map((input) => input.role)).toEqual(['poster', ...Array.from({ length: MAX_STORYBOARD_SHEETS }, () => 'storyboard')]);
     expect(inputs[0]!.uri).toBe(`${out}/thumbnail/v1/poster-640.jpeg`);
@@ -47,7 +74,9 @@ describe('tag inputs', () => {
 
   it('plays audio as its preview clip only', () => {
     const renditions = { preview: { uri: `${out}/audio/preview.m4a` }, aac: { uri: `${out}/audio/aac.m4a` } };
-    expect(planInputs(planContext('audio', { audio: { renditions } }))).toEqual([{ uri: `${out}/audio/preview.m4a`, mimeType: 'audio/mp4', role: 'audio-preview' }]);
+    expect(planInputs(planContext('audio', { audio: { renditions } }))).toEqual([
+      { uri: `${out}/audio/preview.m4a`, mimeType: 'audio/mp4', role: 'audio-preview' },
+    ]);
   });
 
   it('shows nothing when no dependency produced a derivative', () => {
@@ -58,9 +87,19 @@ describe('tag inputs', () => {
 
 describe('tag signals', () => {
   it('copies measurements from the probe and the audio step', () => {
-    const signals = planSignals(planContext('audio', {
-      audio: { measured: { integratedLufs: -14.2, loudnessRangeLu: 6.1, truePeakDbtp: -1.2 }, silence: { digital: false, totalSeconds: 2.5, passageCount: 1 }, channels: { source: 2 } },
-    }, { durationSeconds: 180, streams: [{ index: 0, type: 'audio', codec: 'mp3', attachedPicture: false }] }));
+    const signals = planSignals(
+      planContext(
+        'audio',
+        {
+          audio: {
+            measured: { integratedLufs: -14.2, loudnessRangeLu: 6.1, truePeakDbtp: -1.2 },
+            silence: { digital: false, totalSeconds: 2.5, passageCount: 1 },
+            channels: { source: 2 },
+          },
+        },
+        { durationSeconds: 180, streams: [{ index: 0, type: 'audio', codec: 'mp3', attachedPicture: false }] },
+      ),
+    );
     expect(signals).toEqual({
       kind: 'audio',
       container: 'x',

@@ -28,8 +28,25 @@ const MODEL_PATH = `/v1beta1/projects/${PROJECT}/locations/${LOCATION}/publisher
 const THUMBNAIL_URI = 'gs://mediaflow-derivatives/asset/thumbnail/v1/still-640.jpg';
 const JPEG_BYTES = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3, 4, 0xff, 0xd9]);
 
-const imageTags = { labels: [{ name: 'dog', confidence: 0.97 }, { name: 'beach', confidence: 0.8 }], description: 'A dog running on a beach.', hasText: false, safety: { adult: 'very_unlikely', violence: 'very_unlikely', racy: 'very_unlikely', medical: 'very_unlikely' } };
-const audioTags = { musicOrSpeech: 'music', genre: 'jazz', mood: ['calm'], tempoFeel: 'slow', language: null, explicit: false, topics: [], description: 'A slow piano trio.' };
+const imageTags = {
+  labels: [
+    { name: 'dog', confidence: 0.97 },
+    { name: 'beach', confidence: 0.8 },
+  ],
+  description: 'A dog running on a beach.',
+  hasText: false,
+  safety: { adult: 'very_unlikely', violence: 'very_unlikely', racy: 'very_unlikely', medical: 'very_unlikely' },
+};
+const audioTags = {
+  musicOrSpeech: 'music',
+  genre: 'jazz',
+  mood: ['calm'],
+  tempoFeel: 'slow',
+  language: null,
+  explicit: false,
+  topics: [],
+  description: 'A slow piano trio.',
+};
 
 let fake: VertexFake;
 let dataDir: string;
@@ -55,7 +72,16 @@ afterEach(() => {
 
 function vertexStep(overrides: Partial<VertexSettings> = {}): StepDefinition {
   return createTagStep({
-    vertex: { project: PROJECT, location: LOCATION, model: MODEL, baseUrl: fake.baseUrl, authClient: fixedTokenAuthClient, timeoutMs: 2_000, retryBaseDelayMs: 5, ...overrides },
+    vertex: {
+      project: PROJECT,
+      location: LOCATION,
+      model: MODEL,
+      baseUrl: fake.baseUrl,
+      authClient: fixedTokenAuthClient,
+      timeoutMs: 2_000,
+      retryBaseDelayMs: 5,
+      ...overrides,
+    },
   });
 }
 
@@ -117,8 +143,8 @@ describe('tag step on Vertex AI', () => {
     expect(body.generationConfig.responseMimeType).toBe('application/json');
     expect(body.generationConfig.responseSchema).toEqual(JSON.parse(JSON.stringify(RESPONSE_SCHEMAS.image)));
 
-    const inputCost = 300 * INPUT_USD_PER_MILLION_TOKENS / 1e6;
-    const outputCost = 120 * OUTPUT_USD_PER_MILLION_TOKENS / 1e6;
+    const inputCost = (300 * INPUT_USD_PER_MILLION_TOKENS) / 1e6;
+    const outputCost = (120 * OUTPUT_USD_PER_MILLION_TOKENS) / 1e6;
     expect(result.outputs).toMatchObject({
       aiGenerated: true,
       kind: 'image',
@@ -136,15 +162,39 @@ describe('tag step on Vertex AI', () => {
   });
 
   it('sends gs:// URIs as fileData on GCP, with the audio schema, and prices audio tokens at the audio rate', async () => {
-    const gcp = loadConfig({ MEDIAFLOW_RUNTIME: 'gcp', MEDIAFLOW_INGEST_BUCKET: 'acme-ingest', MEDIAFLOW_DERIVATIVES_BUCKET: 'acme-derivatives', GOOGLE_CLOUD_PROJECT: PROJECT, MEDIAFLOW_LOG_LEVEL: 'silent' });
+    const gcp = loadConfig({
+      MEDIAFLOW_RUNTIME: 'gcp',
+      MEDIAFLOW_INGEST_BUCKET: 'acme-ingest',
+      MEDIAFLOW_DERIVATIVES_BUCKET: 'acme-derivatives',
+      GOOGLE_CLOUD_PROJECT: PROJECT,
+      MEDIAFLOW_LOG_LEVEL: 'silent',
+    });
     const preview = 'gs://acme-derivatives/asset/audio/preview.m4a';
-    fake.reply(answer(JSON.stringify(audioTags), { usage: { promptTokenCount: 1000, candidatesTokenCount: 100, thoughtsTokenCount: 50, totalTokenCount: 1150, promptTokensDetails: [{ modality: 'TEXT', tokenCount: 40 }, { modality: 'AUDIO', tokenCount: 960 }] } }));
+    fake.reply(
+      answer(JSON.stringify(audioTags), {
+        usage: {
+          promptTokenCount: 1000,
+          candidatesTokenCount: 100,
+          thoughtsTokenCount: 50,
+          totalTokenCount: 1150,
+          promptTokensDetails: [
+            { modality: 'TEXT', tokenCount: 40 },
+            { modality: 'AUDIO', tokenCount: 960 },
+          ],
+        },
+      }),
+    );
     const result = await vertexStep().run(order('audio', [{ uri: preview, mimeType: 'audio/mp4', role: 'audio-preview' }]), context(gcp));
 
     const body = fake.requests[0]!.body as { contents: { parts: Record<string, unknown>[] }[]; generationConfig: Record<string, unknown> };
     expect(body.contents[0]!.parts[1]).toEqual({ fileData: { fileUri: preview, mimeType: 'audio/mp4' } });
     expect(body.generationConfig.responseSchema).toEqual(JSON.parse(JSON.stringify(RESPONSE_SCHEMAS.audio)));
-    expect(result.outputs).toMatchObject({ aiGenerated: true, kind: 'audio', tags: audioTags, usage: { inputTokens: 1000, audioInputTokens: 960, outputTokens: 100, thoughtTokens: 50 } });
+    expect(result.outputs).toMatchObject({
+      aiGenerated: true,
+      kind: 'audio',
+      tags: audioTags,
+      usage: { inputTokens: 1000, audioInputTokens: 960, outputTokens: 100, thoughtTokens: 50 },
+    });
     expect(result.outputs.estimatedCostUsd).toBeCloseTo((40 * 0.3 + 960 * 1 + 150 * 2.5) / 1e6, 6);
   });
 
@@ -182,7 +232,13 @@ describe('tag step on Vertex AI', () => {
   });
 
   it('makes a blocked prompt permanent', async () => {
-    fake.reply({ status: 200, body: { promptFeedback: { blockReason: 'PROHIBITED_CONTENT', blockReasonMessage: 'policy' }, usageMetadata: { promptTokenCount: 300, totalTokenCount: 300 } } });
+    fake.reply({
+      status: 200,
+      body: {
+        promptFeedback: { blockReason: 'PROHIBITED_CONTENT', blockReasonMessage: 'policy' },
+        usageMetadata: { promptTokenCount: 300, totalTokenCount: 300 },
+      },
+    });
     const error = await failure(vertexStep().run(imageOrder(), context()));
     expect(error).toBeInstanceOf(PermanentError);
     expect(error).toMatchObject({ code: 'CONTENT_BLOCKED' });
@@ -243,7 +299,12 @@ describe('tag step on Vertex AI', () => {
 describe('tag step without Vertex', () => {
   it('records the technical signals only, never tags', async () => {
     const result = await tagStep.run(imageOrder(), context());
-    expect(result.outputs).toEqual({ aiGenerated: false, reason: 'vertex-not-configured', kind: 'image', signals: { kind: 'image', width: 4000, height: 3000 } });
+    expect(result.outputs).toEqual({
+      aiGenerated: false,
+      reason: 'vertex-not-configured',
+      kind: 'image',
+      signals: { kind: 'image', width: 4000, height: 3000 },
+    });
     expect(fake.requests).toHaveLength(0);
   });
 

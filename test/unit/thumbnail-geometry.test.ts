@@ -66,7 +66,10 @@ describe('profiles', () => {
 
   it('every profile is one the encoders and WebP (16383 px) can honour', () => {
     for (const [name, profile] of Object.entries(thumbnailProfiles)) {
-      expect(profile.sizes.every((size) => Number.isInteger(size) && size > 0 && size <= 8192), name).toBe(true);
+      expect(
+        profile.sizes.every((size) => Number.isInteger(size) && size > 0 && size <= 8192),
+        name,
+      ).toBe(true);
       expect(profile.formats.length, name).toBeGreaterThan(0);
       expect(profile.background, name).toMatch(/^#[0-9a-f]{6}$/i);
     }
@@ -77,7 +80,12 @@ describe('storyboard', () => {
   const settings = thumbnailProfiles.default!.storyboard;
 
   it('spaces tiles by at least the minimum interval and caps long videos at maxTiles', () => {
-    expect(planStoryboard(9, { width: 320, height: 180 }, settings)).toEqual({ intervalSeconds: 1, tiles: 9, tile: { width: 160, height: 90 }, keyframesOnly: false });
+    expect(planStoryboard(9, { width: 320, height: 180 }, settings)).toEqual({
+      intervalSeconds: 1,
+      tiles: 9,
+      tile: { width: 160, height: 90 },
+      keyframesOnly: false,
+    });
     expect(planStoryboard(7200, { width: 1920, height: 1080 }, settings)).toMatchObject({ intervalSeconds: 72, tiles: 100, keyframesOnly: true });
     expect(planStoryboard(60, { width: 1080, height: 1920 }, settings).tile).toEqual({ width: 90, height: 160 });
     expect(planStoryboard(3, { width: 100, height: 50 }, settings).tile).toEqual({ width: 100, height: 50 });
@@ -87,17 +95,31 @@ describe('storyboard', () => {
     const tile = { width: 2, height: 1 };
     const tiles = Buffer.from(Array.from({ length: 5 }, (_, index) => Array<number>(6).fill(index + 1)).flat());
     const sheets = composeSheets(tiles, 5, tile, { columns: 2, rowsPerSheet: 2 });
-    expect(sheets.map((sheet) => [sheet.width, sheet.height])).toEqual([[4, 2], [2, 1]]);
+    expect(sheets.map((sheet) => [sheet.width, sheet.height])).toEqual([
+      [4, 2],
+      [2, 1],
+    ]);
     expect([...sheets[0]!.data]).toEqual([1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 4, 4, 4, 4, 4, 4]);
 
     const vtt = webvtt(5, 2, 9.5, tile, { columns: 2, rowsPerSheet: 2 }, (sheet) => `s${sheet}.jpg`);
     expect(vtt.split('\n')).toEqual([
-      'WEBVTT', '',
-      '00:00:00.000 --> 00:00:02.000', 's0.jpg#xywh=0,0,2,1', '',
-      '00:00:02.000 --> 00:00:04.000', 's0.jpg#xywh=2,0,2,1', '',
-      '00:00:04.000 --> 00:00:06.000', 's0.jpg#xywh=0,1,2,1', '',
-      '00:00:06.000 --> 00:00:08.000', 's0.jpg#xywh=2,1,2,1', '',
-      '00:00:08.000 --> 00:00:09.500', 's1.jpg#xywh=0,0,2,1', '',
+      'WEBVTT',
+      '',
+      '00:00:00.000 --> 00:00:02.000',
+      's0.jpg#xywh=0,0,2,1',
+      '',
+      '00:00:02.000 --> 00:00:04.000',
+      's0.jpg#xywh=2,0,2,1',
+      '',
+      '00:00:04.000 --> 00:00:06.000',
+      's0.jpg#xywh=0,1,2,1',
+      '',
+      '00:00:06.000 --> 00:00:08.000',
+      's0.jpg#xywh=2,1,2,1',
+      '',
+      '00:00:08.000 --> 00:00:09.500',
+      's1.jpg#xywh=0,0,2,1',
+      '',
     ]);
     expect(timestamp(3723.456)).toBe('01:02:03.456');
   });
@@ -117,13 +139,16 @@ describe('poster frames', () => {
 
   it('prefers detailed frames inside the video over fades, black and the intro', () => {
     const candidate = (timeSeconds: number, frame: Uint8Array) => ({ timeSeconds, stats: frameStats(frame) });
-    const ranked = rankCandidates([
-      candidate(0.1, detailed(0, 255)), // the intro: detailed, but in the first 5%
-      candidate(3, flat(0)),
-      candidate(4, detailed(10, 60)), // half-way through a fade: dark and compressed
-      candidate(5, detailed(0, 255)),
-      candidate(9.9, flat(0)),
-    ], 10);
+    const ranked = rankCandidates(
+      [
+        candidate(0.1, detailed(0, 255)), // the intro: detailed, but in the first 5%
+        candidate(3, flat(0)),
+        candidate(4, detailed(10, 60)), // half-way through a fade: dark and compressed
+        candidate(5, detailed(0, 255)),
+        candidate(9.9, flat(0)),
+      ],
+      10,
+    );
     expect(ranked.map((c) => c.timeSeconds)).toEqual([5, 4, 3]);
     // With nothing usable inside, the edges are allowed back in.
     expect(rankCandidates([candidate(0.1, detailed(0, 255)), candidate(5, flat(0))], 10)[0]!.timeSeconds).toBe(0.1);
@@ -132,7 +157,15 @@ describe('poster frames', () => {
 
 describe('display filters', () => {
   const video = (overrides: Partial<VideoParams>): VideoParams => ({
-    streamIndex: 0, durationSeconds: 10, width: 1920, height: 1080, rotation: 0, colorSpace: null, colorTransfer: null, colorPrimaries: null, ...overrides,
+    streamIndex: 0,
+    durationSeconds: 10,
+    width: 1920,
+    height: 1080,
+    rotation: 0,
+    colorSpace: null,
+    colorTransfer: null,
+    colorPrimaries: null,
+    ...overrides,
   });
 
   it('scales to the display size, which applies the sample aspect ratio, with the stream matrix or an HD/SD guess', () => {

@@ -24,7 +24,11 @@ const small: ThumbnailProfile = { ...defaults, sizes: [24, 48, 96] };
 let dir: string;
 let scratch: string;
 let tools: ReturnType<typeof resolveMediaTools> | undefined;
-const context = () => ({ mediaTools: () => (tools ??= resolveMediaTools({ PATH: process.env.PATH })), scratchDir: scratch, signal: new AbortController().signal });
+const context = () => ({
+  mediaTools: () => (tools ??= resolveMediaTools({ PATH: process.env.PATH })),
+  scratchDir: scratch,
+  signal: new AbortController().signal,
+});
 const file = (name: string) => path.join(dir, name);
 
 beforeAll(async () => {
@@ -62,8 +66,17 @@ describe('EXIF orientation (EXIF 2.32, tag 0x0112)', () => {
       expect([output.width, output.height]).toEqual([48, 36]);
       const meta = await sharp(output.data).metadata();
       expect([meta.width, meta.height, meta.orientation]).toEqual([48, 36, undefined]);
-      const quadrants = await Promise.all([[0.25, 0.25], [0.75, 0.25], [0.25, 0.75], [0.75, 0.75]].map(([x, y]) => pixel(output.data, x!, y!)));
-      quadrants.forEach((colour, index) => expect(near(colour, images.QUADRANTS[index]!, 48), `${output.format} quadrant ${index}: ${colour.join(',')}`).toBe(true));
+      const quadrants = await Promise.all(
+        [
+          [0.25, 0.25],
+          [0.75, 0.25],
+          [0.25, 0.75],
+          [0.75, 0.75],
+        ].map(([x, y]) => pixel(output.data, x!, y!)),
+      );
+      quadrants.forEach((colour, index) =>
+        expect(near(colour, images.QUADRANTS[index]!, 48), `${output.format} quadrant ${index}: ${colour.join(',')}`).toBe(true),
+      );
     }
   });
 });
@@ -83,8 +96,16 @@ describe('colour', () => {
   });
 
   it('converts 16-bit sources with and without a profile correctly (sharp 0.35 alone leaves P3 numbers in tagged ones)', async () => {
-    const tagged = await renderImage(await images.iccTaggedPng('ffmpeg', file('srgb16.png'), { profile: 'srgb', rgb: [200, 100, 50], bitDepth: 16 }), small, context());
-    const p3 = await renderImage(await images.iccTaggedPng('ffmpeg', file('p3-16.png'), { profile: 'p3', rgb: [187, 106, 63], bitDepth: 16 }), small, context());
+    const tagged = await renderImage(
+      await images.iccTaggedPng('ffmpeg', file('srgb16.png'), { profile: 'srgb', rgb: [200, 100, 50], bitDepth: 16 }),
+      small,
+      context(),
+    );
+    const p3 = await renderImage(
+      await images.iccTaggedPng('ffmpeg', file('p3-16.png'), { profile: 'p3', rgb: [187, 106, 63], bitDepth: 16 }),
+      small,
+      context(),
+    );
     expect(tagged.facts).toMatchObject({ space: 'rgb16', bitDepth: 16 });
     for (const render of [tagged, p3]) {
       const jpeg = rendition(render, 'jpeg');
@@ -152,7 +173,10 @@ describe('animation', () => {
     const source = await make(file(`animated.${kind.toLowerCase()}`));
     const render = await renderImage(source, { ...small, animation: { ...defaults.animation!, sizes: [64, 320] } }, context());
     expect(render.facts.frames).toBe(10);
-    expect(render.animated.map((a) => [a.width, a.height])).toEqual([[160, 120], [64, 48]]);
+    expect(render.animated.map((a) => [a.width, a.height])).toEqual([
+      [160, 120],
+      [64, 48],
+    ]);
     for (const animation of render.animated) {
       const meta = await sharp(animation.data).metadata();
       expect([meta.format, meta.pages, meta.loop, meta.delay?.[0]]).toEqual(['webp', 10, 0, 100]);
@@ -174,7 +198,13 @@ describe('large and hostile inputs', () => {
   it('renders a 16000×1000 panorama at every size, down to 160×10', async () => {
     const source = await jpegImage('ffmpeg', file('panorama.jpg'), { width: 16_000, height: 1000 });
     const render = await renderImage(source, { ...defaults, formats: [{ format: 'webp', quality: 75, effort: 2 }] }, context());
-    expect(render.stills.renditions.map((r) => [r.width, r.height])).toEqual([[2048, 128], [1280, 80], [640, 40], [320, 20], [160, 10]]);
+    expect(render.stills.renditions.map((r) => [r.width, r.height])).toEqual([
+      [2048, 128],
+      [1280, 80],
+      [640, 40],
+      [320, 20],
+      [160, 10],
+    ]);
     for (const output of render.stills.renditions) {
       const meta = await sharp(output.data).metadata();
       expect([meta.width, meta.height]).toEqual([output.width, output.height]);
@@ -193,7 +223,9 @@ describe('large and hostile inputs', () => {
   });
 
   it('turns broken and foreign files into permanent errors, and reads BMP through ffmpeg', async () => {
-    const png = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#336699' } }).png({ compressionLevel: 0 }).toBuffer();
+    const png = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#336699' } })
+      .png({ compressionLevel: 0 })
+      .toBuffer();
     png.fill(0xaa, 60, 200); // inside IDAT: the zlib stream and the chunk CRC no longer match
     await writeFile(file('broken.png'), png);
     await expect(renderImage(file('broken.png'), small, context())).rejects.toMatchObject({ code: 'CORRUPT_MEDIA' });
@@ -218,7 +250,13 @@ describe('metadata', () => {
     const rights = await renderImage(source, { ...small, exif: 'rights' }, context());
     for (const output of rights.stills.renditions) {
       const exif = (await sharp(output.data).metadata()).exif;
-      expect(await readExifBasics(exif), output.format).toMatchObject({ artist: 'Ada Lovelace', copyright: '(C) 2024 Ada Lovelace', make: null, model: null, capturedAt: null });
+      expect(await readExifBasics(exif), output.format).toMatchObject({
+        artist: 'Ada Lovelace',
+        copyright: '(C) 2024 Ada Lovelace',
+        make: null,
+        model: null,
+        capturedAt: null,
+      });
       expect(exif?.includes('GPS') || exif?.includes(Buffer.from('Acme Optics')), output.format).toBe(false);
     }
   });

@@ -25,8 +25,16 @@ describe('EXIF basics', () => {
       .toBuffer();
     const basics = await readExifBasics((await sharp(jpeg).metadata()).exif);
     expect(basics).toEqual({
-      make: 'Acme Optics', model: 'Acme X100', lens: 'Acme 35mm f/1.8', capturedAt: '2024-05-01T12:34:56+02:00',
-      exposureTime: '1/250', fNumber: 2.8, iso: 200, focalLengthMm: 35, artist: 'Ada Lovelace', copyright: '(C) 2024 Ada Lovelace',
+      make: 'Acme Optics',
+      model: 'Acme X100',
+      lens: 'Acme 35mm f/1.8',
+      capturedAt: '2024-05-01T12:34:56+02:00',
+      exposureTime: '1/250',
+      fNumber: 2.8,
+      iso: 200,
+      focalLengthMm: 35,
+      artist: 'Ada Lovelace',
+      copyright: '(C) 2024 Ada Lovelace',
     });
     expect(JSON.stringify(basics)).not.toMatch(/51|GPS/);
   });
@@ -89,14 +97,27 @@ describe('EXIF basics', () => {
     }
     // Cut inside the Exif IFD: IFD0 (camera, rights) survives, the exposure fields are omitted.
     const cut = 6 + ifd0Pointer(exif, 0x8769) + 2 + 12 * 3;
-    expect(await readExifBasics(exif.subarray(0, cut))).toMatchObject({ make: 'Acme Optics', model: 'Acme X100', artist: 'Ada Lovelace', lens: null, capturedAt: null });
+    expect(await readExifBasics(exif.subarray(0, cut))).toMatchObject({
+      make: 'Acme Optics',
+      model: 'Acme X100',
+      artist: 'Ada Lovelace',
+      lens: null,
+      capturedAt: null,
+    });
   });
 });
 
 describe('ICC profiles', () => {
   // JPEG, because PNG cannot hold a CMYK profile.
   const profileOf = async (name: string) =>
-    (await sharp(await sharp({ create: { width: 1, height: 1, channels: 3, background: '#000' } }).withIccProfile(name).jpeg().toBuffer()).metadata()).icc;
+    (
+      await sharp(
+        await sharp({ create: { width: 1, height: 1, channels: 3, background: '#000' } })
+          .withIccProfile(name)
+          .jpeg()
+          .toBuffer(),
+      ).metadata()
+    ).icc;
 
   it('names the profile and tells Display P3 (wide) from sRGB, and CMYK (no colorants) as unknown', async () => {
     expect(readIcc(await profileOf('srgb'))).toEqual({ description: 'sRGB', colourSpace: 'RGB', wideGamut: false });
@@ -117,7 +138,15 @@ describe('placeholders', () => {
   // absolute values; the npm TypeScript encoder's omission of fabsf changes the second character).
   it.each([
     ['gradient', 32, 24, 4, 3, (x: number, y: number): [number, number, number] => [x * 8, y * 10, 128], 'LxH27k2swxX8mHWWjtf7gJfjfQfj'],
-    ['quadrants', 20, 20, 3, 3, (x: number, y: number): [number, number, number] => (x < 10 ? (y < 10 ? [255, 0, 0] : [0, 0, 255]) : y < 10 ? [0, 255, 0] : [255, 255, 255]), 'K~Lqe9qSeXs_[qsBfMsTjt'],
+    [
+      'quadrants',
+      20,
+      20,
+      3,
+      3,
+      (x: number, y: number): [number, number, number] => (x < 10 ? (y < 10 ? [255, 0, 0] : [0, 0, 255]) : y < 10 ? [0, 255, 0] : [255, 255, 255]),
+      'K~Lqe9qSeXs_[qsBfMsTjt',
+    ],
     ['flat', 8, 8, 1, 1, (): [number, number, number] => [10, 200, 30], '001JlB'],
   ])('encodes a %s image as the reference encoder does', (_name, width, height, cx, cy, pixel, expected) => {
     expect(encodeBlurhash(image(width, height, pixel), width, height, cx, cy)).toBe(expected);
@@ -150,20 +179,38 @@ describe('planning', () => {
   const validator = new EventValidator(new Map([['thumbnail', thumbnailStep.paramsSchema]]));
   const valid = (params: unknown) =>
     validator.validate(workOrderType('thumbnail'), {
-      orderId: 'o|thumbnail|0', assetId: 'ingest/x#1', step: 'thumbnail', shard: { index: 0, count: 1 },
-      source: { bucket: 'ingest', name: 'x', generation: '1' }, kind: 'video', profile: 'default', params, issuedAt: '2024-05-01T00:00:00Z',
+      orderId: 'o|thumbnail|0',
+      assetId: 'ingest/x#1',
+      step: 'thumbnail',
+      shard: { index: 0, count: 1 },
+      source: { bucket: 'ingest', name: 'x', generation: '1' },
+      kind: 'video',
+      profile: 'default',
+      params,
+      issuedAt: '2024-05-01T00:00:00Z',
     }).ok;
 
   it('plans images, videos with a picture and audio with cover art, with params their schema accepts', () => {
     const image = planThumbnail(context('image', [stream({ codec: 'mjpeg' })]));
     expect(image).toEqual({ mode: 'image' });
-    const video = planThumbnail(context('video', [
-      stream({ index: 0, codec: 'mjpeg', attachedPicture: true }),
-      stream({ index: 1, rotation: 90, colorSpace: 'bt709' }),
-      stream({ index: 2, type: 'audio', codec: 'aac' }),
-    ], { display: { width: 1080, height: 1920 } }));
-    expect(video).toEqual({ mode: 'video', video: { streamIndex: 1, durationSeconds: 12.5, width: 1080, height: 1920, rotation: 90, colorSpace: 'bt709', colorTransfer: null, colorPrimaries: null } });
-    const cover = planThumbnail(context('audio', [stream({ index: 0, type: 'audio', codec: 'mp3' }), stream({ index: 1, codec: 'mjpeg', attachedPicture: true })]));
+    const video = planThumbnail(
+      context(
+        'video',
+        [
+          stream({ index: 0, codec: 'mjpeg', attachedPicture: true }),
+          stream({ index: 1, rotation: 90, colorSpace: 'bt709' }),
+          stream({ index: 2, type: 'audio', codec: 'aac' }),
+        ],
+        { display: { width: 1080, height: 1920 } },
+      ),
+    );
+    expect(video).toEqual({
+      mode: 'video',
+      video: { streamIndex: 1, durationSeconds: 12.5, width: 1080, height: 1920, rotation: 90, colorSpace: 'bt709', colorTransfer: null, colorPrimaries: null },
+    });
+    const cover = planThumbnail(
+      context('audio', [stream({ index: 0, type: 'audio', codec: 'mp3' }), stream({ index: 1, codec: 'mjpeg', attachedPicture: true })]),
+    );
     expect(cover).toEqual({ mode: 'cover', cover: { streamIndex: 1 } });
     for (const params of [image, video, cover]) expect(valid(params)).toBe(true);
     expect(valid({ mode: 'video' })).toBe(false);

@@ -57,7 +57,7 @@ function assertStorable(value: unknown, field: string, inArray = false): void {
   };
   if (typeof value === 'number' && !Number.isFinite(value)) fail(`${value} cannot be stored (the local store has no NaN or Infinity)`);
   if (value instanceof Date && !(value.getTime() >= MIN_DATE_MS && value.getTime() <= MAX_DATE_MS)) {
-    fail('the Date is invalid or outside Firestore\'s range (years 1 to 9999)');
+    fail("the Date is invalid or outside Firestore's range (years 1 to 9999)");
   }
   if (Array.isArray(value)) {
     if (inArray) fail('arrays directly inside arrays are not supported by Firestore');

@@ -129,10 +129,12 @@ export class GcsBlobStore implements BlobStore {
       // Listing names no object, so its 404 can only be the bucket's.
       throw statusOf(error) === 404 ? bucketMissing(bucket, error) : translate(error, { bucket, name: prefix });
     }
-    return files
-      .map((file) => toBlobMetadata(file.metadata, { bucket, name: file.name }))
-      // GCS already lists in UTF-8 byte order; sorted anyway so the order is the local store's by construction.
-      .sort((a, b) => Buffer.compare(Buffer.from(a.name), Buffer.from(b.name)));
+    return (
+      files
+        .map((file) => toBlobMetadata(file.metadata, { bucket, name: file.name }))
+        // GCS already lists in UTF-8 byte order; sorted anyway so the order is the local store's by construction.
+        .sort((a, b) => Buffer.compare(Buffer.from(a.name), Buffer.from(b.name)))
+    );
   }
 
   async delete(ref: BlobRef): Promise<void> {

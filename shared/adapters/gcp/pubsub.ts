@@ -108,13 +108,15 @@ export class PubSubBus extends PubSubPublisher implements MessageBus {
       subscription: spec.name,
       topic: spec.topic,
     };
-    handler(delivery).then(
-      () => message.ack(),
-      () => message.nack(),
-    ).finally(() => {
-      this.#inFlight -= 1;
-      this.#lastActivity = Date.now();
-    });
+    handler(delivery)
+      .then(
+        () => message.ack(),
+        () => message.nack(),
+      )
+      .finally(() => {
+        this.#inFlight -= 1;
+        this.#lastActivity = Date.now();
+      });
   }
 
   async idle(): Promise<void> {

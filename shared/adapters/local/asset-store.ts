@@ -33,11 +33,15 @@ function parsePath(path: string, kind: 'document' | 'collection'): string[] {
   const segments = path.split('/');
   for (const segment of segments) {
     const problem =
-      segment === '' ? 'has an empty segment'
-      : segment === '.' || segment === '..' ? `has the segment "${segment}", which Firestore forbids`
-      : /^__.*__$/.test(segment) ? `has the segment "${segment}"; ids matching __.*__ are reserved by Firestore`
-      : Buffer.byteLength(segment) > 1500 ? 'has a segment longer than 1500 bytes'
-      : undefined;
+      segment === ''
+        ? 'has an empty segment'
+        : segment === '.' || segment === '..'
+          ? `has the segment "${segment}", which Firestore forbids`
+          : /^__.*__$/.test(segment)
+            ? `has the segment "${segment}"; ids matching __.*__ are reserved by Firestore`
+            : Buffer.byteLength(segment) > 1500
+              ? 'has a segment longer than 1500 bytes'
+              : undefined;
     if (problem) throw new Error(`Invalid ${kind} path "${path}": it ${problem}`);
   }
   // Segments alternate collection/doc, so documents sit at even depths (`assets/a1`) and collections at odd ones.
@@ -63,7 +67,7 @@ function toJson(value: unknown, field: string, inArray = false): unknown {
   if (typeof value === 'number') return Number.isFinite(value) ? value : fail(`${value} cannot be stored (JSON has no NaN or Infinity)`);
   if (value instanceof Date) {
     const ms = value.getTime();
-    if (!(ms >= MIN_DATE_MS && ms <= MAX_DATE_MS)) return fail('the Date is invalid or outside Firestore\'s range (years 1 to 9999)');
+    if (!(ms >= MIN_DATE_MS && ms <= MAX_DATE_MS)) return fail("the Date is invalid or outside Firestore's range (years 1 to 9999)");
     return { [DATE_KEY]: value.toISOString() };
   }
   if (Array.isArray(value)) {
@@ -82,7 +86,14 @@ function toJson(value: unknown, field: string, inArray = false): unknown {
     const out: Record<string, unknown> = {};
     for (const [key, child] of Object.entries(value)) {
       const childField = field === '' ? key : `${field}.${key}`;
-      const reserved = key === '' ? 'is empty, which Firestore rejects' : key === DATE_KEY ? 'is reserved by the local store' : /^__.*__$/.test(key) ? 'matches __.*__, reserved by Firestore' : '';
+      const reserved =
+        key === ''
+          ? 'is empty, which Firestore rejects'
+          : key === DATE_KEY
+            ? 'is reserved by the local store'
+            : /^__.*__$/.test(key)
+              ? 'matches __.*__, reserved by Firestore'
+              : '';
       if (reserved) throw new TypeError(`Cannot store field "${childField}": the name ${reserved}`);
       out[key] = toJson(child, childField);
     }

@@ -54,13 +54,35 @@ export function objectPath(root: string, bucket: string, name: string): string {
 }
 
 // A Map rather than an object literal, so names like 'x.constructor' cannot hit Object.prototype.
-const CONTENT_TYPES = new Map<string, string>(Object.entries({
-  jpg: 'image/jpeg', jpeg: 'image/jpeg', png: 'image/png', webp: 'image/webp', avif: 'image/avif', gif: 'image/gif',
-  tif: 'image/tiff', tiff: 'image/tiff', heic: 'image/heic',
-  mp3: 'audio/mpeg', m4a: 'audio/mp4', aac: 'audio/aac', wav: 'audio/wav', flac: 'audio/flac', ogg: 'audio/ogg', opus: 'audio/ogg',
-  mp4: 'video/mp4', m4v: 'video/x-m4v', mov: 'video/quicktime', webm: 'video/webm', mkv: 'video/x-matroska',
-  m3u8: 'application/vnd.apple.mpegurl', m4s: 'video/iso.segment', vtt: 'text/vtt', json: 'application/json',
-}));
+const CONTENT_TYPES = new Map<string, string>(
+  Object.entries({
+    jpg: 'image/jpeg',
+    jpeg: 'image/jpeg',
+    png: 'image/png',
+    webp: 'image/webp',
+    avif: 'image/avif',
+    gif: 'image/gif',
+    tif: 'image/tiff',
+    tiff: 'image/tiff',
+    heic: 'image/heic',
+    mp3: 'audio/mpeg',
+    m4a: 'audio/mp4',
+    aac: 'audio/aac',
+    wav: 'audio/wav',
+    flac: 'audio/flac',
+    ogg: 'audio/ogg',
+    opus: 'audio/ogg',
+    mp4: 'video/mp4',
+    m4v: 'video/x-m4v',
+    mov: 'video/quicktime',
+    webm: 'video/webm',
+    mkv: 'video/x-matroska',
+    m3u8: 'application/vnd.apple.mpegurl',
+    m4s: 'video/iso.segment',
+    vtt: 'text/vtt',
+    json: 'application/json',
+  }),
+);
 
 export function guessContentType(name: string): string {
   return CONTENT_TYPES.get(extname(name).slice(1).toLowerCase()) ?? 'application/octet-stream';
@@ -110,7 +132,8 @@ export class LocalBlobStore implements BlobStore {
 
   async download(ref: BlobRef, destinationPath: string): Promise<BlobMetadata> {
     const { meta, handle } = await this.#open(ref);
-    const copy = fsp.mkdir(dirname(destinationPath), { recursive: true })
+    const copy = fsp
+      .mkdir(dirname(destinationPath), { recursive: true })
       .then(() => pipeline(handle.createReadStream({ autoClose: false }), createWriteStream(destinationPath)));
     await copy.finally(() => handle.close());
     return meta;
@@ -195,9 +218,16 @@ export class LocalBlobStore implements BlobStore {
     }
     const mtime = new Date(Number(stats.mtimeMs));
     return {
-      bucket: ref.bucket, name: ref.name, generation: (stats.mtimeNs / 1000n).toString(), metageneration: '1',
-      size: Number(stats.size), contentType: guessContentType(ref.name), md5Hash: await md5OfFile(at.file),
-      timeCreated: mtime, updated: mtime, metadata: {},
+      bucket: ref.bucket,
+      name: ref.name,
+      generation: (stats.mtimeNs / 1000n).toString(),
+      metageneration: '1',
+      size: Number(stats.size),
+      contentType: guessContentType(ref.name),
+      md5Hash: await md5OfFile(at.file),
+      timeCreated: mtime,
+      updated: mtime,
+      metadata: {},
     };
   }
 
@@ -230,9 +260,16 @@ export class LocalBlobStore implements BlobStore {
         }
         const now = this.#clock.now();
         const written: BlobMetadata = {
-          bucket: target.bucket, name: target.name, generation: this.#nextGeneration(live?.generation), metageneration: '1',
-          ...content, contentType: options.contentType ?? guessContentType(target.name), cacheControl: options.cacheControl,
-          timeCreated: now, updated: now, metadata: { ...options.metadata },
+          bucket: target.bucket,
+          name: target.name,
+          generation: this.#nextGeneration(live?.generation),
+          metageneration: '1',
+          ...content,
+          contentType: options.contentType ?? guessContentType(target.name),
+          cacheControl: options.cacheControl,
+          timeCreated: now,
+          updated: now,
+          metadata: { ...options.metadata },
         };
         await renameInto(tmp, at.file, target);
         await fsp.writeFile(tmp, JSON.stringify(toSidecar(written)));
@@ -279,8 +316,14 @@ function orUndefinedIfMissing(error: unknown): undefined {
 function parseSidecar(text: string): Sidecar | undefined {
   try {
     const v = JSON.parse(text) as Partial<Sidecar> | null;
-    const ok = /^\d+$/.test(String(v?.generation)) && typeof v?.size === 'number' && typeof v.md5Hash === 'string'
-      && typeof v.timeCreated === 'string' && typeof v.updated === 'string' && typeof v.metadata === 'object' && v.metadata !== null;
+    const ok =
+      /^\d+$/.test(String(v?.generation)) &&
+      typeof v?.size === 'number' &&
+      typeof v.md5Hash === 'string' &&
+      typeof v.timeCreated === 'string' &&
+      typeof v.updated === 'string' &&
+      typeof v.metadata === 'object' &&
+      v.metadata !== null;
     return ok ? ({ metageneration: '1', ...v } as Sidecar) : undefined;
   } catch {
     return undefined;
@@ -314,7 +357,10 @@ async function renameInto(from: string, to: string, ref: BlobRef): Promise<void>
 
 async function pruneEmptyDirs(dir: string, stopAt: string): Promise<void> {
   for (let current = dir; current !== stopAt && current.startsWith(stopAt); current = dirname(current)) {
-    const removed = await fsp.rmdir(current).then(() => true, () => false);
+    const removed = await fsp.rmdir(current).then(
+      () => true,
+      () => false,
+    );
     if (!removed) return;
   }
 }

@@ -164,14 +164,17 @@ export class LocalBus implements MessageBus {
     });
     sub.inFlight++;
     let expired = false;
-    const deadline = setTimeout(() => {
-      // The handler keeps running, as it does on Pub/Sub; only its slot and its say over the outcome are taken.
-      expired = true;
-      sub.inFlight--;
-      sub.zombies++;
-      this.#failed(sub, pending, 'ack deadline exceeded');
-      this.#pump(sub);
-    }, sub.spec.ackDeadlineSeconds * 1000 * this.#ackDeadlineScale);
+    const deadline = setTimeout(
+      () => {
+        // The handler keeps running, as it does on Pub/Sub; only its slot and its say over the outcome are taken.
+        expired = true;
+        sub.inFlight--;
+        sub.zombies++;
+        this.#failed(sub, pending, 'ack deadline exceeded');
+        this.#pump(sub);
+      },
+      sub.spec.ackDeadlineSeconds * 1000 * this.#ackDeadlineScale,
+    );
     const settle = (failure: string | undefined): void => {
       if (expired) {
         sub.zombies--;

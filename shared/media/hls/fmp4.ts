@@ -77,7 +77,11 @@ export function parseInit(init: Buffer): TrackInfo[] {
   const mvex = findChild(init, moov, 'mvex');
   for (const box of mvex ? childBoxes(init, mvex) : []) {
     if (box.type !== 'trex') continue;
-    trex.set(init.readUInt32BE(box.body + 4), { duration: init.readUInt32BE(box.body + 12), size: init.readUInt32BE(box.body + 16), flags: init.readUInt32BE(box.body + 20) });
+    trex.set(init.readUInt32BE(box.body + 4), {
+      duration: init.readUInt32BE(box.body + 12),
+      size: init.readUInt32BE(box.body + 16),
+      flags: init.readUInt32BE(box.body + 20),
+    });
   }
   return childBoxes(init, moov)
     .filter((box) => box.type === 'trak')

@@ -35,7 +35,8 @@ export function chooseLadder(probe: ProbeSummary, frameRate: Rational, settings:
   const sourceLong = Math.max(display.width, display.height);
   const aspect = sourceLong / sourceShort;
   const rateFactor = rateValue(frameRate) > 30.5 ? HIGH_FRAME_RATE_FACTOR : 1;
-  const orient = (short: number, long: number): { width: number; height: number } => (portrait ? { width: short, height: long } : { width: long, height: short });
+  const orient = (short: number, long: number): { width: number; height: number } =>
+    portrait ? { width: short, height: long } : { width: long, height: short };
 
   const fitting = settings.rungs.filter((rung) => rung.shortSide <= sourceShort);
   if (fitting.length > 0) {
@@ -51,7 +52,9 @@ export function chooseLadder(probe: ProbeSummary, frameRate: Rational, settings:
   const short = evenFloor(sourceShort);
   const long = evenFloor(sourceLong);
   const smallestArea = smallest ? smallest.shortSide * smallest.shortSide * aspect : short * long;
-  const cap = smallest ? Math.max(SMALLEST_RUNG_FALLBACK_KBPS_FLOOR, Math.round((smallest.maxKbps * short * long) / smallestArea)) : SMALLEST_RUNG_FALLBACK_KBPS_FLOOR;
+  const cap = smallest
+    ? Math.max(SMALLEST_RUNG_FALLBACK_KBPS_FLOOR, Math.round((smallest.maxKbps * short * long) / smallestArea))
+    : SMALLEST_RUNG_FALLBACK_KBPS_FLOOR;
   const maxKbps = Math.round(cap * rateFactor);
   return [{ name: `${short}p`, ...orient(short, long), maxKbps, bufferKbits: maxKbps * VBV_BUFFER_SECONDS }];
 }

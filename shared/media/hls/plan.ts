@@ -12,7 +12,16 @@ import type { HdrColour } from '../tonemap.ts';
 import { planPictureColour, renditionSpace, type PictureColour, type SdrSpace } from '../video-colour.ts';
 import { chooseLadder, primaryVideoStream, type Rendition } from './ladder.ts';
 import type { HlsSettings } from './settings.ts';
-import { AUDIO_ONLY_OFFSET_SECONDS, decideFrameRate, offsetSeconds, planTimeline, rateValue, type FrameRateDecision, type Rational, type VideoTimeline } from './timeline.ts';
+import {
+  AUDIO_ONLY_OFFSET_SECONDS,
+  decideFrameRate,
+  offsetSeconds,
+  planTimeline,
+  rateValue,
+  type FrameRateDecision,
+  type Rational,
+  type VideoTimeline,
+} from './timeline.ts';
 
 /** 2997/100 and 30000/1001 are the same rate to 0.01 %. */
 const SAME_RATE_TOLERANCE = 0.001;
@@ -79,14 +88,16 @@ export function planVideo(context: Pick<PlanContext, 'probe'>, settings: HlsSett
   const stream = primaryVideoStream(context.probe);
   if (!stream) throw new Error('the asset has no video stream; no HLS video step should have been planned');
   const scan = scanOf(stream);
-  const deinterlace: DeinterlacePlan | null = scan.detected === 'progressive'
-    ? null
-    : { filter: 'bwdif', mode: settings.deinterlaceRate === 'field' ? 'send_field' : 'send_frame', parity: scan.detected };
+  const deinterlace: DeinterlacePlan | null =
+    scan.detected === 'progressive'
+      ? null
+      : { filter: 'bwdif', mode: settings.deinterlaceRate === 'field' ? 'send_field' : 'send_frame', parity: scan.detected };
   const fieldRate = deinterlace?.mode === 'send_field';
   const rate = decideFrameRate(stream, settings.maxFrameRate, fieldRate);
   const timeline = planTimeline(stream, stream.durationSeconds ?? context.probe.durationSeconds, settings, rate.rate);
   const pictureRate = (stream.frameRate ?? 0) * (fieldRate ? 2 : 1);
-  const sourceOnGrid = !stream.variableFrameRate && stream.frameRate !== undefined && Math.abs(pictureRate / rateValue(timeline.frameRate) - 1) < SAME_RATE_TOLERANCE;
+  const sourceOnGrid =
+    !stream.variableFrameRate && stream.frameRate !== undefined && Math.abs(pictureRate / rateValue(timeline.frameRate) - 1) < SAME_RATE_TOLERANCE;
   const renditions = chooseLadder(context.probe, timeline.frameRate, settings);
   const colour = planPictureColour(stream);
   const picture: PicturePlan = {
@@ -97,9 +108,10 @@ export function planVideo(context: Pick<PlanContext, 'probe'>, settings: HlsSett
     frameRate: { source: stream.frameRateExact ?? String(stream.frameRate), output: timeline.frameRate, rule: frameRateRule(rate, deinterlace) },
   };
   const unindexed = context.probe.formatName.split(',').some((name) => UNINDEXED_FORMATS.has(name));
-  const hdr: HdrLadderPlan | null = settings.hdrLadder && colour.toneMap
-    ? { renditions: renditions.map((rendition) => ({ ...rendition, name: `${rendition.name}${HDR_RENDITION_SUFFIX}` })), colour: colour.toneMap }
-    : null;
+  const hdr: HdrLadderPlan | null =
+    settings.hdrLadder && colour.toneMap
+      ? { renditions: renditions.map((rendition) => ({ ...rendition, name: `${rendition.name}${HDR_RENDITION_SUFFIX}` })), colour: colour.toneMap }
+      : null;
   return { streamIndex: stream.index, timeline, renditions, sourceOnGrid, seekMarginSeconds: unindexed ? UNINDEXED_SEEK_MARGIN_SECONDS : 0, picture, hdr };
 }
 
@@ -111,7 +123,11 @@ function scanOf(stream: StreamSummary): InterlaceVerdict {
 
 export function frameRateRule(rate: FrameRateDecision, deinterlace: DeinterlacePlan | null): string {
   const halved = rate.halvings === 0 ? undefined : rate.halvings === 1 ? 'halved' : `halved ×${rate.halvings}`;
-  const base = deinterlace ? `deinterlaced to ${deinterlace.mode === 'send_field' ? 'field' : 'frame'} rate` : rate.variable ? 'variable, nearest standard rate' : undefined;
+  const base = deinterlace
+    ? `deinterlaced to ${deinterlace.mode === 'send_field' ? 'field' : 'frame'} rate`
+    : rate.variable
+      ? 'variable, nearest standard rate'
+      : undefined;
   return [base, halved].filter((part) => part !== undefined).join(', ') || 'kept';
 }
 

@@ -111,7 +111,10 @@ export function writeMediaPlaylist(playlist: MediaPlaylist): string {
 export function writeMasterPlaylist(master: MasterPlaylist): string {
   const lines = ['#EXTM3U', `#EXT-X-VERSION:${PROTOCOL_VERSION}`, '#EXT-X-INDEPENDENT-SEGMENTS'];
   // §4.3.4.1.1: at most one member of a group has DEFAULT=YES.
-  const defaultAudio = Math.max(0, master.audio.findIndex((audio) => audio.default === true));
+  const defaultAudio = Math.max(
+    0,
+    master.audio.findIndex((audio) => audio.default === true),
+  );
   master.audio.forEach((audio, index) => {
     const attributes = [
       'TYPE=AUDIO',
@@ -191,7 +194,10 @@ export class PlaylistError extends Error {
 }
 
 export function parseLines(text: string): PlaylistLine[] {
-  const lines = text.split(/\r?\n/).map((line) => line.trim()).filter((line) => line !== '');
+  const lines = text
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter((line) => line !== '');
   if (lines[0] !== '#EXTM3U') throw new PlaylistError('a playlist must start with #EXTM3U (§4.3.1.1)');
   return lines.slice(1).flatMap((line): PlaylistLine[] => {
     if (!line.startsWith('#')) return [{ uri: line }];

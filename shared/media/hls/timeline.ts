@@ -42,8 +42,15 @@ export interface SegmentWindow {
 
 /** Rates players and encoders know; a measured rate this close to one of them is that rate. */
 const STANDARD_RATES: readonly Rational[] = [
-  { num: 24000, den: 1001 }, { num: 24, den: 1 }, { num: 25, den: 1 }, { num: 30000, den: 1001 }, { num: 30, den: 1 },
-  { num: 48, den: 1 }, { num: 50, den: 1 }, { num: 60000, den: 1001 }, { num: 60, den: 1 },
+  { num: 24000, den: 1001 },
+  { num: 24, den: 1 },
+  { num: 25, den: 1 },
+  { num: 30000, den: 1001 },
+  { num: 30, den: 1 },
+  { num: 48, den: 1 },
+  { num: 50, den: 1 },
+  { num: 60000, den: 1001 },
+  { num: 60, den: 1 },
 ];
 /** 2997/100 (an MKV's rounded 29.97) is 30000/1001 to 0.01 %; 0.1 % still tells 29.97 from 30. */
 const CONSTANT_RATE_TOLERANCE = 0.001;
@@ -89,8 +96,9 @@ export function decideFrameRate(stream: StreamSummary, maxFrameRate: number, fie
   const variable = stream.variableFrameRate === true;
   const candidates = variable ? STANDARD_RATES.filter((rate) => rate.den === 1) : STANDARD_RATES;
   const exact = exactRate(stream);
-  let rate = nearestStandard(measured * factor, variable ? VARIABLE_RATE_TOLERANCE : CONSTANT_RATE_TOLERANCE, candidates)
-    ?? (variable ? { num: Math.max(1, Math.round(measured * factor)), den: 1 } : reduce({ num: exact.num * factor, den: exact.den }));
+  let rate =
+    nearestStandard(measured * factor, variable ? VARIABLE_RATE_TOLERANCE : CONSTANT_RATE_TOLERANCE, candidates) ??
+    (variable ? { num: Math.max(1, Math.round(measured * factor)), den: 1 } : reduce({ num: exact.num * factor, den: exact.den }));
   let halvings = 0;
   while (rateValue(rate) > maxFrameRate * (1 + CONSTANT_RATE_TOLERANCE)) {
     const halved = reduce({ num: rate.num, den: rate.den * 2 });
