@@ -26,7 +26,7 @@ import type { PlanContext } from '../shared/domain/step.ts';
 import { probeFile } from '../shared/media/probe.ts';
 import { resolveMediaTools, type MediaTools } from '../shared/media/tools.ts';
 import { createLogger } from '../shared/observability/log.ts';
-import type { DocData } from '../shared/ports/asset-store.ts';
+import type { DocData } from '../shared/ports/document-store.ts';
 import { systemClock } from '../shared/ports/clock.ts';
 import { formatFixed, positiveIntFromEnv, type Bench } from './lib/bench.ts';
 

@@ -19,13 +19,13 @@ import { buildPipeline } from '../functions/pipeline.ts';
 import { productionSteps } from '../functions/registry.ts';
 import { startGcpStack, type GcpStack } from '../scripts/local-cloud/gcp-stack.ts';
 import { jpegImage } from '../scripts/sample-media/sample-media.ts';
-import { createFirestoreAssetStore, type FirestoreAssetStore } from '../shared/adapters/gcp/asset-store.ts';
+import { createFirestoreDocumentStore, type FirestoreDocumentStore } from '../shared/adapters/gcp/document-store.ts';
 import { createStorageClient } from '../shared/adapters/gcp/blob-store.ts';
 import { loadConfig, type Env } from '../shared/config/config.ts';
 import { assetPath, uploadAssetId } from '../shared/domain/asset-id.ts';
 import type { AssetDoc } from '../shared/domain/asset.ts';
 import { AssetStatus, isTerminal } from '../shared/domain/state-machine.ts';
-import type { AssetStore } from '../shared/ports/asset-store.ts';
+import type { DocumentStore } from '../shared/ports/document-store.ts';
 import { createEmbeddedRuntime } from '../shared/runtime/embedded.ts';
 import { formatCount, formatFixed, formatMs, formatRatio, positiveIntFromEnv, type Bench } from './lib/bench.ts';
 import {
@@ -93,7 +93,7 @@ function objectNames(prefix: string, count: number): string[] {
 }
 
 /** Every asset READY, or an error naming the ones that are not: a figure from a broken run is no figure. */
-async function requireReady(store: AssetStore, assetIds: Iterable<string>, runtime: string): Promise<void> {
+async function requireReady(store: DocumentStore, assetIds: Iterable<string>, runtime: string): Promise<void> {
   const problems: string[] = [];
   for (const id of assetIds) {
     const asset = await store.get<AssetDoc>(assetPath(id));
@@ -162,13 +162,13 @@ async function runEmbedded(image: string, names: readonly string[]): Promise<Run
 }
 
 /** Assets in a terminal state, whichever: waiting only for READY would turn a failure into a timeout. */
-async function terminalCount(store: AssetStore): Promise<number> {
+async function terminalCount(store: DocumentStore): Promise<number> {
   const terminal = Object.values(AssetStatus).filter(isTerminal);
   const counts = await Promise.all(terminal.map((status) => store.count('assets', { where: [['status', '==', status]] })));
   return counts.reduce((sum, count) => sum + count, 0);
 }
 
-async function waitForTerminal(store: AssetStore, expected: number, what: string): Promise<void> {
+async function waitForTerminal(store: DocumentStore, expected: number, what: string): Promise<void> {
   const deadline = Date.now() + SETTLE_TIMEOUT_MS;
   for (;;) {
     const settled = await terminalCount(store);
@@ -217,13 +217,13 @@ async function runEmulatorStack(
   names: readonly string[],
 ): Promise<RunResult & { readonly functions: number; readonly unreadable: number }> {
   let stack: GcpStack | undefined;
-  let store: FirestoreAssetStore | undefined;
+  let store: FirestoreDocumentStore | undefined;
   try {
     stack = await startGcpStack({ projectId: PROJECT_ID, functionEnv: { MEDIAFLOW_LOG_LEVEL: 'debug' } });
     const running = stack;
     return await withStackEnv(running.cloud.env, async () => {
       const storage: Storage = createStorageClient({ apiEndpoint: running.cloud.storageEndpoint, projectId: running.cloud.projectId });
-      store = createFirestoreAssetStore({ projectId: running.cloud.projectId });
+      store = createFirestoreDocumentStore({ projectId: running.cloud.projectId });
       const assets = store;
       const bucket = storage.bucket(running.config.buckets.ingest);
       const put = async (name: string): Promise<string> => {

@@ -4,11 +4,11 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { createFirestoreAssetStore } from '../../shared/adapters/gcp/asset-store.ts';
-import { SqliteAssetStore } from '../../shared/adapters/local/asset-store.ts';
+import { createFirestoreDocumentStore } from '../../shared/adapters/gcp/document-store.ts';
+import { SqliteDocumentStore } from '../../shared/adapters/local/document-store.ts';
 import { assetPath } from '../../shared/domain/asset-id.ts';
 import type { AssetDoc } from '../../shared/domain/asset.ts';
-import type { AssetStore, DocData, Query } from '../../shared/ports/asset-store.ts';
+import type { DocumentStore, DocData, Query } from '../../shared/ports/document-store.ts';
 import { STATE_FILE } from '../../shared/runtime/embedded.ts';
 import { cliConfig, UsageError } from '../options.ts';
 import { printable, terminalWidth, wrap } from '../terminal-text.ts';
@@ -27,9 +27,9 @@ export interface StatusOptions {
 }
 
 /** The embedded runtime's SQLite file, or Firestore (the emulator too) when MEDIAFLOW_RUNTIME=gcp. */
-export async function withStateStore<T>(out: string | undefined, fn: (store: AssetStore) => Promise<T>): Promise<T> {
+export async function withStateStore<T>(out: string | undefined, fn: (store: DocumentStore) => Promise<T>): Promise<T> {
   const config = cliConfig(out, false);
-  const store = config.runtime === 'gcp' ? createFirestoreAssetStore({ projectId: config.projectId }) : openEmbeddedState(config.dataDir);
+  const store = config.runtime === 'gcp' ? createFirestoreDocumentStore({ projectId: config.projectId }) : openEmbeddedState(config.dataDir);
   try {
     return await fn(store);
   } finally {
@@ -37,10 +37,10 @@ export async function withStateStore<T>(out: string | undefined, fn: (store: Ass
   }
 }
 
-function openEmbeddedState(dataDir: string): AssetStore {
+function openEmbeddedState(dataDir: string): DocumentStore {
   const file = path.join(dataDir, STATE_FILE);
   if (!existsSync(file)) throw new UsageError(`no mediaflow state at ${dataDir} (run \`mediaflow process\` first, or pass --out)`);
-  return SqliteAssetStore.open(file);
+  return SqliteDocumentStore.open(file);
 }
 
 export async function statusCommand(options: StatusOptions): Promise<number> {
@@ -70,7 +70,7 @@ export async function statusCommand(options: StatusOptions): Promise<number> {
   });
 }
 
-async function summary(store: AssetStore): Promise<string> {
+async function summary(store: DocumentStore): Promise<string> {
   const counts: string[] = [];
   for (const status of ['RECEIVED', 'PROCESSING', 'READY', 'FAILED', 'REJECTED']) {
     const count = await store.count('assets', { where: [['status', '==', status]] });
@@ -79,7 +79,7 @@ async function summary(store: AssetStore): Promise<string> {
   return counts.length > 0 ? counts.join(', ') : 'no assets';
 }
 
-async function showAsset(store: AssetStore, id: string, json: boolean): Promise<number> {
+async function showAsset(store: DocumentStore, id: string, json: boolean): Promise<number> {
   const asset = await store.get<AssetDoc>(assetPath(id));
   if (!asset) throw new UsageError(`no asset with id '${id}'`);
   if (json) {

@@ -3,7 +3,7 @@
  * (deterministic names, loop-guard marker, provenance), and the asset records a small document of measurements,
  * gain, renditions with their QC, preview window and waveform. The gain fields are what the HLS step reuses.
  */
-import type { DocData } from '../../shared/ports/asset-store.ts';
+import type { DocData } from '../../shared/ports/document-store.ts';
 import { derivativeUri, uploadDerivative, writeDerivative, type DerivativeTarget } from '../../shared/runtime/derivatives.ts';
 import { contentType, fileExtension } from './encoders.ts';
 import { round } from './loudness.ts';

@@ -3,7 +3,7 @@
  * (events/schemas/work/audio.params.v1.json is their contract), so the worker never re-probes or re-reads a profile.
  */
 import type { StreamSummary } from '../../shared/media/classify.ts';
-import type { DocData } from '../../shared/ports/asset-store.ts';
+import type { DocData } from '../../shared/ports/document-store.ts';
 import type { PlanContext } from '../../shared/domain/step.ts';
 import { sourceTrim, type SourceTrim } from './gapless.ts';
 import { resolveAudioProfile, type LoudnessMode, type MonoPolicy, type PreviewSettings, type WaveformSettings } from './profiles.ts';

@@ -6,7 +6,7 @@
 import type { StepCompleted } from '../../events/catalog.ts';
 import { assetPath } from '../../shared/domain/asset-id.ts';
 import { outcomeOf, type StepOutcome } from '../../shared/domain/coordination.ts';
-import type { DocData } from '../../shared/ports/asset-store.ts';
+import type { DocData } from '../../shared/ports/document-store.ts';
 import type { Deps } from '../../shared/runtime/deps.ts';
 
 type ShardResult = { step: string; shard: number; attempt: number; startedAt: Date; finishedAt: Date; outputs: DocData; provenance: DocData; recordedAt: Date };

@@ -4,7 +4,7 @@
  */
 import { assetPath, documentId } from '../../shared/domain/asset-id.ts';
 import type { Emission } from '../../shared/domain/coordination.ts';
-import type { Transaction } from '../../shared/ports/asset-store.ts';
+import type { Transaction } from '../../shared/ports/document-store.ts';
 
 export type OutboxEntry = { emissionId: string; kind: Emission['kind']; step: string | null; payload: string; createdAt: Date; claimedUntil: Date | null };
 

@@ -9,7 +9,7 @@ import { workTopic } from '../../shared/config/config.ts';
 import { assetPath, workOrderId } from '../../shared/domain/asset-id.ts';
 import type { AssetDoc } from '../../shared/domain/asset.ts';
 import { PLAN_FAILED, planContextOf, stepFailure } from '../../shared/domain/coordination.ts';
-import type { DocData } from '../../shared/ports/asset-store.ts';
+import type { DocData } from '../../shared/ports/document-store.ts';
 import type { Deps } from '../../shared/runtime/deps.ts';
 import { publishEvent, sourceOf } from '../../shared/runtime/publish.ts';
 import { errorMessage, isPermanent, PermanentError, TransientError } from '../../shared/errors.ts';

@@ -4,7 +4,7 @@
  * the top level, no `tracks`) as that one track.
  */
 import { toDoc } from '../../shared/media/hls/doc.ts';
-import type { DocData } from '../../shared/ports/asset-store.ts';
+import type { DocData } from '../../shared/ports/document-store.ts';
 import type { AudioOutputs } from './publish.ts';
 
 /**

@@ -23,7 +23,7 @@ import { primaryVideoStream } from '../../shared/media/hls/ladder.ts';
 import { PLAYLIST_CONTENT_TYPE } from '../../shared/media/hls/playlist.ts';
 import { DEFAULT_HLS_SETTINGS, type HlsSettings } from '../../shared/media/hls/settings.ts';
 import { rateValue } from '../../shared/media/hls/timeline.ts';
-import type { DocData } from '../../shared/ports/asset-store.ts';
+import type { DocData } from '../../shared/ports/document-store.ts';
 import { derivativeUri, writeDerivative, type DerivativeTarget } from '../../shared/runtime/derivatives.ts';
 import type { SubtitleTrackOutputs } from '../hls-subtitles/publish.ts';
 import { measureTracks, type MeasureJob, type TrackSpec } from './measure.ts';

@@ -5,7 +5,7 @@
  * results subcollection.
  */
 import type { PicturePlan } from '../../shared/media/hls/plan.ts';
-import type { DocData } from '../../shared/ports/asset-store.ts';
+import type { DocData } from '../../shared/ports/document-store.ts';
 import type { ShardOutputs } from './publish.ts';
 
 export interface SegmentSummary {

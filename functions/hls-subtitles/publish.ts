@@ -3,7 +3,7 @@
  * file's start (the timeline's zero: ffmpeg subtracts the input's start_time when -copyts is not given), which
  * is then cut into one `.vtt` per video segment under deterministic names.
  */
-import type { DocData } from '../../shared/ports/asset-store.ts';
+import type { DocData } from '../../shared/ports/document-store.ts';
 import { vttSegmentFile, WEBVTT_CONTENT_TYPE } from '../../shared/media/hls/layout.ts';
 import { rateValue, segmentWindow, type VideoTimeline } from '../../shared/media/hls/timeline.ts';
 import { writeDerivative, type DerivativeTarget } from '../../shared/runtime/derivatives.ts';

@@ -4,7 +4,7 @@
  */
 import { assetPath, compareGenerations, objectPath } from '../../shared/domain/asset-id.ts';
 import { newAssetDoc, type AssetDoc } from '../../shared/domain/asset.ts';
-import type { AssetStore } from '../../shared/ports/asset-store.ts';
+import type { DocumentStore } from '../../shared/ports/document-store.ts';
 import type { IngestRequest } from '../../shared/domain/ingest-request.ts';
 
 type ObjectRecord = { bucket: string; name: string; latestGeneration: string; latestAssetId: string; updatedAt: Date };
@@ -14,7 +14,7 @@ export type Registration =
   | { readonly status: 'existing'; readonly asset: AssetDoc }
   | { readonly status: 'stale'; readonly latestGeneration: string };
 
-export async function registerAsset(store: AssetStore, request: IngestRequest, now: Date): Promise<Registration> {
+export async function registerAsset(store: DocumentStore, request: IngestRequest, now: Date): Promise<Registration> {
   const { bucket, name, generation } = request.source;
   return store.runTransaction(async (tx): Promise<Registration> => {
     const object = request.ordered ? await tx.get<ObjectRecord>(objectPath(bucket, name)) : undefined;

@@ -6,7 +6,7 @@
  * preview rather than the whole track (with the 640 px cover art, when the file has one).
  */
 import type { PlanContext } from '../../shared/domain/step.ts';
-import type { DocData, DocValue } from '../../shared/ports/asset-store.ts';
+import type { DocData, DocValue } from '../../shared/ports/document-store.ts';
 
 /** Long edge of the still shown to the model: enough to recognise objects and read large text. */
 export const TAG_IMAGE_EDGE = 640;

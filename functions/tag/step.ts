@@ -11,7 +11,7 @@ import type { Part } from '@google/genai';
 import { loadStepParamsSchema } from '../../events/catalog.ts';
 import { parseGsUri } from '../../shared/domain/ingest-request.ts';
 import type { StepDefinition, StepRunContext } from '../../shared/domain/step.ts';
-import type { DocData } from '../../shared/ports/asset-store.ts';
+import type { DocData } from '../../shared/ports/document-store.ts';
 import { PermanentError } from '../../shared/errors.ts';
 import { planInputs, planSignals, type TagInput, type TagParams } from './plan.ts';
 import { PROMPT_VERSION } from './prompt.ts';

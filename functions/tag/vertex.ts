@@ -12,7 +12,7 @@
 import { ApiError, FinishReason, GoogleGenAI, MediaModality, type GenerateContentResponse, type GoogleGenAIOptions, type Part } from '@google/genai';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import type { MediaKind } from '../../shared/domain/asset.ts';
-import type { DocData } from '../../shared/ports/asset-store.ts';
+import type { DocData } from '../../shared/ports/document-store.ts';
 import { errorMessage, PermanentError, PermanentErrorCode, TransientError } from '../../shared/errors.ts';
 import { promptFor } from './prompt.ts';
 import { RESPONSE_SCHEMAS, toJsonSchema } from './schemas.ts';

@@ -5,7 +5,7 @@
  * the outputs say which sizes were left out and why.
  */
 import type { StepRunContext } from '../../shared/domain/step.ts';
-import type { DocData } from '../../shared/ports/asset-store.ts';
+import type { DocData } from '../../shared/ports/document-store.ts';
 import type { DerivativeTarget } from '../../shared/runtime/derivatives.ts';
 import { withServedSource } from '../../shared/runtime/source-server.ts';
 import type { RawImage } from './encoders.ts';

@@ -3,7 +3,7 @@
  * folder: they are served with an immutable cache-control, so a recipe that changes pixels must change the URL.
  * The description stays small (a few KB): Firestore documents are capped at 1 MiB.
  */
-import type { DocData } from '../../shared/ports/asset-store.ts';
+import type { DocData } from '../../shared/ports/document-store.ts';
 import { derivativeUri, writeDerivative, type DerivativeTarget } from '../../shared/runtime/derivatives.ts';
 import { FORMAT_INFO } from './encoders.ts';
 import type { ImageRender } from './image.ts';

@@ -8,7 +8,7 @@
 import path from 'node:path';
 import { loadStepParamsSchema } from '../../events/catalog.ts';
 import type { StepDefinition, StepRunContext } from '../../shared/domain/step.ts';
-import type { DocData } from '../../shared/ports/asset-store.ts';
+import type { DocData } from '../../shared/ports/document-store.ts';
 import type { BlobRef } from '../../shared/ports/blob-store.ts';
 import type { DerivativeTarget } from '../../shared/runtime/derivatives.ts';
 import { withServedSource } from '../../shared/runtime/source-server.ts';

@@ -2,7 +2,7 @@
  * The asset document, shaped for the Firestore console: readable field names, statuses as strings, real
  * timestamps, and null rather than missing fields so every document shows the same columns.
  */
-import type { DocData } from '../ports/asset-store.ts';
+import type { DocData } from '../ports/document-store.ts';
 import type { MediaKind } from '../media/classify.ts';
 import type { AssetStatus, StepStatus } from './state-machine.ts';
 

@@ -4,7 +4,7 @@
  */
 import type { AssetFailed, AssetReady, StepCompleted, StepFailed } from '../../events/catalog.ts';
 import type { ProbeSummary } from '../media/classify.ts';
-import type { DocData } from '../ports/asset-store.ts';
+import type { DocData } from '../ports/document-store.ts';
 import { workOrderId } from './asset-id.ts';
 import { cleanText } from './bounded.ts';
 import { appendHistory, collectOutputs, type AssetDoc, type StepState } from './asset.ts';

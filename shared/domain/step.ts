@@ -6,7 +6,7 @@ import type { WorkOrder } from '../../events/catalog.ts';
 import type { ProbeSummary } from '../media/classify.ts';
 import type { MediaTools } from '../media/tools.ts';
 import type { BlobStore } from '../ports/blob-store.ts';
-import type { DocData } from '../ports/asset-store.ts';
+import type { DocData } from '../ports/document-store.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { Config } from '../config/config.ts';
 import type { Logger } from '../observability/log.ts';

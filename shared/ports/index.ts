@@ -1,4 +1,4 @@
-export type { AssetStore, DocData, DocSnapshot, DocValue, Query, Transaction } from './asset-store.ts';
+export type { DocumentStore, DocData, DocSnapshot, DocValue, Query, Transaction } from './document-store.ts';
 export type { BlobMetadata, BlobRef, BlobStore, WriteOptions } from './blob-store.ts';
 export { BlobNotFoundError, PreconditionFailedError } from './blob-store.ts';
 export type { Delivery, DeliveryHandler, MessageBus, OutgoingMessage, Publisher, SubscriptionSpec } from './bus.ts';

@@ -5,7 +5,7 @@ import type { ProbeSummary } from '../media/classify.ts';
 import type { ByteSource, MediaInput } from '../media/input.ts';
 import type { MediaTools } from '../media/tools.ts';
 import type { Logger } from '../observability/log.ts';
-import type { AssetStore } from '../ports/asset-store.ts';
+import type { DocumentStore } from '../ports/document-store.ts';
 import type { BlobStore } from '../ports/blob-store.ts';
 import type { Publisher } from '../ports/bus.ts';
 import type { Clock } from '../ports/clock.ts';
@@ -15,7 +15,7 @@ export interface Deps {
   readonly config: Config;
   readonly blobs: BlobStore;
   readonly bus: Publisher;
-  readonly store: AssetStore;
+  readonly store: DocumentStore;
   readonly clock: Clock;
   readonly log: Logger;
   readonly validator: EventValidator;

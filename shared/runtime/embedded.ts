@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import { EventValidator } from '../../events/catalog.ts';
-import { SqliteAssetStore } from '../adapters/local/asset-store.ts';
+import { SqliteDocumentStore } from '../adapters/local/document-store.ts';
 import { LocalBlobStore } from '../adapters/local/blob-store.ts';
 import { LocalBus } from '../adapters/local/bus.ts';
 import { finalizeNotification } from '../adapters/local/storage-notification.ts';
@@ -44,7 +44,7 @@ export interface EmbeddedOptions {
 export interface EmbeddedRuntime {
   readonly deps: Deps;
   readonly bus: LocalBus;
-  readonly store: SqliteAssetStore;
+  readonly store: SqliteDocumentStore;
   readonly blobs: LocalBlobStore;
   /** Resolves when no message is queued, in flight or waiting for a retry. */
   idle(): Promise<void>;
@@ -58,7 +58,7 @@ export function createEmbeddedRuntime(options: EmbeddedOptions): EmbeddedRuntime
   const { config, steps } = options;
   const clock = options.clock ?? systemClock;
   const log = options.log ?? createLogger(config.logLevel, { runtime: 'embedded' });
-  const store = SqliteAssetStore.open(path.join(config.dataDir, STATE_FILE));
+  const store = SqliteDocumentStore.open(path.join(config.dataDir, STATE_FILE));
   const bus = new LocalBus({ clock, timeScale: config.embeddedTimeScale, ackDeadlineScale: 1, projectId: config.projectId });
   // GCS notifications exist only for the ingest bucket: derivatives never re-enter the pipeline.
   const blobs = new LocalBlobStore({

@@ -4,7 +4,7 @@
  * fake-gcs-server through the configured storage endpoint.
  */
 import { EventValidator } from '../../events/catalog.ts';
-import { createFirestoreAssetStore } from '../adapters/gcp/asset-store.ts';
+import { createFirestoreDocumentStore } from '../adapters/gcp/document-store.ts';
 import { createGcsBlobStore } from '../adapters/gcp/blob-store.ts';
 import { createPubSubClient, PubSubPublisher } from '../adapters/gcp/pubsub.ts';
 import type { Config } from '../config/config.ts';
@@ -20,7 +20,7 @@ export function createGcpDeps(config: Config, steps: StepRegistry, env: Readonly
     config,
     blobs: createGcsBlobStore({ projectId: config.projectId, ...(config.storageApiEndpoint ? { apiEndpoint: config.storageApiEndpoint } : {}) }),
     bus: new PubSubPublisher(createPubSubClient({ projectId: config.projectId })),
-    store: createFirestoreAssetStore({ projectId: config.projectId }),
+    store: createFirestoreDocumentStore({ projectId: config.projectId }),
     clock: systemClock,
     log: createLogger(config.logLevel, { runtime: 'gcp' }),
     validator: new EventValidator(new Map([...steps.values()].map((step) => [step.name, step.paramsSchema]))),

@@ -15,7 +15,7 @@ import { ingestFunction } from '../../functions/ingest/run.ts';
 import { productionSteps } from '../../functions/registry.ts';
 import { loadConfig } from '../../shared/config/config.ts';
 import { documentId, partnerAssetId } from '../../shared/domain/asset-id.ts';
-import type { AssetStore } from '../../shared/ports/asset-store.ts';
+import type { DocumentStore } from '../../shared/ports/document-store.ts';
 import type { BlobStore } from '../../shared/ports/blob-store.ts';
 import type { Delivery } from '../../shared/ports/bus.ts';
 import { deliveryFromCloudEvent, PUBSUB_MESSAGE_PUBLISHED, type FrameworkCloudEvent } from '../../shared/runtime/cloud-event.ts';
@@ -394,7 +394,7 @@ describe('ingest over HTTP: ack and retry', () => {
     });
   }
 
-  function unreachableStore(store: AssetStore): AssetStore {
+  function unreachableStore(store: DocumentStore): DocumentStore {
     return new Proxy(store, { get: () => () => Promise.reject(new Error('firestore.googleapis.com: 14 UNAVAILABLE')) });
   }
 
@@ -415,7 +415,7 @@ describe('ingest over HTTP: ack and retry', () => {
       failureRecorded: true,
     },
     {
-      title: 'the asset store is unreachable',
+      title: 'the document store is unreachable',
       functionName: 'ingest-store-outage',
       deps: (deps: Deps): Deps => ({ ...deps, store: unreachableStore(deps.store) }),
       failureRecorded: false,

@@ -16,9 +16,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventType } from '../../events/catalog.ts';
 import { ingestFunction } from '../../functions/ingest/run.ts';
 import { loadConfig } from '../../shared/config/config.ts';
-import { SqliteAssetStore } from '../../shared/adapters/local/asset-store.ts';
+import { SqliteDocumentStore } from '../../shared/adapters/local/document-store.ts';
 import { documentId, partnerAssetId } from '../../shared/domain/asset-id.ts';
-import type { AssetStore } from '../../shared/ports/asset-store.ts';
+import type { DocumentStore } from '../../shared/ports/document-store.ts';
 import type { BlobStore } from '../../shared/ports/blob-store.ts';
 import type { Deps } from '../../shared/runtime/deps.ts';
 import { STATE_FILE } from '../../shared/runtime/embedded.ts';
@@ -185,7 +185,7 @@ describe('garbage over HTTP: acked with a rejection record', () => {
     return runtime.store.get<RejectionDoc>(rejectionPath(ingestFunction.name, messageId));
   }
 
-  function unreachableStore(store: AssetStore): AssetStore {
+  function unreachableStore(store: DocumentStore): DocumentStore {
     return new Proxy(store, { get: () => () => Promise.reject(new Error('firestore.googleapis.com: 14 UNAVAILABLE')) });
   }
 
@@ -405,7 +405,7 @@ describe('the functions-framework binary', () => {
     const statuses: number[] = [];
     for (const request of requests) statuses.push((await send(base, request)).status);
     expect(statuses).toEqual([204, 204, 204]);
-    const store = SqliteAssetStore.open(path.join(dataDir, STATE_FILE));
+    const store = SqliteDocumentStore.open(path.join(dataDir, STATE_FILE));
     try {
       for (const request of requests) {
         const messageId = refusedMessageId(request.method, request.headers['content-type'], Buffer.from(request.body ?? ''));

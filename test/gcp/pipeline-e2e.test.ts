@@ -14,8 +14,8 @@ import { startGcpStack, type GcpStack } from '../../scripts/local-cloud/gcp-stac
 import { jpegImage, musicLikeAudio, videoWithSound } from '../../scripts/sample-media/sample-media.ts';
 import { bigTagMkv } from '../support/hostile-media.ts';
 import { createStorageClient } from '../../shared/adapters/gcp/blob-store.ts';
-import type { FirestoreAssetStore } from '../../shared/adapters/gcp/asset-store.ts';
-import { createFirestoreAssetStore } from '../../shared/adapters/gcp/asset-store.ts';
+import type { FirestoreDocumentStore } from '../../shared/adapters/gcp/document-store.ts';
+import { createFirestoreDocumentStore } from '../../shared/adapters/gcp/document-store.ts';
 import { finalizeNotification } from '../../shared/adapters/local/storage-notification.ts';
 import { assetPath, partnerAssetId, uploadAssetId } from '../../shared/domain/asset-id.ts';
 import type { AssetDoc } from '../../shared/domain/asset.ts';
@@ -26,7 +26,7 @@ const SETTLE_TIMEOUT_MS = 90_000;
 let stack: GcpStack;
 let storage: Storage;
 let pubsub: PubSub;
-let store: FirestoreAssetStore;
+let store: FirestoreDocumentStore;
 let fixtures: string;
 const assetEvents: { type: string; id: string; assetId: string }[] = [];
 
@@ -35,7 +35,7 @@ beforeAll(async () => {
   stack = await startGcpStack({ projectId: cloud.projectId, cloud, functionEnv: { MEDIAFLOW_LOG_LEVEL: 'debug' } });
   storage = createStorageClient({ apiEndpoint: cloud.storageEndpoint, projectId: cloud.projectId });
   pubsub = new PubSub({ projectId: cloud.projectId });
-  store = createFirestoreAssetStore({ projectId: cloud.projectId });
+  store = createFirestoreDocumentStore({ projectId: cloud.projectId });
   const [tap] = await pubsub.topic(stack.config.topics.assetEvents).createSubscription(`e2e-tap-${randomUUID().slice(0, 8)}`);
   tap.on('message', (message: Message) => {
     assetEvents.push({ type: message.attributes['ce-type'] ?? '', id: message.attributes['ce-id'] ?? '', assetId: message.attributes['ce-subject'] ?? '' });

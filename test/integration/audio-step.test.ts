@@ -119,9 +119,7 @@ async function local(uri: string): Promise<string> {
   return file;
 }
 
-async function probe(
-  file: string,
-): Promise<{
+async function probe(file: string): Promise<{
   streams: { channels: number; sample_rate: string; codec_name: string; tags?: Record<string, string> }[];
   format: { tags?: Record<string, string> };
 }> {

@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { assetPath, uploadAssetId } from '../../shared/domain/asset-id.ts';
-import type { DocData } from '../../shared/ports/asset-store.ts';
+import type { DocData } from '../../shared/ports/document-store.ts';
 import { startTestRuntime, testStep, withSteps, type TestRuntime } from '../support/embedded.ts';
 import { useImageFixture } from '../support/fixtures.ts';
 

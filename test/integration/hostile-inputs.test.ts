@@ -12,7 +12,7 @@ import { thumbnailStep } from '../../functions/thumbnail/step.ts';
 import { partnerAssetId, uploadAssetId } from '../../shared/domain/asset-id.ts';
 import type { AssetDoc } from '../../shared/domain/asset.ts';
 import { firestoreSize } from '../../shared/domain/bounded.ts';
-import type { DocData } from '../../shared/ports/asset-store.ts';
+import type { DocData } from '../../shared/ports/document-store.ts';
 import { PROFILE_METADATA } from '../../shared/domain/ingest-request.ts';
 import { createStepRegistry, type StepRegistry } from '../../shared/domain/step.ts';
 import { jpegImage } from '../../scripts/sample-media/sample-media.ts';

@@ -3,7 +3,7 @@
  * generator, the way a flaky network or a Firestore contention storm makes them fail. Each fault is a plain Error
  * thrown before the real call, so the edge sees it as transient, like the real thing.
  */
-import type { AssetStore, DocData, Query, Transaction } from '../../shared/ports/asset-store.ts';
+import type { DocumentStore, DocData, Query, Transaction } from '../../shared/ports/document-store.ts';
 import type { Publisher } from '../../shared/ports/bus.ts';
 import type { Deps } from '../../shared/runtime/deps.ts';
 
@@ -33,7 +33,7 @@ function maybeFail(plan: FaultPlan, operation: string): void {
   throw new Error(`injected fault in ${operation}`);
 }
 
-export function faultyStore(store: AssetStore, plan: FaultPlan): AssetStore {
+export function faultyStore(store: DocumentStore, plan: FaultPlan): DocumentStore {
   return {
     get: async <T extends DocData>(path: string) => (maybeFail(plan, 'store.get'), store.get<T>(path)),
     create: async (path: string, data: DocData) => (maybeFail(plan, 'store.create'), store.create(path, data)),

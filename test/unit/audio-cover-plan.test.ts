@@ -14,7 +14,7 @@ import type { AssetSource } from '../../shared/domain/asset.ts';
 import type { PlanContext } from '../../shared/domain/step.ts';
 import type { AudioMetadata } from '../../shared/media/audio-metadata.ts';
 import type { StreamSummary } from '../../shared/media/classify.ts';
-import type { DocData } from '../../shared/ports/asset-store.ts';
+import type { DocData } from '../../shared/ports/document-store.ts';
 
 const audio: StreamSummary = { index: 0, type: 'audio', codec: 'mp3', attachedPicture: false };
 const attached: StreamSummary = { index: 1, type: 'video', codec: 'mjpeg', width: 800, height: 700, attachedPicture: true };

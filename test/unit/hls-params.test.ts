@@ -14,7 +14,7 @@ import type { ProbeSummary, StreamSummary } from '../../shared/media/classify.ts
 import { toDoc } from '../../shared/media/hls/doc.ts';
 import { planVideo } from '../../shared/media/hls/plan.ts';
 import { DEFAULT_HLS_SETTINGS } from '../../shared/media/hls/settings.ts';
-import type { DocData } from '../../shared/ports/asset-store.ts';
+import type { DocData } from '../../shared/ports/document-store.ts';
 
 const settings = DEFAULT_HLS_SETTINGS;
 

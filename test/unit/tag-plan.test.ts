@@ -7,7 +7,7 @@ import { MAX_STORYBOARD_SHEETS, planInputs, planSignals } from '../../functions/
 import type { ProbeSummary } from '../../shared/media/classify.ts';
 import type { MediaKind } from '../../shared/domain/asset.ts';
 import type { PlanContext } from '../../shared/domain/step.ts';
-import type { DocData } from '../../shared/ports/asset-store.ts';
+import type { DocData } from '../../shared/ports/document-store.ts';
 
 const out = 'gs://mediaflow-derivatives/a';
 

@@ -2,11 +2,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SqliteAssetStore } from '../../shared/adapters/local/asset-store.ts';
-import type { DocData } from '../../shared/ports/asset-store.ts';
+import { SqliteDocumentStore } from '../../shared/adapters/local/document-store.ts';
+import type { DocData } from '../../shared/ports/document-store.ts';
 
 const dirs: string[] = [];
-const stores: SqliteAssetStore[] = [];
+const stores: SqliteDocumentStore[] = [];
 
 function dbFile(): string {
   const dir = mkdtempSync(join(tmpdir(), 'mediaflow-store-'));
@@ -14,8 +14,8 @@ function dbFile(): string {
   return join(dir, 'nested', 'store.db');
 }
 
-function open(file = dbFile()): SqliteAssetStore {
-  const store = SqliteAssetStore.open(file);
+function open(file = dbFile()): SqliteDocumentStore {
+  const store = SqliteDocumentStore.open(file);
   stores.push(store);
   return store;
 }
@@ -27,7 +27,7 @@ afterEach(async () => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
-describe('SqliteAssetStore documents', () => {
+describe('SqliteDocumentStore documents', () => {
   it('round-trips Dates, including inside arrays and maps, and keeps ISO-looking strings as strings', async () => {
     const store = open();
     const at = new Date('2024-05-01T12:34:56.789Z');
@@ -64,7 +64,7 @@ describe('SqliteAssetStore documents', () => {
 
   it('persists across close and reopen, and a second connection sees committed data', async () => {
     const file = dbFile();
-    const first = SqliteAssetStore.open(file);
+    const first = SqliteDocumentStore.open(file);
     await first.set('assets/a1', { status: 'done' });
     const second = open(file);
     expect(await second.get('assets/a1')).toEqual({ status: 'done' });
@@ -89,7 +89,7 @@ describe('SqliteAssetStore documents', () => {
   });
 });
 
-describe('SqliteAssetStore queries', () => {
+describe('SqliteDocumentStore queries', () => {
   it('list and count see only the direct collection, in document-id order', async () => {
     const store = open();
     await store.set('assets/b', { n: 2 });
@@ -135,7 +135,7 @@ describe('SqliteAssetStore queries', () => {
   });
 });
 
-describe('SqliteAssetStore transactions', () => {
+describe('SqliteDocumentStore transactions', () => {
   it('writes nothing when fn throws after writing, and propagates the error', async () => {
     const store = open();
     await store.set('counters/c', { n: 1 });

@@ -1,19 +1,19 @@
-/** The AssetStore contract against both implementations: the embedded SQLite store and Firestore on its emulator. */
+/** The DocumentStore contract against both implementations: the embedded SQLite store and Firestore on its emulator. */
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inject } from 'vitest';
-import { createFirestoreAssetStore } from '../../shared/adapters/gcp/asset-store.ts';
-import { SqliteAssetStore } from '../../shared/adapters/local/asset-store.ts';
-import { describeAssetStoreContract } from '../support/asset-store-contract.ts';
+import { createFirestoreDocumentStore } from '../../shared/adapters/gcp/document-store.ts';
+import { SqliteDocumentStore } from '../../shared/adapters/local/document-store.ts';
+import { describeDocumentStoreContract } from '../support/document-store-contract.ts';
 
 // The Firestore client finds the emulator through FIRESTORE_EMULATOR_HOST, read when each client is built.
 Object.assign(process.env, inject('localCloud').env);
 
-describeAssetStoreContract('sqlite', async () => {
+describeDocumentStoreContract('sqlite', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'mediaflow-contract-'));
-  const store = SqliteAssetStore.open(join(dir, 'store.db'));
+  const store = SqliteDocumentStore.open(join(dir, 'store.db'));
   return {
     store,
     async dispose() {
@@ -23,8 +23,8 @@ describeAssetStoreContract('sqlite', async () => {
   };
 });
 
-describeAssetStoreContract('firestore-emulator', async () => {
+describeDocumentStoreContract('firestore-emulator', async () => {
   // A project per store: the emulator keeps projects apart, so each test starts from an empty database.
-  const store = createFirestoreAssetStore({ projectId: `contract-${randomUUID()}` });
+  const store = createFirestoreDocumentStore({ projectId: `contract-${randomUUID()}` });
   return { store, dispose: () => store.close() };
 });

@@ -1,5 +1,5 @@
 /**
- * The embedded AssetStore: one SQLite file (node:sqlite) that behaves like Firestore wherever our code could notice,
+ * The embedded DocumentStore: one SQLite file (node:sqlite) that behaves like Firestore wherever our code could notice,
  * so code tested locally also works on Firestore. Firestore's rules are enforced here (path shapes, no undefined,
  * no nested arrays, reads before writes in transactions, orderBy hiding documents without the field), while
  * Firestore-only guarantees we cannot observe locally (indexes, size limits) are not emulated.
@@ -9,7 +9,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import type { SQLInputValue, StatementSync } from 'node:sqlite';
-import type { AssetStore, DocData, DocSnapshot, Query, Transaction } from '../../ports/asset-store.ts';
+import type { DocumentStore, DocData, DocSnapshot, Query, Transaction } from '../../ports/document-store.ts';
 
 const BUSY_TIMEOUT_MS = 5_000;
 /** Firestore's default; locally only another process's commit can force a retry, the in-process mutex prevents the rest. */
@@ -199,7 +199,7 @@ class LocalTransaction implements Transaction {
   }
 }
 
-export class SqliteAssetStore implements AssetStore {
+export class SqliteDocumentStore implements DocumentStore {
   readonly #db: DatabaseSync;
   /** Tail of the in-process operation queue: DatabaseSync is synchronous but transactions await, so operations take turns. */
   #tail: Promise<unknown> = Promise.resolve();
@@ -212,7 +212,7 @@ export class SqliteAssetStore implements AssetStore {
   }
 
   /** Opens (creating if needed) the store at filePath, or an in-memory store for ':memory:'. */
-  static open(filePath: string): SqliteAssetStore {
+  static open(filePath: string): SqliteDocumentStore {
     if (filePath !== ':memory:') mkdirSync(dirname(filePath), { recursive: true });
     const db = new DatabaseSync(filePath, { timeout: BUSY_TIMEOUT_MS });
     // WAL lets another process (e.g. `mediaflow status`) read while this one writes.
@@ -224,7 +224,7 @@ export class SqliteAssetStore implements AssetStore {
       path TEXT PRIMARY KEY, collection TEXT NOT NULL, id TEXT NOT NULL, data TEXT NOT NULL,
       created_at TEXT NOT NULL, updated_at TEXT NOT NULL)`);
     db.exec('CREATE INDEX IF NOT EXISTS documents_by_collection ON documents (collection, id)');
-    return new SqliteAssetStore(db);
+    return new SqliteDocumentStore(db);
   }
 
   async get<T extends DocData>(path: string): Promise<T | undefined> {
@@ -301,7 +301,7 @@ export class SqliteAssetStore implements AssetStore {
   }
 
   #exclusive<R>(op: () => R | Promise<R>, closing = false): Promise<R> {
-    if (this.#closed && !closing) return Promise.reject(new Error('SqliteAssetStore is closed'));
+    if (this.#closed && !closing) return Promise.reject(new Error('SqliteDocumentStore is closed'));
     // Waiting for the queue from inside fn would wait for fn itself: fail loudly instead of deadlocking.
     if (this.#txScope.getStore()?.active) {
       return Promise.reject(new Error('Cannot use the store inside runTransaction(); use the Transaction passed to fn'));

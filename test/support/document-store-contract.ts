@@ -1,21 +1,21 @@
 /**
- * The AssetStore port's observable behaviour, one suite for every implementation: what passes here against the
+ * The DocumentStore port's observable behaviour, one suite for every implementation: what passes here against the
  * embedded store must hold on Firestore. Each test gets a fresh store from open(), so tests never share data.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { AssetStore, DocData, Transaction } from '../../shared/ports/asset-store.ts';
+import type { DocumentStore, DocData, Transaction } from '../../shared/ports/document-store.ts';
 
 export interface OpenedStore {
-  readonly store: AssetStore;
+  readonly store: DocumentStore;
   dispose(): Promise<void>;
 }
 
 const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
-export function describeAssetStoreContract(name: string, open: () => Promise<OpenedStore>): void {
-  describe(`AssetStore contract: ${name}`, () => {
+export function describeDocumentStoreContract(name: string, open: () => Promise<OpenedStore>): void {
+  describe(`DocumentStore contract: ${name}`, () => {
     let opened: OpenedStore | undefined;
-    const store = (): AssetStore => {
+    const store = (): DocumentStore => {
       if (!opened) throw new Error('store not opened');
       return opened.store;
     };

@@ -27,7 +27,7 @@ export interface Transaction {
   delete(path: string): void;
 }
 
-export interface AssetStore {
+export interface DocumentStore {
   get<T extends DocData>(path: string): Promise<T | undefined>;
   /** Create-if-absent: true when this call created the document, false when it already existed. */
   create(path: string, data: DocData): Promise<boolean>;

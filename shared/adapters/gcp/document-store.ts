@@ -1,5 +1,5 @@
 /**
- * The AssetStore on Firestore, twin of the embedded SqliteAssetStore (shared/adapters/local/asset-store.ts).
+ * The DocumentStore on Firestore, twin of the embedded SqliteDocumentStore (shared/adapters/local/document-store.ts).
  * Firestore itself enforces most of what the local store emulates (path shapes, no undefined, no nested arrays,
  * reads before writes, orderBy hiding documents without the field); this adapter adds what would otherwise
  * differ: Timestamps come back as Dates, ids break orderBy ties, values, limits and filters the local store
@@ -7,7 +7,7 @@
  */
 import { FieldPath, Firestore, Timestamp } from '@google-cloud/firestore';
 import type { DocumentData, Query as FirestoreQuery, Transaction as FirestoreTransaction } from '@google-cloud/firestore';
-import type { AssetStore, DocData, DocSnapshot, Query, Transaction } from '../../ports/asset-store.ts';
+import type { DocumentStore, DocData, DocSnapshot, Query, Transaction } from '../../ports/document-store.ts';
 
 /** The gRPC status doc.create() fails with when the document is already there. */
 const ALREADY_EXISTS = 6;
@@ -17,15 +17,15 @@ const READ_AFTER_WRITE = 'Firestore transactions require all reads to be execute
 const MIN_DATE_MS = new Date('0001-01-01T00:00:00.000Z').getTime();
 const MAX_DATE_MS = new Date('9999-12-31T23:59:59.999Z').getTime();
 
-export interface FirestoreAssetStoreOptions {
+export interface FirestoreDocumentStoreOptions {
   readonly projectId: string;
   readonly databaseId?: string;
 }
 
-export function createFirestoreAssetStore(options: FirestoreAssetStoreOptions): FirestoreAssetStore {
+export function createFirestoreDocumentStore(options: FirestoreDocumentStoreOptions): FirestoreDocumentStore {
   // undefined must fail loudly, as in the local store, instead of silently dropping the field.
   const settings = { projectId: options.projectId, ignoreUndefinedProperties: false };
-  return new FirestoreAssetStore(new Firestore(options.databaseId === undefined ? settings : { ...settings, databaseId: options.databaseId }));
+  return new FirestoreDocumentStore(new Firestore(options.databaseId === undefined ? settings : { ...settings, databaseId: options.databaseId }));
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -120,7 +120,7 @@ class FirestoreTransactionView implements Transaction {
   }
 }
 
-export class FirestoreAssetStore implements AssetStore {
+export class FirestoreDocumentStore implements DocumentStore {
   readonly #firestore: Firestore;
   #closed: Promise<void> | undefined;
 
@@ -184,7 +184,7 @@ export class FirestoreAssetStore implements AssetStore {
   }
 
   #db(): Firestore {
-    if (this.#closed) throw new Error('FirestoreAssetStore is closed');
+    if (this.#closed) throw new Error('FirestoreDocumentStore is closed');
     return this.#firestore;
   }
 
