@@ -6,6 +6,7 @@
  * The baseline is a bare LocalBus with the same subscriptions and concurrency, whose handlers only publish the
  * next hop: the floor the bus itself sets, which the pipeline's figures are divided by.
  */
+import { MEDIA_STEP_NEEDS } from '../shared/runtime/needs.ts';
 import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -37,6 +38,7 @@ function noopStep(name: string, dependsOn: readonly string[]): StepDefinition {
     dependsOn,
     timeoutMs: 30_000,
     recipeVersion: '1',
+    needs: MEDIA_STEP_NEEDS,
     paramsSchema: { type: 'object' },
     appliesTo: () => true,
     params: () => ({}),

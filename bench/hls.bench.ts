@@ -16,6 +16,7 @@
  * without bwdif, and of a 1080p HDR10 source with and without the tone map, as ratios measured in this process.
  * BENCH_HLS_PICTURE_ONLY=1 runs only those rows.
  */
+import { MEDIA_STEP_NEEDS } from '../shared/runtime/needs.ts';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, rename, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -317,6 +318,7 @@ async function runSegmented(tools: MediaTools, source: string, settings: HlsSett
   const standInAudio: StepDefinition = {
     name: 'audio',
     dependsOn: [],
+    needs: MEDIA_STEP_NEEDS,
     timeoutMs: 30_000,
     recipeVersion: 'bench',
     paramsSchema: { type: 'object' },

@@ -12,6 +12,7 @@ import { withServedSource } from '../../shared/runtime/source-server.ts';
 import { planAudioParams, paramsDoc, primaryAudioStream, type AudioParams } from './params.ts';
 import { publishAudio } from './outputs.ts';
 import { processAudio } from './process.ts';
+import { MEDIA_STEP_NEEDS } from '../../shared/runtime/needs.ts';
 
 /** Pub/Sub's 600 s ack ceiling less the pipeline's margin: the most one work order may take. */
 export const AUDIO_TIMEOUT_MS = 585_000;
@@ -28,6 +29,7 @@ export const AUDIO_RECIPE_VERSION = '2';
 
 export const audioStep: StepDefinition = {
   name: 'audio',
+  needs: MEDIA_STEP_NEEDS,
   dependsOn: [],
   timeoutMs: AUDIO_TIMEOUT_MS,
   recipeVersion: AUDIO_RECIPE_VERSION,

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { loadStepParamsSchema } from '../../events/catalog.ts';
 import type { StepDefinition } from '../../shared/domain/step.ts';
 import { PermanentError, PermanentErrorCode } from '../../shared/errors.ts';
+import { MEDIA_STEP_NEEDS } from '../../shared/runtime/needs.ts';
 
 /** Reading 5 GB at ~100 MB/s from GCS takes under a minute; five minutes leaves room for a slow instance. */
 export const CHECKSUM_TIMEOUT_MS = 5 * 60_000;
@@ -15,6 +16,7 @@ type ChecksumParams = { expectedMd5Hash?: string };
 
 export const checksumStep: StepDefinition = {
   name: 'checksum',
+  needs: { ...MEDIA_STEP_NEEDS, derivatives: 'none' },
   dependsOn: [],
   timeoutMs: CHECKSUM_TIMEOUT_MS,
   recipeVersion: '1',

@@ -35,6 +35,7 @@ export const COORDINATION_FAILED = 'COORDINATION_FAILED';
 
 export const coordinatorFunction = eventFunction({
   name: 'coordinator',
+  needs: { documents: true, sources: 'none', derivatives: 'none', publishes: ['work', 'assetEvents'], vertexAi: false, config: [] },
   accepts: (type) => type === EventType.stepCompleted || type === EventType.stepFailed,
   async run(event, { log }, deps) {
     const result = event.data as StepCompleted | StepFailed;

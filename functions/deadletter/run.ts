@@ -41,6 +41,7 @@ export function deadLetterPath(sourceSubscription: string, eventId: string): str
 
 export const deadletterFunction: FunctionDefinition = {
   name: 'deadletter',
+  needs: { documents: true, sources: 'none', derivatives: 'none', publishes: ['stepResults'], vertexAi: false, config: [] },
   async handle(delivery, deps) {
     const sourceSubscription = delivery.attributes[DeadLetterAttribute.sourceSubscription] ?? 'unknown';
     const sourceFunction = functionOfSubscription(sourceSubscription);

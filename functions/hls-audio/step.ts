@@ -18,6 +18,7 @@ import { AUDIO_ANALYSIS_STEP, audioStreams, planAudioParams, primaryAudioStream,
 import { combineAudioTracks } from './combine.ts';
 import { publishAudio } from './publish.ts';
 import { alignShiftSeconds, sourceStarts } from './source-start.ts';
+import { MEDIA_STEP_NEEDS } from '../../shared/runtime/needs.ts';
 
 /** Pub/Sub's 600 s ack ceiling less the pipeline's margin. */
 export const HLS_AUDIO_TIMEOUT_MS = 585_000;
@@ -32,6 +33,7 @@ export const HLS_AUDIO_RECIPE_VERSION = '4';
 export function createHlsAudioStep(settings: HlsSettings = DEFAULT_HLS_SETTINGS): StepDefinition {
   return {
     name: HLS_AUDIO_STEP,
+    needs: MEDIA_STEP_NEEDS,
     dependsOn: [AUDIO_ANALYSIS_STEP],
     timeoutMs: HLS_AUDIO_TIMEOUT_MS,
     recipeVersion: HLS_AUDIO_RECIPE_VERSION,

@@ -30,6 +30,7 @@ import { measureTracks, type MeasureJob, type TrackSpec } from './measure.ts';
 import { planPackageParams, type PackageParams } from './params.ts';
 import { buildPresentation, type Presentation } from './playlists.ts';
 import { allAudio, failureMessage, HLS_VALIDATION_FAILED, totalSeconds, trailingEmpty, validate, type Check } from './validate.ts';
+import { MEDIA_STEP_NEEDS } from '../../shared/runtime/needs.ts';
 
 /**
  * Pub/Sub's 600 s ack ceiling less the pipeline's margin. Reading back and decoding every rendition is the bulk
@@ -44,6 +45,7 @@ const PLAYLIST_CACHE_CONTROL = 'public, max-age=60';
 export function createPackageStep(settings: HlsSettings = DEFAULT_HLS_SETTINGS): StepDefinition {
   return {
     name: HLS_PACKAGE_STEP,
+    needs: { ...MEDIA_STEP_NEEDS, sources: 'none', derivatives: 'read-write' },
     dependsOn: [HLS_SEGMENT_STEP, HLS_AUDIO_STEP, HLS_SUBTITLES_STEP],
     timeoutMs: PACKAGE_TIMEOUT_MS,
     recipeVersion: PACKAGE_RECIPE_VERSION,

@@ -21,6 +21,7 @@ import { encodeArgs } from './encode.ts';
 import { readHdr10Metadata } from './hdr.ts';
 import { allRenditions, segmentParams, type SegmentParams } from './params.ts';
 import { publishShard } from './publish.ts';
+import { MEDIA_STEP_NEEDS } from '../../shared/runtime/needs.ts';
 
 /**
  * Six seconds of 1080p into four renditions take ~10 CPU-s single-threaded with veryfast on the bench machine;
@@ -34,6 +35,7 @@ export const SEGMENT_RECIPE_VERSION = '2';
 export function createSegmentStep(settings: HlsSettings = DEFAULT_HLS_SETTINGS): StepDefinition {
   return {
     name: HLS_SEGMENT_STEP,
+    needs: MEDIA_STEP_NEEDS,
     dependsOn: [],
     timeoutMs: SEGMENT_TIMEOUT_MS,
     recipeVersion: SEGMENT_RECIPE_VERSION,

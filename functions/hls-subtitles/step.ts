@@ -19,6 +19,7 @@ import { inputArgs } from '../../shared/media/input.ts';
 import { withServedSource } from '../../shared/runtime/source-server.ts';
 import { planSubtitlesParams, subtitleStreams, type HlsSubtitlesParams } from './params.ts';
 import { publishTrack, type SubtitlesOutputs } from './publish.ts';
+import { MEDIA_STEP_NEEDS } from '../../shared/runtime/needs.ts';
 
 /** Converting text is quick; the bound is the read of the whole source, which the demuxer streams. */
 export const HLS_SUBTITLES_TIMEOUT_MS = 300_000;
@@ -27,6 +28,7 @@ export const HLS_SUBTITLES_RECIPE_VERSION = '1';
 export function createSubtitlesStep(settings: HlsSettings = DEFAULT_HLS_SETTINGS): StepDefinition {
   return {
     name: HLS_SUBTITLES_STEP,
+    needs: MEDIA_STEP_NEEDS,
     dependsOn: [],
     timeoutMs: HLS_SUBTITLES_TIMEOUT_MS,
     recipeVersion: HLS_SUBTITLES_RECIPE_VERSION,

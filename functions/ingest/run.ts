@@ -15,6 +15,7 @@ export const IDEMPOTENCY_KEY_REUSED = 'IDEMPOTENCY_KEY_REUSED';
 
 export const ingestFunction = eventFunction({
   name: 'ingest',
+  needs: { documents: true, sources: 'read', derivatives: 'none', publishes: ['stepResults'], vertexAi: false, config: [] },
   accepts: (type) => type === EventType.objectFinalized || type === EventType.ingestRequested,
   // Partners may publish bare JSON to the ingest-requests topic; on the uploads topic it means nothing.
   defaultType: (delivery, deps) => defaultTypeOfTopic(delivery.topic, deps.config.topics.ingestRequests),

@@ -23,6 +23,7 @@ import {
   VERTEX_INVALID_ANSWER_ATTEMPTS,
   type VertexSettings,
 } from './vertex.ts';
+import { MEDIA_STEP_NEEDS } from '../../shared/runtime/needs.ts';
 
 /** Bump with PROMPT_VERSION, a schema change, or a change of what the outputs record. */
 export const TAG_RECIPE_VERSION = '2';
@@ -51,6 +52,7 @@ export function createTagStep(options: TagStepOptions): StepDefinition {
   };
   return {
     name: 'tag',
+    needs: { ...MEDIA_STEP_NEEDS, derivatives: 'none', vertexAi: true, config: ['vertex'] },
     dependsOn: ['thumbnail', 'audio'],
     timeoutMs: TAG_TIMEOUT_MS,
     recipeVersion: TAG_RECIPE_VERSION,

@@ -24,6 +24,7 @@ import { resolveProfile, type ThumbnailProfile } from './profiles.ts';
 import { sharpVersions } from './sharp.ts';
 import { fetchSource } from './source.ts';
 import { renderVideo } from './video.ts';
+import { MEDIA_STEP_NEEDS } from '../../shared/runtime/needs.ts';
 
 /**
  * A 12 MP photo takes under two CPU-seconds; a long video's keyframe-only storyboard takes minutes. Nine minutes
@@ -40,6 +41,7 @@ interface StepResult {
 
 export const thumbnailStep: StepDefinition = {
   name: 'thumbnail',
+  needs: MEDIA_STEP_NEEDS,
   dependsOn: [],
   timeoutMs: THUMBNAIL_TIMEOUT_MS,
   recipeVersion: THUMBNAIL_RECIPE_VERSION,

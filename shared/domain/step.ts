@@ -10,6 +10,7 @@ import type { DocData } from '../ports/document-store.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { Config } from '../config/config.ts';
 import type { Logger } from '../observability/log.ts';
+import type { FunctionNeeds } from '../runtime/needs.ts';
 import type { AssetSource, MediaKind } from './asset.ts';
 
 /** What planning may look at: the probed asset, never raw events. */
@@ -56,6 +57,8 @@ export interface StepDefinition {
   readonly timeoutMs: number;
   /** Bumped whenever the step's output for the same input changes. */
   readonly recipeVersion: string;
+  /** What the step's worker needs from the platform; Terraform's grants and environment are generated from it. */
+  readonly needs: FunctionNeeds;
   /** JSON Schema of this step's work order params, from events/schemas/work/<step>.params.v1.json. */
   readonly paramsSchema: object;
   appliesTo(context: PlanContext): boolean;

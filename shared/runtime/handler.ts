@@ -12,6 +12,7 @@ import type { Logger } from '../observability/log.ts';
 import { logs } from '../observability/messages.ts';
 import type { Delivery } from '../ports/bus.ts';
 import { decodeDelivery } from './decode.ts';
+import type { FunctionNeeds } from './needs.ts';
 import type { Deps } from './deps.ts';
 
 export type Outcome = 'done' | 'duplicate' | 'ignored' | 'rejected' | 'failed';
@@ -23,11 +24,13 @@ export interface InvocationContext {
 
 export interface FunctionDefinition {
   readonly name: string;
+  readonly needs: FunctionNeeds;
   handle(delivery: Delivery, deps: Deps): Promise<Outcome>;
 }
 
 export interface EventFunctionSpec {
   readonly name: string;
+  readonly needs: FunctionNeeds;
   accepts(type: string): boolean;
   /** Type given to a bare JSON payload with no CloudEvents attributes, where the topic implies one. */
   defaultType?(delivery: Delivery, deps: Deps): string | undefined;
@@ -48,6 +51,7 @@ const MAX_LOGGED_ISSUES = 5;
 export function eventFunction(spec: EventFunctionSpec): FunctionDefinition {
   return {
     name: spec.name,
+    needs: spec.needs,
     async handle(received, deps) {
       const decoded = decodeDelivery(received, spec.defaultType?.(received, deps));
       const delivery = decoded.status === 'event' ? await withKnownAttempt(spec.name, decoded.event.id, received, deps) : received;

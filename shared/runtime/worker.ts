@@ -18,6 +18,7 @@ export function workerFunction(step: StepDefinition): FunctionDefinition {
   const type = workOrderType(step.name);
   return eventFunction({
     name: step.name,
+    needs: step.needs,
     accepts: (candidate) => candidate === type,
     async run(event, { delivery, log }, deps) {
       const order = event.data as WorkOrder;

@@ -2,6 +2,7 @@
  * A real embedded runtime in a temp folder, for integration tests: real bus, real SQLite store, real folders,
  * real ffprobe. Tests add steps and fault injection through the same options production code uses.
  */
+import { MEDIA_STEP_NEEDS } from '../../shared/runtime/needs.ts';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -122,6 +123,7 @@ export function testStep(name: string, run: StepDefinition['run'], overrides: Pa
     dependsOn: [],
     timeoutMs: 30_000,
     recipeVersion: 'test',
+    needs: MEDIA_STEP_NEEDS,
     paramsSchema: { type: 'object' },
     appliesTo: () => true,
     params: () => ({}),
