@@ -10,6 +10,7 @@ import { PROFILE_METADATA } from '../../shared/domain/ingest-request.ts';
 import { isTerminal } from '../../shared/domain/state-machine.ts';
 import { createEmbeddedRuntime, type EmbeddedRuntime } from '../../shared/runtime/embedded.ts';
 import { collectUploads, uploadFailure, type Upload } from '../inputs.ts';
+import { uploadOrResume } from '../resume.ts';
 import { InputErrorCode } from '../object-name.ts';
 import { cliConfig, UsageError } from '../options.ts';
 import { printable, terminalWidth, truncateMiddle } from '../terminal-text.ts';
@@ -42,11 +43,13 @@ export async function processCommand(options: ProcessOptions): Promise<number> {
   try {
     // Fail before uploading anything when ffmpeg is missing: every asset would fail the same way.
     await runtime.deps.mediaTools();
-    const metadata = options.profile ? { metadata: { [PROFILE_METADATA]: options.profile } } : {};
+    const metadata: Record<string, string> = options.profile ? { [PROFILE_METADATA]: options.profile } : {};
+    const target = { blobs: runtime.blobs, bus: runtime.bus, uploadsTopic: config.topics.uploads, bucket: config.buckets.ingest };
     for (const upload of uploads.filter((item) => !item.problem)) {
       // One file the store refuses (a name too long for the disk, a file that vanished) is that file's row only.
       try {
-        const meta = await runtime.blobs.upload(upload.file, { bucket: config.buckets.ingest, name: upload.objectName }, metadata);
+        // Re-running the same command after a kill resumes: the same file is the same asset, not a new version.
+        const meta = await uploadOrResume(target, upload.file, upload.objectName, metadata);
         upload.assetId = uploadAssetId(meta.bucket, meta.name, meta.generation);
       } catch (error) {
         upload.problem = uploadFailure(error);

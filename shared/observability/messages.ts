@@ -9,6 +9,7 @@ export const logs = {
   eventRejected: (log: Logger, fn: string, messageId: string, reason: string, issues: string, issueCount: number) =>
     log.warn('event rejected and acked; it will not be retried', { function: fn, messageId, reason, issues, issueCount }),
   deliveryIgnored: (log: Logger, reason: string) => log.debug('delivery ignored', { reason }),
+  messagesRecovered: (log: Logger, messages: number) => log.info('redelivering messages a previous process left undelivered', { messages }),
   deliveryHandled: (log: Logger, outcome: string) => log.debug('delivery handled', { outcome }),
   deliveryWillRetry: (log: Logger, error: unknown) => log.warn('transient failure; the message will be redelivered', { error: errorMessage(error) }),
   failureNotRecorded: (log: Logger, error: unknown) => log.error('could not record a transient failure', { error: errorMessage(error) }),

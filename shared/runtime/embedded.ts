@@ -8,12 +8,15 @@ import { EventValidator } from '../../events/catalog.ts';
 import { SqliteDocumentStore } from '../adapters/local/document-store.ts';
 import { LocalBlobStore } from '../adapters/local/blob-store.ts';
 import { LocalBus } from '../adapters/local/bus.ts';
+import { SqliteBusJournal } from '../adapters/local/bus-journal.ts';
+import { appendEvent, loggedEvent } from '../adapters/local/event-log.ts';
 import { finalizeNotification } from '../adapters/local/storage-notification.ts';
 import type { Config } from '../config/config.ts';
 import type { StepRegistry } from '../domain/step.ts';
 import { probeMedia, REMOTE_MAX_BOX_READS } from '../media/probe.ts';
 import { resolveMediaTools, type MediaTools } from '../media/tools.ts';
 import { createLogger, type Logger } from '../observability/log.ts';
+import { logs } from '../observability/messages.ts';
 import type { DeliveryHandler, SubscriptionSpec } from '../ports/bus.ts';
 import { systemClock, type Clock } from '../ports/clock.ts';
 import { once, type Deps } from './deps.ts';
@@ -53,13 +56,22 @@ export interface EmbeddedRuntime {
 
 export const STATE_FILE = 'state.sqlite';
 export const BUCKETS_DIR = 'buckets';
+/** What a partner subscribed to the asset-events topic would have received, one JSON event per line. */
+export const ASSET_EVENTS_FILE = 'asset-events.jsonl';
+/** The embedded partner's subscription; its messages are journaled like every other. */
+const EVENT_LOG_SUBSCRIPTION = 'event-log--asset-events';
+/** Appending a line takes milliseconds; this only bounds a wedged disk. */
+const EVENT_LOG_ACK_DEADLINE_SECONDS = 60;
 
 export function createEmbeddedRuntime(options: EmbeddedOptions): EmbeddedRuntime {
   const { config, steps } = options;
   const clock = options.clock ?? systemClock;
   const log = options.log ?? createLogger(config.logLevel, { runtime: 'embedded' });
-  const store = SqliteDocumentStore.open(path.join(config.dataDir, STATE_FILE));
-  const bus = new LocalBus({ clock, timeScale: config.embeddedTimeScale, ackDeadlineScale: 1, projectId: config.projectId });
+  const stateFile = path.join(config.dataDir, STATE_FILE);
+  const store = SqliteDocumentStore.open(stateFile);
+  // Messages live in the state file too: a process killed half-way leaves them there, and the next one delivers them.
+  const journal = SqliteBusJournal.open(stateFile);
+  const bus = new LocalBus({ clock, timeScale: config.embeddedTimeScale, ackDeadlineScale: 1, projectId: config.projectId, journal });
   // GCS notifications exist only for the ingest bucket: derivatives never re-enter the pipeline.
   const blobs = new LocalBlobStore({
     root: path.join(config.dataDir, BUCKETS_DIR),
@@ -93,6 +105,21 @@ export function createEmbeddedRuntime(options: EmbeddedOptions): EmbeddedRuntime
     };
     bus.subscribe({ ...subscription, maxConcurrency: config.embeddedConcurrency }, options.wrapHandler?.(subscription, handler) ?? handler);
   }
+  const eventLog = path.join(config.dataDir, ASSET_EVENTS_FILE);
+  bus.subscribe(
+    {
+      name: EVENT_LOG_SUBSCRIPTION,
+      topic: config.topics.assetEvents,
+      ackDeadlineSeconds: EVENT_LOG_ACK_DEADLINE_SECONDS,
+      maxDeliveryAttempts: config.retry.maxDeliveryAttempts,
+      minimumBackoffSeconds: config.retry.minimumBackoffSeconds,
+      maximumBackoffSeconds: config.retry.maximumBackoffSeconds,
+      maxConcurrency: 1,
+    },
+    (delivery) => appendEvent(eventLog, loggedEvent(delivery, clock.now())),
+  );
+  const recovered = bus.recover();
+  if (recovered > 0) logs.messagesRecovered(log, recovered);
   return {
     deps,
     bus,
@@ -101,6 +128,7 @@ export function createEmbeddedRuntime(options: EmbeddedOptions): EmbeddedRuntime
     idle: () => bus.idle(),
     async close() {
       await bus.close();
+      journal.close();
       await store.close();
     },
   };

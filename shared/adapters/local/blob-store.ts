@@ -330,7 +330,8 @@ function parseSidecar(text: string): Sidecar | undefined {
   }
 }
 
-async function md5OfFile(file: string): Promise<string> {
+/** Base64 MD5 of a file, as GCS reports `md5Hash`. */
+export async function md5OfFile(file: string): Promise<string> {
   const hash = createHash('md5');
   for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
   return hash.digest('base64');

@@ -8,6 +8,7 @@ import { DeadLetterAttribute } from '../../ports/bus.ts';
 import type { Clock } from '../../ports/clock.ts';
 import { systemClock } from '../../ports/clock.ts';
 import { ConfigError, errorMessage } from '../../errors.ts';
+import type { BusJournal, JournaledMessage } from './bus-journal.ts';
 
 export interface DeadLetterInfo {
   subscription: string;
@@ -42,15 +43,14 @@ export interface LocalBusOptions {
   onDeadLetter?: (info: DeadLetterInfo) => void;
   /** Called when a delivery attempt fails: the handler rejected or the ack deadline passed. */
   onNack?: (info: NackInfo) => void;
+  /**
+   * Keeps every undelivered or unacked message on disk, so a process killed half-way loses nothing: recover()
+   * in the next process redelivers them. Without one, messages live only in memory, as in most tests.
+   */
+  journal?: BusJournal;
 }
 
-interface StoredMessage {
-  readonly id: string;
-  readonly topic: string;
-  readonly publishTime: Date;
-  readonly data: Buffer;
-  readonly attributes: Readonly<Record<string, string>>;
-}
+type StoredMessage = JournaledMessage;
 
 interface Pending {
   readonly message: StoredMessage;
@@ -76,6 +76,7 @@ export class LocalBus implements MessageBus {
   readonly #projectId: string;
   readonly #onDeadLetter: ((info: DeadLetterInfo) => void) | undefined;
   readonly #onNack: ((info: NackInfo) => void) | undefined;
+  readonly #journal: BusJournal | undefined;
   readonly #subscriptions = new Map<string, Subscription>();
   #idleWaiters: Array<() => void> = [];
   #lastId = 0;
@@ -92,6 +93,7 @@ export class LocalBus implements MessageBus {
     this.#projectId = options.projectId ?? 'local';
     this.#onDeadLetter = options.onDeadLetter;
     this.#onNack = options.onNack;
+    this.#journal = options.journal;
   }
 
   publish(topic: string, message: OutgoingMessage): Promise<string> {
@@ -106,6 +108,23 @@ export class LocalBus implements MessageBus {
     if (!(spec.maxConcurrency >= 1)) throw new ConfigError(`Subscription ${spec.name}: maxConcurrency must be >= 1`);
     if (!(spec.ackDeadlineSeconds > 0)) throw new ConfigError(`Subscription ${spec.name}: ackDeadlineSeconds must be > 0`);
     this.#subscriptions.set(spec.name, { spec, handler, queue: [], retryTimers: new Set(), inFlight: 0, zombies: 0 });
+  }
+
+  /**
+   * Queues what the journal still holds for the subscriptions made so far, with the attempt counts they reached.
+   * Call it once, after every subscription is made: a message a recovered delivery publishes reaches only the
+   * subscriptions that exist when it is published.
+   */
+  recover(): number {
+    if (!this.#journal) return 0;
+    let recovered = 0;
+    for (const sub of this.#subscriptions.values()) {
+      const pending = this.#journal.pending(sub.spec.name);
+      sub.queue.push(...pending);
+      recovered += pending.length;
+      this.#pump(sub);
+    }
+    return recovered;
   }
 
   idle(): Promise<void> {
@@ -127,15 +146,20 @@ export class LocalBus implements MessageBus {
   #publishNow(topic: string, message: OutgoingMessage): string {
     if (this.#closed) throw new Error(`LocalBus is closed; cannot publish to ${topic}`);
     const stored: StoredMessage = {
-      id: String(++this.#lastId),
+      id: this.#journal?.nextId() ?? String(++this.#lastId),
       topic,
       publishTime: new Date(this.#clock.now().getTime()),
       data: Buffer.from(message.data),
       attributes: Object.freeze({ ...message.attributes }),
     };
     // Attached at publish time, like Pub/Sub: a subscription created later never sees this message.
-    for (const sub of this.#subscriptions.values()) {
-      if (sub.spec.topic !== topic) continue;
+    const attached = [...this.#subscriptions.values()].filter((sub) => sub.spec.topic === topic);
+    // On disk before any delivery, so a crash from here on redelivers rather than loses.
+    this.#journal?.record(
+      stored,
+      attached.map((sub) => sub.spec.name),
+    );
+    for (const sub of attached) {
       sub.queue.push({ message: stored, failures: 0 });
       this.#pump(sub);
     }
@@ -182,6 +206,7 @@ export class LocalBus implements MessageBus {
         clearTimeout(deadline);
         sub.inFlight--;
         if (failure !== undefined) this.#failed(sub, pending, failure);
+        else this.#journal?.settled(sub.spec.name, message.id);
       }
       this.#pump(sub);
       this.#checkIdle();
@@ -204,9 +229,11 @@ export class LocalBus implements MessageBus {
     const deadLetterTopic = spec.deadLetterTopic;
     if (deadLetterTopic !== undefined && attempt >= spec.maxDeliveryAttempts) {
       this.#deadLetter(deadLetterTopic, spec.name, pending.message, attempt);
+      this.#journal?.settled(spec.name, messageId);
       notify(this.#onDeadLetter, { subscription: spec.name, messageId, deliveryAttempt: attempt, lastError: reason });
       return;
     }
+    this.#journal?.failed(spec.name, messageId, attempt);
     // Without a dead-letter topic Pub/Sub retries forever; the cap keeps that at maximumBackoff per attempt.
     const backoff = Math.min(spec.maximumBackoffSeconds, spec.minimumBackoffSeconds * 2 ** (attempt - 1));
     // Left ref'd on purpose: an unref'd retry would let a script awaiting idle() exit with work still pending.
