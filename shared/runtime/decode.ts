@@ -8,6 +8,7 @@
  */
 import { EventType } from '../../events/catalog.ts';
 import type { Delivery } from '../ports/bus.ts';
+import { binaryContext, cloudEventProblem, isBinaryMode, isStructuredMode, SPEC_VERSION } from './cloudevents.ts';
 import { normalizeStorageObject } from './storage-object.ts';
 
 export interface RawEvent {
@@ -24,7 +25,6 @@ export type Decoded =
   | { readonly status: 'ignored'; readonly reason: string }
   | { readonly status: 'invalid'; readonly reason: string };
 
-const structuredContentType = 'application/cloudevents+json';
 /** What Eventarc delivers for a GCS upload; its data is the same object resource a notification carries. */
 export const eventarcFinalizedType = 'google.cloud.storage.object.v1.finalized';
 
@@ -38,34 +38,36 @@ export function decodeDelivery(delivery: Delivery, defaultType: string | undefin
   } catch (error) {
     return { status: 'invalid', reason: `message data is not JSON: ${(error as Error).message}` };
   }
-  if (attributes['ce-type'] !== undefined) {
-    const specversion = attributes['ce-specversion'];
-    if (specversion !== '1.0') return { status: 'invalid', reason: `unsupported CloudEvents specversion '${specversion ?? ''}'` };
+  // The checks below stay ours where the SDK's reading differs (cloudevents.ts): its deserializer would take
+  // a missing ce-specversion for 1.0, accept 0.3, wrap non-JSON data in quotes and invent a missing id.
+  if (isBinaryMode(attributes)) {
+    const context = binaryContext(attributes);
+    if (context.specversion !== SPEC_VERSION) return { status: 'invalid', reason: `unsupported CloudEvents specversion '${context.specversion ?? ''}'` };
     if (data === undefined) return { status: 'invalid', reason: 'message data is empty' };
-    return envelope(attributes['ce-id'], attributes['ce-source'], attributes['ce-type'], attributes['ce-subject'], attributes['ce-time'], data);
+    return envelope(context, data);
   }
-  if ((attributes['content-type'] ?? '').startsWith(structuredContentType) || looksStructured(data)) {
-    const event = data as Record<string, unknown>;
-    if (event.specversion !== '1.0') return { status: 'invalid', reason: `unsupported CloudEvents specversion '${String(event.specversion)}'` };
-    return envelope(event.id, event.source, event.type, event.subject, event.time, event.data);
+  if (isStructuredMode(attributes, data)) {
+    const { data: eventData, ...context } = data as Record<string, unknown>;
+    if (context.specversion !== SPEC_VERSION) return { status: 'invalid', reason: `unsupported CloudEvents specversion '${String(context.specversion)}'` };
+    return envelope(context, eventData);
   }
   if (!defaultType) return { status: 'invalid', reason: 'message is not a CloudEvent and this subscription has no default type' };
   if (data === undefined) return { status: 'invalid', reason: 'message data is empty' };
   return { status: 'event', event: { id: delivery.messageId, source: `//pubsub.googleapis.com/topics/${delivery.topic}`, type: defaultType, data } };
 }
 
-function looksStructured(data: unknown): boolean {
-  if (!data || typeof data !== 'object' || Array.isArray(data)) return false;
-  const candidate = data as Record<string, unknown>;
-  // Not 'id': a structured event that lacks one should be told so, not mistaken for a bare payload.
-  return 'specversion' in candidate && 'type' in candidate;
-}
-
-function envelope(id: unknown, source: unknown, type: unknown, subject: unknown, time: unknown, data: unknown): Decoded {
+/**
+ * The context as received, checked: required attributes first (ours: the SDK would fill in a random id), then
+ * the SDK's validation of the whole event. The RawEvent keeps the received strings, time included.
+ */
+function envelope(context: Readonly<Record<string, unknown>>, data: unknown): Decoded {
+  const { id, source, type, subject, time } = context;
   const missing = Object.entries({ id, source, type })
     .filter(([, value]) => typeof value !== 'string' || value === '')
     .map(([name]) => name);
   if (missing.length > 0) return { status: 'invalid', reason: `CloudEvent is missing required attribute(s): ${missing.join(', ')}` };
+  const problem = cloudEventProblem(context, data);
+  if (problem !== undefined) return { status: 'invalid', reason: problem };
   if (type === eventarcFinalizedType) {
     if (data === undefined || data === null) return { status: 'invalid', reason: 'message data is empty' };
     return eventarcFinalized(source as string, subject, time, data);

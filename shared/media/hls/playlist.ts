@@ -2,7 +2,17 @@
  * Writing and reading HLS playlists (RFC 8216). mediaflow writes its own rather than keep ffmpeg's: its hls
  * muxer lists an audio-only stream as a variant beside the video ones and names the audio group after the
  * stream map, and its BANDWIDTH comes from the encoder's settings, not from the segments that were made.
+ *
+ * Reading (what validation and the tests use) runs every playlist through hls-parser in strict mode, the
+ * RFC 8216 checks (group references, one DEFAULT per group, EXTINF within the target duration, the version a
+ * feature needs, VIDEO-RANGE values). The values handed back are read here, as written: hls-parser's model
+ * normalizes the very text validation compares (FRAME-RATE=29.970 becomes 29.97, CLOSED-CAPTIONS=NONE and
+ * DEFAULT=NO read the same as absent), gives a MAP with no segment after it a phantom segment of URI '', and
+ * accepts a TARGETDURATION of 5.5. Writing stays ours: hls-parser's stringify drops CLOSED-CAPTIONS=NONE (or,
+ * with allowClosedCaptionsNone, adds it to audio-only variants too), drops EXT-X-MEDIA-SEQUENCE:0, reorders
+ * tags and attributes, and prints EXTINF 1.5 where ffmpeg and we print 1.500000 (docs/design/libraries.md).
  */
+import { getOptions, parse as parseStrictly, setOptions } from 'hls-parser';
 
 /** §7: EXT-X-MAP in a playlist without EXT-X-I-FRAMES-ONLY needs protocol version 6; nothing here needs more. */
 export const PROTOCOL_VERSION = 6;
@@ -216,6 +226,7 @@ export function parseMaster(text: string): ParsedMaster {
     if (!uri) throw new PlaylistError('EXT-X-STREAM-INF must be followed by a URI (§4.3.4.2)');
     variants.push({ attributes: parseAttributes(line.value ?? ''), uri });
   });
+  checkStrictly(text);
   return {
     version: versionOf(lines),
     independentSegments: lines.some((line) => line.tag === 'EXT-X-INDEPENDENT-SEGMENTS'),
@@ -239,6 +250,7 @@ export function parseMedia(text: string): ParsedMedia {
   const target = lines.find((line) => line.tag === 'EXT-X-TARGETDURATION')?.value;
   if (target === undefined || !/^\d+$/.test(target)) throw new PlaylistError('EXT-X-TARGETDURATION is missing or not an integer (§4.3.3.1)');
   const map = lines.find((line) => line.tag === 'EXT-X-MAP')?.value;
+  checkStrictly(text);
   return {
     version: versionOf(lines),
     targetDuration: Number(target),
@@ -248,6 +260,22 @@ export function parseMedia(text: string): ParsedMedia {
     ended: lines.some((line) => line.tag === 'EXT-X-ENDLIST'),
     segments,
   };
+}
+
+/**
+ * RFC 8216 as hls-parser checks it in strict mode, after this module's own checks (whose messages callers
+ * match). hls-parser's options are module-wide, so they are set for this one call and put back.
+ */
+function checkStrictly(text: string): void {
+  const previous = getOptions();
+  setOptions({ strictMode: true, silent: true });
+  try {
+    parseStrictly(text);
+  } catch (error) {
+    throw new PlaylistError(`hls-parser (strict): ${error instanceof Error ? error.message : String(error)}`);
+  } finally {
+    setOptions(previous);
+  }
 }
 
 /** §4.2 attribute lists: NAME=value pairs separated by commas, where quoted strings may hold commas. */
