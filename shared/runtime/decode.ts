@@ -47,7 +47,9 @@ export function decodeDelivery(delivery: Delivery, defaultType: string | undefin
     return envelope(context, data);
   }
   if (isStructuredMode(attributes, data)) {
-    const { data: eventData, ...context } = data as Record<string, unknown>;
+    // The content type alone can say structured: the body must still be the event's JSON object.
+    if (!isJsonObject(data)) return { status: 'invalid', reason: 'a structured-mode CloudEvent must be a JSON object' };
+    const { data: eventData, ...context } = data;
     if (context.specversion !== SPEC_VERSION) return { status: 'invalid', reason: `unsupported CloudEvents specversion '${String(context.specversion)}'` };
     return envelope(context, eventData);
   }
@@ -126,4 +128,8 @@ function eventarcFinalized(source: string, subject: unknown, time: unknown, reso
       data,
     },
   };
+}
+
+function isJsonObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

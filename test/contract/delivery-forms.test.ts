@@ -519,6 +519,27 @@ const invalidCases: [string, string, OutgoingMessage, string | undefined, RegExp
     /^message data is not JSON: /,
   ],
   [
+    'structured content type with an empty body',
+    ingestRequestsTopic,
+    { data: Buffer.alloc(0), attributes: { 'content-type': 'application/cloudevents+json' } },
+    EventType.ingestRequested,
+    /^a structured-mode CloudEvent must be a JSON object$/,
+  ],
+  [
+    'structured content type with a null body',
+    ingestRequestsTopic,
+    { data: Buffer.from('null'), attributes: { 'content-type': 'application/cloudevents+json' } },
+    EventType.ingestRequested,
+    /^a structured-mode CloudEvent must be a JSON object$/,
+  ],
+  [
+    'structured content type with an array body',
+    ingestRequestsTopic,
+    { data: Buffer.from('[1,2]'), attributes: { 'content-type': 'application/cloudevents+json' } },
+    EventType.ingestRequested,
+    /^a structured-mode CloudEvent must be a JSON object$/,
+  ],
+  [
     'Eventarc binary mode with empty data',
     uploadsTopic,
     { ...eventarcBinary('1234567890123456'), data: Buffer.alloc(0) },
