@@ -195,14 +195,10 @@ function stepRecipe(w: Workload, notes: Notes, name: string, profile: string, pr
 }
 
 function describeOutputs(outputs: DocData): string {
-  const o = outputs as unknown as {
-    mode: string;
-    measured: { integratedLufs: number; truePeakDbtp: number };
-    gain: { trackGainDb: number; bakedGainDb: number; limiter: boolean; headroomLimited: boolean };
-    renditions: Record<string, { qc: { status: string; playbackLufs: number; playbackTruePeakDbtp: number } }>;
-  };
+  const o = audioStep.outputsIn({ outputs: { audio: outputs } });
+  if (!o) throw new Error('the audio step reported no outputs');
   const qc = Object.entries(o.renditions)
-    .map(([name, r]) => `${name} ${r.qc.status} (${r.qc.playbackLufs} LUFS, ${r.qc.playbackTruePeakDbtp} dBTP)`)
+    .map(([name, r]) => (r ? `${name} ${r.qc.status} (${r.qc.playbackLufs} LUFS, ${r.qc.playbackTruePeakDbtp} dBTP)` : `${name} absent`))
     .join('; ');
   const gain =
     o.mode === 'normalized'

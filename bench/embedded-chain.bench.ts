@@ -15,7 +15,7 @@ import { table } from '../cli/view.ts';
 import { buildPipeline } from '../functions/pipeline.ts';
 import { LocalBus } from '../shared/adapters/local/bus.ts';
 import { loadConfig, workTopic, type Config, type Env } from '../shared/config/config.ts';
-import { createStepRegistry, type StepDefinition, type StepRegistry } from '../shared/domain/step.ts';
+import { createStepRegistry, orders, type StepDefinition, type StepRegistry } from '../shared/domain/step.ts';
 import type { ProbeSummary } from '../shared/media/classify.ts';
 import type { MediaTools } from '../shared/media/tools.ts';
 import type { DeliveryHandler } from '../shared/ports/bus.ts';
@@ -40,7 +40,8 @@ function noopStep(name: string, dependsOn: readonly string[]): StepDefinition {
     recipeVersion: '1',
     needs: MEDIA_STEP_NEEDS,
     paramsSchema: { type: 'object' },
-    appliesTo: () => true,
+    outputsSchema: { type: 'object' },
+    plan: () => orders({}),
     params: () => ({}),
     run: () => Promise.resolve({ outputs: {} }),
   };

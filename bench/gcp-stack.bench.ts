@@ -74,7 +74,7 @@ interface Uploaded {
 }
 
 /** Uploads `names` a few at a time, as a client with a small connection pool would; `put` returns the asset id. */
-async function uploadAll(names: readonly string[], put: (name: string) => Promise<string>): Promise<Uploaded> {
+export async function uploadAll(names: readonly string[], put: (name: string) => Promise<string>): Promise<Uploaded> {
   const started = epochMs();
   const done = new Map<string, number>();
   let next = 0;
@@ -88,7 +88,7 @@ async function uploadAll(names: readonly string[], put: (name: string) => Promis
   return { started, done };
 }
 
-function objectNames(prefix: string, count: number): string[] {
+export function objectNames(prefix: string, count: number): string[] {
   return Array.from({ length: count }, (_, index) => `${prefix}/${String(index).padStart(3, '0')}.jpg`);
 }
 
@@ -198,7 +198,7 @@ function stackLogs(stack: GcpStack): { settles: Settle[]; retries: number; unrea
  * The Firestore client finds the emulator only through FIRESTORE_EMULATOR_HOST (and Pub/Sub through its own
  * variable), so this process takes the stack's variables while it talks to the stack, and gets its own back after.
  */
-async function withStackEnv<T>(env: Readonly<Record<string, string>>, work: () => Promise<T>): Promise<T> {
+export async function withStackEnv<T>(env: Readonly<Record<string, string>>, work: () => Promise<T>): Promise<T> {
   const saved = new Map(Object.keys(env).map((key) => [key, process.env[key]]));
   Object.assign(process.env, env);
   try {

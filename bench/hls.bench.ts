@@ -37,7 +37,7 @@ import { segmentParams, type SegmentParams } from '../functions/hls-segment/para
 import { loadConfig } from '../shared/config/config.ts';
 import { assetPath, uploadAssetId } from '../shared/domain/asset-id.ts';
 import type { AssetDoc } from '../shared/domain/asset.ts';
-import { createStepRegistry, type StepDefinition } from '../shared/domain/step.ts';
+import { createStepRegistry, orders, skip, type StepDefinition } from '../shared/domain/step.ts';
 import type { ProbeSummary } from '../shared/media/classify.ts';
 import { runTool } from '../shared/media/ffmpeg/run.ts';
 import { fileInput } from '../shared/media/input.ts';
@@ -322,7 +322,8 @@ async function runSegmented(tools: MediaTools, source: string, settings: HlsSett
     timeoutMs: 30_000,
     recipeVersion: 'bench',
     paramsSchema: { type: 'object' },
-    appliesTo: (context) => context.probe.streams.some((stream) => stream.type === 'audio'),
+    outputsSchema: { type: 'object' },
+    plan: (context) => (context.probe.streams.some((stream) => stream.type === 'audio') ? orders({}) : skip()),
     params: () => ({}),
     run: () => Promise.resolve({ outputs: { gain: { trackGainDb: STAND_IN_GAIN_DB }, channels: { output: 2 } } }),
   };

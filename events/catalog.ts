@@ -6,10 +6,13 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
-import type { AssetFailed, AssetReady, IngestRequested, ObjectFinalized, StepCompleted, StepFailed, WorkOrder } from './generated/types.ts';
-import { eventSchemaFiles, schemasDir, stepParamsDir } from './schema-files.ts';
+import type { AssetFailed, AssetReady, IngestRequested, ObjectFinalized, StepCompleted, StepFailed, WorkOrder as WorkOrderDoc } from './generated/types.ts';
+import { eventSchemaFiles, schemasDir } from './schema-files.ts';
 
-export type { AssetFailed, AssetReady, IngestRequested, ObjectFinalized, StepCompleted, StepFailed, WorkOrder };
+export type { AssetFailed, AssetReady, IngestRequested, ObjectFinalized, StepCompleted, StepFailed };
+
+/** A work order whose params are those of one step (P); by default any step's. */
+export type WorkOrder<P extends object = object> = Omit<WorkOrderDoc, 'params'> & { readonly params: P };
 
 export const EventType = {
   ingestRequested: 'com.mediaflow.ingest.requested.v1',
@@ -59,17 +62,12 @@ export interface ValidationIssue {
 
 export type ValidationResult<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly issues: readonly ValidationIssue[] };
 
-/** The params schema of each registered step, from events/schemas/work/<step>.params.v1.json. */
-export function loadStepParamsSchema(step: string): object {
-  return JSON.parse(readFileSync(path.join(stepParamsDir, `${step}.params.v1.json`), 'utf8')) as object;
-}
-
 function readSchema(file: string): Record<string, unknown> {
   return JSON.parse(readFileSync(path.join(schemasDir, file), 'utf8')) as Record<string, unknown>;
 }
 
-/** ajv-formats ships CommonJS; under ESM its callable is the default export's default. */
-const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (ajv: Ajv2020) => Ajv2020;
+/** ajv-formats ships CommonJS: its module object is the plugin, and its `default` (typed as such) is the plugin too. */
+const addFormats = addFormatsModule.default;
 
 export class EventValidator {
   readonly #ajv: Ajv2020;

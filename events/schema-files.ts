@@ -2,7 +2,6 @@ import { readdirSync } from 'node:fs';
 import path from 'node:path';
 
 export const schemasDir = path.join(import.meta.dirname, 'schemas');
-export const stepParamsDir = path.join(schemasDir, 'work');
 
 /** Event schema files, one per CloudEvents type; common.v1.json only holds shared $defs. */
 export function eventSchemaFiles(): string[] {

@@ -3,7 +3,8 @@
  * (deterministic names, loop-guard marker, provenance), and the asset records a small document of measurements,
  * gain, renditions with their QC, preview window and waveform. The gain fields are what the HLS step reuses.
  */
-import type { DocData } from '../../shared/ports/document-store.ts';
+import type { AudioOutputs as GeneratedAudioOutputs } from '../../events/generated/steps/audio.ts';
+import type { DeepReadonly } from '../../shared/domain/step.ts';
 import { derivativeUri, uploadDerivative, writeDerivative, type DerivativeTarget } from '../../shared/runtime/derivatives.ts';
 import { contentType, fileExtension } from './encoders.ts';
 import { round } from './loudness.ts';
@@ -13,12 +14,16 @@ import type { AudioOutcome, RenditionOutcome } from './process.ts';
 import { summarizeSilence } from './silence.ts';
 import { renderWaveformPng } from './waveform-png.ts';
 
+/** What the step records (outputs.v1.schema.json beside this file). */
+export type AudioOutputs = DeepReadonly<GeneratedAudioOutputs>;
+type RenditionOutputs = NonNullable<AudioOutputs['renditions'][string]>;
+
 export const WAVEFORM_JSON = 'waveform.json';
 export const WAVEFORM_PNG = 'waveform.png';
 
-export async function publishAudio(target: DerivativeTarget, params: AudioParams, outcome: AudioOutcome): Promise<DocData> {
+export async function publishAudio(target: DerivativeTarget, params: AudioParams, outcome: AudioOutcome): Promise<AudioOutputs> {
   const { config, order } = target;
-  const renditions: Record<string, DocData> = {};
+  const renditions: Record<string, RenditionOutputs> = {};
   // Sequential: uploads are I/O-bound and few; in parallel they would only contend for the same link.
   for (const rendition of outcome.renditions) renditions[rendition.name] = await publishRendition(target, outcome, rendition);
 
@@ -27,9 +32,9 @@ export async function publishAudio(target: DerivativeTarget, params: AudioParams
   await writeDerivative(target, WAVEFORM_PNG, renderWaveformPng(waveform, params.waveform.pngWidth, params.waveform.pngHeight), { contentType: 'image/png' });
 
   const { measurement, gain } = outcome;
-  const misses = outcome.renditions
-    .filter((rendition) => rendition.qc.status === 'headroom-limited' || rendition.qc.status === 'fail')
-    .map((rendition) => ({ rendition: rendition.name, status: rendition.qc.status, reason: rendition.qc.reason ?? '' }));
+  const misses = outcome.renditions.flatMap(({ name, qc: { status, reason } }) =>
+    status === 'headroom-limited' || status === 'fail' ? [{ rendition: name, status, reason: reason ?? '' }] : [],
+  );
   return {
     profile: params.profile,
     mode: outcome.mode,
@@ -90,7 +95,7 @@ export async function publishAudio(target: DerivativeTarget, params: AudioParams
   };
 }
 
-async function publishRendition(target: DerivativeTarget, outcome: AudioOutcome, rendition: RenditionOutcome): Promise<DocData> {
+async function publishRendition(target: DerivativeTarget, outcome: AudioOutcome, rendition: RenditionOutcome): Promise<RenditionOutputs> {
   const file = `${rendition.name}.${fileExtension(rendition.codec)}`;
   const { qc } = rendition;
   const metadata: Record<string, string> = { 'mediaflow-loudness-mode': outcome.mode, 'mediaflow-playback-gain-db': String(qc.playbackGainDb) };

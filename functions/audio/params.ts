@@ -1,37 +1,16 @@
 /**
  * The audio work order's params: everything the run needs from the probe and the profile, resolved at plan time
- * (events/schemas/work/audio.params.v1.json is their contract), so the worker never re-probes or re-reads a profile.
+ * (params.v1.schema.json beside this file is their contract), so the worker never re-probes or re-reads a profile.
  */
+import type { AudioParams as GeneratedAudioParams } from '../../events/generated/steps/audio.ts';
 import type { StreamSummary } from '../../shared/media/classify.ts';
+import { toDoc, type DeepReadonly, type PlanContext } from '../../shared/domain/step.ts';
 import type { DocData } from '../../shared/ports/document-store.ts';
-import type { PlanContext } from '../../shared/domain/step.ts';
-import { sourceTrim, type SourceTrim } from './gapless.ts';
-import { resolveAudioProfile, type LoudnessMode, type MonoPolicy, type PreviewSettings, type WaveformSettings } from './profiles.ts';
+import { sourceTrim } from './gapless.ts';
+import { resolveAudioProfile } from './profiles.ts';
 
-export interface AudioStreamParams {
-  /** Absolute stream index in the source, as ffmpeg's `0:<index>` names it. */
-  readonly index: number;
-  readonly codec: string;
-  readonly channels: number;
-  readonly channelLayout?: string;
-  readonly sampleRate?: number;
-}
-
-export interface AudioParams {
-  readonly profile: string;
-  readonly mode: LoudnessMode;
-  readonly targetLufs: number;
-  readonly truePeakCeilingDbtp: number;
-  readonly mono: MonoPolicy;
-  readonly stream: AudioStreamParams;
-  readonly durationSeconds: number | null;
-  /** What the decode drops to give the source's true length (gapless.ts); null when ffmpeg's decode is it already. */
-  readonly trim: SourceTrim | null;
-  /** null for video: its audio is analysed here and encoded by the HLS step, which reuses the gain. */
-  readonly renditions: { readonly aacKbps: number; readonly opusKbps: number } | null;
-  readonly preview: PreviewSettings | null;
-  readonly waveform: WaveformSettings;
-}
+/** The audio work order's params, generated from params.v1.schema.json beside this file. */
+export type AudioParams = DeepReadonly<GeneratedAudioParams>;
 
 /** The track the step works on: the first audio stream, which is also what ffmpeg and players pick by default. */
 export function primaryAudioStream(context: Pick<PlanContext, 'probe'>): StreamSummary | undefined {
@@ -67,5 +46,5 @@ export function planAudioParams(context: PlanContext): AudioParams {
 
 /** Params travel as a plain JSON document. */
 export function paramsDoc(params: AudioParams): DocData {
-  return JSON.parse(JSON.stringify(params)) as DocData;
+  return toDoc(params);
 }

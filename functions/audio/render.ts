@@ -15,6 +15,7 @@
  */
 import { inputArgs, type MediaInput } from '../../shared/media/input.ts';
 import { Transform } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
 import type { ToolExit } from '../../shared/media/ffmpeg/exit.ts';
 import { connect, counted, describeExit, errorCounts, messages, startFfmpeg, type FfmpegProcess } from './ffmpeg.ts';
 import { encoderArgs, qcInputFormat, type RenditionSpec } from './encoders.ts';
@@ -218,9 +219,15 @@ function qcArgs(spec: RenditionSpec, channels: 1 | 2): string[] {
 
 function collectLoudness(process: FfmpegProcess, fd: number): { done: Promise<void>; finish: (stderr: string) => LoudnessMeasurement } {
   const collector = new LoudnessCollector();
-  const stream = process.output(fd);
-  stream.setEncoding('utf8');
-  return { done: consume(stream, (chunk) => collector.push(chunk as unknown as string)), finish: (stderr) => collector.finish(stderr) };
+  // Bytes in, text out: a decoder keeps a character split across two chunks whole.
+  const decoder = new StringDecoder('utf8');
+  return {
+    done: consume(process.output(fd), (chunk) => collector.push(decoder.write(chunk))),
+    finish: (stderr) => {
+      collector.push(decoder.end());
+      return collector.finish(stderr);
+    },
+  };
 }
 
 /** Reads a pipe to its end; a pipe that errors ends the read, and the process's exit reports why. */

@@ -4,13 +4,13 @@
  * clip in the same decode, re-measures every rendition, and draws the waveform. Video gets the same analysis and
  * waveform; its audio rendition is the HLS step's, which reuses the gain recorded here.
  */
-import { loadStepParamsSchema } from '../../events/catalog.ts';
+import { stepSchemas } from '../../events/step-schemas.ts';
 import { decodeAllowanceSeconds } from '../../shared/domain/limits.ts';
-import type { StepDefinition } from '../../shared/domain/step.ts';
+import { defineStep, orders, skip } from '../../shared/domain/step.ts';
 import { PermanentError } from '../../shared/errors.ts';
 import { withServedSource } from '../../shared/runtime/source-server.ts';
-import { planAudioParams, paramsDoc, primaryAudioStream, type AudioParams } from './params.ts';
-import { publishAudio } from './outputs.ts';
+import { planAudioParams, primaryAudioStream, type AudioParams } from './params.ts';
+import { publishAudio, type AudioOutputs } from './outputs.ts';
 import { processAudio } from './process.ts';
 import { MEDIA_STEP_NEEDS } from '../../shared/runtime/needs.ts';
 
@@ -27,17 +27,17 @@ export const MAX_ANALYSIS_SECONDS = 12 * 3600;
 /** Bumped whenever the renditions, tags or recorded fields change for the same input. */
 export const AUDIO_RECIPE_VERSION = '2';
 
-export const audioStep: StepDefinition = {
+export const audioStep = defineStep<AudioParams, AudioOutputs>({
   name: 'audio',
   needs: MEDIA_STEP_NEEDS,
   dependsOn: [],
   timeoutMs: AUDIO_TIMEOUT_MS,
   recipeVersion: AUDIO_RECIPE_VERSION,
-  paramsSchema: loadStepParamsSchema('audio'),
-  appliesTo: (context) => (context.kind === 'audio' || context.kind === 'video') && primaryAudioStream(context) !== undefined,
-  params: (context) => paramsDoc(planAudioParams(context)),
+  ...stepSchemas(import.meta.dirname),
+  plan: (context) =>
+    (context.kind === 'audio' || context.kind === 'video') && primaryAudioStream(context) !== undefined ? orders(planAudioParams(context)) : skip(),
   async run(order, context) {
-    const params = order.params as unknown as AudioParams;
+    const { params } = order;
     const ceiling = params.renditions ? MAX_AUDIO_SECONDS : MAX_ANALYSIS_SECONDS;
     // What one order can do is checked before the context is touched; the configured policy may be lower still.
     const refuse = (limit: number): PermanentError =>
@@ -72,4 +72,4 @@ export const audioStep: StepDefinition = {
     const outputs = await publishAudio({ blobs: context.blobs, config: context.config, order, recipeVersion: AUDIO_RECIPE_VERSION }, params, outcome);
     return { outputs, inputMd5: md5Hash, tools: { ffmpeg: tools.versions.ffmpeg } };
   },
-};
+});

@@ -4,31 +4,25 @@
  * not the bytes that were uploaded: that is permanent, and the asset is rejected.
  */
 import { createHash } from 'node:crypto';
-import { loadStepParamsSchema } from '../../events/catalog.ts';
-import type { StepDefinition } from '../../shared/domain/step.ts';
+import { stepSchemas } from '../../events/step-schemas.ts';
+import type { ChecksumOutputs, ChecksumParams } from '../../events/generated/steps/checksum.ts';
+import { defineStep, orders } from '../../shared/domain/step.ts';
 import { PermanentError, PermanentErrorCode } from '../../shared/errors.ts';
 import { MEDIA_STEP_NEEDS } from '../../shared/runtime/needs.ts';
 
 /** Reading 5 GB at ~100 MB/s from GCS takes under a minute; five minutes leaves room for a slow instance. */
 export const CHECKSUM_TIMEOUT_MS = 5 * 60_000;
 
-type ChecksumParams = { expectedMd5Hash?: string };
-
-export const checksumStep: StepDefinition = {
+export const checksumStep = defineStep<ChecksumParams, ChecksumOutputs>({
   name: 'checksum',
   needs: { ...MEDIA_STEP_NEEDS, derivatives: 'none' },
   dependsOn: [],
   timeoutMs: CHECKSUM_TIMEOUT_MS,
   recipeVersion: '1',
-  paramsSchema: loadStepParamsSchema('checksum'),
-  appliesTo: () => true,
-  params: (context) => {
-    const params: Record<string, string> = {};
-    if (context.source.md5Hash) params.expectedMd5Hash = context.source.md5Hash;
-    return params;
-  },
+  ...stepSchemas(import.meta.dirname),
+  plan: (context) => orders(context.source.md5Hash ? { expectedMd5Hash: context.source.md5Hash } : {}),
   async run(order, context) {
-    const { expectedMd5Hash } = order.params as ChecksumParams;
+    const { expectedMd5Hash } = order.params;
     const stream = await context.blobs.createReadStream(order.source);
     const sha256 = createHash('sha256');
     const md5 = createHash('md5');
@@ -46,4 +40,4 @@ export const checksumStep: StepDefinition = {
     }
     return { outputs: { sha256: sha256.digest('hex'), md5Hash, bytes }, inputMd5: md5Hash };
   },
-};
+});

@@ -16,9 +16,9 @@ import {
   stepFailure,
   type Decision,
 } from '../../shared/domain/coordination.ts';
+import { probeSummaryOf } from '../../shared/domain/probe-doc.ts';
 import { PROBE_STEP } from '../../shared/domain/step.ts';
 import { errorMessage, PermanentError } from '../../shared/errors.ts';
-import type { ProbeSummary } from '../../shared/media/classify.ts';
 import { logs } from '../../shared/observability/messages.ts';
 import type { Deps } from '../../shared/runtime/deps.ts';
 import { eventFunction, type Outcome } from '../../shared/runtime/handler.ts';
@@ -56,7 +56,7 @@ export const coordinatorFunction = eventFunction({
 async function onCompleted(result: StepCompleted, deps: Deps): Promise<Outcome> {
   if (result.step === PROBE_STEP) {
     return decide(result, deps, (asset, now) =>
-      applyProbeCompleted(asset, outcomeOf(result), result.outputs as unknown as ProbeSummary, deps.steps, now, deps.config.limits),
+      applyProbeCompleted(asset, outcomeOf(result), probeSummaryOf(result.outputs), deps.steps, now, deps.config.limits),
     );
   }
   if (result.shard.count === 1) {

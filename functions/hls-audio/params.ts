@@ -1,10 +1,13 @@
 /**
- * The hls-audio work order's params (events/schemas/work/hls-audio.params.v1.json): the source's audio stream,
+ * The hls-audio work order's params (params.v1.schema.json beside this file): the source's audio stream,
  * the channel handling and playback gain the audio step settled on (its outputs reach this plan once it has
  * succeeded), and where on the shared HLS timeline the audio starts.
  */
+import type { DeepReadonly } from '../../shared/domain/step.ts';
+import type { HlsAudioParams as GeneratedHlsAudioParams } from '../../events/generated/steps/hls-audio.ts';
 import type { PlanContext } from '../../shared/domain/step.ts';
-import { sourceTrim, type SourceTrim } from '../audio/gapless.ts';
+import type { DocData, DocValue } from '../../shared/ports/document-store.ts';
+import { sourceTrim } from '../audio/gapless.ts';
 import type { StreamSummary } from '../../shared/media/classify.ts';
 import { primaryVideoStream } from '../../shared/media/hls/ladder.ts';
 import { timelineOffsetSeconds, tryPlanVideo } from '../../shared/media/hls/plan.ts';
@@ -25,53 +28,10 @@ export const AAC_PRIMING_SAMPLES = 1024;
 export const AUDIO_ANALYSIS_STEP = 'audio';
 
 /** How the master playlist names one audio rendition (§4.3.4.1 EXT-X-MEDIA). */
-export interface AudioTrackFacts {
-  /** Position among the source's audio streams; 0 is the primary, the one the audio step analysed. */
-  readonly position: number;
-  readonly rendition: string;
-  readonly name: string;
-  /** BCP-47, absent for 'und' or no tag. */
-  readonly language?: string;
-  /** DEFAULT=YES: the source's default-disposition audio stream, else the first. */
-  readonly default: boolean;
-}
+export type AudioTrackFacts = NonNullable<HlsAudioParams['track']>;
 
-export interface HlsAudioParams {
-  /** Absent from orders planned before several audio tracks were rendered: the primary, as 'aac'. */
-  readonly track?: AudioTrackFacts;
-  readonly stream: { readonly index: number; readonly channels: number; readonly channelLayout?: string };
-  /** The video stream whose start the audio is aligned against, for the A/V sync check; null for audio-only. */
-  readonly videoStreamIndex: number | null;
-  readonly outputChannels: 1 | 2;
-  /** keep: mono stays mono; stereo: mono is delivered as dual mono (as the audio step measured it). */
-  readonly mono: 'keep' | 'stereo';
-  readonly gainDb: number;
-  /** 'audio' when the audio step's gain was used; 'none' when it recorded none (the rendition then plays at the master's level). */
-  readonly gainSource: 'audio' | 'none';
-  readonly kbps: number;
-  /** Whole AAC frames per segment, at or below the target duration: 281 (5.995 s) for 6 s. */
-  readonly framesPerSegment: number;
-  readonly offsetSeconds: number;
-  /**
-   * The presentation's zero before offsetSeconds: where the video's first frame lands on its grid (the timeline's
-   * firstFrame; players start there), 0 for audio-only. Audio starting after it is padded with silence back to it
-   * (encode.ts leadingSilence). Absent from older orders, which are not padded.
-   */
-  readonly zeroSeconds?: number;
-  /**
-   * Where ffmpeg puts this stream's and the video's first timestamps when each is read alone (the probe's
-   * startSeconds). Against the real starts measured at run time they give the shift that keeps the audio where
-   * the source puts it relative to the video (source-start.ts alignShiftSeconds). Absent from older orders.
-   */
-  readonly aloneStarts?: { readonly audio: number; readonly video: number | null };
-  /** As probed, or null when the container states none. */
-  readonly durationSeconds: number | null;
-  /**
-   * The audio step's gapless trim of the same source, so both decodes have the same length (audio/gapless.ts).
-   * Absent from orders planned before it existed, which decode untrimmed as they always did.
-   */
-  readonly trim?: SourceTrim | null;
-}
+/** The params of one hls-audio work order, generated from params.v1.schema.json beside this file. */
+export type HlsAudioParams = DeepReadonly<GeneratedHlsAudioParams>;
 
 export function primaryAudioStream(context: Pick<PlanContext, 'probe'>): StreamSummary | undefined {
   return audioStreams(context)[0];
@@ -110,11 +70,12 @@ export function planAudioParams(context: PlanContext, settings: HlsSettings, pos
   const stream = audioStreams(context)[position];
   if (!stream) throw new Error(`asset ${context.assetId} has no audio stream ${position}; hls-audio should not have been planned`);
   const sourceChannels = stream.channels ?? 2;
-  const analysis = context.outputs[AUDIO_ANALYSIS_STEP] as AudioStepOutputs | undefined;
+  const analysis = context.outputs[AUDIO_ANALYSIS_STEP];
   // The gain was measured on the audio step's channel plan, so the rendition follows that plan to the channel.
-  const planned = analysis?.channels?.output;
+  const planned = field(analysis?.channels, 'output');
   const outputChannels: 1 | 2 = planned === 1 || planned === 2 ? planned : sourceChannels === 1 ? 1 : 2;
-  const gain = analysis?.gain?.trackGainDb;
+  // trackGainDb: the headroom-limited playback gain for the profile's target, whatever the audio step's mode.
+  const gain = field(analysis?.gain, 'trackGainDb');
   const video = context.kind === 'video' ? primaryVideoStream(context.probe) : undefined;
   return {
     track: audioTrackFacts(context, position),
@@ -146,9 +107,15 @@ function presentationZeroSeconds(context: PlanContext, settings: HlsSettings): n
   return timeline.firstFrame * frameSeconds(timeline.frameRate);
 }
 
-/** The fields of the audio step's outputs this step reads (functions/audio/outputs.ts writes them). */
-interface AudioStepOutputs {
-  readonly channels?: { readonly output?: number };
-  /** trackGainDb: the headroom-limited playback gain for the profile's target, whatever the audio step's mode. */
-  readonly gain?: { readonly trackGainDb?: number };
+/**
+ * One field of a sub-document of the audio step's outputs (functions/audio/outputs.ts writes them), read field by
+ * field rather than through the whole schema: outputs recorded by earlier versions lack some fields, and the plan
+ * falls back for each one that is missing or not what it should be.
+ */
+function field(value: DocValue | undefined, key: string): DocValue | undefined {
+  return isDoc(value) ? value[key] : undefined;
+}
+
+function isDoc(value: DocValue | undefined): value is DocData {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Date);
 }

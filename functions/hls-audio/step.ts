@@ -4,10 +4,9 @@
  * an audio-only HLS of it alone.
  */
 import path from 'node:path';
-import { loadStepParamsSchema } from '../../events/catalog.ts';
-import type { StepDefinition } from '../../shared/domain/step.ts';
+import { stepSchemas } from '../../events/step-schemas.ts';
+import { defineStep, shardedOrders, skip } from '../../shared/domain/step.ts';
 import { PermanentError } from '../../shared/errors.ts';
-import { toDoc } from '../../shared/media/hls/doc.ts';
 import { settleRun } from '../../shared/media/ffmpeg/classify.ts';
 import { runTool } from '../../shared/media/ffmpeg/run.ts';
 import { HLS_AUDIO_STEP } from '../../shared/media/hls/layout.ts';
@@ -15,8 +14,8 @@ import { DEFAULT_HLS_SETTINGS, type HlsSettings } from '../../shared/media/hls/s
 import { withServedSource } from '../../shared/runtime/source-server.ts';
 import { audioEncodeArgs, leadingSilence } from './encode.ts';
 import { AUDIO_ANALYSIS_STEP, audioStreams, planAudioParams, primaryAudioStream, type HlsAudioParams } from './params.ts';
-import { combineAudioTracks } from './combine.ts';
-import { publishAudio } from './publish.ts';
+import { combineAudioTracks, type AudioTracks } from './combine.ts';
+import { publishAudio, type AudioOutputs } from './publish.ts';
 import { alignShiftSeconds, sourceStarts } from './source-start.ts';
 import { MEDIA_STEP_NEEDS } from '../../shared/runtime/needs.ts';
 
@@ -30,21 +29,22 @@ export const MAX_HLS_AUDIO_SECONDS = 3 * 3600;
 /** 4: audio starting after the first video frame is padded with silence back to it. */
 export const HLS_AUDIO_RECIPE_VERSION = '4';
 
-export function createHlsAudioStep(settings: HlsSettings = DEFAULT_HLS_SETTINGS): StepDefinition {
-  return {
+export function createHlsAudioStep(settings: HlsSettings = DEFAULT_HLS_SETTINGS) {
+  return defineStep<HlsAudioParams, AudioOutputs, AudioTracks>({
     name: HLS_AUDIO_STEP,
     needs: MEDIA_STEP_NEEDS,
     dependsOn: [AUDIO_ANALYSIS_STEP],
     timeoutMs: HLS_AUDIO_TIMEOUT_MS,
     recipeVersion: HLS_AUDIO_RECIPE_VERSION,
-    paramsSchema: loadStepParamsSchema(HLS_AUDIO_STEP),
-    appliesTo: (context) => (context.kind === 'audio' || context.kind === 'video') && primaryAudioStream(context) !== undefined,
-    // One order per audio stream: each is a rendition of the one audio group (functions/hls-audio/combine.ts).
-    shardCount: (context) => Math.max(1, audioStreams(context).length),
-    params: (context, shardIndex) => toDoc(planAudioParams(context, settings, shardIndex)),
+    ...stepSchemas(import.meta.dirname),
+    plan: (context) =>
+      (context.kind === 'audio' || context.kind === 'video') && primaryAudioStream(context) !== undefined
+        ? // One order per audio stream: each is a rendition of the one audio group (functions/hls-audio/combine.ts).
+          shardedOrders(audioStreams(context).length, (shard) => planAudioParams(context, settings, shard))
+        : skip(),
     combine: combineAudioTracks,
     async run(order, context) {
-      const params = order.params as unknown as HlsAudioParams;
+      const { params } = order;
       if (params.durationSeconds !== null && params.durationSeconds > MAX_HLS_AUDIO_SECONDS) {
         throw new PermanentError(
           'AUDIO_TOO_LONG',
@@ -72,7 +72,7 @@ export function createHlsAudioStep(settings: HlsSettings = DEFAULT_HLS_SETTINGS)
         starts,
         silence.samples,
       );
-      return { outputs: toDoc(outputs), inputMd5: md5Hash, tools: { ffmpeg: tools.versions.ffmpeg } };
+      return { outputs, inputMd5: md5Hash, tools: { ffmpeg: tools.versions.ffmpeg } };
     },
-  };
+  });
 }

@@ -1,77 +1,28 @@
 /**
- * The hls-package work order's params (events/schemas/work/hls-package.params.v1.json), resolved once both
+ * The hls-package work order's params (params.v1.schema.json beside this file), resolved once both
  * halves have succeeded: what the segment fan-in and the audio rendition reported, and the source facts the
  * checks compare against. Segment-level detail is not here: the step reads it from the segments themselves.
  */
+import type { DeepReadonly } from '../../shared/domain/step.ts';
+import type { HlsPackageParams } from '../../events/generated/steps/hls-package.ts';
 import type { PlanContext } from '../../shared/domain/step.ts';
 import { primaryVideoStream } from '../../shared/media/hls/ladder.ts';
 import { HLS_AUDIO_STEP, HLS_SEGMENT_STEP, HLS_SUBTITLES_STEP } from '../../shared/media/hls/layout.ts';
 import { planVideo } from '../../shared/media/hls/plan.ts';
 import type { VideoRange } from '../../shared/media/hls/playlist.ts';
 import { hlsSettingsFor, type HlsSettings } from '../../shared/media/hls/settings.ts';
-import { offsetSeconds, type Rational } from '../../shared/media/hls/timeline.ts';
+import { offsetSeconds } from '../../shared/media/hls/timeline.ts';
 import { AUDIO_ANALYSIS_STEP } from '../hls-audio/params.ts';
 import type { AudioOutputs } from '../hls-audio/publish.ts';
 import { audioTracks } from '../hls-audio/combine.ts';
 import { segmentSummary } from '../hls-segment/combine.ts';
-import { subtitleSummary, type SubtitleTrackOutputs } from '../hls-subtitles/publish.ts';
+import { subtitleSummary } from '../hls-subtitles/publish.ts';
 
-export interface PackageParams {
-  readonly targetDuration: number;
-  /** The whole file's duration as probed (its longest stream); null when it states none. */
-  readonly sourceSeconds: number | null;
-  readonly video: {
-    readonly segmentCount: number;
-    /** Shards that produced no frame; only trailing ones are acceptable. */
-    readonly emptySegments: readonly number[];
-    readonly frameRate: Rational;
-    readonly offsetSeconds: number;
-    /** Frames the timeline planned (absent from orders planned before it was recorded). */
-    readonly plannedFrames?: number;
-    /** The video stream's own duration, as probed; null when the container states none per stream (Matroska). */
-    readonly sourceSeconds: number | null;
-    /** SDR first, then the HDR ladder's; videoRange only when the presentation has an HDR ladder. */
-    readonly renditions: readonly { readonly name: string; readonly initSha256: readonly string[]; readonly videoRange?: VideoRange }[];
-  } | null;
-  /** The primary audio rendition (the stream the audio step analysed), or null. */
-  readonly audio: PackageAudio | null;
-  /** The other audio streams' renditions, in stream order; absent from orders planned before there were any. */
-  readonly moreAudio?: readonly PackageAudio[];
-  /** The WebVTT renditions hls-subtitles wrote; absent or null when the source has no text subtitles. */
-  readonly subtitles?: { readonly segmentCount: number; readonly tracks: readonly SubtitleTrackOutputs[] } | null;
-}
+/** The params of the hls-package work order, generated from params.v1.schema.json beside this file. */
+export type PackageParams = DeepReadonly<HlsPackageParams>;
 
-export interface PackageAudio {
-  readonly rendition: string;
-  readonly name?: string;
-  readonly language?: string;
-  readonly default?: boolean;
-  readonly segmentCount: number;
-  readonly initSha256: string;
-  readonly gainDb: number;
-  readonly gainSource: string;
-  readonly primingSeconds: number;
-  /** Channels the rendition was planned with, which its init segment's AudioSpecificConfig must state. */
-  readonly channels: number;
-  /** The audio stream's own duration, as probed; null when the container states none per stream. */
-  readonly sourceSeconds: number | null;
-  /**
-   * The source's audio as the audio step decoded it, sample-accurate (samples at `decodedSampleRate`); null when
-   * its outputs predate the count. The audio-duration check uses it rather than the container's estimate.
-   */
-  readonly decodedSamples: number | null;
-  readonly decodedSampleRate: number | null;
-  /** What the audio-duration check compares against: the decoded length, or the container's stated one. */
-  readonly durationSource: 'decoded' | 'container';
-  /**
-   * Silence hls-audio put before the programme audio so the rendition starts at the presentation's zero (samples
-   * at the rendition's rate); absent when its outputs predate the pad (none then).
-   */
-  readonly leadingSilenceSamples?: number;
-  /** Where the source's audio and video start (seconds from the file's start), for the A/V sync check. */
-  readonly sourceAudioStart: number;
-  readonly sourceVideoStart: number | null;
-}
+/** One audio rendition of the package params. */
+export type PackageAudio = NonNullable<PackageParams['audio']>;
 
 export function planPackageParams(context: PlanContext, settings: HlsSettings): PackageParams {
   const segmentOutputs = context.outputs[HLS_SEGMENT_STEP];

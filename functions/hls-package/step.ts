@@ -5,10 +5,9 @@
  * naming the check.
  */
 import { availableParallelism } from 'node:os';
-import { loadStepParamsSchema } from '../../events/catalog.ts';
-import type { StepDefinition } from '../../shared/domain/step.ts';
+import { stepSchemas } from '../../events/step-schemas.ts';
+import { defineStep, shardedOrders, skip } from '../../shared/domain/step.ts';
 import { PermanentError } from '../../shared/errors.ts';
-import { toDoc } from '../../shared/media/hls/doc.ts';
 import {
   AUDIO_GROUP_ID,
   HLS_AUDIO_STEP,
@@ -23,7 +22,7 @@ import { primaryVideoStream } from '../../shared/media/hls/ladder.ts';
 import { PLAYLIST_CONTENT_TYPE } from '../../shared/media/hls/playlist.ts';
 import { DEFAULT_HLS_SETTINGS, type HlsSettings } from '../../shared/media/hls/settings.ts';
 import { rateValue } from '../../shared/media/hls/timeline.ts';
-import type { DocData } from '../../shared/ports/document-store.ts';
+import type { HlsPackageOutputs } from '../../events/generated/steps/hls-package.ts';
 import { derivativeUri, writeDerivative, type DerivativeTarget } from '../../shared/runtime/derivatives.ts';
 import type { SubtitleTrackOutputs } from '../hls-subtitles/publish.ts';
 import { measureTracks, type MeasureJob, type TrackSpec } from './measure.ts';
@@ -42,20 +41,22 @@ export const PACKAGE_RECIPE_VERSION = '3';
 /** Playlists of a VOD presentation never change once written, but a re-run may rewrite them: caches revalidate. */
 const PLAYLIST_CACHE_CONTROL = 'public, max-age=60';
 
-export function createPackageStep(settings: HlsSettings = DEFAULT_HLS_SETTINGS): StepDefinition {
-  return {
+export function createPackageStep(settings: HlsSettings = DEFAULT_HLS_SETTINGS) {
+  return defineStep<PackageParams, HlsPackageOutputs>({
     name: HLS_PACKAGE_STEP,
     needs: { ...MEDIA_STEP_NEEDS, sources: 'none', derivatives: 'read-write' },
     dependsOn: [HLS_SEGMENT_STEP, HLS_AUDIO_STEP, HLS_SUBTITLES_STEP],
     timeoutMs: PACKAGE_TIMEOUT_MS,
     recipeVersion: PACKAGE_RECIPE_VERSION,
-    paramsSchema: loadStepParamsSchema(HLS_PACKAGE_STEP),
-    appliesTo: (context) =>
+    ...stepSchemas(import.meta.dirname),
+    plan: (context) =>
       (context.kind === 'video' && primaryVideoStream(context.probe) !== undefined) ||
-      ((context.kind === 'audio' || context.kind === 'video') && context.probe.streams.some((stream) => stream.type === 'audio')),
-    params: (context) => toDoc(planPackageParams(context, settings)),
+      ((context.kind === 'audio' || context.kind === 'video') && context.probe.streams.some((stream) => stream.type === 'audio'))
+        ? // Built when the step is queued, not at planning: they carry what hls-segment, hls-audio and hls-subtitles recorded.
+          shardedOrders(1, () => planPackageParams(context, settings))
+        : skip(),
     async run(order, context) {
-      const params = order.params as unknown as PackageParams;
+      const { params } = order;
       const tools = await context.mediaTools();
       const job: MeasureJob = {
         blobs: context.blobs,
@@ -84,7 +85,7 @@ export function createPackageStep(settings: HlsSettings = DEFAULT_HLS_SETTINGS):
       await writeDerivative(target, MASTER_PLAYLIST, presentation.master, { contentType: PLAYLIST_CONTENT_TYPE, cacheControl: PLAYLIST_CACHE_CONTROL });
       return { outputs: packageOutputs(target, params, presentation, checks), tools: { ffmpeg: tools.versions.ffmpeg } };
     },
-  };
+  });
 }
 
 function trackSpecs(params: PackageParams): TrackSpec[] {
@@ -118,11 +119,11 @@ function subtitleTracks(params: PackageParams, videoTracks: number): readonly Su
   return subtitles.tracks;
 }
 
-function packageOutputs(target: DerivativeTarget, params: PackageParams, presentation: Presentation, checks: readonly Check[]): DocData {
+function packageOutputs(target: DerivativeTarget, params: PackageParams, presentation: Presentation, checks: readonly Check[]): HlsPackageOutputs {
   const uri = (file: string): string => derivativeUri(target.config, target.order.assetId, HLS_PACKAGE_STEP, file);
   const [first] = presentation.variants;
   const [primary] = presentation.audio;
-  return toDoc({
+  return {
     masterUri: uri(MASTER_PLAYLIST),
     targetDurationSeconds: params.targetDuration,
     durationSeconds: first ? totalSeconds(first.track) : primary ? totalSeconds(primary.track) - (params.audio?.primingSeconds ?? 0) : 0,
@@ -169,5 +170,5 @@ function packageOutputs(target: DerivativeTarget, params: PackageParams, present
       playlistUri: uri(mediaPlaylistFile(track.rendition)),
     })),
     validation: { passed: true, checks: checks.map((check) => ({ name: check.name, detail: check.detail })) },
-  });
+  };
 }

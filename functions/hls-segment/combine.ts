@@ -4,31 +4,24 @@
  * hashes (one per rendition when all is well) and the indices of empty shards. Per-segment facts stay in the
  * results subcollection.
  */
-import type { PicturePlan } from '../../shared/media/hls/plan.ts';
+import type { HlsSegmentCombinedOutputs, HlsSegmentOutputs } from '../../events/generated/steps/hls-segment.ts';
+import { COMBINED_SCHEMA_FILE, OUTPUTS_SCHEMA_FILE, readStepSchema } from '../../events/step-schemas.ts';
+import { schemaGuard } from '../../shared/domain/schema-guard.ts';
+import type { DeepReadonly } from '../../shared/domain/step.ts';
 import type { DocData } from '../../shared/ports/document-store.ts';
 import type { ShardOutputs } from './publish.ts';
 
-export interface SegmentSummary {
-  readonly segmentCount: number;
-  readonly frames: number;
-  readonly durationSeconds: number;
-  /** Shards that produced no frame (the probe overstated the duration): the package step drops them from the end. */
-  readonly emptySegments: readonly number[];
-  readonly renditions: Readonly<Record<string, { readonly bytes: number; readonly initSha256: readonly string[] }>>;
-  /** Bytes of the source all shards read together: near the source's size when the ranged reads work, a multiple of it when not. */
-  readonly sourceBytesRead: number;
-  /** The same for every shard (planned from the probe): scan verdict, deinterlacing, tone map, colour per rung, frame-rate rule. */
-  readonly picture?: PicturePlan;
-}
+/** What the asset records for the step (combined.v1.schema.json beside this file). */
+export type SegmentSummary = DeepReadonly<HlsSegmentCombinedOutputs>;
 
 /** Where a summary holds more than this many empty shards, the rest are implied by the count; the document stays small. */
 const MAX_LISTED_EMPTY = 50;
 
-export function combineShards(shardOutputs: readonly DocData[]): DocData {
-  const shards = shardOutputs as unknown as readonly ShardOutputs[];
+export function combineShards(shards: readonly ShardOutputs[]): SegmentSummary {
   const renditions: Record<string, { bytes: number; initSha256: string[] }> = {};
   for (const shard of shards) {
     for (const [name, rendition] of Object.entries(shard.renditions)) {
+      if (!rendition) continue;
       const entry = (renditions[name] ??= { bytes: 0, initSha256: [] });
       entry.bytes += rendition.bytes;
       if (!entry.initSha256.includes(rendition.initSha256)) entry.initSha256.push(rendition.initSha256);
@@ -46,13 +39,17 @@ export function combineShards(shardOutputs: readonly DocData[]): DocData {
     sourceBytesRead: shards.reduce((sum, shard) => sum + shard.sourceRead.bytesRead, 0),
     ...(shards[0]?.picture ? { picture: shards[0].picture } : {}),
   };
-  return summary as unknown as DocData;
+  return summary;
 }
 
+const summaries = schemaGuard<HlsSegmentCombinedOutputs>(readStepSchema(import.meta.dirname, COMBINED_SCHEMA_FILE), 'the hls-segment outputs');
+const shardOutputs = schemaGuard<HlsSegmentOutputs>(readStepSchema(import.meta.dirname, OUTPUTS_SCHEMA_FILE), 'the hls-segment shard outputs');
+
 /**
- * The step's outputs as the package step sees them. The coordinator folds shards with combine only when there
- * are several; a video of one segment records that shard's outputs as they are, so they are folded here.
+ * The step's outputs as the package step sees them, checked against their schema. The coordinator folds a step's
+ * shards with combine even when there is one; a document recorded before it did holds that shard's outputs as
+ * they are, so they are folded here.
  */
 export function segmentSummary(outputs: DocData): SegmentSummary {
-  return ('segmentCount' in outputs ? outputs : combineShards([outputs])) as unknown as SegmentSummary;
+  return 'segmentCount' in outputs ? summaries.check(outputs) : combineShards([shardOutputs.check(outputs)]);
 }

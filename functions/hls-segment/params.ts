@@ -1,36 +1,17 @@
 /**
- * The hls-segment work order's params (events/schemas/work/hls-segment.params.v1.json): which frames this shard
+ * The hls-segment work order's params (params.v1.schema.json beside this file): which frames this shard
  * encodes and everything needed to encode them the same way as every other shard, resolved at plan time from
  * the probe, so a shard never re-probes and all shards agree.
  */
+import type { DeepReadonly } from '../../shared/domain/step.ts';
+import type { HlsSegmentParams } from '../../events/generated/steps/hls-segment.ts';
 import type { Rendition } from '../../shared/media/hls/ladder.ts';
-import type { PicturePlan, VideoPlan } from '../../shared/media/hls/plan.ts';
-import type { HdrLadderParams } from './hdr.ts';
+import type { VideoPlan } from '../../shared/media/hls/plan.ts';
 import type { HlsSettings } from '../../shared/media/hls/settings.ts';
-import { segmentWindow, type Rational, type SegmentWindow } from '../../shared/media/hls/timeline.ts';
+import { segmentWindow } from '../../shared/media/hls/timeline.ts';
 
-export interface SegmentParams {
-  readonly segment: SegmentWindow & { readonly count: number };
-  readonly video: {
-    /** Absolute stream index in the source, as ffmpeg's `0:<index>` names it. */
-    readonly streamIndex: number;
-    readonly frameRate: Rational;
-    readonly framesPerKeyframe: number;
-    readonly offsetFrames: number;
-    /**
-     * Frames to seek before the segment. A constant-rate source kept at its rate has a frame exactly on the
-     * boundary: none. Otherwise (variable rate, a halved rate) the frame the fps filter picks for the first slot
-     * may sit up to half a frame early: half a frame. Containers without a seek index add the plan's margin.
-     */
-    readonly seekSlackFrames: number;
-  };
-  readonly renditions: readonly Rendition[];
-  /** Deinterlacing, tone mapping, colour conversion and tags, and the frame-rate rule: the same for every shard. */
-  readonly picture: PicturePlan;
-  readonly encoder: { readonly preset: string; readonly crf: number; readonly threads: number };
-  /** The HEVC Main10 ladder of a PQ or HLG source when the asset's profile asks for it; absent otherwise. */
-  readonly hdr?: HdrLadderParams;
-}
+/** The params of one hls-segment work order, generated from params.v1.schema.json beside this file. */
+export type SegmentParams = DeepReadonly<HlsSegmentParams>;
 
 /** The SDR renditions, then the HDR ones: the order of the encoder's outputs. */
 export function allRenditions(params: Pick<SegmentParams, 'renditions' | 'hdr'>): readonly Rendition[] {
@@ -50,7 +31,17 @@ export function segmentParams(plan: VideoPlan, settings: HlsSettings, index: num
     },
     renditions: plan.renditions,
     picture: plan.picture,
-    encoder: { preset: settings.x264Preset, crf: settings.crf, threads: settings.threads },
+    encoder: { preset: x264Preset(settings.x264Preset), crf: settings.crf, threads: settings.threads },
     ...(plan.hdr ? { hdr: { renditions: plan.hdr.renditions, colour: plan.hdr.colour, crf: settings.x265Crf } } : {}),
   };
+}
+
+type X264Preset = SegmentParams['encoder']['preset'];
+const X264_PRESETS: readonly X264Preset[] = ['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow', 'slower', 'veryslow'];
+
+/** The settings name the preset as a string; the params schema knows x264's presets. */
+function x264Preset(name: string): X264Preset {
+  const preset = X264_PRESETS.find((known) => known === name);
+  if (!preset) throw new Error(`'${name}' is not an x264 preset (${X264_PRESETS.join(', ')})`);
+  return preset;
 }

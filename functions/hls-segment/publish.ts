@@ -4,32 +4,18 @@
  * object would exceed GCS's one-write-per-second-per-object limit); every shard records its init's hash, so
  * the package step can prove they are identical. The shard's measurements go to the results subcollection.
  */
+import type { HlsSegmentOutputs } from '../../events/generated/steps/hls-segment.ts';
+import type { DeepReadonly } from '../../shared/domain/step.ts';
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { INIT_CONTENT_TYPE, initFile, SEGMENT_CONTENT_TYPE, segmentFile } from '../../shared/media/hls/layout.ts';
 import { parseInit, parseSegment, splitFragmented, type SegmentTiming } from '../../shared/media/hls/fmp4.ts';
 import { writeDerivative, type DerivativeTarget } from '../../shared/runtime/derivatives.ts';
-import type { PicturePlan } from '../../shared/media/hls/plan.ts';
 import type { SourceReadStats } from '../../shared/runtime/source-server.ts';
 import { allRenditions, type SegmentParams } from './params.ts';
 
-export interface ShardRendition {
-  readonly bytes: number;
-  readonly initSha256: string;
-}
-
-export interface ShardOutputs {
-  readonly index: number;
-  readonly frames: number;
-  /** Presentation start and duration on the HLS timeline, in seconds (null for a shard past the end of the video). */
-  readonly startSeconds: number | null;
-  readonly durationSeconds: number;
-  readonly renditions: Readonly<Record<string, ShardRendition>>;
-  /** What the encoder read of the source through ranged requests: its few seconds and the index, not the whole file. */
-  readonly sourceRead: SourceReadStats;
-  /** What was done to the pictures (scan verdict, deinterlacing, tone map, colour per rung, frame-rate rule). */
-  readonly picture: PicturePlan;
-}
+/** What one shard reports (outputs.v1.schema.json beside this file). */
+export type ShardOutputs = DeepReadonly<HlsSegmentOutputs>;
 
 export async function publishShard(
   target: DerivativeTarget,
@@ -37,7 +23,7 @@ export async function publishShard(
   files: readonly string[],
   sourceRead: SourceReadStats,
 ): Promise<ShardOutputs> {
-  const renditions: Record<string, ShardRendition> = {};
+  const renditions: Record<string, { bytes: number; initSha256: string }> = {};
   let timing: (SegmentTiming & { timescale: number }) | undefined;
   for (const [i, rendition] of allRenditions(params).entries()) {
     const { init, fragments } = splitFragmented(await readFile(files[i]!));

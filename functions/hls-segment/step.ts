@@ -5,10 +5,9 @@
  * invocations and the player still sees one continuous stream per rendition.
  */
 import path from 'node:path';
-import { loadStepParamsSchema } from '../../events/catalog.ts';
-import type { StepDefinition } from '../../shared/domain/step.ts';
-import { PermanentError, PermanentErrorCode } from '../../shared/errors.ts';
-import { toDoc } from '../../shared/media/hls/doc.ts';
+import { stepSchemas } from '../../events/step-schemas.ts';
+import { defineStep, reject, shardedOrders, skip } from '../../shared/domain/step.ts';
+import { PermanentErrorCode } from '../../shared/errors.ts';
 import { settleRun } from '../../shared/media/ffmpeg/classify.ts';
 import { runTool } from '../../shared/media/ffmpeg/run.ts';
 import { HLS_SEGMENT_STEP } from '../../shared/media/hls/layout.ts';
@@ -16,11 +15,11 @@ import { primaryVideoStream } from '../../shared/media/hls/ladder.ts';
 import { tryPlanVideo } from '../../shared/media/hls/plan.ts';
 import { DEFAULT_HLS_SETTINGS, hlsSettingsFor, type HlsSettings } from '../../shared/media/hls/settings.ts';
 import { withServedSource } from '../../shared/runtime/source-server.ts';
-import { combineShards } from './combine.ts';
+import { combineShards, type SegmentSummary } from './combine.ts';
 import { encodeArgs } from './encode.ts';
 import { readHdr10Metadata } from './hdr.ts';
 import { allRenditions, segmentParams, type SegmentParams } from './params.ts';
-import { publishShard } from './publish.ts';
+import { publishShard, type ShardOutputs } from './publish.ts';
 import { MEDIA_STEP_NEEDS } from '../../shared/runtime/needs.ts';
 
 /**
@@ -32,27 +31,24 @@ export const SEGMENT_TIMEOUT_MS = 5 * 60_000;
 /** Bumped whenever the segments change for the same input and settings. */
 export const SEGMENT_RECIPE_VERSION = '2';
 
-export function createSegmentStep(settings: HlsSettings = DEFAULT_HLS_SETTINGS): StepDefinition {
-  return {
+export function createSegmentStep(settings: HlsSettings = DEFAULT_HLS_SETTINGS) {
+  return defineStep<SegmentParams, ShardOutputs, SegmentSummary>({
     name: HLS_SEGMENT_STEP,
     needs: MEDIA_STEP_NEEDS,
     dependsOn: [],
     timeoutMs: SEGMENT_TIMEOUT_MS,
     recipeVersion: SEGMENT_RECIPE_VERSION,
-    paramsSchema: loadStepParamsSchema(HLS_SEGMENT_STEP),
-    appliesTo: (context) => context.kind === 'video' && primaryVideoStream(context.probe) !== undefined,
-    shardCount: (context) => {
-      const planned = tryPlanVideo(context, hlsSettingsFor(settings, context.profile));
-      return 'plan' in planned ? planned.plan.timeline.segmentCount : 1;
-    },
-    params: (context, shardIndex) => {
+    ...stepSchemas(import.meta.dirname),
+    plan: (context) => {
+      if (context.kind !== 'video' || primaryVideoStream(context.probe) === undefined) return skip();
       const resolved = hlsSettingsFor(settings, context.profile);
       const planned = tryPlanVideo(context, resolved);
-      return toDoc('plan' in planned ? segmentParams(planned.plan, resolved, shardIndex) : { unplannable: planned.problem });
+      // A video that cannot be cut into segments fails at planning, with the reason, before any order exists.
+      if (!('plan' in planned)) return reject(PermanentErrorCode.UNSUPPORTED_MEDIA, planned.problem);
+      return shardedOrders(planned.plan.timeline.segmentCount, (shard) => segmentParams(planned.plan, resolved, shard));
     },
     async run(order, context) {
-      const params = order.params as unknown as SegmentParams | { unplannable: string };
-      if ('unplannable' in params) throw new PermanentError(PermanentErrorCode.UNSUPPORTED_MEDIA, params.unplannable);
+      const { params } = order;
       const tools = await context.mediaTools();
       const files = allRenditions(params).map((rendition) => path.join(context.scratchDir, `${rendition.name}.mp4`));
       const label = `segment ${params.segment.index} of ${params.segment.count}`;
@@ -73,8 +69,8 @@ export function createSegmentStep(settings: HlsSettings = DEFAULT_HLS_SETTINGS):
         return { md5Hash: source.meta.md5Hash, ...source.stats() };
       });
       const shard = await publishShard({ blobs: context.blobs, config: context.config, order, recipeVersion: SEGMENT_RECIPE_VERSION }, params, files, read);
-      return { outputs: toDoc(shard), inputMd5: read.md5Hash, tools: { ffmpeg: tools.versions.ffmpeg } };
+      return { outputs: shard, inputMd5: read.md5Hash, tools: { ffmpeg: tools.versions.ffmpeg } };
     },
     combine: combineShards,
-  };
+  });
 }

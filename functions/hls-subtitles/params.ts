@@ -1,39 +1,32 @@
 /**
- * The hls-subtitles work order's params (events/schemas/work/hls-subtitles.params.v1.json): which subtitle
+ * The hls-subtitles work order's params (params.v1.schema.json beside this file): which subtitle
  * streams become WebVTT renditions and how the master playlist names them, which are skipped and why, and the
  * video timeline their segments follow (computed from the probe exactly as hls-segment does).
  */
+import type { DeepReadonly } from '../../shared/domain/step.ts';
+import type { HlsSubtitlesParams as GeneratedHlsSubtitlesParams } from '../../events/generated/steps/hls-subtitles.ts';
 import type { PlanContext } from '../../shared/domain/step.ts';
 import type { StreamSummary } from '../../shared/media/classify.ts';
 import { subtitleRendition } from '../../shared/media/hls/layout.ts';
 import { tryPlanVideo } from '../../shared/media/hls/plan.ts';
 import { languageTag, renditionName } from '../../shared/media/hls/playlist.ts';
 import type { HlsSettings } from '../../shared/media/hls/settings.ts';
-import { offsetSeconds, type VideoTimeline } from '../../shared/media/hls/timeline.ts';
+import { offsetSeconds } from '../../shared/media/hls/timeline.ts';
+
+/** One text subtitle stream of the plan, as the work order carries it. */
+export type SubtitleTrackPlan = HlsSubtitlesParams['tracks'][number];
+type TextSubtitleCodec = SubtitleTrackPlan['codec'];
 
 /** Text subtitle codecs ffmpeg converts to WebVTT (styling beyond WebVTT's is dropped). */
-export const TEXT_SUBTITLE_CODECS: ReadonlySet<string> = new Set(['subrip', 'srt', 'ass', 'ssa', 'mov_text', 'webvtt', 'text']);
+const TEXT_CODECS: readonly TextSubtitleCodec[] = ['subrip', 'srt', 'ass', 'ssa', 'mov_text', 'webvtt', 'text'];
+export const TEXT_SUBTITLE_CODECS: ReadonlySet<string> = new Set(TEXT_CODECS);
 
-export interface SubtitleTrackPlan {
-  /** Absolute stream index in the source. */
-  readonly index: number;
-  readonly codec: string;
-  readonly rendition: string;
-  readonly name: string;
-  readonly language?: string;
-  readonly default: boolean;
-  readonly forced: boolean;
+function textCodec(codec: string): TextSubtitleCodec | undefined {
+  return TEXT_CODECS.find((text) => text === codec);
 }
 
-export interface HlsSubtitlesParams {
-  readonly tracks: readonly SubtitleTrackPlan[];
-  /** Streams that are not text (PGS, DVB, DVD bitmaps): nothing to convert without OCR. */
-  readonly skipped: readonly { readonly index: number; readonly codec: string; readonly reason: string }[];
-  /** The video's segment grid; null when the video cannot be planned (hls-segment then fails the asset). */
-  readonly timeline: VideoTimeline | null;
-  /** Where the timeline's zero sits on the HLS media timeline (X-TIMESTAMP-MAP's MPEGTS, in seconds). */
-  readonly offsetSeconds: number;
-}
+/** The params of the hls-subtitles work order, generated from params.v1.schema.json beside this file. */
+export type HlsSubtitlesParams = DeepReadonly<GeneratedHlsSubtitlesParams>;
 
 export function subtitleStreams(context: Pick<PlanContext, 'probe'>): StreamSummary[] {
   return context.probe.streams.filter((stream) => stream.type === 'subtitle');
@@ -41,7 +34,10 @@ export function subtitleStreams(context: Pick<PlanContext, 'probe'>): StreamSumm
 
 export function planSubtitlesParams(context: PlanContext, settings: HlsSettings): HlsSubtitlesParams {
   const streams = subtitleStreams(context);
-  const text = streams.filter((stream) => TEXT_SUBTITLE_CODECS.has(stream.codec));
+  const text = streams.flatMap((stream) => {
+    const codec = textCodec(stream.codec);
+    return codec ? [{ ...stream, codec }] : [];
+  });
   const planned = tryPlanVideo(context, settings);
   const timeline = 'plan' in planned ? planned.plan.timeline : null;
   return {

@@ -3,6 +3,10 @@
  * file's start (the timeline's zero: ffmpeg subtracts the input's start_time when -copyts is not given), which
  * is then cut into one `.vtt` per video segment under deterministic names.
  */
+import type { HlsSubtitlesOutputs } from '../../events/generated/steps/hls-subtitles.ts';
+import { OUTPUTS_SCHEMA_FILE, readStepSchema } from '../../events/step-schemas.ts';
+import { schemaGuard } from '../../shared/domain/schema-guard.ts';
+import type { DeepReadonly } from '../../shared/domain/step.ts';
 import type { DocData } from '../../shared/ports/document-store.ts';
 import { vttSegmentFile, WEBVTT_CONTENT_TYPE } from '../../shared/media/hls/layout.ts';
 import { rateValue, segmentWindow, type VideoTimeline } from '../../shared/media/hls/timeline.ts';
@@ -10,19 +14,11 @@ import { writeDerivative, type DerivativeTarget } from '../../shared/runtime/der
 import type { SubtitleTrackPlan } from './params.ts';
 import { parseWebVtt, webVttSegment, type Window } from './webvtt.ts';
 
-export interface SubtitleTrackOutputs {
-  readonly rendition: string;
-  readonly name: string;
-  readonly language?: string;
-  readonly default: boolean;
-  readonly forced: boolean;
-}
+/** One WebVTT rendition as the package step names it in the master playlist: its outputs less the cue count. */
+export type SubtitleTrackOutputs = Omit<SubtitlesOutputs['tracks'][number], 'cues'>;
 
-export interface SubtitlesOutputs {
-  readonly segmentCount: number;
-  readonly tracks: readonly (SubtitleTrackOutputs & { readonly cues: number })[];
-  readonly skipped: readonly { readonly index: number; readonly codec: string; readonly reason: string }[];
-}
+/** What the step reports (outputs.v1.schema.json beside this file). */
+export type SubtitlesOutputs = DeepReadonly<HlsSubtitlesOutputs>;
 
 /**
  * Segment i covers the video's segment i: from its boundary on the grid (zero for the first, so a cue before a
@@ -62,12 +58,9 @@ export async function publishTrack(
 
 /** The step's outputs as the package step reads them; undefined when the step did not run. */
 export function subtitleSummary(outputs: DocData | undefined): { segmentCount: number; tracks: SubtitleTrackOutputs[] } | undefined {
-  if (!outputs || typeof outputs.segmentCount !== 'number' || !Array.isArray(outputs.tracks)) return undefined;
-  const tracks = outputs.tracks.flatMap((value): SubtitleTrackOutputs[] => {
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) return [];
-    const { rendition, name, language, default: isDefault, forced } = value as Partial<Record<keyof SubtitleTrackOutputs, unknown>>;
-    if (typeof rendition !== 'string' || typeof name !== 'string') return [];
-    return [{ rendition, name, ...(typeof language === 'string' ? { language } : {}), default: isDefault === true, forced: forced === true }];
-  });
-  return tracks.length > 0 ? { segmentCount: outputs.segmentCount, tracks } : undefined;
+  if (!outputs) return undefined;
+  const { segmentCount, tracks } = recorded.check(outputs);
+  return tracks.length > 0 ? { segmentCount, tracks: tracks.map(({ cues: _cues, ...track }) => track) } : undefined;
 }
+
+const recorded = schemaGuard<HlsSubtitlesOutputs>(readStepSchema(import.meta.dirname, OUTPUTS_SCHEMA_FILE), 'the hls-subtitles outputs');

@@ -5,10 +5,9 @@
  */
 import path from 'node:path';
 import { readFile } from 'node:fs/promises';
-import { loadStepParamsSchema } from '../../events/catalog.ts';
-import type { StepDefinition } from '../../shared/domain/step.ts';
+import { stepSchemas } from '../../events/step-schemas.ts';
+import { defineStep, orders, skip } from '../../shared/domain/step.ts';
 import { PermanentError, PermanentErrorCode } from '../../shared/errors.ts';
-import { toDoc } from '../../shared/media/hls/doc.ts';
 import { settleRun } from '../../shared/media/ffmpeg/classify.ts';
 import { runTool } from '../../shared/media/ffmpeg/run.ts';
 import { quietArgs } from '../../shared/media/hls/ffmpeg.ts';
@@ -25,18 +24,20 @@ import { MEDIA_STEP_NEEDS } from '../../shared/runtime/needs.ts';
 export const HLS_SUBTITLES_TIMEOUT_MS = 300_000;
 export const HLS_SUBTITLES_RECIPE_VERSION = '1';
 
-export function createSubtitlesStep(settings: HlsSettings = DEFAULT_HLS_SETTINGS): StepDefinition {
-  return {
+export function createSubtitlesStep(settings: HlsSettings = DEFAULT_HLS_SETTINGS) {
+  return defineStep<HlsSubtitlesParams, SubtitlesOutputs>({
     name: HLS_SUBTITLES_STEP,
     needs: MEDIA_STEP_NEEDS,
     dependsOn: [],
     timeoutMs: HLS_SUBTITLES_TIMEOUT_MS,
     recipeVersion: HLS_SUBTITLES_RECIPE_VERSION,
-    paramsSchema: loadStepParamsSchema(HLS_SUBTITLES_STEP),
-    appliesTo: (context) => context.kind === 'video' && primaryVideoStream(context.probe) !== undefined && subtitleStreams(context).length > 0,
-    params: (context) => toDoc(planSubtitlesParams(context, settings)),
+    ...stepSchemas(import.meta.dirname),
+    plan: (context) =>
+      context.kind === 'video' && primaryVideoStream(context.probe) !== undefined && subtitleStreams(context).length > 0
+        ? orders(planSubtitlesParams(context, settings))
+        : skip(),
     async run(order, context) {
-      const params = order.params as unknown as HlsSubtitlesParams;
+      const { params } = order;
       const timeline = params.timeline;
       if (!timeline) throw new PermanentError(PermanentErrorCode.UNSUPPORTED_MEDIA, 'the video cannot be cut into segments, so its subtitles cannot be either');
       const tools = await context.mediaTools();
@@ -57,7 +58,7 @@ export function createSubtitlesStep(settings: HlsSettings = DEFAULT_HLS_SETTINGS
         return source.meta.md5Hash;
       });
       const outputs: SubtitlesOutputs = { segmentCount: timeline.segmentCount, tracks, skipped: params.skipped };
-      return { outputs: toDoc(outputs), inputMd5: md5Hash, tools: { ffmpeg: tools.versions.ffmpeg } };
+      return { outputs, inputMd5: md5Hash, tools: { ffmpeg: tools.versions.ffmpeg } };
     },
-  };
+  });
 }

@@ -8,10 +8,10 @@
  * to it); the embedded runtime's buckets are local folders, so the bytes are sent inline.
  */
 import type { Part } from '@google/genai';
-import { loadStepParamsSchema } from '../../events/catalog.ts';
+import { stepSchemas } from '../../events/step-schemas.ts';
 import { parseGsUri } from '../../shared/domain/ingest-request.ts';
-import type { StepDefinition, StepRunContext } from '../../shared/domain/step.ts';
-import type { DocData } from '../../shared/ports/document-store.ts';
+import type { TagOutputs } from '../../events/generated/steps/tag.ts';
+import { defineStep, shardedOrders, type StepRunContext } from '../../shared/domain/step.ts';
 import { PermanentError } from '../../shared/errors.ts';
 import { planInputs, planSignals, type TagInput, type TagParams } from './plan.ts';
 import { PROMPT_VERSION } from './prompt.ts';
@@ -40,7 +40,7 @@ export interface TagStepOptions {
   readonly vertex?: VertexSettings;
 }
 
-export function createTagStep(options: TagStepOptions): StepDefinition {
+export function createTagStep(options: TagStepOptions) {
   const injected = options.vertex ? createVertexTagger(options.vertex) : undefined;
   // One client per instance for the configured settings: made on first use, so the technical-signals mode never builds one.
   let configured: { readonly settings: VertexSettings; readonly tagger: VertexTagger } | undefined;
@@ -50,18 +50,23 @@ export function createTagStep(options: TagStepOptions): StepDefinition {
     if (configured?.settings !== settings) configured = { settings, tagger: createVertexTagger(settings) };
     return configured.tagger;
   };
-  return {
+  return defineStep<TagParams, TagOutputs>({
     name: 'tag',
     needs: { ...MEDIA_STEP_NEEDS, derivatives: 'none', vertexAi: true, config: ['vertex'] },
     dependsOn: ['thumbnail', 'audio'],
     timeoutMs: TAG_TIMEOUT_MS,
     recipeVersion: TAG_RECIPE_VERSION,
-    paramsSchema: loadStepParamsSchema('tag'),
-    appliesTo: () => true,
-    params: (context): TagParams => ({ inputs: planInputs(context), signals: planSignals(context) }),
+    ...stepSchemas(import.meta.dirname),
+    // Built when the step is queued, not at planning: the params carry what thumbnail and audio recorded.
+    plan: (context) => shardedOrders(1, (): TagParams => ({ inputs: planInputs(context), signals: planSignals(context) })),
     async run(order, context) {
-      const params = order.params as unknown as TagParams;
-      const technical = (reason: string): DocData => ({ aiGenerated: false, reason, kind: order.kind, signals: params.signals });
+      const { params } = order;
+      const technical = (reason: 'vertex-not-configured' | 'no-derivative-to-show'): TagOutputs => ({
+        aiGenerated: false,
+        reason,
+        kind: order.kind,
+        signals: params.signals,
+      });
       const tagger = taggerFor(context.config.vertex);
       if (!tagger) return { outputs: technical('vertex-not-configured') };
       if (params.inputs.length === 0) return { outputs: technical('no-derivative-to-show') };
@@ -84,7 +89,7 @@ export function createTagStep(options: TagStepOptions): StepDefinition {
         tools: { model: answer.modelVersion ?? answer.model, prompt: PROMPT_VERSION },
       };
     },
-  };
+  });
 }
 
 /** Tags with Gemini when the config has Vertex settings (MEDIAFLOW_VERTEX_*); technical signals only otherwise. */

@@ -4,10 +4,10 @@
  * attached-picture stream is the fallback for containers whose pictures the tag parser does not return.
  */
 import type { ProbeSummary } from '../../shared/media/classify.ts';
+import type { ThumbnailParams } from './plan.ts';
 
-/** A type, not an interface: params must be assignable to the store's DocData. */
-export type CoverPicture = { format: string; bytes: number; width?: number; height?: number };
-export type CoverParams = { streamIndex?: number; picture?: CoverPicture };
+/** The cover's part of the params (params.v1.schema.json beside this file). */
+export type CoverParams = Extract<ThumbnailParams, { mode: 'cover' }>['cover'];
 
 export function planCover(probe: ProbeSummary): { mode: 'cover'; cover: CoverParams } | undefined {
   const stream = probe.streams.find((candidate) => candidate.type === 'video' && candidate.attachedPicture);

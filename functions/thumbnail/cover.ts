@@ -5,7 +5,6 @@
  * the outputs say which sizes were left out and why.
  */
 import type { StepRunContext } from '../../shared/domain/step.ts';
-import type { DocData } from '../../shared/ports/document-store.ts';
 import type { DerivativeTarget } from '../../shared/runtime/derivatives.ts';
 import { withServedSource } from '../../shared/runtime/source-server.ts';
 import type { RawImage } from './encoders.ts';
@@ -13,7 +12,7 @@ import { classifySharpError } from './errors.ts';
 import type { CoverParams } from './cover-plan.ts';
 import { fetchCover, type CoverFile } from './cover-source.ts';
 import { encodeOptions, parseHexColour } from './image.ts';
-import { uploadRenditions, type Derivative } from './outputs.ts';
+import { uploadRenditions, type CoverOutputs, type Derivative } from './outputs.ts';
 import { makePlaceholder, type Placeholder } from './placeholder.ts';
 import type { ThumbnailProfile } from './profiles.ts';
 import { isGrey, renderFromMaster, type StillSet } from './renditions.ts';
@@ -24,7 +23,7 @@ export const COVER_SIZES: readonly number[] = [640, 300, 64];
 
 export interface CoverResult {
   readonly inputMd5: string;
-  readonly result: { readonly outputs: DocData; readonly usedFfmpeg: boolean };
+  readonly result: { readonly outputs: CoverOutputs; readonly usedFfmpeg: boolean };
 }
 
 /** Which of COVER_SIZES a square of `side` px can give without upscaling; a tiny cover still gets its own size. */
@@ -88,7 +87,7 @@ function coverOutputs(
   stills: StillSet,
   placeholder: Placeholder,
   derivatives: Derivative[],
-): DocData {
+): CoverOutputs {
   const { facts } = cover;
   const { width, height } = facts.display;
   return {

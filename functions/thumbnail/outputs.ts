@@ -3,7 +3,7 @@
  * folder: they are served with an immutable cache-control, so a recipe that changes pixels must change the URL.
  * The description stays small (a few KB): Firestore documents are capped at 1 MiB.
  */
-import type { DocData } from '../../shared/ports/document-store.ts';
+import type { ThumbnailOutputs } from '../../events/generated/steps/thumbnail.ts';
 import { derivativeUri, writeDerivative, type DerivativeTarget } from '../../shared/runtime/derivatives.ts';
 import { FORMAT_INFO } from './encoders.ts';
 import type { ImageRender } from './image.ts';
@@ -14,8 +14,11 @@ import { storyboardSheetName, type VideoRender } from './video.ts';
 
 export type Role = 'still' | 'animated' | 'poster' | 'cover';
 
-/** A type, not an interface: outputs must be assignable to the store's DocData. */
-export type Derivative = { uri: string; role: Role; width: number; height: number; format: string; bytes: number };
+/** The step's outputs for each mode (outputs.v1.schema.json beside this file). */
+export type ImageOutputs = Extract<ThumbnailOutputs, { mode: 'image' }>;
+export type CoverOutputs = Extract<ThumbnailOutputs, { mode: 'cover' }>;
+export type VideoOutputs = Extract<ThumbnailOutputs, { mode: 'video' }>;
+export type Derivative = ThumbnailOutputs['derivatives'][number];
 
 const VTT_CONTENT_TYPE = 'text/vtt; charset=utf-8';
 
@@ -42,7 +45,7 @@ function derivative(target: DerivativeTarget, file: string, role: Role, size: { 
 }
 
 /** The outputs of an image or a cover: what it is, how it was treated, and every file made from it. */
-export function imageOutputs(mode: 'image' | 'cover', render: ImageRender, placeholder: Placeholder, derivatives: Derivative[]): DocData {
+export function imageOutputs(mode: 'image', render: ImageRender, placeholder: Placeholder, derivatives: Derivative[]): ImageOutputs {
   const { facts, stills } = render;
   return {
     mode,
@@ -58,7 +61,7 @@ export function imageOutputs(mode: 'image' | 'cover', render: ImageRender, place
   };
 }
 
-function sourceOutputs(facts: SourceFacts): DocData {
+function sourceOutputs(facts: SourceFacts): ImageOutputs['source'] {
   return {
     format: facts.format,
     width: facts.width,
@@ -75,7 +78,7 @@ function sourceOutputs(facts: SourceFacts): DocData {
  * with its profile's perceptual intent; its matrix profiles have no perceptual table, so colours outside sRGB are
  * clipped to the sRGB boundary: saturated reds and greens lose some saturation, everything in gamut is exact.
  */
-function colourOutputs(facts: SourceFacts): DocData {
+function colourOutputs(facts: SourceFacts): ImageOutputs['colour'] {
   return {
     source: facts.space,
     iccProfile: facts.icc?.description ?? null,
@@ -114,7 +117,7 @@ export function videoOutputs(
   placeholder: Placeholder,
   derivatives: Derivative[],
   storyboard: { sprites: Sprite[]; vttUri: string } | null,
-): DocData {
+): VideoOutputs {
   const board = render.storyboard;
   return {
     mode: 'video',

@@ -1,28 +1,16 @@
 /**
  * Planning: which assets get thumbnails, and the probe facts the worker needs to make them (the work order's
- * params, events/schemas/work/thumbnail.params.v1.json). Images are re-inspected by the worker from their header,
+ * params, params.v1.schema.json beside this file). Images are re-inspected by the worker from their header,
  * so their params stay empty of facts; a video's poster and storyboard geometry come from the probe.
  */
-import type { PlanContext } from '../../shared/domain/step.ts';
+import type { ThumbnailParams as GeneratedThumbnailParams } from '../../events/generated/steps/thumbnail.ts';
+import type { DeepReadonly, PlanContext } from '../../shared/domain/step.ts';
 import type { StreamSummary } from '../../shared/media/classify.ts';
-import { planCover, type CoverParams } from './cover-plan.ts';
+import { planCover } from './cover-plan.ts';
 
-/** A type, not an interface: params must be assignable to the store's DocData. */
-export type VideoParams = {
-  /** ffprobe's index of the picture stream, so cover art muxed first is not mistaken for the video. */
-  streamIndex: number;
-  durationSeconds: number | null;
-  /** Display size: sample aspect ratio and rotation applied. */
-  width: number;
-  height: number;
-  /** Clockwise degrees the stored frames are turned for display. */
-  rotation: 0 | 90 | 180 | 270;
-  colorSpace: string | null;
-  colorTransfer: string | null;
-  colorPrimaries: string | null;
-};
-
-export type ThumbnailParams = { mode: 'image' } | { mode: 'video'; video: VideoParams } | { mode: 'cover'; cover: CoverParams };
+/** The thumbnail work order's params, generated from params.v1.schema.json beside this file. */
+export type ThumbnailParams = DeepReadonly<GeneratedThumbnailParams>;
+export type VideoParams = Extract<ThumbnailParams, { mode: 'video' }>['video'];
 
 export function planThumbnail(context: PlanContext): ThumbnailParams | undefined {
   const { probe } = context;

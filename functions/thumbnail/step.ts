@@ -6,9 +6,9 @@
  * unless the profile asks for the rights fields.
  */
 import path from 'node:path';
-import { loadStepParamsSchema } from '../../events/catalog.ts';
-import type { StepDefinition, StepRunContext } from '../../shared/domain/step.ts';
-import type { DocData } from '../../shared/ports/document-store.ts';
+import { stepSchemas } from '../../events/step-schemas.ts';
+import { defineStep, orders, skip, type StepRunContext } from '../../shared/domain/step.ts';
+import type { ThumbnailOutputs } from '../../events/generated/steps/thumbnail.ts';
 import type { BlobRef } from '../../shared/ports/blob-store.ts';
 import type { DerivativeTarget } from '../../shared/runtime/derivatives.ts';
 import { withServedSource } from '../../shared/runtime/source-server.ts';
@@ -35,26 +35,23 @@ export const THUMBNAIL_TIMEOUT_MS = 9 * 60_000;
 export const THUMBNAIL_RECIPE_VERSION = '1';
 
 interface StepResult {
-  readonly outputs: DocData;
+  readonly outputs: ThumbnailOutputs;
   readonly usedFfmpeg: boolean;
 }
 
-export const thumbnailStep: StepDefinition = {
+export const thumbnailStep = defineStep<ThumbnailParams, ThumbnailOutputs>({
   name: 'thumbnail',
   needs: MEDIA_STEP_NEEDS,
   dependsOn: [],
   timeoutMs: THUMBNAIL_TIMEOUT_MS,
   recipeVersion: THUMBNAIL_RECIPE_VERSION,
-  paramsSchema: loadStepParamsSchema('thumbnail'),
-  appliesTo: (context) => planThumbnail(context) !== undefined,
-  params(context) {
+  ...stepSchemas(import.meta.dirname),
+  plan(context) {
     const params = planThumbnail(context);
-    // The coordinator only asks for params of a step that applies.
-    if (!params) throw new Error(`thumbnail does not apply to asset ${context.assetId}`);
-    return params;
+    return params ? orders(params) : skip();
   },
   async run(order, context) {
-    const params = order.params as ThumbnailParams;
+    const { params } = order;
     const profile = resolveProfile(order.profile);
     const target: DerivativeTarget = { blobs: context.blobs, config: context.config, order, recipeVersion: THUMBNAIL_RECIPE_VERSION };
     // A video is served with byte ranges (the poster's seek and the storyboard's keyframes), never copied whole into
@@ -71,7 +68,7 @@ export const thumbnailStep: StepDefinition = {
     const tools = result.usedFfmpeg ? { ...sharpVersions, ffmpeg: (await context.mediaTools()).versions.ffmpeg } : sharpVersions;
     return { outputs: result.outputs, inputMd5, tools };
   },
-};
+});
 
 async function runImageFromCopy(
   profile: ThumbnailProfile,

@@ -11,7 +11,8 @@ import { appendHistory, collectOutputs, type AssetDoc, type StepState } from './
 import { assertTransition, isStepSettled, isTerminal, rejectionCodes, type AssetStatus } from './state-machine.ts';
 import { errorMessage, isPermanent } from '../errors.ts';
 import { DEFAULT_LIMITS, enforceWorkOrderLimit, type Limits } from './limits.ts';
-import { PROBE_STEP, type PlanContext, type StepDefinition, type StepRegistry } from './step.ts';
+import { probeSummaryOf } from './probe-doc.ts';
+import { PROBE_STEP, toDoc, type PlanContext, type StepDefinition, type StepPlan, type StepRegistry } from './step.ts';
 
 /** The step error schema's maxLength is 4000 characters; bytes bound it for any script. */
 const STEP_ERROR_MESSAGE_BYTES = 4000;
@@ -81,7 +82,7 @@ export function planContextOf(asset: AssetDoc): PlanContext {
     assetId: asset.id,
     kind: asset.kind,
     profile: asset.profile,
-    probe: asset.probe as unknown as ProbeSummary,
+    probe: probeSummaryOf(asset.probe),
     source: asset.source,
     outputs: collectOutputs(asset),
   };
@@ -102,16 +103,16 @@ export function applyProbeCompleted(
   const steps: Record<string, StepState> = { [PROBE_STEP]: settledStep(outcome, []), ...(planning.ok ? planning.steps : {}) };
   if (!planning.ok) {
     // A step whose planning throws for this asset fails the asset with a reason, instead of failing the message forever.
-    const started = transition({ ...asset, kind: probe.kind, probe: probe as unknown as DocData, steps }, 'PROCESSING', now, {
+    const started = transition({ ...asset, kind: probe.kind, probe: toDoc(probe), steps }, 'PROCESSING', now, {
       event: 'PLANNED',
       step: null,
       detail: `planning ${planning.step} failed`,
     });
-    const failure = stepFailure(asset.id, planning.step, 1, { code: planning.code, message: `could not plan this step: ${planning.reason}` }, now);
+    const failure = stepFailure(asset.id, planning.step, 1, { code: planning.code, message: planning.message }, now);
     return applyStepFailed({ ...started, steps: { ...steps, [planning.step]: emptyStep([], 1) } }, failure, now);
   }
   const plan = planning.plan;
-  const probed = appendEntry({ ...asset, kind: probe.kind, probe: probe as unknown as DocData, plan: plan.map((step) => step.name), steps }, now, {
+  const probed = appendEntry({ ...asset, kind: probe.kind, probe: toDoc(probe), plan: plan.map((step) => step.name), steps }, now, {
     event: 'SUCCEEDED',
     step: PROBE_STEP,
     detail: `${probe.kind} (${probe.formatName})`,
@@ -170,6 +171,16 @@ export function applyForcedFailure(asset: AssetDoc, failure: StepFailed, now: Da
   return settleAsFailed({ ...asset, steps: { ...asset.steps, [failure.step]: failedState } }, 'FAILED', failure, now);
 }
 
+/**
+ * The decision that should follow the asset's current state, made again: for the watchdog, when an asset is
+ * PROCESSING with nothing queued because the decision after a result was lost (its steps are ready to queue, or
+ * all have succeeded and READY was never reached).
+ */
+export function reevaluate(asset: AssetDoc, now: Date): Decision {
+  if (asset.status !== 'PROCESSING') return unchanged(asset, 'late');
+  return advance(asset, now);
+}
+
 /** Queue every pending step whose dependencies have succeeded; settle the asset once nothing is left. */
 function advance(asset: AssetDoc, now: Date): Decision {
   const emissions: Emission[] = [];
@@ -218,32 +229,40 @@ function settleAsFailed(asset: AssetDoc, status: 'FAILED' | 'REJECTED', failure:
 
 type Planning =
   | { readonly ok: true; readonly plan: readonly StepDefinition[]; readonly steps: Record<string, StepState> }
-  | { readonly ok: false; readonly step: string; readonly code: string; readonly reason: string };
+  | { readonly ok: false; readonly step: string; readonly code: string; readonly message: string };
 
-/** Code of a planning failure that did not name its own (a step's appliesTo or shardCount threw a plain Error). */
+/** Code of a planning failure that did not name its own (a step's plan threw a plain Error). */
 export const PLAN_FAILED = 'PLAN_FAILED';
+
+/** A step's plan threw: the asset fails with the error's code when it has one, PLAN_FAILED otherwise. */
+function planThrew(step: string, error: unknown): Planning {
+  return { ok: false, step, code: isPermanent(error) ? error.code : PLAN_FAILED, message: `could not plan this step: ${errorMessage(error)}` };
+}
 
 /** The registered steps that apply, in registry order, with their shard counts and the dependencies that also apply. */
 function planSteps(context: PlanContext, registry: StepRegistry, limits: Limits): Planning {
   const plan: StepDefinition[] = [];
   const shards = new Map<string, number>();
   for (const step of registry.values()) {
+    let decided: StepPlan<DocData>;
     try {
-      if (!step.appliesTo(context)) continue;
-      const count = step.shardCount?.(context) ?? 1;
-      if (!Number.isFinite(count)) throw new Error(`shardCount returned ${String(count)}, not a number of work orders`);
-      shards.set(step.name, Math.max(1, Math.floor(count)));
-      plan.push(step);
+      decided = step.plan(context);
+      if (decided.kind === 'orders' && !Number.isFinite(decided.count)) throw new Error(`the plan counted ${String(decided.count)} work orders, not a number`);
     } catch (error) {
-      return { ok: false, step: step.name, code: isPermanent(error) ? error.code : PLAN_FAILED, reason: errorMessage(error) };
+      return planThrew(step.name, error);
     }
+    if (decided.kind === 'skip') continue;
+    // Decided at planning: the step cannot be done for this asset, and it says why in its own words.
+    if (decided.kind === 'reject') return { ok: false, step: step.name, code: decided.code, message: decided.message };
+    shards.set(step.name, Math.max(1, Math.floor(decided.count)));
+    plan.push(step);
   }
   // Checked before a single order exists: a lying duration must not become a hundred thousand messages.
   try {
     enforceWorkOrderLimit(shards, limits);
   } catch (error) {
     const widest = [...shards.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? PROBE_STEP;
-    return { ok: false, step: widest, code: isPermanent(error) ? error.code : PLAN_FAILED, reason: errorMessage(error) };
+    return planThrew(widest, error);
   }
   const planned = new Set(plan.map((step) => step.name));
   const steps: Record<string, StepState> = {};

@@ -19,7 +19,8 @@ const MESSAGE_ID_HEX_CHARS = 32;
 export function registerCloudEventFunctions(definitions: readonly FunctionDefinition[], deps: () => Promise<Deps>): void {
   for (const definition of definitions) {
     const userFunction = async (event: functions.CloudEvent<unknown>): Promise<void> => {
-      const frameworkEvent = event as unknown as FrameworkCloudEvent;
+      // The framework hands over the event as a plain object; a copy of its fields is the record conversion reads.
+      const frameworkEvent: FrameworkCloudEvent = { ...event };
       let delivery: Delivery;
       try {
         delivery = deliveryFromCloudEvent(frameworkEvent);

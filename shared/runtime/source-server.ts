@@ -176,7 +176,8 @@ export async function withServedSource<T>(blobs: BlobStore, ref: BlobRef, demuxe
 export function parseRange(header: string | undefined, size: number): ByteRange | 'unsatisfiable' | undefined {
   const match = header === undefined ? null : /^bytes=(\d*)-(\d*)$/.exec(header.trim());
   if (!match || (match[1] === '' && match[2] === '')) return undefined;
-  const [, first, last] = match as unknown as [string, string, string];
+  // Both groups always take part in a match (each may be empty), so they are strings.
+  const [, first = '', last = ''] = match;
   if (first === '') {
     const suffix = Number(last);
     if (suffix === 0 || size === 0) return 'unsatisfiable';

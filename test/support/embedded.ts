@@ -13,7 +13,8 @@ import { checksumStep } from '../../functions/checksum/step.ts';
 import { loadConfig } from '../../shared/config/config.ts';
 import { assetPath, uploadAssetId } from '../../shared/domain/asset-id.ts';
 import type { AssetDoc } from '../../shared/domain/asset.ts';
-import { createStepRegistry, type StepDefinition, type StepRegistry } from '../../shared/domain/step.ts';
+import type { DocData } from '../../shared/ports/document-store.ts';
+import { createStepRegistry, shardedOrders, skip, type PlanContext, type StepDefinition, type StepRegistry } from '../../shared/domain/step.ts';
 import type { BlobMetadata, WriteOptions } from '../../shared/ports/blob-store.ts';
 import type { Delivery, DeliveryHandler } from '../../shared/ports/bus.ts';
 import { createEmbeddedRuntime, type EmbeddedOptions, type EmbeddedRuntime } from '../../shared/runtime/embedded.ts';
@@ -116,8 +117,19 @@ export function withSteps(...extra: StepDefinition[]): StepRegistry {
   return createStepRegistry([...orchestrationSteps.values(), ...extra]);
 }
 
+/** What a test may say about a step's planning, each part optional: whether it applies, its shards, their params. */
+export interface TestStepOptions extends Partial<Omit<StepDefinition, 'plan' | 'params'>> {
+  readonly appliesTo?: (context: PlanContext) => boolean;
+  readonly shardCount?: (context: PlanContext) => number;
+  readonly params?: (context: PlanContext, shardIndex: number) => DocData;
+  readonly plan?: StepDefinition['plan'];
+}
+
 /** A step for tests: applies to everything, no params, behaviour supplied by the test. */
-export function testStep(name: string, run: StepDefinition['run'], overrides: Partial<StepDefinition> = {}): StepDefinition {
+export function testStep(name: string, run: StepDefinition['run'], options: TestStepOptions = {}): StepDefinition {
+  const { appliesTo, shardCount, params, plan, ...overrides } = options;
+  const planned: StepDefinition['plan'] =
+    plan ?? ((context) => ((appliesTo?.(context) ?? true) ? shardedOrders(shardCount?.(context) ?? 1, (shard) => params?.(context, shard) ?? {}) : skip()));
   return {
     name,
     dependsOn: [],
@@ -125,8 +137,13 @@ export function testStep(name: string, run: StepDefinition['run'], overrides: Pa
     recipeVersion: 'test',
     needs: MEDIA_STEP_NEEDS,
     paramsSchema: { type: 'object' },
-    appliesTo: () => true,
-    params: () => ({}),
+    outputsSchema: { type: 'object' },
+    plan: planned,
+    params: (context, shardIndex) => {
+      const decided = planned(context);
+      if (decided.kind !== 'orders') throw new Error(`${name} has no work orders for ${context.assetId}`);
+      return decided.params(shardIndex);
+    },
     run,
     ...overrides,
   };

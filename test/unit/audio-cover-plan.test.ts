@@ -15,6 +15,7 @@ import type { PlanContext } from '../../shared/domain/step.ts';
 import type { AudioMetadata } from '../../shared/media/audio-metadata.ts';
 import type { StreamSummary } from '../../shared/media/classify.ts';
 import type { DocData } from '../../shared/ports/document-store.ts';
+import { audioOutputs, thumbnailOutputs } from '../support/step-outputs.ts';
 
 const audio: StreamSummary = { index: 0, type: 'audio', codec: 'mp3', attachedPicture: false };
 const attached: StreamSummary = { index: 1, type: 'video', codec: 'mjpeg', width: 800, height: 700, attachedPicture: true };
@@ -96,8 +97,8 @@ describe('tag inputs for audio with a cover', () => {
 
   it('adds the 640 px JPEG cover after the preview clip', () => {
     const outputs = {
-      audio: { renditions: { preview: { uri: `${out}/audio/preview.m4a` } } },
-      thumbnail: { derivatives: [cover(640, 'avif'), cover(640), cover(300), cover(64)] },
+      audio: audioOutputs({ renditions: { preview: { uri: `${out}/audio/preview.m4a` } } }),
+      thumbnail: thumbnailOutputs('cover', [cover(640, 'avif'), cover(640), cover(300), cover(64)]),
     };
     const inputs = planInputs(context([audio, attached], tagged, outputs));
     expect(inputs).toEqual([

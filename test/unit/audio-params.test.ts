@@ -1,6 +1,6 @@
 /**
  * Planning the audio step: which assets it applies to, the profile each resolves to, and params that satisfy
- * events/schemas/work/audio.params.v1.json (the contract the work order is validated against at the edge).
+ * functions/audio/params.v1.schema.json (the contract the work order is validated against at the edge).
  */
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
@@ -43,10 +43,11 @@ const picture: StreamSummary = { index: 0, type: 'video', codec: 'h264', attache
 
 describe('audio step planning', () => {
   it('applies to audio, and to video that has an audio track', () => {
-    expect(audioStep.appliesTo(context('audio', [stereo]))).toBe(true);
-    expect(audioStep.appliesTo(context('video', [picture, { ...stereo, index: 1 }]))).toBe(true);
-    expect(audioStep.appliesTo(context('video', [picture]))).toBe(false);
-    expect(audioStep.appliesTo(context('image', [picture]))).toBe(false);
+    const applies = (planned: PlanContext): boolean => audioStep.plan(planned).kind !== 'skip';
+    expect(applies(context('audio', [stereo]))).toBe(true);
+    expect(applies(context('video', [picture, { ...stereo, index: 1 }]))).toBe(true);
+    expect(applies(context('video', [picture]))).toBe(false);
+    expect(applies(context('image', [picture]))).toBe(false);
   });
 
   it('resolves the profile into params that satisfy the schema, for the first audio stream (not the cover art)', () => {

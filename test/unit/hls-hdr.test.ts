@@ -5,7 +5,7 @@
  */
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
-import { loadStepParamsSchema } from '../../events/catalog.ts';
+import { productionSteps } from '../../functions/registry.ts';
 import { encodeArgs, filterGraph } from '../../functions/hls-segment/encode.ts';
 import { hdr10FromSideData, x265Params } from '../../functions/hls-segment/hdr.ts';
 import { allRenditions, segmentParams } from '../../functions/hls-segment/params.ts';
@@ -129,7 +129,7 @@ describe('the hdr profile', () => {
   });
 
   it('keeps the params of the default profile as they were, and validates the HDR ones against the schema', () => {
-    const validate = new Ajv2020({ strict: false }).compile(loadStepParamsSchema('hls-segment'));
+    const validate = new Ajv2020({ strict: false }).compile(productionSteps.get('hls-segment')!.paramsSchema);
     const plain = segmentParams(planVideo(probe(PQ), DEFAULT_HLS_SETTINGS), DEFAULT_HLS_SETTINGS, 1);
     expect('hdr' in plain).toBe(false);
     const params = segmentParams(planVideo(probe(PQ), HDR), HDR, 1);

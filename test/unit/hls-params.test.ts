@@ -1,7 +1,7 @@
 import { fileInput } from '../../shared/media/input.ts';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
-import { loadStepParamsSchema } from '../../events/catalog.ts';
+import { productionSteps } from '../../functions/registry.ts';
 import { audioEncodeArgs, audioFilter, fragmentMicroseconds } from '../../functions/hls-audio/encode.ts';
 import { planAudioParams } from '../../functions/hls-audio/params.ts';
 import { planPackageParams } from '../../functions/hls-package/params.ts';
@@ -48,7 +48,7 @@ function context(video: Partial<StreamSummary>, outputs: Record<string, DocData>
 }
 
 function validator(step: string): (params: unknown) => unknown {
-  const validate = new Ajv2020({ strict: true, allErrors: true }).compile(loadStepParamsSchema(step));
+  const validate = new Ajv2020({ strict: true, allErrors: true }).compile(productionSteps.get(step)!.paramsSchema);
   return (params) => (validate(params) ? [] : validate.errors);
 }
 
@@ -90,15 +90,15 @@ describe('hls-segment work orders', () => {
     expect(args).not.toContain('noautorotate');
   });
 
-  it('carry the reason instead when the video cannot be planned, and fail the asset with it rather than stall the coordinator', async () => {
+  it('are rejected at planning, with the reason, when the video cannot be planned, failing the asset rather than stalling the coordinator', () => {
     const step = createSegmentStep(settings);
     const unplannable = context({ frameRate: undefined, frameRateExact: undefined });
-    expect(step.shardCount?.(unplannable)).toBe(1);
-    const params = step.params(unplannable, 0);
-    expect(params).toEqual({ unplannable: 'the video stream states no frame rate, so it cannot be cut into segments' });
-    expect(validator('hls-segment')(params)).toEqual([]);
-    const order = { params } as unknown as Parameters<typeof step.run>[0];
-    await expect(step.run(order, {} as Parameters<typeof step.run>[1])).rejects.toMatchObject({ code: 'UNSUPPORTED_MEDIA' });
+    expect(step.plan(unplannable)).toEqual({
+      kind: 'reject',
+      code: 'UNSUPPORTED_MEDIA',
+      message: 'the video stream states no frame rate, so it cannot be cut into segments',
+    });
+    expect(() => step.params(unplannable, 0)).toThrow(expect.objectContaining({ code: 'UNSUPPORTED_MEDIA' }));
   });
 
   it('match their params schema', () => {
@@ -153,7 +153,7 @@ describe('hls-package work orders', () => {
     const single = planPackageParams(context({ durationSeconds: 3.3 }, { 'hls-segment': shard as unknown as DocData }), settings);
     expect(single.video).toMatchObject({ segmentCount: 1, emptySegments: [] });
     expect(single.video?.renditions[0]).toEqual({ name: '720p', initSha256: ['a'.repeat(64)] });
-    const folded = planPackageParams(context({}, { 'hls-segment': combineShards([shard, { ...shard, index: 1 }]) }), settings);
+    const folded = planPackageParams(context({}, { 'hls-segment': toDoc(combineShards([shard, { ...shard, index: 1 }])) }), settings);
     expect(folded.video?.segmentCount).toBe(2);
     expect(combineShards([shard, { ...shard, index: 1 }])).toMatchObject({ sourceBytesRead: 8000 });
     expect(validator('hls-package')(toDoc(folded))).toEqual([]);
@@ -169,6 +169,12 @@ describe('hls-package work orders', () => {
       primingSeconds: 1024 / 48_000,
       channels: 2,
       source: { audioSeconds: 0, videoSeconds: 0 },
+      codec: 'mp4a.40.2',
+      sampleRate: 48_000,
+      kbps: 128,
+      startSeconds: 1024 / 48_000,
+      durationSeconds: 20,
+      samples: 960_000,
     };
     const segments = combineShards([
       {
@@ -181,13 +187,16 @@ describe('hls-package work orders', () => {
       },
     ]);
     const decoded = planPackageParams(
-      context({}, { 'hls-segment': segments, 'hls-audio': hlsAudio as unknown as DocData, audio: { decodedSamples: 960_000, decodedSampleRate: 48_000 } }),
+      context(
+        {},
+        { 'hls-segment': toDoc(segments), 'hls-audio': hlsAudio as unknown as DocData, audio: { decodedSamples: 960_000, decodedSampleRate: 48_000 } },
+      ),
       settings,
     );
     expect(decoded.audio).toMatchObject({ channels: 2, decodedSamples: 960_000, decodedSampleRate: 48_000, durationSource: 'decoded', sourceSeconds: 20 });
     expect(validator('hls-package')(toDoc(decoded))).toEqual([]);
     const older = planPackageParams(
-      context({}, { 'hls-segment': segments, 'hls-audio': hlsAudio as unknown as DocData, audio: { measured: { durationSeconds: 20 } } }),
+      context({}, { 'hls-segment': toDoc(segments), 'hls-audio': hlsAudio as unknown as DocData, audio: { measured: { durationSeconds: 20 } } }),
       settings,
     );
     expect(older.audio).toMatchObject({ decodedSamples: null, decodedSampleRate: null, durationSource: 'container' });

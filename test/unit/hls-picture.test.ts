@@ -4,7 +4,7 @@
  */
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
-import { loadStepParamsSchema } from '../../events/catalog.ts';
+import { productionSteps } from '../../functions/registry.ts';
 import { encodeArgs, filterGraph } from '../../functions/hls-segment/encode.ts';
 import { segmentParams } from '../../functions/hls-segment/params.ts';
 import type { ProbeSummary, StreamSummary } from '../../shared/media/classify.ts';
@@ -185,7 +185,7 @@ describe('colour', () => {
   });
 
   it('carries the picture plan in params the schema accepts', () => {
-    const validate = new Ajv2020({ strict: true, allErrors: true }).compile(loadStepParamsSchema('hls-segment'));
+    const validate = new Ajv2020({ strict: true, allErrors: true }).compile(productionSteps.get('hls-segment')!.paramsSchema);
     for (const video of [
       { fieldOrder: 'bb' },
       { colorTransfer: 'smpte2084' },

@@ -1,3 +1,4 @@
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
 import { productionSteps } from '../../functions/registry.ts';
 import { createStepRegistry, PROBE_STEP } from '../../shared/domain/step.ts';
@@ -18,6 +19,15 @@ describe('step registry', () => {
       expect(step.paramsSchema).toMatchObject({ type: 'object' });
       expect(step.timeoutMs).toBeGreaterThan(0);
       expect(step.timeoutMs).toBeLessThanOrEqual(585_000);
+    }
+  });
+
+  it('every production step has strict outputs schemas, and a combined one exactly when it folds shards', () => {
+    for (const step of productionSteps.values()) {
+      const ajv = new Ajv2020({ strict: true, allErrors: true });
+      expect(() => ajv.compile(step.outputsSchema), step.name).not.toThrow();
+      expect(step.combinedOutputsSchema !== undefined, step.name).toBe(step.combine !== undefined);
+      if (step.combinedOutputsSchema) expect(() => ajv.compile(step.combinedOutputsSchema!), step.name).not.toThrow();
     }
   });
 });

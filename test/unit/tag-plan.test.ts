@@ -8,6 +8,7 @@ import type { ProbeSummary } from '../../shared/media/classify.ts';
 import type { MediaKind } from '../../shared/domain/asset.ts';
 import type { PlanContext } from '../../shared/domain/step.ts';
 import type { DocData } from '../../shared/ports/document-store.ts';
+import { audioOutputs, thumbnailOutputs } from '../support/step-outputs.ts';
 
 const out = 'gs://mediaflow-derivatives/a';
 
@@ -49,14 +50,14 @@ describe('tag inputs', () => {
       still('still', 1280),
       still('animated', 640),
     ];
-    expect(planInputs(planContext('image', { thumbnail: { derivatives } }))).toEqual([
+    expect(planInputs(planContext('image', { thumbnail: thumbnailOutputs('image', derivatives) }))).toEqual([
       { uri: `${out}/thumbnail/v1/still-640.jpeg`, mimeType: 'image/jpeg', role: 'thumbnail' },
     ]);
   });
 
   it('falls back to the largest still of a source smaller than 640 px', () => {
     const derivatives = [still('still', 160), still('still', 500)];
-    expect(planInputs(planContext('image', { thumbnail: { derivatives } }))[0]!.uri).toBe(`${out}/thumbnail/v1/still-500.jpeg`);
+    expect(planInputs(planContext('image', { thumbnail: thumbnailOutputs('image', derivatives) }))[0]!.uri).toBe(`${out}/thumbnail/v1/still-500.jpeg`);
   });
 
   it('shows a video as its poster and the first storyboard sheets', () => {
@@ -66,7 +67,7 @@ describe('tag inputs', () => {
       height: 900,
       bytes: 1,
     }));
-    const inputs = planInputs(planContext('video', { thumbnail: { derivatives: [still('poster', 640), still('poster', 1280)], storyboard: { sprites } } }));
+    const inputs = planInputs(planContext('video', { thumbnail: thumbnailOutputs('video', [still('poster', 640), still('poster', 1280)], sprites) }));
     expect(inputs.map((input) => input.role)).toEqual(['poster', ...Array.from({ length: MAX_STORYBOARD_SHEETS }, () => 'storyboard')]);
     expect(inputs[0]!.uri).toBe(`${out}/thumbnail/v1/poster-640.jpeg`);
     expect(inputs[1]!.uri).toBe(`${out}/thumbnail/v1/storyboard-0.jpg`);
@@ -74,7 +75,7 @@ describe('tag inputs', () => {
 
   it('plays audio as its preview clip only', () => {
     const renditions = { preview: { uri: `${out}/audio/preview.m4a` }, aac: { uri: `${out}/audio/aac.m4a` } };
-    expect(planInputs(planContext('audio', { audio: { renditions } }))).toEqual([
+    expect(planInputs(planContext('audio', { audio: audioOutputs({ renditions }) }))).toEqual([
       { uri: `${out}/audio/preview.m4a`, mimeType: 'audio/mp4', role: 'audio-preview' },
     ]);
   });
@@ -91,11 +92,11 @@ describe('tag signals', () => {
       planContext(
         'audio',
         {
-          audio: {
+          audio: audioOutputs({
             measured: { integratedLufs: -14.2, loudnessRangeLu: 6.1, truePeakDbtp: -1.2 },
             silence: { digital: false, totalSeconds: 2.5, passageCount: 1 },
             channels: { source: 2 },
-          },
+          }),
         },
         { durationSeconds: 180, streams: [{ index: 0, type: 'audio', codec: 'mp3', attachedPicture: false }] },
       ),

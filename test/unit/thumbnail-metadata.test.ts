@@ -218,7 +218,7 @@ describe('planning', () => {
   });
 
   it('skips audio without cover art and video without a picture size', () => {
-    expect(thumbnailStep.appliesTo(context('audio', [stream({ type: 'audio', codec: 'aac' })]))).toBe(false);
-    expect(thumbnailStep.appliesTo(context('video', [stream({})]))).toBe(false);
+    expect(thumbnailStep.plan(context('audio', [stream({ type: 'audio', codec: 'aac' })])).kind !== 'skip').toBe(false);
+    expect(thumbnailStep.plan(context('video', [stream({})])).kind !== 'skip').toBe(false);
   });
 });
