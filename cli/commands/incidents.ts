@@ -3,6 +3,7 @@
  * reaching READY on its own. Both are documents, so ops see the same lists in the Firestore console.
  */
 import type { DeadLetterRecord } from '../../functions/deadletter/run.ts';
+import { collections } from '../../shared/domain/collections.ts';
 import { terminalWidth } from '../terminal-text.ts';
 import { table, tableMessage } from '../view.ts';
 import { withStateStore } from './status.ts';
@@ -24,7 +25,8 @@ type RejectionRecord = {
 
 export async function deadLettersCommand(options: ListOptions): Promise<number> {
   return withStateStore(options.out, async (store) => {
-    const records = await store.list<DeadLetterRecord>('deadLetters', { orderBy: { field: 'deadLetteredAt', direction: 'desc' }, limit: options.limit });
+    const { deadLetters } = collections;
+    const records = await store.list<DeadLetterRecord>(deadLetters.path(), deadLetters.queries.newestFirst.query({}, { limit: options.limit }));
     if (options.json) {
       for (const record of records) process.stdout.write(`${JSON.stringify({ id: record.id, ...record.data })}\n`);
       return 0;
@@ -46,7 +48,8 @@ export async function deadLettersCommand(options: ListOptions): Promise<number> 
 
 export async function rejectionsCommand(options: ListOptions): Promise<number> {
   return withStateStore(options.out, async (store) => {
-    const records = await store.list<RejectionRecord>('rejections', { orderBy: { field: 'receivedAt', direction: 'desc' }, limit: options.limit });
+    const { rejections } = collections;
+    const records = await store.list<RejectionRecord>(rejections.path(), rejections.queries.newestFirst.query({}, { limit: options.limit }));
     if (options.json) {
       for (const record of records) process.stdout.write(`${JSON.stringify({ id: record.id, ...record.data })}\n`);
       return 0;

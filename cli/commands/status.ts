@@ -6,9 +6,9 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { createFirestoreDocumentStore } from '../../shared/adapters/gcp/document-store.ts';
 import { SqliteDocumentStore } from '../../shared/adapters/local/document-store.ts';
-import { assetPath } from '../../shared/domain/asset-id.ts';
 import type { AssetDoc } from '../../shared/domain/asset.ts';
-import type { DocumentStore, DocData, Query } from '../../shared/ports/document-store.ts';
+import { collections } from '../../shared/domain/collections.ts';
+import type { DocumentStore, DocData } from '../../shared/ports/document-store.ts';
 import { STATE_FILE } from '../../shared/runtime/embedded.ts';
 import { cliConfig, UsageError } from '../options.ts';
 import { printable, terminalWidth, wrap } from '../terminal-text.ts';
@@ -46,12 +46,11 @@ function openEmbeddedState(dataDir: string): DocumentStore {
 export async function statusCommand(options: StatusOptions): Promise<number> {
   return withStateStore(options.out, async (store) => {
     if (options.id) return showAsset(store, options.id, options.json);
-    const query: Query = {
-      ...(options.status ? { where: [['status', '==', options.status.toUpperCase()]] as const } : {}),
-      orderBy: { field: 'updatedAt', direction: 'desc' },
-      limit: options.limit,
-    };
-    const assets = (await store.list<AssetDoc>('assets', query)).map((snapshot) => snapshot.data);
+    const { queries } = collections.assets;
+    const query = options.status
+      ? queries.withStatusNewestFirst.query({ status: options.status.toUpperCase() }, { limit: options.limit })
+      : queries.newestFirst.query({}, { limit: options.limit });
+    const assets = (await store.list<AssetDoc>(collections.assets.path(), query)).map((snapshot) => snapshot.data);
     if (options.json) {
       for (const asset of assets) process.stdout.write(`${JSON.stringify(assetView(asset))}\n`);
       return 0;
@@ -73,14 +72,14 @@ export async function statusCommand(options: StatusOptions): Promise<number> {
 async function summary(store: DocumentStore): Promise<string> {
   const counts: string[] = [];
   for (const status of ['RECEIVED', 'PROCESSING', 'READY', 'FAILED', 'REJECTED']) {
-    const count = await store.count('assets', { where: [['status', '==', status]] });
+    const count = await store.count(collections.assets.path(), collections.assets.queries.withStatus.query({ status }));
     if (count > 0) counts.push(`${count} ${status}`);
   }
   return counts.length > 0 ? counts.join(', ') : 'no assets';
 }
 
 async function showAsset(store: DocumentStore, id: string, json: boolean): Promise<number> {
-  const asset = await store.get<AssetDoc>(assetPath(id));
+  const asset = await store.get<AssetDoc>(collections.assets.doc(id));
   if (!asset) throw new UsageError(`no asset with id '${id}'`);
   if (json) {
     process.stdout.write(`${JSON.stringify({ ...assetView(asset), probe: asset.probe, history: asset.history })}\n`);

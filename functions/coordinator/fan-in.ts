@@ -4,24 +4,21 @@
  * written once per step, not once per shard, so a thousand segments never make it a hot document.
  */
 import type { StepCompleted } from '../../events/catalog.ts';
-import { assetPath } from '../../shared/domain/asset-id.ts';
+import { collections } from '../../shared/domain/collections.ts';
 import { outcomeOf, type StepOutcome } from '../../shared/domain/coordination.ts';
 import type { DocData } from '../../shared/ports/document-store.ts';
 import type { Deps } from '../../shared/runtime/deps.ts';
 
 type ShardResult = { step: string; shard: number; attempt: number; startedAt: Date; finishedAt: Date; outputs: DocData; provenance: DocData; recordedAt: Date };
 
-function resultsCollection(assetId: string): string {
-  return `${assetPath(assetId)}/results`;
-}
+const { results } = collections;
 
 export type ShardProgress =
   { readonly complete: false; readonly created: boolean; readonly done: number } | { readonly complete: true; readonly outcome: StepOutcome };
 
 export async function recordShard(result: StepCompleted, deps: Deps): Promise<ShardProgress> {
-  const collection = resultsCollection(result.assetId);
   const outcome = outcomeOf(result);
-  const created = await deps.store.create(`${collection}/${result.step}~${String(result.shard.index).padStart(6, '0')}`, {
+  const created = await deps.store.create(results.doc(result.assetId, result.step, result.shard.index), {
     step: result.step,
     shard: result.shard.index,
     attempt: outcome.attempt,
@@ -31,13 +28,13 @@ export async function recordShard(result: StepCompleted, deps: Deps): Promise<Sh
     provenance: outcome.provenance,
     recordedAt: deps.clock.now(),
   } satisfies ShardResult);
-  const done = await deps.store.count(collection, { where: [['step', '==', result.step]] });
+  const done = await deps.store.count(results.path(result.assetId), results.queries.ofStep.query({ step: result.step }));
   if (done < result.shard.count) return { complete: false, created, done };
   return { complete: true, outcome: await combineShards(result, deps) };
 }
 
 async function combineShards(result: StepCompleted, deps: Deps): Promise<StepOutcome> {
-  const shards = await deps.store.list<ShardResult>(resultsCollection(result.assetId), { where: [['step', '==', result.step]], orderBy: { field: 'shard' } });
+  const shards = await deps.store.list<ShardResult>(results.path(result.assetId), results.queries.ofStepByShard.query({ step: result.step }));
   const definition = deps.steps.get(result.step);
   const outputs = shards.map((shard) => shard.data.outputs);
   return {

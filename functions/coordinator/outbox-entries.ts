@@ -2,15 +2,11 @@
  * The outbox's entries: what a decision stages inside its own transaction. Kept apart from the flush (outbox.ts),
  * so code that may record a decision but must never publish (the dead-letter handler) reaches only this half.
  */
-import { assetPath, documentId } from '../../shared/domain/asset-id.ts';
+import { collections } from '../../shared/domain/collections.ts';
 import type { Emission } from '../../shared/domain/coordination.ts';
 import type { Transaction } from '../../shared/ports/document-store.ts';
 
 export type OutboxEntry = { emissionId: string; kind: Emission['kind']; step: string | null; payload: string; createdAt: Date; claimedUntil: Date | null };
-
-export function outboxCollection(assetId: string): string {
-  return `${assetPath(assetId)}/outbox`;
-}
 
 function emissionId(assetId: string, emission: Emission): string {
   switch (emission.kind) {
@@ -34,6 +30,6 @@ export function stageEmissions(tx: Transaction, assetId: string, emissions: read
       createdAt: now,
       claimedUntil: null,
     };
-    tx.set(`${outboxCollection(assetId)}/${documentId(id)}`, entry);
+    tx.set(collections.outbox.doc(assetId, id), entry);
   }
 }

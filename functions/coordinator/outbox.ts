@@ -6,8 +6,9 @@
  */
 import { EventType, formatIssues, workOrderType, type StepFailed, type WorkOrder } from '../../events/catalog.ts';
 import { workTopic } from '../../shared/config/config.ts';
-import { assetPath, workOrderId } from '../../shared/domain/asset-id.ts';
+import { workOrderId } from '../../shared/domain/asset-id.ts';
 import type { AssetDoc } from '../../shared/domain/asset.ts';
+import { collections } from '../../shared/domain/collections.ts';
 import { PLAN_FAILED, planContextOf, stepFailure } from '../../shared/domain/coordination.ts';
 import type { DocData } from '../../shared/ports/document-store.ts';
 import type { Deps } from '../../shared/runtime/deps.ts';
@@ -33,10 +34,10 @@ const source = sourceOf('coordinator');
  * be built, for the coordinator to record as failed.
  */
 export async function flushOutbox(assetId: string, deps: Deps): Promise<StepFailed[]> {
-  // Spelled out rather than outboxCollection(assetId): the Terraform index check reads collection paths statically.
-  const entries = await deps.store.list<OutboxEntry>(`${assetPath(assetId)}/outbox`, { orderBy: { field: 'createdAt' } });
+  const { outbox, assets } = collections;
+  const entries = await deps.store.list<OutboxEntry>(outbox.path(assetId), outbox.queries.oldestFirst.query());
   if (entries.length === 0) return [];
-  const asset = await deps.store.get<AssetDoc>(assetPath(assetId));
+  const asset = await deps.store.get<AssetDoc>(assets.doc(assetId));
   if (!asset) throw new Error(`asset ${assetId} vanished while its outbox held ${entries.length} entries`);
   const unplannable: StepFailed[] = [];
   let held = 0;

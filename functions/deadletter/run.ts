@@ -4,14 +4,14 @@
  * forever: a dead work order or ingest event becomes the step's failure, a dead step result fails the asset
  * directly (re-emitting a result the coordinator could not take would only loop). See settle.ts.
  */
-import { documentId } from '../../shared/domain/asset-id.ts';
 import { boundMetadata, cleanText, MAX_ID_BYTES } from '../../shared/domain/bounded.ts';
+import { collections } from '../../shared/domain/collections.ts';
 import { defaultTypeOfTopic } from '../../shared/domain/ingest-request.ts';
 import { logs } from '../../shared/observability/messages.ts';
 import { DeadLetterAttribute, type Delivery } from '../../shared/ports/bus.ts';
 import { decodeDelivery, type RawEvent } from '../../shared/runtime/decode.ts';
 import type { Deps } from '../../shared/runtime/deps.ts';
-import { failurePath, payloadHash, type FunctionDefinition } from '../../shared/runtime/handler.ts';
+import { payloadHash, type FunctionDefinition } from '../../shared/runtime/handler.ts';
 import { settleDeadEvent } from './settle.ts';
 
 /** Enough of the payload to replay it; Firestore documents top out at 1 MiB. */
@@ -34,10 +34,6 @@ export type DeadLetterRecord = {
 };
 
 type FailureRecord = { eventId: string; message: string };
-
-export function deadLetterPath(sourceSubscription: string, eventId: string): string {
-  return `deadLetters/${documentId(`${sourceSubscription}:${eventId}`)}`;
-}
 
 export const deadletterFunction: FunctionDefinition = {
   name: 'deadletter',
@@ -62,7 +58,7 @@ export const deadletterFunction: FunctionDefinition = {
       deadLetteredAt: deps.clock.now(),
       status: 'OPEN',
     };
-    await deps.store.create(deadLetterPath(sourceSubscription, eventId), record);
+    await deps.store.create(collections.deadLetters.doc(sourceSubscription, eventId), record);
     logs.deadLetterRecorded(deps.log, sourceSubscription, eventId, String(record.deliveryCount));
     if (event) await settleDeadEvent(event, record, deps);
     return 'done';
@@ -89,14 +85,12 @@ function originalEvent(delivery: Delivery, sourceSubscription: string, deps: Dep
 
 /** The edge's record of the last transient failure: by event id, or for a bare payload by its hash. */
 async function findLastFailure(sourceFunction: string, eventId: string, data: Buffer, deps: Deps): Promise<FailureRecord | undefined> {
-  const byId = await deps.store.get<FailureRecord>(failurePath(sourceFunction, eventId));
+  const { failures } = collections;
+  const byId = await deps.store.get<FailureRecord>(failures.doc(sourceFunction, eventId));
   if (byId) return byId;
-  const byPayload = await deps.store.list<FailureRecord>('failures', {
-    where: [
-      ['function', '==', sourceFunction],
-      ['payloadSha256', '==', payloadHash(data)],
-    ],
-    limit: 1,
-  });
+  const byPayload = await deps.store.list<FailureRecord>(
+    failures.path(),
+    failures.queries.ofPayload.query({ function: sourceFunction, payloadSha256: payloadHash(data) }, { limit: 1 }),
+  );
   return byPayload[0]?.data;
 }

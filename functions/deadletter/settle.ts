@@ -17,7 +17,7 @@ import {
   type StepFailed,
   type WorkOrder,
 } from '../../events/catalog.ts';
-import { assetPath } from '../../shared/domain/asset-id.ts';
+import { collections } from '../../shared/domain/collections.ts';
 import type { AssetDoc } from '../../shared/domain/asset.ts';
 import { applyForcedFailure, stepFailure } from '../../shared/domain/coordination.ts';
 import { PROBE_STEP } from '../../shared/domain/step.ts';
@@ -89,7 +89,7 @@ async function ensureAsset(type: string, data: unknown, deps: Deps): Promise<str
 
 /** The coordinator's forced failure, committed with its asset.failed staged in the outbox for the coordinator to send. */
 async function failAsset(failure: StepFailed, deps: Deps): Promise<void> {
-  const path = assetPath(failure.assetId);
+  const path = collections.assets.doc(failure.assetId);
   const settled = await deps.store.runTransaction(async (tx) => {
     const asset = await tx.get<AssetDoc>(path);
     if (!asset) return false;

@@ -1,18 +1,29 @@
 /**
  * Writes what Terraform reads from the code into terraform/modules/mediaflow/generated/:
- *   pipeline.json                 topics, subscriptions, ack deadlines, retry defaults and per-function access
+ *   pipeline.json                 topics, subscriptions, ack deadlines, retry defaults and each function's declared needs
+ *   firestore.json                the composite indexes of the declared queries, and the TTL fields
  *   ingest-requested.v1.proto     the partner ingest topic's Pub/Sub schema, from its JSON Schema
- * `--check` fails when a committed file is stale (a timeout, a step or a schema changed without regenerating).
+ * `--check` fails when a committed file is stale (a timeout, a step, a declaration or a schema changed without regenerating).
  *
  *   node scripts/deploy/terraform-gen.ts [--check]
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { generatedDir, ingestProtoFile, ingestRequestedProto, pipelineJson, pipelineJsonFile, terraformPipeline } from './terraform-pipeline.ts';
+import {
+  firestoreJsonFile,
+  generatedDir,
+  generatedJson,
+  ingestProtoFile,
+  ingestRequestedProto,
+  pipelineJsonFile,
+  terraformFirestore,
+  terraformPipeline,
+} from './terraform-pipeline.ts';
 
-export async function generatedTerraformFiles(): Promise<Map<string, string>> {
+export function generatedTerraformFiles(): Map<string, string> {
   return new Map([
-    [pipelineJsonFile, pipelineJson(await terraformPipeline())],
+    [pipelineJsonFile, generatedJson(terraformPipeline())],
+    [firestoreJsonFile, generatedJson(terraformFirestore())],
     [ingestProtoFile, ingestRequestedProto()],
   ]);
 }
@@ -20,7 +31,7 @@ export async function generatedTerraformFiles(): Promise<Map<string, string>> {
 /** The generated files whose committed content differs from what the code implies. */
 export async function staleTerraformFiles(): Promise<string[]> {
   const stale: string[] = [];
-  for (const [file, content] of await generatedTerraformFiles()) {
+  for (const [file, content] of generatedTerraformFiles()) {
     const committed = await readFile(file, 'utf8').catch(() => '');
     if (committed !== content) stale.push(file);
   }
@@ -37,7 +48,7 @@ if (import.meta.main) {
     }
   } else {
     await mkdir(generatedDir, { recursive: true });
-    for (const [file, content] of await generatedTerraformFiles()) {
+    for (const [file, content] of generatedTerraformFiles()) {
       await writeFile(file, content);
       console.log(`wrote ${path.relative(root, file)}`);
     }

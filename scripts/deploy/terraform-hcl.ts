@@ -6,7 +6,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from '@cdktf/hcl2json';
-import { repoRoot } from './terraform-source.ts';
+import { repoRoot } from './module-graph.ts';
 
 export const terraformRoot = path.join(repoRoot, 'terraform');
 

@@ -1,23 +1,25 @@
 /**
- * What Terraform must agree with, computed from the code: the pipeline's topics, subscriptions and ack deadlines
- * (functions/pipeline.ts), the access each function's code actually uses (for least-privilege IAM), and the
- * partner ingest payload as a Pub/Sub Protocol Buffer schema (from its JSON Schema). terraform-gen.ts writes
- * these into terraform/modules/mediaflow/generated/, and the consistency tests compare both ways.
+ * What Terraform must agree with, from what the code declares: the pipeline's topics, subscriptions and ack
+ * deadlines (functions/pipeline.ts), what each function needs (its `needs` declaration, shared/runtime/needs.ts),
+ * the Firestore indexes of the declared queries and the TTL fields (shared/domain/collections.ts), and the partner
+ * ingest payload as a Pub/Sub Protocol Buffer schema (from its JSON Schema). terraform-gen.ts writes these into
+ * terraform/modules/mediaflow/generated/, and the consistency tests compare both ways.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
-import ts from 'typescript';
 import { schemasDir } from '../../events/schema-files.ts';
 import { ackDeadlineSeconds, buildPipeline, type Pipeline } from '../../functions/pipeline.ts';
 import { productionSteps } from '../../functions/registry.ts';
 import { loadConfig, type Config } from '../../shared/config/config.ts';
-import type { StepDefinition, StepRegistry } from '../../shared/domain/step.ts';
-import { findCalls, importsOf, reachable, readSource, repoRoot, resolveConst, resolveFunctionResult, unwrap, where } from './terraform-source.ts';
+import { collections, declaredIndexes, type CollectionInfo, type IndexField } from '../../shared/domain/collections.ts';
+import type { StepRegistry } from '../../shared/domain/step.ts';
+import { publishTopics, type ConfigGroup, type FunctionNeeds } from '../../shared/runtime/needs.ts';
+import { repoRoot } from './module-graph.ts';
 
 export const stackModuleDir = path.join(repoRoot, 'terraform', 'modules', 'mediaflow');
 export const generatedDir = path.join(stackModuleDir, 'generated');
 export const pipelineJsonFile = path.join(generatedDir, 'pipeline.json');
+export const firestoreJsonFile = path.join(generatedDir, 'firestore.json');
 export const ingestProtoFile = path.join(generatedDir, 'ingest-requested.v1.proto');
 export const ingestSchemaFile = path.join(schemasDir, 'com.mediaflow.ingest.requested.v1.json');
 
@@ -39,20 +41,24 @@ export function referencePipeline(steps: StepRegistry = productionSteps): Pipeli
   return buildPipeline(referenceConfig(), steps);
 }
 
-/** What a function's code does that costs an IAM grant. Terraform maps each capability to one role. */
-export interface Access {
-  /** Reads or writes Firestore documents (every function's edge records failures and rejections). */
-  readonly firestore: boolean;
+/**
+ * A function's declared needs as Terraform reads them (shared/runtime/needs.ts, in Terraform's spelling), with the
+ * publish roles resolved to topic suffixes. Terraform maps each need to one least role, and each configuration
+ * group to the environment variables loadConfig reads for it.
+ */
+export interface TerraformNeeds {
+  /** Reads and writes Firestore documents (every function's edge records failures and rejections). */
+  readonly documents: boolean;
+  /** Reads the source buckets (ingest and partner buckets). */
+  readonly sources: FunctionNeeds['sources'];
+  /** The derivatives bucket: `write` creates and overwrites, `read-write` also reads back. */
+  readonly derivatives: FunctionNeeds['derivatives'];
   /** Topic suffixes (the name without `<prefix>-`) it publishes to. */
   readonly publishes: readonly string[];
-  /** Reads objects from the source buckets (ingest and partner buckets). */
-  readonly reads_sources: boolean;
-  /** Reads objects from the derivatives bucket. */
-  readonly reads_derivatives: boolean;
-  /** Creates (and, re-running, overwrites) objects in the derivatives bucket. */
-  readonly writes_derivatives: boolean;
   /** Calls Gemini on Vertex AI. */
   readonly vertex_ai: boolean;
+  /** Configuration groups it reads on top of the common set. */
+  readonly config: readonly ConfigGroup[];
 }
 
 export interface TerraformFunction {
@@ -61,7 +67,7 @@ export interface TerraformFunction {
   /** Cloud Run's request timeout: the ack deadline, so Cloud Run never cuts a request Pub/Sub still waits for. */
   readonly request_timeout_seconds: number;
   readonly topics: readonly string[];
-  readonly access: Access;
+  readonly needs: TerraformNeeds;
 }
 
 export interface TerraformSubscription {
@@ -100,17 +106,33 @@ function sortedRecord<T>(entries: [string, T][]): Record<string, T> {
   return Object.fromEntries(entries.sort(([a], [b]) => a.localeCompare(b)));
 }
 
-export async function terraformPipeline(steps: StepRegistry = productionSteps): Promise<TerraformPipeline> {
+/** The pipeline's work topics: what a function declaring `publishes: ['work']` publishes to. */
+export function workTopics(config: Config, pipeline: Pipeline): string[] {
+  return pipeline.functions.flatMap((fn) => fn.topics).filter((topic) => topic.startsWith(config.topics.workPrefix));
+}
+
+/** One function's declaration, in Terraform's spelling. */
+export function terraformNeeds(needs: FunctionNeeds, config: Config, pipeline: Pipeline): TerraformNeeds {
+  return {
+    documents: needs.documents,
+    sources: needs.sources,
+    derivatives: needs.derivatives,
+    publishes: publishTopics(needs, config.topics, workTopics(config, pipeline)).map((topic) => topicSuffix(topic)),
+    vertex_ai: needs.vertexAi,
+    config: [...needs.config].sort(),
+  };
+}
+
+export function terraformPipeline(steps: StepRegistry = productionSteps): TerraformPipeline {
   const config = referenceConfig();
   const pipeline = buildPipeline(config, steps);
-  const access = await functionAccess(config, pipeline, steps);
   const functions = pipeline.functions.map((fn): [string, TerraformFunction] => [
     fn.definition.name,
     {
       timeout_seconds: Math.ceil(fn.timeoutMs / 1000),
       request_timeout_seconds: ackDeadlineSeconds(fn.timeoutMs),
       topics: fn.topics.map((topic) => topicSuffix(topic)),
-      access: access.get(fn.definition.name)!.access,
+      needs: terraformNeeds(fn.definition.needs, config, pipeline),
     },
   ]);
   const subscriptions = pipeline.subscriptions.map((sub): [string, TerraformSubscription] => [
@@ -119,7 +141,7 @@ export async function terraformPipeline(steps: StepRegistry = productionSteps): 
   ]);
   return {
     _generated:
-      'By scripts/deploy/terraform-gen.ts from functions/pipeline.ts and functions/registry.ts. Do not edit: run `node scripts/deploy/terraform-gen.ts`.',
+      "By scripts/deploy/terraform-gen.ts from functions/pipeline.ts, functions/registry.ts and each function's `needs`. Do not edit: run `node scripts/deploy/terraform-gen.ts`.",
     topics: pipeline.topics.map((topic) => topicSuffix(topic)).sort(),
     topic_roles: {
       uploads: topicSuffix(config.topics.uploads),
@@ -139,159 +161,36 @@ export async function terraformPipeline(steps: StepRegistry = productionSteps): 
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Access: what each function's code can do, read from the modules it reaches.
+// Firestore: the composite indexes of the declared queries, and the TTL fields of the collections that have one.
 
-/** Where each function's code starts. Steps run through the shared worker runner plus their own module. */
-export async function functionEntries(pipeline: Pipeline, steps: StepRegistry = productionSteps): Promise<Map<string, string[]>> {
-  const stepModules = await stepModuleFiles(steps);
-  const entries = new Map<string, string[]>();
-  for (const fn of pipeline.functions) {
-    const name = fn.definition.name;
-    const step = stepModules.get(name);
-    if (step) {
-      entries.set(name, ['shared/runtime/worker.ts', step]);
-    } else if (existsSync(path.join(repoRoot, 'functions', name, 'run.ts'))) {
-      entries.set(name, [`functions/${name}/run.ts`]);
-    } else {
-      throw new Error(
-        `function '${name}' is neither a registered step nor functions/${name}/run.ts: tell scripts/deploy/terraform-pipeline.ts where its code starts`,
-      );
-    }
-  }
-  return entries;
+export interface TerraformIndex {
+  readonly collection: string;
+  readonly fields: readonly IndexField[];
+  /** Who runs the queries it serves. */
+  readonly used_by: readonly string[];
 }
 
-function isStep(value: unknown): value is StepDefinition {
-  return (
-    typeof value === 'object' && value !== null && typeof (value as StepDefinition).name === 'string' && typeof (value as StepDefinition).run === 'function'
+export interface TerraformFirestore {
+  readonly _generated: string;
+  /** Keyed by the index name its query declares (a resource key: renaming one replaces the index). */
+  readonly indexes: Readonly<Record<string, TerraformIndex>>;
+  /** Collection → the timestamp field Firestore's TTL policy deletes documents after. */
+  readonly ttl: Readonly<Record<string, string>>;
+}
+
+export function terraformFirestore(): TerraformFirestore {
+  const ttl = Object.values(collections).flatMap((collection: CollectionInfo): [string, string][] =>
+    collection.ttlField ? [[collection.name, collection.ttlField]] : [],
   );
-}
-
-/** The module each registered step is defined in, found by importing functions/registry.ts's own imports. */
-async function stepModuleFiles(steps: StepRegistry): Promise<Map<string, string>> {
-  const found = new Map<string, string>();
-  for (const file of importsOf('functions/registry.ts').local) {
-    const exports = (await import(pathToFileURL(path.join(repoRoot, file)).href)) as Record<string, unknown>;
-    for (const exported of Object.values(exports)) {
-      // A step module exports its definition, or a factory with defaults (`createSegmentStep()`): call that to see the name.
-      const value = typeof exported === 'function' && exported.length === 0 && /^create\w*Step$/.test(exported.name) ? (exported as () => unknown)() : exported;
-      // By identity, or by name for a registry made of modified copies (as the tests make).
-      for (const [name, step] of steps) if (value === step || (isStep(value) && value.name === name)) found.set(name, file);
-    }
-  }
-  for (const name of steps.keys()) {
-    if (!found.has(name)) throw new Error(`step '${name}' is not exported by any module functions/registry.ts imports`);
-  }
-  return found;
-}
-
-export interface AccessEvidence {
-  readonly access: Access;
-  /** `file:line` of each use, by capability: what a reviewer reads to check a grant. */
-  readonly evidence: Readonly<Record<string, readonly string[]>>;
-  readonly files: readonly string[];
-}
-
-const STORE_METHODS = new Set(['get', 'create', 'set', 'delete', 'list', 'count', 'runTransaction']);
-const BLOB_READS = new Set(['stat', 'read', 'createReadStream', 'download', 'list']);
-const BLOB_WRITES = new Set(['write', 'upload', 'delete']);
-/** The only module that picks the bucket for writes: the derivatives bucket, with the loop-guard marker. */
-const DERIVATIVE_WRITER = 'shared/runtime/derivatives.ts';
-/** The Pub/Sub transport: `bus.publish(topic, …)` inside it is publishEvent itself, whose callers name the topic. */
-const PUBLISH_TRANSPORT = 'shared/runtime/publish.ts';
-
-/**
- * The text a blob reference comes from, one step deep: a same-file helper's returned expression or a const's
- * initializer. A reference that names the derivatives bucket reads derivatives; any other reads a source.
- */
-function refText(source: ReturnType<typeof readSource>, node: ts.Expression | undefined): string {
-  if (!node) return '';
-  const expression = unwrap(node);
-  if (ts.isCallExpression(expression) && ts.isIdentifier(expression.expression)) {
-    const result = resolveFunctionResult(source, expression.expression.text);
-    if (result) return result.getText(source.ast);
-  }
-  if (ts.isIdentifier(expression)) {
-    const init = resolveConst(source, expression.text, expression);
-    if (init) return init.getText(source.ast);
-  }
-  return expression.getText(source.ast);
-}
-
-export async function functionAccess(config: Config, pipeline: Pipeline, steps: StepRegistry = productionSteps): Promise<Map<string, AccessEvidence>> {
-  const entries = await functionEntries(pipeline, steps);
-  const workTopics = pipeline.functions.flatMap((fn) => fn.topics).filter((topic) => topic.startsWith(config.topics.workPrefix));
-  return new Map([...entries].map(([name, entryFiles]) => [name, accessOf(entryFiles, config, workTopics)]));
-}
-
-/** What the code reachable from the entry files does that costs a grant, with where it does it. */
-export function accessOf(entryFiles: readonly string[], config: Config, workTopics: readonly string[]): AccessEvidence {
-  const topicByKey = new Map(Object.entries(config.topics).filter(([key]) => key !== 'workPrefix'));
-  const { files, packages } = reachable(entryFiles);
-  const evidence: Record<string, string[]> = {};
-  const note = (capability: string, at: string): void => {
-    (evidence[capability] ??= []).push(at);
-  };
-  const publishes = new Set<string>();
-  const publishTo = (source: ReturnType<typeof readSource>, call: ts.CallExpression, topicArg: ts.Expression | undefined): void => {
-    if (!topicArg) throw new Error(`${where(source, call)}: publish without a topic`);
-    const topic = unwrap(topicArg);
-    const text = topic.getText(source.ast);
-    const key = /(?:^|\.)config\.topics\.(\w+)$/.exec(text)?.[1];
-    if (key && topicByKey.has(key)) {
-      publishes.add(topicSuffix(topicByKey.get(key)!));
-    } else if (ts.isCallExpression(topic) && topic.expression.getText(source.ast) === 'workTopic') {
-      workTopics.forEach((work) => publishes.add(topicSuffix(work)));
-    } else {
-      throw new Error(`${where(source, call)}: cannot tell which topic '${text}' is; publish to config.topics.<name> or workTopic(config, step)`);
-    }
-    note('publishes', where(source, call));
-  };
-  for (const file of files) {
-    const source = readSource(file);
-    for (const call of findCalls(
-      source,
-      (_call, { receiver, name: method }) => receiver !== undefined && /(?:^|\.)store$/.test(receiver) && STORE_METHODS.has(method),
-    )) {
-      note('firestore', where(source, call));
-    }
-    for (const call of findCalls(
-      source,
-      (_call, { receiver, name: method }) => receiver !== undefined && /(?:^|\.)blobs$/.test(receiver) && (BLOB_READS.has(method) || BLOB_WRITES.has(method)),
-    )) {
-      const method = (unwrap(call.expression) as ts.PropertyAccessExpression).name.text;
-      const ref = refText(source, call.arguments[method === 'upload' ? 1 : 0]);
-      if (BLOB_WRITES.has(method)) {
-        if (file !== DERIVATIVE_WRITER)
-          throw new Error(
-            `${where(source, call)}: blobs.${method} outside ${DERIVATIVE_WRITER} cannot be attributed to a bucket; write through writeDerivative/uploadDerivative`,
-          );
-        note('writes_derivatives', where(source, call));
-      } else {
-        note(/derivative/i.test(ref) ? 'reads_derivatives' : 'reads_sources', where(source, call));
-      }
-    }
-    if (file === PUBLISH_TRANSPORT) continue;
-    for (const call of findCalls(source, (_call, { receiver, name: fnName }) => receiver === undefined && fnName === 'publishEvent'))
-      publishTo(source, call, call.arguments[1]);
-    for (const call of findCalls(
-      source,
-      (_call, { receiver, name: method }) => receiver !== undefined && /(?:^|\.)bus$/.test(receiver) && method === 'publish',
-    ))
-      publishTo(source, call, call.arguments[0]);
-  }
-  if (packages.includes('@google/genai')) note('vertex_ai', 'imports @google/genai');
   return {
-    access: {
-      firestore: evidence.firestore !== undefined,
-      publishes: [...publishes].sort(),
-      reads_sources: evidence.reads_sources !== undefined,
-      reads_derivatives: evidence.reads_derivatives !== undefined,
-      writes_derivatives: evidence.writes_derivatives !== undefined,
-      vertex_ai: evidence.vertex_ai !== undefined,
-    },
-    evidence,
-    files,
+    _generated: 'By scripts/deploy/terraform-gen.ts from shared/domain/collections.ts. Do not edit: run `node scripts/deploy/terraform-gen.ts`.',
+    indexes: sortedRecord(
+      declaredIndexes().map(({ name, index, usedBy }): [string, TerraformIndex] => [
+        name,
+        { collection: index.collection, fields: index.fields, used_by: [...usedBy] },
+      ]),
+    ),
+    ttl: sortedRecord(ttl),
   };
 }
 
@@ -388,6 +287,6 @@ export function ingestRequestedProto(file = ingestSchemaFile): string {
   return `${lines.join('\n')}\n`;
 }
 
-export function pipelineJson(spec: TerraformPipeline): string {
+export function generatedJson(spec: TerraformPipeline | TerraformFirestore): string {
   return `${JSON.stringify(spec, null, 2)}\n`;
 }

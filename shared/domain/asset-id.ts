@@ -13,25 +13,9 @@ export function partnerAssetId(partner: string, idempotencyKey: string): string 
   return `${partner}:${idempotencyKey}`;
 }
 
-/**
- * Firestore document ids may not contain '/', so ids are stored percent-encoded for exactly the two
- * characters that matter ('%' first, so decoding is unambiguous). The rest stays readable in the console.
- */
-export function documentId(id: string): string {
-  const encoded = id.replaceAll('%', '%25').replaceAll('/', '%2F');
-  // Firestore reserves '.', '..' and ids shaped like __name__.
-  if (encoded === '.' || encoded === '..' || /^__.*__$/.test(encoded)) return `%${encoded}`;
-  return encoded;
-}
-
-export function assetPath(assetId: string): string {
-  return `assets/${documentId(assetId)}`;
-}
-
-/** Tracks the newest generation seen per object, so an older generation's late event is ignored. */
-export function objectPath(bucket: string, name: string): string {
-  return `objects/${documentId(`${bucket}/${name}`)}`;
-}
+export { documentId } from './document-id.ts';
+/** The asset and object documents' paths, named with every other collection in shared/domain/collections.ts. */
+export { assetPath, objectPath } from './collections.ts';
 
 /** Compares int64 generation strings without losing precision. */
 export function compareGenerations(a: string, b: string): number {

@@ -5,7 +5,7 @@
  */
 import { formatIssues, type CloudEvent, type ValidationIssue } from '../../events/catalog.ts';
 import { createHash } from 'node:crypto';
-import { documentId } from '../domain/asset-id.ts';
+import { collections } from '../domain/collections.ts';
 import { boundMetadata, cleanText, firstOf, MAX_ID_BYTES } from '../domain/bounded.ts';
 import { errorMessage, isPermanent } from '../errors.ts';
 import type { Logger } from '../observability/log.ts';
@@ -114,7 +114,7 @@ async function withKnownAttempt(functionName: string, eventId: string, delivery:
 
 /** Where the edge records a transient fault, so the dead-letter handler can say what the last error was. */
 export function failurePath(functionName: string, eventId: string): string {
-  return `failures/${documentId(`${functionName}:${eventId}`)}`;
+  return collections.failures.doc(functionName, eventId);
 }
 
 async function recordTransientFailure(functionName: string, event: CloudEvent<unknown>, delivery: Delivery, deps: Deps, error: unknown): Promise<void> {
@@ -154,7 +154,7 @@ export async function recordRejection(
   deps: Deps,
   details: { reason: string; eventId: string | null; type: string | null; issues: readonly ValidationIssue[] },
 ): Promise<void> {
-  const path = `rejections/${documentId(`${functionName}:${cleanText(delivery.messageId, MAX_ID_BYTES)}`)}`;
+  const path = collections.rejections.doc(functionName, cleanText(delivery.messageId, MAX_ID_BYTES));
   const now = deps.clock.now();
   const errors = firstOf(details.issues, MAX_RECORDED_ISSUES);
   const attributes = boundMetadata(delivery.attributes);

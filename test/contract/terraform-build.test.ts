@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { loadModule } from '../../scripts/deploy/terraform-hcl.ts';
 import { pipelineJsonFile } from '../../scripts/deploy/terraform-pipeline.ts';
-import { reachable, repoRoot } from '../../scripts/deploy/terraform-source.ts';
+import { reachable, repoRoot } from '../../scripts/deploy/module-graph.ts';
 
 type Instruction = { readonly op: string; readonly args: string };
 

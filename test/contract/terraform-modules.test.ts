@@ -1,9 +1,10 @@
 /**
  * terraform/ parsed (HCL, via @cdktf/hcl2json) and checked against the code and against itself: the topics and
  * subscriptions come from the generated pipeline and nothing else makes any; every function has its own service
- * account holding only what its code uses; every subscription pushes with OIDC, retries, dead-letters and keeps its
- * function's ack deadline; no primitive or admin roles anywhere; the Firestore indexes cover the queries the code
- * runs; the functions' environment is what loadConfig reads; and every module call, root and example is wired right.
+ * account holding only what it declares it needs; every subscription pushes with OIDC, retries, dead-letters and
+ * keeps its function's ack deadline; no primitive or admin roles anywhere; the Firestore indexes cover the queries the
+ * code declares; the functions' environment is what loadConfig reads, plus the configuration groups each declares;
+ * and every module call, root and example is wired right.
  */
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -15,11 +16,13 @@ import { loadConfig } from '../../shared/config/config.ts';
 import { partnerMayRead } from '../../shared/config/partner-access.ts';
 import { eventarcFinalizedType } from '../../shared/runtime/decode.ts';
 import { block, dynamicBlock, loadModule, moduleDirs, ofType, strings, terraformRoot, type Attrs, type HclModule } from '../../scripts/deploy/terraform-hcl.ts';
-import { pipelineJsonFile, type TerraformPipeline } from '../../scripts/deploy/terraform-pipeline.ts';
-import { indexServes, requiredIndex, storeQueries, type IndexField } from '../../scripts/deploy/terraform-queries.ts';
-import { readSource, repoRoot, sourceFiles } from '../../scripts/deploy/terraform-source.ts';
+import { repoRoot } from '../../scripts/deploy/module-graph.ts';
+import { firestoreJsonFile, pipelineJsonFile, type TerraformFirestore, type TerraformPipeline } from '../../scripts/deploy/terraform-pipeline.ts';
+import { collections, compositeIndexOf, declaredQueries, indexServes, type CollectionInfo } from '../../shared/domain/collections.ts';
+import { CONFIG_GROUPS } from '../../shared/runtime/needs.ts';
 
 const spec = JSON.parse(readFileSync(pipelineJsonFile, 'utf8')) as TerraformPipeline;
+const firestore = JSON.parse(readFileSync(firestoreJsonFile, 'utf8')) as TerraformFirestore;
 const dirs = moduleDirs();
 const modules = new Map<string, HclModule>(await Promise.all(dirs.map(async (dir) => [dir, await loadModule(dir)] as const)));
 const stack = modules.get('terraform/modules/mediaflow')!;
@@ -218,7 +221,7 @@ describe('every subscription: push with OIDC, ack deadline from the code, retry 
   });
 });
 
-describe('every function has its own service account, holding only what its code uses', () => {
+describe('every function has its own service account, holding only what it declares it needs', () => {
   const service = resource(fn, 'google_cloud_run_v2_service.this');
   const account = resource(fn, 'google_service_account.this');
 
@@ -238,7 +241,7 @@ describe('every function has its own service account, holding only what its code
 
   // The least role for each capability, and why it is enough: the test's own reference, not the module's.
   const leastRoles: Record<string, string> = {
-    firestore: 'roles/datastore.user', // document reads, writes, queries and transactions; no index or database admin
+    documents: 'roles/datastore.user', // document reads, writes, queries and transactions; no index or database admin
     vertex_ai: 'roles/aiplatform.user', // calling models
     publishes: 'roles/pubsub.publisher', // publish only, per topic
     reads_sources: 'roles/storage.objectViewer', // get and list objects, per bucket
@@ -246,25 +249,25 @@ describe('every function has its own service account, holding only what its code
     writes_derivatives: 'roles/storage.objectUser', // create, and delete to overwrite on a re-run; no IAM changes
   };
 
-  it('maps each capability the code uses to its least role', () => {
+  it('maps each declared need to its least role', () => {
     expect(stack.locals.capability_roles).toEqual(leastRoles);
   });
 
-  it('derives each function’s grants from its access in the generated pipeline, and from nothing else', () => {
+  it('derives each function’s grants from its declared needs in the generated pipeline, and from nothing else', () => {
     const access = squash(stack.locals.function_access);
     expect(access).toMatch(/^\$\{\{ for name, fn in local\.pipeline\.functions : name => \{/);
-    expect(access).toContain('fn.access.firestore ? [local.capability_roles.firestore] : []');
-    expect(access).toContain('fn.access.vertex_ai ? [local.capability_roles.vertex_ai] : []');
-    expect(access).toContain('publish_topics = [for suffix in fn.access.publishes : local.topic_ids[suffix]]');
-    expect(access).toContain('{ for key, grant in local.source_reads : key => grant if fn.access.reads_sources }');
+    expect(access).toContain('fn.needs.documents ? [local.capability_roles.documents] : []');
+    expect(access).toContain('fn.needs.vertex_ai ? [local.capability_roles.vertex_ai] : []');
+    expect(access).toContain('publish_topics = [for suffix in fn.needs.publishes : local.topic_ids[suffix]]');
+    expect(access).toContain('{ for key, grant in local.source_reads : key => grant if fn.needs.sources == "read" }');
     expect(squash(stack.locals.source_reads)).toBe(
       '${merge( { (google_storage_bucket.this["ingest"].name) = { bucket = google_storage_bucket.this["ingest"].name, role = local.capability_roles.reads_sources, condition = null } }, { for key, read in local.managed_partner_reads : key => { bucket = read.bucket, role = local.capability_roles.reads_sources, condition = read.condition } }, )}',
     );
     expect(access).toContain(
-      'fn.access.reads_derivatives ? { (google_storage_bucket.this["derivatives"].name) = { bucket = google_storage_bucket.this["derivatives"].name, role = local.capability_roles.reads_derivatives, condition = null } } : {}',
+      'fn.needs.derivatives == "read" ? { (google_storage_bucket.this["derivatives"].name) = { bucket = google_storage_bucket.this["derivatives"].name, role = local.capability_roles.reads_derivatives, condition = null } } : {}',
     );
     expect(access).toContain(
-      'fn.access.writes_derivatives ? { (google_storage_bucket.this["derivatives"].name) = { bucket = google_storage_bucket.this["derivatives"].name, role = local.capability_roles.writes_derivatives, condition = null } } : {}',
+      'contains(["write", "read-write"], fn.needs.derivatives) ? { (google_storage_bucket.this["derivatives"].name) = { bucket = google_storage_bucket.this["derivatives"].name, role = local.capability_roles.writes_derivatives, condition = null } } : {}',
     );
     expect(functionCall.access).toBe('${local.function_access[each.key]}');
   });
@@ -289,10 +292,16 @@ describe('every function has its own service account, holding only what its code
     ]);
   });
 
-  it.each(Object.entries(spec.functions))('%s: gets only the roles of what its code uses', (_name, definition) => {
-    const roles = Object.entries(definition.access).flatMap(([capability, used]) =>
-      used === true || (Array.isArray(used) && used.length > 0) ? [leastRoles[capability]!] : [],
-    );
+  it.each(Object.entries(spec.functions))('%s: gets only the roles of what it declares', (_name, definition) => {
+    const { needs } = definition;
+    const roles = [
+      ...(needs.documents ? [leastRoles.documents!] : []),
+      ...(needs.vertex_ai ? [leastRoles.vertex_ai!] : []),
+      ...(needs.publishes.length > 0 ? [leastRoles.publishes!] : []),
+      ...(needs.sources === 'read' ? [leastRoles.reads_sources!] : []),
+      ...(needs.derivatives === 'read' ? [leastRoles.reads_derivatives!] : []),
+      ...(needs.derivatives === 'write' || needs.derivatives === 'read-write' ? [leastRoles.writes_derivatives!] : []),
+    ];
     for (const role of roles) expect(role).not.toMatch(/^roles\/(owner|editor|viewer)$|admin/i);
     // Firestore is the only project-wide grant a function gets (Vertex AI too, for a step that calls it).
     const projectWide = roles.filter((role) => role === leastRoles.firestore || role === leastRoles.vertex_ai);
@@ -609,32 +618,43 @@ describe('partner buckets: MEDIAFLOW_PARTNER_BUCKETS and the read grants come fr
   });
 });
 
-describe('Firestore: indexes cover the queries the code runs; TTL on the idempotency records', () => {
-  const indexes = Object.entries(stack.locals.firestore_indexes as Record<string, { collection: string; fields: IndexField[] }>);
-  const queries = storeQueries();
-  const ttl = stack.locals.firestore_ttl as Record<string, string>;
+describe('Firestore: indexes cover the queries the code declares; TTL on the idempotency records', () => {
+  const indexes = Object.entries(firestore.indexes);
+  const queries = declaredQueries();
+  const ttl = firestore.ttl;
 
-  it('finds the code’s queries (status, incidents, fan-in, outbox, dead-letter failure lookup)', () => {
+  it('reads the indexes and TTL fields generated from shared/domain/collections.ts', () => {
+    expect(stack.locals.firestore).toBe('${jsondecode(file("${path.module}/generated/firestore.json"))}');
+    expect(squash(stack.locals.firestore_indexes)).toBe(
+      '${{ for name, index in local.firestore.indexes : name => { collection = index.collection, fields = index.fields } }}',
+    );
+    expect(stack.locals.firestore_ttl).toBe('${local.firestore.ttl}');
+  });
+
+  it('declares the code’s queries (status, incidents, fan-in, outbox, dead-letter failure lookup)', () => {
     expect(new Set(queries.map((query) => query.collection))).toEqual(new Set(['assets', 'deadLetters', 'rejections', 'results', 'outbox', 'failures']));
   });
 
-  it.each(
-    queries.map(
-      (query) => [`${query.at} ${query.method} ${query.collection} ${JSON.stringify({ where: query.equalities, orderBy: query.orderBy })}`, query] as const,
-    ),
-  )('%s is served by an automatic or a declared index', (_label, query) => {
-    const need = requiredIndex(query);
-    if (!need) return;
-    expect(indexes.filter(([, index]) => indexServes(index, need)).map(([name]) => name)).toHaveLength(1);
-  });
+  it.each(queries.map((query) => [`${query.name} ${JSON.stringify({ where: query.equal, orderBy: query.orderBy })}`, query] as const))(
+    '%s is served by an automatic or a declared index',
+    (_label, query) => {
+      const need = compositeIndexOf(query);
+      if (!need) return;
+      expect(indexes.filter(([, index]) => indexServes(index, need)).map(([name]) => name)).toHaveLength(1);
+    },
+  );
 
   it('declares no composite index that no query needs', () => {
-    const needed = queries.map(requiredIndex).filter((need) => need !== undefined);
+    const needed = queries.map(compositeIndexOf).filter((need) => need !== undefined);
     for (const [name, index] of indexes)
       expect(
         needed.some((need) => indexServes(index, need)),
         name,
       ).toBe(true);
+  });
+
+  it('keeps the index names of the deployments made before they were generated (a renamed key replaces the index)', () => {
+    expect(indexes.map(([name]) => name).sort()).toEqual(['assets_by_status', 'failures_by_payload', 'results_by_step']);
   });
 
   it('creates the declared indexes in the database the code uses, scoped to the collection', () => {
@@ -647,22 +667,20 @@ describe('Firestore: indexes cover the queries the code runs; TTL on the idempot
     expect(readFileSync(path.join(repoRoot, 'shared/runtime/gcp.ts'), 'utf8')).not.toContain('databaseId');
   });
 
-  it('puts TTL on collections the code writes, with the expiry field unindexed and unqueried', () => {
-    const writers = sourceFiles(['functions', 'shared']).filter((file) => !file.startsWith('shared/adapters/'));
-    for (const collection of Object.keys(ttl)) {
-      expect(
-        writers.some((file) => readSource(file).ast.text.includes(`\`${collection}/`)),
-        collection,
-      ).toBe(true);
-    }
+  it('puts TTL on the collections that declare a TTL field, with the expiry field unindexed and unqueried', () => {
+    const declared = Object.values(collections).flatMap((collection: CollectionInfo) => (collection.ttlField ? [[collection.name, collection.ttlField]] : []));
+    expect(Object.entries(ttl)).toEqual(declared);
+    expect(Object.keys(ttl).sort()).toEqual(['failures', 'rejections']);
     expect(resource(stack, 'google_firestore_field.ttl')).toMatchObject({ for_each: '${local.firestore_ttl}', ttl_config: [{}], index_config: [{}] });
     const ttlFields = new Set(Object.values(ttl));
-    expect(queries.filter((query) => [...query.equalities, query.orderBy?.field].some((field) => field && ttlFields.has(field)))).toEqual([]);
+    expect(queries.filter((query) => [...query.equal, query.orderBy?.field].some((field) => field && ttlFields.has(field)))).toEqual([]);
   });
 
   it.each(Object.entries(ttl))('%s: the code sets %s on what it writes, or nothing would ever expire', (collection, field) => {
-    const writer = sourceFiles(['functions', 'shared']).find((file) => readSource(file).ast.text.includes(`\`${collection}/`))!;
-    expect(readSource(writer).ast.text).toMatch(new RegExp(`${field}: new Date\\(`));
+    // The edge (shared/runtime/handler.ts) writes both records; the integration test declared-needs.test.ts checks it at run time too.
+    const writer = readFileSync(path.join(repoRoot, 'shared/runtime/handler.ts'), 'utf8');
+    expect(writer).toContain(`collections.${collection}.doc(`);
+    expect(writer).toMatch(new RegExp(`${field}: new Date\\(`));
   });
 });
 
@@ -811,9 +829,14 @@ function evaluateLocal(name: string, variables: Record<string, unknown>): Evalua
   }
 }
 
-describe('the tag step’s Vertex AI configuration reaches the deployed functions', () => {
-  it('passes the Vertex variables to every function beside the rest of the configuration', () => {
-    expect(functionCall.env).toBe('${merge(local.function_env, local.vertex_env)}');
+describe('the tag step’s Vertex AI configuration reaches the deployed functions that declare it', () => {
+  it('passes each function the common configuration plus the configuration groups it declares', () => {
+    expect(functionCall.env).toBe('${merge(local.function_env, local.function_config_env[each.key])}');
+    expect(squash(stack.locals.function_config_env)).toBe(
+      '${{ for name, fn in local.pipeline.functions : name => merge([for group in fn.needs.config : local.config_env[group]]...) }}',
+    );
+    expect(Object.keys(stack.locals.config_env as Attrs).sort()).toEqual(Object.keys(CONFIG_GROUPS).sort());
+    expect((stack.locals.config_env as Attrs).vertex).toBe('${local.vertex_env}');
     expect(squash(modules.get('terraform/environments/prod')!.variables.get('vertex')!.type)).toBe(squash(stack.variables.get('vertex')!.type));
   });
 
@@ -838,16 +861,60 @@ describe('the tag step’s Vertex AI configuration reaches the deployed function
     expect(loadConfig({ ...gcpEnv(''), ...expected }).vertex).toEqual(config);
   });
 
+  /** Each function's configuration-group environment, evaluated by OpenTofu from the module's own locals and the generated pipeline. */
+  function evaluateFunctionConfigEnv(variables: Record<string, unknown>): Evaluated {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'mediaflow-tofu-'));
+    try {
+      copyFileSync(path.join(terraformRoot, 'modules/mediaflow/variables.tf'), path.join(dir, 'variables.tf'));
+      const names = ['vertex_env', 'config_env', 'function_config_env'];
+      const locals = [`  pipeline = jsondecode(file(${JSON.stringify(pipelineJsonFile)}))`, ...names.map((name) => `  ${name} = ${toHcl(stack.locals[name])}`)];
+      writeFileSync(path.join(dir, 'env.tf'), `locals {\n${locals.join('\n')}\n}\noutput "function_config_env" {\n  value = local.function_config_env\n}\n`);
+      writeFileSync(
+        path.join(dir, 'terraform.tfvars.json'),
+        JSON.stringify({ project_id: 'acme-media-prod', region: 'europe-west1', firestore: { location_id: 'eur3' }, ...variables }),
+      );
+      const apply = spawnSync('tofu', [`-chdir=${dir}`, 'apply', '-auto-approve', '-input=false', '-no-color'], { encoding: 'utf8', env: tofuEnv });
+      if (apply.status !== 0) return { ok: false, error: `${apply.stderr}${apply.stdout}`.replace(/\s+/g, ' ') };
+      const output = spawnSync('tofu', [`-chdir=${dir}`, 'output', '-json', '-no-color'], { encoding: 'utf8', env: tofuEnv });
+      return { ok: true, values: (JSON.parse(output.stdout) as Record<string, { value: Record<string, unknown> }>).function_config_env!.value };
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  it('gives the tag function MEDIAFLOW_VERTEX_PROJECT, _LOCATION and _MODEL when vertex is set, and no other function any', () => {
+    const result = evaluateFunctionConfigEnv({ vertex: { location: 'europe-west4', model: 'gemini-2.5-pro' } });
+    if (!result.ok) throw new Error(result.error);
+    const vertex = { MEDIAFLOW_VERTEX_PROJECT: 'acme-media-prod', MEDIAFLOW_VERTEX_LOCATION: 'europe-west4', MEDIAFLOW_VERTEX_MODEL: 'gemini-2.5-pro' };
+    expect(Object.keys(result.values).sort()).toEqual(Object.keys(spec.functions).sort());
+    for (const [name, fn] of Object.entries(spec.functions)) {
+      // What the declaration says: the variables of each group the function declares, and nothing else.
+      const expected = fn.needs.config.includes('vertex') ? vertex : {};
+      expect(result.values[name], name).toEqual(expected);
+      expect(
+        Object.keys(result.values[name] as object).every((key) => fn.needs.config.some((group) => CONFIG_GROUPS[group].env.includes(key))),
+        name,
+      ).toBe(true);
+    }
+    expect(result.values.tag).toEqual(vertex);
+  });
+
+  it('gives no function any Vertex variable when vertex is not set', () => {
+    const result = evaluateFunctionConfigEnv({});
+    expect(result).toEqual({ ok: true, values: Object.fromEntries(Object.keys(spec.functions).map((name) => [name, {}])) });
+  });
+
   it('refuses a location that is not one', () => {
     const result = evaluateLocal('vertex_env', { vertex: { location: 'Europe West' } });
     expect(result.ok).toBe(false);
     expect(result.ok ? '' : result.error).toContain('vertex.location must be a Google Cloud location');
   });
 
-  it('lets the Vertex AI service agent read the derivatives bucket, and only when Vertex is on', () => {
+  it('lets the Vertex AI service agent read the derivatives bucket, and only when Vertex is on and a function declares Vertex AI', () => {
     const grant = resource(stack, 'google_storage_bucket_iam_member.vertex_agent_derivatives');
+    expect(squash(stack.locals.uses_vertex_ai)).toBe('${anytrue([for fn in local.pipeline.functions : fn.needs.vertex_ai])}');
     expect(grant).toMatchObject({
-      count: '${var.vertex == null ? 0 : 1}',
+      count: '${var.vertex != null && local.uses_vertex_ai ? 1 : 0}',
       bucket: '${google_storage_bucket.this["derivatives"].name}',
       role: 'roles/storage.objectViewer',
       member: 'serviceAccount:${local.service_agents.aiplatform}',

@@ -1,7 +1,8 @@
 /**
  * The deployment's picture of the pipeline checked against the code: terraform/modules/mediaflow/generated/ (what
- * Terraform reads) must be exactly what functions/pipeline.ts, the step registry, the function code and the event
- * catalog imply. A timeout, a step, a publish or a schema that changes without regenerating fails here.
+ * Terraform reads) must be exactly what functions/pipeline.ts, the step registry, each function's declared needs,
+ * the declared collections and queries and the event catalog imply. A timeout, a step, a declaration, a query or a
+ * schema that changes without regenerating fails here.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -18,17 +19,21 @@ import {
 } from '../../functions/pipeline.ts';
 import { productionSteps } from '../../functions/registry.ts';
 import { createStepRegistry } from '../../shared/domain/step.ts';
+import { CONFIG_GROUPS } from '../../shared/runtime/needs.ts';
 import { staleTerraformFiles } from '../../scripts/deploy/terraform-gen.ts';
 import {
-  functionAccess,
+  firestoreJsonFile,
   ingestProtoFile,
   ingestRequestedProto,
   ingestSchemaFile,
   pipelineJsonFile,
   REFERENCE_PREFIX,
   referenceConfig,
+  terraformFirestore,
+  terraformNeeds,
   terraformPipeline,
   topicSuffix,
+  type TerraformFirestore,
   type TerraformPipeline,
 } from '../../scripts/deploy/terraform-pipeline.ts';
 
@@ -51,11 +56,23 @@ describe('generated Terraform inputs', () => {
   it('would go stale if a step timeout changed without regenerating', async () => {
     const [first, ...rest] = [...productionSteps.values()];
     const slower = createStepRegistry([{ ...first!, timeoutMs: first!.timeoutMs + 60_000 }, ...rest]);
-    const regenerated = await terraformPipeline(slower);
+    const regenerated = terraformPipeline(slower);
     expect(regenerated).not.toEqual(committed);
     expect(regenerated.subscriptions[`${first!.name}--${topicSuffix(config.topics.workPrefix + first!.name)}`]!.ack_deadline_seconds).toBe(
       ackDeadlineSeconds(first!.timeoutMs + 60_000),
     );
+  });
+
+  it('would go stale if a step declared another need without regenerating', () => {
+    const [first, ...rest] = [...productionSteps.values()];
+    const greedier = createStepRegistry([{ ...first!, needs: { ...first!.needs, vertexAi: !first!.needs.vertexAi } }, ...rest]);
+    const regenerated = terraformPipeline(greedier);
+    expect(regenerated.functions[first!.name]!.needs.vertex_ai).toBe(!first!.needs.vertexAi);
+    expect(regenerated).not.toEqual(committed);
+  });
+
+  it('firestore.json is the declared indexes and TTL fields', () => {
+    expect(JSON.parse(readFileSync(firestoreJsonFile, 'utf8'))).toEqual(terraformFirestore() satisfies TerraformFirestore);
   });
 });
 
@@ -142,30 +159,42 @@ describe('pipeline.json: topics and subscriptions are the event catalog’s (eve
   });
 });
 
-describe('pipeline.json: each function’s access is what its code uses', async () => {
-  const analysed = await functionAccess(config, pipeline);
+describe('pipeline.json: each function’s needs are what it declares (shared/runtime/needs.ts)', () => {
+  const declared = new Map(pipeline.functions.map((fn) => [fn.definition.name, fn.definition.needs] as const));
+  const needsOf = (name: string) => committed.functions[name]!.needs;
 
-  it.each([...analysed].map(([name, found]) => [name, found] as const))('%s', (name, found) => {
-    // On mismatch, `found.evidence` lists the file:line of every use.
-    expect({ name, access: committed.functions[name]?.access }).toEqual({ name, access: found.access });
+  it('has a declaration for every function of the pipeline, and no other', () => {
+    expect(Object.keys(committed.functions).sort()).toEqual([...declared.keys()].sort());
+  });
+
+  it.each([...declared].map(([name, needs]) => [name, needs] as const))('%s', (name, needs) => {
+    expect({ name, needs: needsOf(name) }).toEqual({ name, needs: terraformNeeds(needs, config, pipeline) });
   });
 
   it('every function records failures and rejections in Firestore at its edge', () => {
-    for (const [name, found] of analysed) expect(found.access.firestore, name).toBe(true);
+    for (const name of declared.keys()) expect(needsOf(name).documents, name).toBe(true);
   });
 
   it('only the coordinator publishes work orders and asset events; everyone else only reports step results', () => {
     const workTopics = committed.topics.filter((topic) => `${REFERENCE_PREFIX}-${topic}`.startsWith(config.topics.workPrefix));
-    for (const [name, found] of analysed) {
+    for (const name of declared.keys()) {
       const expected = name === 'coordinator' ? [topicSuffix(config.topics.assetEvents), ...workTopics].sort() : [topicSuffix(config.topics.stepResults)];
-      expect(found.access.publishes, name).toEqual(expected);
+      expect(needsOf(name).publishes, name).toEqual(expected);
     }
   });
 
   it('only step workers write derivatives; coordinator and deadletter touch no bucket', () => {
-    for (const name of ['coordinator', 'deadletter', 'ingest']) expect(analysed.get(name)!.access.writes_derivatives, name).toBe(false);
-    for (const name of ['coordinator', 'deadletter']) expect(analysed.get(name)!.access.reads_sources, name).toBe(false);
-    expect(analysed.get('ingest')!.access.reads_sources).toBe(true);
+    for (const name of ['coordinator', 'deadletter', 'ingest']) expect(needsOf(name).derivatives, name).toBe('none');
+    for (const name of ['coordinator', 'deadletter']) expect(needsOf(name).sources, name).toBe('none');
+    expect(needsOf('ingest').sources).toBe('read');
+  });
+
+  it('only the tag step calls Vertex AI and reads the vertex configuration group', () => {
+    for (const name of declared.keys()) {
+      expect(needsOf(name).vertex_ai, name).toBe(name === 'tag');
+      expect(needsOf(name).config, name).toEqual(name === 'tag' ? ['vertex'] : []);
+    }
+    expect(Object.keys(CONFIG_GROUPS)).toEqual(['vertex']);
   });
 });
 

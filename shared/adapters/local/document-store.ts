@@ -2,13 +2,16 @@
  * The embedded DocumentStore: one SQLite file (node:sqlite) that behaves like Firestore wherever our code could notice,
  * so code tested locally also works on Firestore. Firestore's rules are enforced here (path shapes, no undefined,
  * no nested arrays, reads before writes in transactions, orderBy hiding documents without the field), while
- * Firestore-only guarantees we cannot observe locally (indexes, size limits) are not emulated.
+ * Firestore-only guarantees we cannot observe locally (size limits) are not emulated. Indexes are: a query Firestore
+ * runs only on a composite index (an equality filter plus an order on another field) is refused unless one of the
+ * indexes the deployment creates serves it, and those are the ones declared in shared/domain/collections.ts.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import type { SQLInputValue, StatementSync } from 'node:sqlite';
+import { compositeIndexOf, declaredIndexes, indexServes, needsIndexToRun, shapeOf, type CompositeIndex } from '../../domain/collections.ts';
 import type { DocumentStore, DocData, DocSnapshot, Query, Transaction } from '../../ports/document-store.ts';
 
 const BUSY_TIMEOUT_MS = 5_000;
@@ -126,6 +129,18 @@ function jsonPath(field: string): string {
   return '$' + segments.map((s) => `."${s}"`).join('');
 }
 
+/** Refuses, as Firestore does with FAILED_PRECONDITION, a query that needs a composite index none of `indexes` serves. */
+function assertIndexed(collectionPath: string, query: Query, indexes: readonly CompositeIndex[]): void {
+  const shape = shapeOf(collectionPath, query);
+  if (!needsIndexToRun(shape)) return;
+  const need = compositeIndexOf(shape)!;
+  if (indexes.some((index) => indexServes(index, need))) return;
+  const fields = need.fields.map((field) => `${field.field_path} ${field.order}`).join(', ');
+  throw new Error(
+    `The query requires an index (collection ${shape.collection}: ${fields}) that the deployment does not create: declare the query in shared/domain/collections.ts and regenerate (node scripts/deploy/terraform-gen.ts)`,
+  );
+}
+
 /** Builds the WHERE/ORDER BY/LIMIT shared by list and count. */
 function compileQuery(collection: string, query: Query): { sql: string; params: SQLInputValue[] } {
   const clauses = ['collection = ?'];
@@ -206,13 +221,18 @@ export class SqliteDocumentStore implements DocumentStore {
   #closed: Promise<void> | undefined;
   readonly #txScope = new AsyncLocalStorage<LocalTransaction>();
   readonly #statements = new Map<string, StatementSync>();
+  readonly #indexes: readonly CompositeIndex[];
 
-  private constructor(db: DatabaseSync) {
+  private constructor(db: DatabaseSync, indexes: readonly CompositeIndex[]) {
     this.#db = db;
+    this.#indexes = indexes;
   }
 
-  /** Opens (creating if needed) the store at filePath, or an in-memory store for ':memory:'. */
-  static open(filePath: string): SqliteDocumentStore {
+  /**
+   * Opens (creating if needed) the store at filePath, or an in-memory store for ':memory:'. `indexes` are the
+   * composite indexes queries may use: by default the ones Terraform creates from shared/domain/collections.ts.
+   */
+  static open(filePath: string, options: { readonly indexes?: readonly CompositeIndex[] } = {}): SqliteDocumentStore {
     if (filePath !== ':memory:') mkdirSync(dirname(filePath), { recursive: true });
     const db = new DatabaseSync(filePath, { timeout: BUSY_TIMEOUT_MS });
     // WAL lets another process (e.g. `mediaflow status`) read while this one writes.
@@ -224,7 +244,7 @@ export class SqliteDocumentStore implements DocumentStore {
       path TEXT PRIMARY KEY, collection TEXT NOT NULL, id TEXT NOT NULL, data TEXT NOT NULL,
       created_at TEXT NOT NULL, updated_at TEXT NOT NULL)`);
     db.exec('CREATE INDEX IF NOT EXISTS documents_by_collection ON documents (collection, id)');
-    return new SqliteDocumentStore(db);
+    return new SqliteDocumentStore(db, options.indexes ?? declaredIndexes().map((declared) => declared.index));
   }
 
   async get<T extends DocData>(path: string): Promise<T | undefined> {
@@ -255,6 +275,7 @@ export class SqliteDocumentStore implements DocumentStore {
 
   async list<T extends DocData>(collectionPath: string, query: Query = {}): Promise<DocSnapshot<T>[]> {
     parsePath(collectionPath, 'collection');
+    assertIndexed(collectionPath, query, this.#indexes);
     const { sql, params } = compileQuery(collectionPath, query);
     return this.#exclusive(() => {
       const rows = this.#prepare(`SELECT path, id, data ${sql}`).all(...params) as { path: string; id: string; data: string }[];
@@ -264,6 +285,7 @@ export class SqliteDocumentStore implements DocumentStore {
 
   async count(collectionPath: string, query: Query = {}): Promise<number> {
     parsePath(collectionPath, 'collection');
+    assertIndexed(collectionPath, query, this.#indexes);
     const { sql, params } = compileQuery(collectionPath, query);
     return this.#exclusive(() => {
       const row = this.#prepare(`SELECT count(*) AS n FROM (SELECT 1 ${sql})`).get(...params) as { n: number };

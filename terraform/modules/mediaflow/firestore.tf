@@ -1,5 +1,5 @@
-# Firestore: the (default) database the functions use, the composite indexes of the queries the code runs, and
-# TTL on the idempotency records. The consistency tests read the queries from the code and check these cover them.
+# Firestore: the (default) database the functions use, the composite indexes of the queries the code declares, and
+# TTL on the idempotency records, both generated from shared/domain/collections.ts.
 
 resource "google_firestore_database" "this" {
   count                             = var.firestore.manage_database ? 1 : 0
@@ -14,45 +14,18 @@ resource "google_firestore_database" "this" {
 }
 
 locals {
-  # Queries with an equality and an order need a composite index; single-field ones use the automatic indexes.
-  # Firestore appends __name__ in the direction of the last field, the id tie-break the adapter adds.
-  firestore_indexes = {
-    # mediaflow status --status X: assets where status == X order by updatedAt desc (cli/commands/status.ts).
-    assets_by_status = {
-      collection = "assets"
-      fields = [
-        { field_path = "status", order = "ASCENDING" },
-        { field_path = "updatedAt", order = "DESCENDING" },
-      ]
-    }
-    # Dead letters of bare partner payloads: failures where function == F and payloadSha256 == H, the edge's record
-    # of the last error, whose event id (the first Pub/Sub message id) the dead-letter copy does not carry
-    # (functions/deadletter/run.ts).
-    failures_by_payload = {
-      collection = "failures"
-      fields = [
-        { field_path = "function", order = "ASCENDING" },
-        { field_path = "payloadSha256", order = "ASCENDING" },
-      ]
-    }
-    # Fan-in: assets/*/results where step == X order by shard (functions/coordinator/fan-in.ts).
-    results_by_step = {
-      collection = "results"
-      fields = [
-        { field_path = "step", order = "ASCENDING" },
-        { field_path = "shard", order = "ASCENDING" },
-      ]
-    }
-  }
-
-  # Time-to-live on the idempotency records, on an `expireAt` timestamp the writer sets in the future. Firestore
-  # deletes a document once its expireAt has passed (usually within a day); documents without one are kept.
-  # failures: the edge's note of a transient fault (attempt count, last error), read until the message is acked or
-  # dead-lettered; rejections: one per refused message, deduplicating redeliveries.
-  firestore_ttl = {
-    failures   = "expireAt"
-    rejections = "expireAt"
-  }
+  # Generated from the queries and collections the code declares (shared/domain/collections.ts) by
+  # `node scripts/deploy/terraform-gen.ts`:
+  #   indexes: a composite index per declared query on more than one field (single-field ones use the automatic
+  #            indexes): the equality fields, then the ordered field in its direction; Firestore appends __name__ in
+  #            that direction, the id tie-break the adapters add. Each is keyed by the name its query declares.
+  #   ttl:     time-to-live on the idempotency records, on an `expireAt` timestamp the writer sets in the future.
+  #            Firestore deletes a document once it has passed (usually within a day); documents without one are kept.
+  #            failures: the edge's note of a transient fault (attempt count, last error), read until the message is
+  #            acked or dead-lettered; rejections: one per refused message, deduplicating redeliveries.
+  firestore         = jsondecode(file("${path.module}/generated/firestore.json"))
+  firestore_indexes = { for name, index in local.firestore.indexes : name => { collection = index.collection, fields = index.fields } }
+  firestore_ttl     = local.firestore.ttl
 }
 
 resource "google_firestore_index" "this" {

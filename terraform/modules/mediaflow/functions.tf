@@ -1,5 +1,6 @@
-# One module per function of the pipeline: its Cloud Run service, its own service account with only what its code
-# uses, and its push subscriptions with their ack deadlines, retry policy and dead-letter topic.
+# One module per function of the pipeline: its Cloud Run service with the common configuration plus the groups it
+# declares, its own service account with only what it declares it needs, and its push subscriptions with their ack
+# deadlines, retry policy and dead-letter topic.
 
 module "function" {
   source   = "../function"
@@ -11,7 +12,7 @@ module "function" {
   function                = each.key
   service_account_id      = "${var.prefix}-${each.key}"
   image                   = coalesce(var.image, "-")
-  env                     = merge(local.function_env, local.vertex_env)
+  env                     = merge(local.function_env, local.function_config_env[each.key])
   request_timeout_seconds = each.value.request_timeout_seconds
   ingress                 = var.ingress
   deletion_protection     = var.deletion_protection

@@ -32,7 +32,7 @@ output "functions" {
 output "partner_bucket_readers" {
   description = "What a partner grants on its bucket when this configuration does not (manage_iam = false): roles/storage.objectViewer to each of service_accounts, on each of grants (bucket, prefix, role, and the IAM condition that limits it to the prefix; null for the whole bucket)."
   value = {
-    service_accounts = [for name, fn in local.deployed_functions : module.function[name].service_account_email if fn.access.reads_sources]
+    service_accounts = [for name, fn in local.deployed_functions : module.function[name].service_account_email if fn.needs.sources == "read"]
     grants           = [for read in local.partner_reads : { bucket = read.bucket, prefix = read.prefix, role = local.capability_roles.reads_sources, condition = read.condition } if !read.manage_iam]
   }
 }

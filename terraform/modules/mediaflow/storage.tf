@@ -58,10 +58,11 @@ resource "google_pubsub_topic_iam_member" "storage_agent_uploads" {
   member  = "serviceAccount:${local.service_agents.storage}"
 }
 
-# Gemini reads the tag step's gs:// inputs (the smallest derivatives) as the Vertex AI service agent of the Vertex
-# project, not as the function's account: it needs to read the derivatives bucket, and only that one.
+# Gemini reads the gs:// inputs it is given (the tag step's smallest derivatives) as the Vertex AI service agent of
+# the Vertex project, not as the function's account: it needs to read the derivatives bucket, and only that one; only
+# when a function declares it calls Vertex AI and Vertex is configured.
 resource "google_storage_bucket_iam_member" "vertex_agent_derivatives" {
-  count  = var.vertex == null ? 0 : 1
+  count  = var.vertex != null && local.uses_vertex_ai ? 1 : 0
   bucket = google_storage_bucket.this["derivatives"].name
   role   = "roles/storage.objectViewer"
   member = "serviceAccount:${local.service_agents.aiplatform}"

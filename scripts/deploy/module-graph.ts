@@ -1,16 +1,16 @@
 /**
- * Reading the TypeScript sources the way the deployment needs to: which modules a function's code can reach
- * (value imports only, since type imports vanish at run time), and the calls in them. The Terraform generator
- * and the consistency tests use this to derive IAM grants and Firestore indexes from the code itself.
+ * Which repository files and packages code can reach at run time: value imports only, since type imports vanish.
+ * The image's consistency test (test/contract/terraform-build.test.ts) checks the Dockerfile copies and installs
+ * what functions/index.ts reaches. (What a function may do is declared, not read from here: shared/runtime/needs.ts.)
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import path from 'node:path';
 import ts from 'typescript';
 
 export const repoRoot = path.resolve(import.meta.dirname, '..', '..');
 
-export interface SourceFile {
+interface SourceFile {
   /** Repository-relative, forward slashes. */
   readonly file: string;
   readonly ast: ts.SourceFile;
@@ -18,7 +18,7 @@ export interface SourceFile {
 
 const cache = new Map<string, SourceFile>();
 
-export function readSource(relative: string): SourceFile {
+function readSource(relative: string): SourceFile {
   const file = relative.split(path.sep).join('/');
   let source = cache.get(file);
   if (!source) {
@@ -30,7 +30,7 @@ export function readSource(relative: string): SourceFile {
 }
 
 /** Where a node is, for error messages: `shared/runtime/handler.ts:42`. */
-export function where(source: SourceFile, node: ts.Node): string {
+function where(source: SourceFile, node: ts.Node): string {
   return `${source.file}:${source.ast.getLineAndCharacterOfPosition(node.getStart(source.ast)).line + 1}`;
 }
 
@@ -115,61 +115,8 @@ export function reachable(entries: readonly string[]): { files: string[]; packag
   return { files: [...seen].sort(), packages: [...packages].sort() };
 }
 
-/** `.ts` files under the given repository folders, tests and generated code excluded. */
-export function sourceFiles(folders: readonly string[]): string[] {
-  const files: string[] = [];
-  const walk = (relative: string): void => {
-    for (const entry of readdirSync(path.join(repoRoot, relative))) {
-      const child = path.posix.join(relative, entry);
-      if (statSync(path.join(repoRoot, child)).isDirectory()) {
-        if (entry !== 'node_modules' && entry !== 'generated') walk(child);
-      } else if (entry.endsWith('.ts') && !entry.endsWith('.test.ts') && !entry.endsWith('.d.ts')) {
-        files.push(child);
-      }
-    }
-  };
-  folders.forEach(walk);
-  return files.sort();
-}
-
-/** Strips the wrappers that do not change a value: parentheses, `as`, `satisfies`, `!`. */
-export function unwrap(node: ts.Expression): ts.Expression {
-  let current = node;
-  while (
-    ts.isParenthesizedExpression(current) ||
-    ts.isAsExpression(current) ||
-    ts.isSatisfiesExpression(current) ||
-    ts.isNonNullExpression(current) ||
-    ts.isTypeAssertionExpression(current)
-  ) {
-    current = current.expression;
-  }
-  return current;
-}
-
-/** Calls in a file whose callee matches: `receiver.method(...)` or `fn(...)`. */
-export function findCalls(
-  source: SourceFile,
-  match: (call: ts.CallExpression, callee: { receiver: string | undefined; name: string }) => boolean,
-): ts.CallExpression[] {
-  const calls: ts.CallExpression[] = [];
-  const visit = (node: ts.Node): void => {
-    if (ts.isCallExpression(node)) {
-      const callee = unwrap(node.expression);
-      if (ts.isPropertyAccessExpression(callee)) {
-        if (match(node, { receiver: callee.expression.getText(source.ast), name: callee.name.text })) calls.push(node);
-      } else if (ts.isIdentifier(callee)) {
-        if (match(node, { receiver: undefined, name: callee.text })) calls.push(node);
-      }
-    }
-    ts.forEachChild(node, visit);
-  };
-  visit(source.ast);
-  return calls;
-}
-
 /** The initializer of a `const` declared in the same file and visible from `from` (closest enclosing scope first). */
-export function resolveConst(source: SourceFile, name: string, from: ts.Node): ts.Expression | undefined {
+function resolveConst(source: SourceFile, name: string, from: ts.Node): ts.Expression | undefined {
   for (let scope: ts.Node | undefined = from.parent; scope; scope = scope.parent) {
     let found: ts.Expression | undefined;
     const visit = (node: ts.Node): void => {
@@ -184,17 +131,6 @@ export function resolveConst(source: SourceFile, name: string, from: ts.Node): t
     };
     ts.forEachChild(scope, visit);
     if (found) return found;
-  }
-  return undefined;
-}
-
-/** The single returned expression of a function declared at the top level of the same file. */
-export function resolveFunctionResult(source: SourceFile, name: string): ts.Expression | undefined {
-  for (const statement of source.ast.statements) {
-    if (ts.isFunctionDeclaration(statement) && statement.name?.text === name && statement.body) {
-      const returns = statement.body.statements.filter(ts.isReturnStatement);
-      if (returns.length === 1 && returns[0]!.expression) return returns[0]!.expression;
-    }
   }
   return undefined;
 }
