@@ -115,6 +115,38 @@ function inlineLocalRefs(node: unknown): unknown {
   return typeof $ref === 'string' ? { $ref, ...inlinedRest } : inlinedRest;
 }
 
+/** A step schema as the document inlines it, with its refs based on the schema again rather than on the component. */
+function asStepSchema(node: unknown, pointer: string): unknown {
+  if (Array.isArray(node)) return node.map((item) => asStepSchema(item, pointer));
+  if (!node || typeof node !== 'object') return node;
+  return Object.fromEntries(
+    Object.entries(node).map(([key, value]) => [
+      key,
+      key === '$ref' && typeof value === 'string' && value.startsWith(pointer) ? `#${value.slice(pointer.length)}` : asStepSchema(value, pointer),
+    ]),
+  );
+}
+
+/** A step schema without the keywords that make it a resource of its own, which the document does not inline. */
+function withoutResourceKeywords(schema: object): Json {
+  const rest: Json = { ...(schema as Json) };
+  delete rest.$id;
+  delete rest.$schema;
+  return rest;
+}
+
+/** The outputs schema step.completed documents for one step: the `then` of the branch whose `if` names the step. */
+function documentedOutputsOf(step: string): Ref | undefined {
+  const completed = cloudEventMessages.find((entry) => entry.ceType === EventType.stepCompleted);
+  for (const ref of collectRefs(completed?.message.payload).filter((candidate) => candidate.startsWith('#'))) {
+    const branches = (resolveLocal(ref) as { allOf?: { if?: { properties?: { step?: { const?: unknown } } }; then?: { properties?: { outputs?: Ref } } }[] })
+      .allOf;
+    const branch = branches?.find((candidate) => candidate.if?.properties?.step?.const === step);
+    if (branch) return branch.then?.properties?.outputs;
+  }
+  return undefined;
+}
+
 /** ajv-formats ships CommonJS; under ESM its callable is the default export's default. */
 const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (ajv: Ajv2020) => Ajv2020;
 // Not strict: AsyncAPI schemas may carry keywords (examples, descriptions on refs) that strict mode refuses.
@@ -243,9 +275,32 @@ describe('asyncapi.yaml: every event type and schema is documented', () => {
 
   it.each(cloudEventMessages.map((entry) => [entry.ceType!, entry] as const))('%s: the payload references the schema files of its type', (type, entry) => {
     const step = stepOfWorkOrderType(type);
-    const expected = step ? ['./schemas/com.mediaflow.work.requested.v1.json', `./schemas/work/${step}.params.v1.json`] : [`./schemas/${type}.json`];
+    const expected = step ? ['./schemas/com.mediaflow.work.requested.v1.json'] : [`./schemas/${type}.json`];
     expect(entry.message.payload?.schemaFormat).toBe('application/schema+json;version=draft-2020-12');
-    expect(collectRefs(entry.message.payload).sort()).toEqual(expected.sort());
+    expect(
+      collectRefs(entry.message.payload)
+        .filter((ref) => !ref.startsWith('#'))
+        .sort(),
+    ).toEqual(expected.sort());
+  });
+
+  // A step's own schemas live with its code; the document inlines them under components.schemas (scripts/gen-asyncapi.ts).
+  it.each([...productionSteps.values()].map((step) => [step.name, step] as const))("%s: the work order's params are the step's params schema", (name, step) => {
+    const entry = cloudEventMessages.find((candidate) => candidate.ceType === workOrderType(name));
+    const schema = entry?.message.payload?.schema as { properties?: { params?: Ref } } | undefined;
+    const params = schema?.properties?.params?.$ref ?? '';
+    expect(params).toMatch(/^#\/components\/schemas\/[A-Za-z]+$/);
+    expect(asStepSchema(resolveLocal(params), params)).toEqual(withoutResourceKeywords(step.paramsSchema));
+  });
+
+  it.each([...productionSteps.values()].map((step) => [step.name, step] as const))("%s: step.completed carries the step's outputs schema", (name, step) => {
+    const outputs = documentedOutputsOf(name)?.$ref ?? '';
+    expect(outputs).toMatch(/^#\/components\/schemas\/[A-Za-z]+$/);
+    expect(asStepSchema(resolveLocal(outputs), outputs)).toEqual(withoutResourceKeywords(step.outputsSchema));
+  });
+
+  it('keeps the generic outputs of step.completed for the probe, which ingest runs', () => {
+    expect(documentedOutputsOf(PROBE_STEP)).toBeUndefined();
   });
 
   it.each([
