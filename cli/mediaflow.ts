@@ -5,7 +5,10 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, errorMessage } from '../shared/errors.ts';
 import { deadLettersCommand, rejectionsCommand } from './commands/incidents.ts';
+import { costCommand } from './commands/cost.ts';
 import { processCommand } from './commands/process.ts';
+import { reconcileCommand } from './commands/reconcile.ts';
+import { replayCommand } from './commands/replay.ts';
 import { statusCommand } from './commands/status.ts';
 import { DEFAULT_OUT_DIR, UsageError } from './options.ts';
 import { printableLines } from './terminal-text.ts';
@@ -21,7 +24,24 @@ commands:
       --status STATUS          only assets in this status (READY, FAILED, ...)
       --json
   dead-letters                 messages that ran out of delivery attempts
+  dead-letters replay          publish dead messages again and re-open the assets they failed; on the embedded
+                               runtime, runs them to the end before returning
+      --id ID                  one record (its id from \`dead-letters --json\`, or <subscription>:<event id>)
+      --function F             the records of one function (checksum, ingest, coordinator, ...)
+      --since T                records dead-lettered since T (ISO 8601, or a span: 24h, 7d); combines with --function
+      --dry-run                say what would be replayed, change nothing
+      --force                  replay records already replayed (an asset already READY ignores it)
   rejections                   events that failed validation and were dropped on purpose
+  reconcile                    ingest the objects of the ingest bucket that have no asset (lost notifications,
+                               uploads from before the deployment); on the embedded runtime, runs them to the end
+      --prefix P               only object names starting with P
+      --since T                only objects updated since T (ISO 8601, or a span: 24h, 7d)
+      --rate N                 notifications per second (default 10)
+      --dry-run                list what would be ingested, send nothing
+  cost                         what processing cost (CPU, GiB-seconds, bytes, tokens, an estimate in dollars)
+      --since T                assets updated since T (ISO 8601, or a span: 24h, 7d)
+      --group-by G             one row per kind, partner or profile
+      --json                   one JSON object per row
 
 common options:
   --out DIR                    where the buckets and the state live (default ./${DEFAULT_OUT_DIR}, or MEDIAFLOW_DATA_DIR)
@@ -39,6 +59,14 @@ async function main(argv: string[]): Promise<number> {
       verbose: { type: 'boolean', default: false },
       status: { type: 'string' },
       limit: { type: 'string', default: '50' },
+      id: { type: 'string' },
+      function: { type: 'string' },
+      since: { type: 'string' },
+      'dry-run': { type: 'boolean', default: false },
+      force: { type: 'boolean', default: false },
+      'group-by': { type: 'string' },
+      prefix: { type: 'string' },
+      rate: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -56,9 +84,33 @@ async function main(argv: string[]): Promise<number> {
     case 'status':
       return statusCommand({ id: rest[0], out, json: values.json, status: values.status, limit });
     case 'dead-letters':
+      if (rest[0] === 'replay')
+        return replayCommand({
+          out,
+          json: values.json,
+          verbose: values.verbose,
+          id: values.id,
+          function: values.function,
+          since: values.since,
+          dryRun: values['dry-run'],
+          force: values.force,
+        });
+      if (rest.length > 0) throw new UsageError(`unknown dead-letters subcommand '${rest[0]}'\n\n${usage}`);
       return deadLettersCommand({ out, json: values.json, limit });
     case 'rejections':
       return rejectionsCommand({ out, json: values.json, limit });
+    case 'reconcile':
+      return reconcileCommand({
+        out,
+        json: values.json,
+        verbose: values.verbose,
+        prefix: values.prefix,
+        since: values.since,
+        rate: values.rate,
+        dryRun: values['dry-run'],
+      });
+    case 'cost':
+      return costCommand({ out, json: values.json, since: values.since, groupBy: values['group-by'] });
     default:
       throw new UsageError(`unknown command '${command}'\n\n${usage}`);
   }

@@ -17,3 +17,17 @@ export class UsageError extends Error {
     this.name = 'UsageError';
   }
 }
+
+/** `--since`: an ISO 8601 date or time, or a span back from now (`90m`, `24h`, `7d`). */
+export function parseSince(value: string | undefined, now: Date): Date | undefined {
+  if (value === undefined) return undefined;
+  const span = /^(\d+)([mhd])$/.exec(value.trim());
+  if (span) {
+    const unitMs = { m: 60_000, h: 3_600_000, d: 86_400_000 }[span[2] as 'm' | 'h' | 'd'];
+    return new Date(now.getTime() - Number(span[1]) * unitMs);
+  }
+  const date = new Date(value);
+  if (Number.isNaN(date.getTime()))
+    throw new UsageError(`--since must be a date or time (ISO 8601, e.g. 2026-12-06T15:00:00Z) or a span (24h, 7d), got '${value}'`);
+  return date;
+}

@@ -3,6 +3,7 @@
  * the JSON a script reads and the table a person reads never disagree.
  */
 import { collectOutputs, type AssetDoc } from '../shared/domain/asset.ts';
+import type { AssetCost, CostFigures } from '../shared/domain/cost.ts';
 import { displayWidth, ELLIPSIS, padToWidth, printable, truncateEnd, truncateMiddle } from './terminal-text.ts';
 
 export interface AssetView {
@@ -16,6 +17,8 @@ export interface AssetView {
   readonly createdAt: Date;
   readonly updatedAt: Date;
   readonly completedAt: Date | null;
+  /** What processing cost so far (shared/domain/cost.ts); null before any step reported usage. */
+  readonly cost: AssetCost | null;
 }
 
 export function assetView(asset: AssetDoc): AssetView {
@@ -34,7 +37,46 @@ export function assetView(asset: AssetDoc): AssetView {
     createdAt: asset.createdAt,
     updatedAt: asset.updatedAt,
     completedAt: asset.completedAt,
+    cost: asset.cost ?? null,
   };
+}
+
+/** Dollars to the precision a per-asset estimate has: `$0.0123`, `$1.23`, `<$0.0001`. */
+export function formatUsd(usd: number): string {
+  if (usd === 0) return '$0';
+  if (usd < 0.0001) return '<$0.0001';
+  return usd < 1 ? `$${Number(usd.toPrecision(3))}` : `$${usd.toFixed(2)}`;
+}
+
+/** Bytes in the largest unit that keeps a number above 1: `482 KB`, `1.2 GB` (decimal units, like GCS's console). */
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit += 1;
+  }
+  return unit === 0 ? `${bytes} B` : `${value < 10 ? value.toFixed(1) : Math.round(value)} ${units[unit]}`;
+}
+
+/** Seconds with the precision they deserve: `0.042 s`, `3.1 s`, `412 s`. */
+export function formatSeconds(seconds: number): string {
+  if (seconds < 1) return `${seconds.toFixed(3)} s`;
+  return seconds < 100 ? `${seconds.toFixed(1)} s` : `${Math.round(seconds)} s`;
+}
+
+/** One line of cost figures: `4.2 s CPU, 19.6 GiB-s, 3.1 MB read, 1.2 MB written, 1234 tokens, ~$0.0021`. */
+export function formatCost(figures: CostFigures): string {
+  const tokens = figures.inputTokens + figures.outputTokens;
+  return [
+    `${formatSeconds(figures.cpuSeconds)} CPU`,
+    `${figures.gbSeconds.toFixed(1)} GiB-s`,
+    `${formatBytes(figures.bytesRead)} read`,
+    `${formatBytes(figures.bytesWritten)} written`,
+    ...(tokens > 0 ? [`${tokens} tokens (${figures.inputTokens} in, ${figures.outputTokens} out)`] : []),
+    `~${formatUsd(figures.usd)}`,
+  ].join(', ');
 }
 
 /** The step a person wants to see while an asset is in flight: the first that is not done. */

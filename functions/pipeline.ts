@@ -8,24 +8,19 @@ import type { StepRegistry } from '../shared/domain/step.ts';
 import type { SubscriptionSpec } from '../shared/ports/bus.ts';
 import type { FunctionDefinition } from '../shared/runtime/handler.ts';
 import { workerFunction } from '../shared/runtime/worker.ts';
+import { ackDeadlineSeconds } from '../shared/runtime/ack-deadline.ts';
 import { coordinatorFunction } from './coordinator/run.ts';
 import { deadletterFunction } from './deadletter/run.ts';
 import { ingestFunction } from './ingest/run.ts';
+import { WATCHDOG_TIMEOUT_MS, watchdogFunction } from './watchdog/run.ts';
+
+export { ACK_DEADLINE_MARGIN_SECONDS, ackDeadlineSeconds, MAX_ACK_DEADLINE_SECONDS } from '../shared/runtime/ack-deadline.ts';
 
 /** Download and ffprobe of a large upload. */
 export const INGEST_TIMEOUT_MS = 120_000;
 /** A few small reads and one transaction. */
 export const COORDINATOR_TIMEOUT_MS = 60_000;
 export const DEADLETTER_TIMEOUT_MS = 60_000;
-/** Pub/Sub's ceiling for an ack deadline (and so for a push request). */
-export const MAX_ACK_DEADLINE_SECONDS = 600;
-/** Headroom between a handler's own timeout and the deadline, so a timed-out handler still answers before redelivery. */
-export const ACK_DEADLINE_MARGIN_SECONDS = 15;
-
-export function ackDeadlineSeconds(timeoutMs: number): number {
-  return Math.min(MAX_ACK_DEADLINE_SECONDS, Math.ceil(timeoutMs / 1000) + ACK_DEADLINE_MARGIN_SECONDS);
-}
-
 export interface PipelineFunction {
   readonly definition: FunctionDefinition;
   readonly timeoutMs: number;
@@ -48,6 +43,7 @@ export function buildPipeline(config: Config, steps: StepRegistry, options: { ma
     { definition: ingestFunction, timeoutMs: INGEST_TIMEOUT_MS, topics: [config.topics.uploads, config.topics.ingestRequests] },
     { definition: coordinatorFunction, timeoutMs: COORDINATOR_TIMEOUT_MS, topics: [config.topics.stepResults] },
     { definition: deadletterFunction, timeoutMs: DEADLETTER_TIMEOUT_MS, topics: [config.topics.deadLetters] },
+    { definition: watchdogFunction, timeoutMs: WATCHDOG_TIMEOUT_MS, topics: [config.topics.watchdogTicks] },
     ...[...steps.values()].map((step) => ({ definition: workerFunction(step), timeoutMs: step.timeoutMs, topics: [workTopic(config, step.name)] })),
   ];
   const subscriptions = functions.flatMap((fn) =>

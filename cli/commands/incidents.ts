@@ -36,7 +36,8 @@ export async function deadLettersCommand(options: ListOptions): Promise<number> 
       data.sourceSubscription,
       data.subject ?? data.eventId,
       String(data.deliveryCount),
-      data.status,
+      // Records written before replay existed have no count.
+      data.replayCount ? `${data.status} ×${data.replayCount}` : data.status,
       tableMessage(data.lastError ?? ''),
     ]);
     process.stdout.write(

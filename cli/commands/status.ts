@@ -1,18 +1,20 @@
 /**
  * `mediaflow status [id]`: what ops would read in the Firestore console, from the terminal. Without an id it
- * lists assets, newest first; with one it shows the steps, the error and the history.
+ * lists assets, newest first, and what the listed ones cost; with one it shows the steps, their CPU and cost, the error and the
+ * history.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { createFirestoreDocumentStore } from '../../shared/adapters/gcp/document-store.ts';
 import { SqliteDocumentStore } from '../../shared/adapters/local/document-store.ts';
 import type { AssetDoc } from '../../shared/domain/asset.ts';
+import type { CostFigures } from '../../shared/domain/cost.ts';
 import { collections } from '../../shared/domain/collections.ts';
 import type { DocumentStore, DocData } from '../../shared/ports/document-store.ts';
 import { STATE_FILE } from '../../shared/runtime/embedded.ts';
 import { cliConfig, UsageError } from '../options.ts';
 import { printable, terminalWidth, wrap } from '../terminal-text.ts';
-import { assetView, currentStep, elapsed, formatDuration, table, tableMessage } from '../view.ts';
+import { assetView, currentStep, elapsed, formatCost, formatDuration, formatSeconds, formatUsd, table, tableMessage } from '../view.ts';
 
 /** Labels ('asset', 'status', ...) take this many columns in the detail view; their values wrap beside them. */
 const DETAIL_LABEL_WIDTH = 9;
@@ -64,7 +66,7 @@ export async function statusCommand(options: StatusOptions): Promise<number> {
       asset.error ? tableMessage(`${asset.error.code}: ${asset.error.message}`) : '',
     ]);
     process.stdout.write(`${table(['asset', 'kind', 'status', 'step', 'time', 'error'], rows, { width: terminalWidth(), nameColumn: 0 })}\n`);
-    process.stdout.write(`\n${await summary(store)}\n`);
+    process.stdout.write(`\n${await summary(store)}\n${costLine(assets)}`);
     return 0;
   });
 }
@@ -95,14 +97,17 @@ async function showAsset(store: DocumentStore, id: string, json: boolean): Promi
     ...field('kind', `${asset.kind ?? '-'}   profile ${asset.profile}`),
     ...field('source', `${asset.source.uri}#${asset.source.generation} via ${asset.source.via}`),
     ...field('created', `${asset.createdAt.toISOString()}   completed ${asset.completedAt?.toISOString() ?? '-'}`),
+    ...field('cost', asset.cost ? `${formatCost(asset.cost.total)} (estimate at the list prices of ${asset.cost.pricesAsOf})` : '-'),
     '',
     table(
-      ['step', 'status', 'attempts', 'time', 'outputs / error'],
+      ['step', 'status', 'attempts', 'time', 'cpu', 'cost', 'outputs / error'],
       Object.entries(asset.steps).map(([name, step]) => [
         name,
         step.status,
         String(step.attempts),
         step.durationMs === null ? '-' : formatDuration(step.durationMs),
+        stepCost(asset, name, (figures) => formatSeconds(figures.cpuSeconds)),
+        stepCost(asset, name, (figures) => formatUsd(figures.usd)),
         step.error ? tableMessage(`${step.error.code}: ${step.error.message}`) : compact(step.outputs),
       ]),
       { width },
@@ -116,6 +121,21 @@ async function showAsset(store: DocumentStore, id: string, json: boolean): Promi
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
   return 0;
+}
+
+/** What the listed assets cost, in one line (per asset: `status <id>`; over time and by group: `mediaflow cost`). */
+function costLine(assets: readonly AssetDoc[]): string {
+  const costed = assets.filter((asset) => asset.cost);
+  if (costed.length === 0) return '';
+  const total = costed.reduce((sum, asset) => sum + asset.cost!.total.usd, 0);
+  const cpu = costed.reduce((sum, asset) => sum + asset.cost!.total.cpuSeconds, 0);
+  return `listed: ${formatSeconds(cpu)} CPU, ~${formatUsd(total)} for ${costed.length} asset${costed.length === 1 ? '' : 's'} with recorded usage (mediaflow cost sums by kind, partner or profile)\n`;
+}
+
+/** A step's cost figure for its row, or '-' when it reported no usage. */
+function stepCost(asset: AssetDoc, step: string, format: (figures: CostFigures) => string): string {
+  const figures = asset.cost?.steps[step];
+  return figures ? format(figures) : '-';
 }
 
 /** Outputs on one line, long values shortened; the full record is in --json. */

@@ -126,6 +126,56 @@ export interface StepCompleted {
     recipeVersion: string;
     tools: StringMap;
   };
+  /**
+   * What this run used, measured by the worker runner (shared/runtime/worker.ts): CPU of the process and of the tools it ran, wall time, the bytes it read and wrote through the blob store, and the model's tokens. Optional: absent from results of older workers and from results the coordinator or the dead-letter handler decides itself.
+   */
+  usage?: {
+    /**
+     * User + system CPU of this run: its share of the worker process's CPU plus the CPU of the child processes it ran (ffmpeg, ffprobe, heif tools).
+     */
+    cpuSeconds: number;
+    /**
+     * Elapsed time of the run, on the runner's monotonic clock.
+     */
+    wallSeconds: number;
+    /**
+     * Bytes read from buckets through the blob store (reads, downloads, streamed ranges).
+     */
+    bytesRead: number;
+    /**
+     * Bytes written to buckets through the blob store (writes and uploads).
+     */
+    bytesWritten: number;
+    /**
+     * Object reads and metadata lookups (GCS class B operations).
+     */
+    blobReads?: number;
+    /**
+     * Object writes, uploads and listings (GCS class A operations).
+     */
+    blobWrites?: number;
+    /**
+     * Model tokens, for a step that called a model (tag), as the model reported them.
+     */
+    tokens?: {
+      /**
+       * Prompt tokens, audio included.
+       */
+      input: number;
+      /**
+       * Answer tokens, thinking included (billed as output).
+       */
+      output: number;
+      /**
+       * The audio part of the prompt tokens (priced apart).
+       */
+      audioInput?: number;
+      /**
+       * The model that answered, for its prices.
+       */
+      model?: string;
+    };
+  };
 }
 
 /**
@@ -146,6 +196,56 @@ export interface StepFailed {
    * True when the retries ran out rather than the step declaring the fault permanent.
    */
   deadLettered: boolean;
+  /**
+   * What this run used, measured by the worker runner (shared/runtime/worker.ts): CPU of the process and of the tools it ran, wall time, the bytes it read and wrote through the blob store, and the model's tokens. Optional: absent from results of older workers and from results the coordinator or the dead-letter handler decides itself.
+   */
+  usage?: {
+    /**
+     * User + system CPU of this run: its share of the worker process's CPU plus the CPU of the child processes it ran (ffmpeg, ffprobe, heif tools).
+     */
+    cpuSeconds: number;
+    /**
+     * Elapsed time of the run, on the runner's monotonic clock.
+     */
+    wallSeconds: number;
+    /**
+     * Bytes read from buckets through the blob store (reads, downloads, streamed ranges).
+     */
+    bytesRead: number;
+    /**
+     * Bytes written to buckets through the blob store (writes and uploads).
+     */
+    bytesWritten: number;
+    /**
+     * Object reads and metadata lookups (GCS class B operations).
+     */
+    blobReads?: number;
+    /**
+     * Object writes, uploads and listings (GCS class A operations).
+     */
+    blobWrites?: number;
+    /**
+     * Model tokens, for a step that called a model (tag), as the model reported them.
+     */
+    tokens?: {
+      /**
+       * Prompt tokens, audio included.
+       */
+      input: number;
+      /**
+       * Answer tokens, thinking included (billed as output).
+       */
+      output: number;
+      /**
+       * The audio part of the prompt tokens (priced apart).
+       */
+      audioInput?: number;
+      /**
+       * The model that answered, for its prices.
+       */
+      model?: string;
+    };
+  };
 }
 
 /**

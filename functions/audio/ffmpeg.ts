@@ -14,6 +14,7 @@ import { classifyExit } from '../../shared/media/ffmpeg/classify.ts';
 import type { ToolExit } from '../../shared/media/ffmpeg/exit.ts';
 // ebur128's summary is ~600 bytes: the shared tail keeps it even after a burst of warnings.
 import { STDERR_TAIL_CHARS } from '../../shared/media/ffmpeg/run.ts';
+import { meterChild } from '../../shared/media/ffmpeg/usage.ts';
 
 /** Closing lines of stderr quoted in an error message: how the run ended, short enough for the asset document. */
 const REASON_LINES = 2;
@@ -53,6 +54,9 @@ export function startFfmpeg(ffmpeg: string, args: readonly string[], options: Ff
     killSignal: 'SIGKILL',
     windowsHide: true,
   });
+  // The graph's processes are spawned here rather than through the one runner (they stream through pipes), so
+  // their CPU is charged to the step's run here too.
+  meterChild(child);
   let stderr = '';
   child.stderr?.setEncoding('utf8');
   child.stderr?.on('data', (chunk: string) => {

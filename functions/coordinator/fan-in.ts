@@ -6,10 +6,22 @@
 import type { StepCompleted } from '../../events/catalog.ts';
 import { collections } from '../../shared/domain/collections.ts';
 import { outcomeOf, type StepOutcome } from '../../shared/domain/coordination.ts';
+import { sumFigures, type CostFigures } from '../../shared/domain/cost.ts';
 import type { DocData } from '../../shared/ports/document-store.ts';
 import type { Deps } from '../../shared/runtime/deps.ts';
 
-type ShardResult = { step: string; shard: number; attempt: number; startedAt: Date; finishedAt: Date; outputs: DocData; provenance: DocData; recordedAt: Date };
+type ShardResult = {
+  step: string;
+  shard: number;
+  attempt: number;
+  startedAt: Date;
+  finishedAt: Date;
+  outputs: DocData;
+  provenance: DocData;
+  recordedAt: Date;
+  /** The shard's usage, priced; summed once into the step's outcome when the last shard lands. */
+  cost?: CostFigures;
+};
 
 const { results } = collections;
 
@@ -27,6 +39,7 @@ export async function recordShard(result: StepCompleted, deps: Deps): Promise<Sh
     outputs: outcome.outputs,
     provenance: outcome.provenance,
     recordedAt: deps.clock.now(),
+    ...(outcome.cost ? { cost: outcome.cost } : {}),
   } satisfies ShardResult);
   const done = await deps.store.count(results.path(result.assetId), results.queries.ofStep.query({ step: result.step }));
   if (done < result.shard.count) return { complete: false, created, done };
@@ -44,5 +57,12 @@ async function combineShards(result: StepCompleted, deps: Deps): Promise<StepOut
     finishedAt: new Date(Math.max(...shards.map((shard) => shard.data.finishedAt.getTime()))),
     outputs: definition?.combine ? definition.combine(outputs) : { shards: outputs },
     provenance: shards[0]!.data.provenance,
+    // One document per shard (created if absent), so each shard's usage is counted once however often it was delivered.
+    ...costOf(shards),
   };
+}
+
+function costOf(shards: readonly { data: ShardResult }[]): { cost?: CostFigures } {
+  const cost = sumFigures(shards.map((shard) => shard.data.cost));
+  return cost ? { cost } : {};
 }

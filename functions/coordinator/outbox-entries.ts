@@ -6,7 +6,15 @@ import { collections } from '../../shared/domain/collections.ts';
 import type { Emission } from '../../shared/domain/coordination.ts';
 import type { Transaction } from '../../shared/ports/document-store.ts';
 
-export type OutboxEntry = { emissionId: string; kind: Emission['kind']; step: string | null; payload: string; createdAt: Date; claimedUntil: Date | null };
+export type OutboxEntry = {
+  emissionId: string;
+  assetId: string;
+  kind: Emission['kind'];
+  step: string | null;
+  payload: string;
+  createdAt: Date;
+  claimedUntil: Date | null;
+};
 
 function emissionId(assetId: string, emission: Emission): string {
   switch (emission.kind) {
@@ -24,12 +32,13 @@ export function stageEmissions(tx: Transaction, assetId: string, emissions: read
     const id = emissionId(assetId, emission);
     const entry: OutboxEntry = {
       emissionId: id,
+      assetId,
       kind: emission.kind,
       step: emission.kind === 'queue-step' ? emission.step : null,
       payload: emission.kind === 'queue-step' ? '{}' : JSON.stringify(emission.event),
       createdAt: now,
       claimedUntil: null,
     };
-    tx.set(collections.outbox.doc(assetId, id), entry);
+    tx.set(collections.outbox.doc(id), entry);
   }
 }

@@ -35,7 +35,7 @@ const source = sourceOf('coordinator');
  */
 export async function flushOutbox(assetId: string, deps: Deps): Promise<StepFailed[]> {
   const { outbox, assets } = collections;
-  const entries = await deps.store.list<OutboxEntry>(outbox.path(assetId), outbox.queries.oldestFirst.query());
+  const entries = await deps.store.list<OutboxEntry>(outbox.path(), outbox.queries.ofAssetOldestFirst.query({ assetId }));
   if (entries.length === 0) return [];
   const asset = await deps.store.get<AssetDoc>(assets.doc(assetId));
   if (!asset) throw new Error(`asset ${assetId} vanished while its outbox held ${entries.length} entries`);

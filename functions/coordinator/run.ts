@@ -45,10 +45,7 @@ export const coordinatorFunction = eventFunction({
         : await decide(result, deps, (asset, now) => applyStepFailed(asset, result as StepFailed, now));
     logs.stepResultRecorded(log, result.assetId, result.step, outcome);
     // Also on duplicates: an earlier delivery may have committed and died before publishing.
-    for (const failure of await flushOutbox(result.assetId, deps)) {
-      await decide(failure, deps, (asset, now) => applyStepFailed(asset, failure, now));
-      await flushOutbox(result.assetId, deps);
-    }
+    await flushAndSettle(result.assetId, deps);
     return outcome;
   },
 });
@@ -71,10 +68,23 @@ async function onCompleted(result: StepCompleted, deps: Deps): Promise<Outcome> 
   return decide(result, deps, (asset, now) => applyStepCompleted(asset, progress.outcome, now));
 }
 
-/** What a decision is about: the asset, and the step whose result it applies. */
-type ResultRef = Pick<StepCompleted, 'assetId' | 'step' | 'shard'>;
+/**
+ * Publishes what the asset's outbox holds; a step whose work orders cannot be built is failed (a decision of its
+ * own, whose asset.failed is then published too). The coordinator does this after every result, the watchdog for
+ * entries whose flush never happened.
+ */
+export async function flushAndSettle(assetId: string, deps: Deps): Promise<void> {
+  for (const failure of await flushOutbox(assetId, deps)) {
+    await decide(failure, deps, (asset, now) => applyStepFailed(asset, failure, now));
+    await flushOutbox(assetId, deps);
+  }
+}
 
-async function decide(result: ResultRef, deps: Deps, apply: (asset: AssetDoc, now: Date) => Decision): Promise<Outcome> {
+/** What a decision is about: the asset, and the step whose result it applies (or that the watchdog found stuck). */
+export type ResultRef = Pick<StepCompleted, 'assetId' | 'step' | 'shard'>;
+
+/** Applies a pure decision to the asset in one transaction with the emissions it stages; 'duplicate' when it changed nothing. */
+export async function decide(result: ResultRef, deps: Deps, apply: (asset: AssetDoc, now: Date) => Decision): Promise<Outcome> {
   const path = assetPath(result.assetId);
   const decision = await deps.store.runTransaction(async (tx) => {
     const asset = await tx.get<AssetDoc>(path);

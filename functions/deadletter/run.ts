@@ -12,26 +12,13 @@ import { DeadLetterAttribute, type Delivery } from '../../shared/ports/bus.ts';
 import { decodeDelivery, type RawEvent } from '../../shared/runtime/decode.ts';
 import type { Deps } from '../../shared/runtime/deps.ts';
 import { payloadHash, type FunctionDefinition } from '../../shared/runtime/handler.ts';
+import { deadLetterFields, REPLAY_ATTRIBUTE, topicOfSubscription, type DeadLetterRecord } from './record.ts';
 import { settleDeadEvent } from './settle.ts';
 
-/** Enough of the payload to replay it; Firestore documents top out at 1 MiB. */
-const PAYLOAD_LIMIT_BYTES = 256 * 1024;
+export type { DeadLetterRecord } from './record.ts';
+
 /** The last error's text in the record, bounded like every record (shared/domain/bounded.ts). */
 const MAX_ERROR_BYTES = 2000;
-
-export type DeadLetterRecord = {
-  sourceSubscription: string;
-  deliveryCount: number;
-  messageId: string;
-  eventId: string;
-  eventType: string | null;
-  subject: string | null;
-  lastError: string | null;
-  attributes: Record<string, string>;
-  payload: string;
-  deadLetteredAt: Date;
-  status: 'OPEN' | 'REPLAYED';
-};
 
 type FailureRecord = { eventId: string; message: string };
 
@@ -54,11 +41,15 @@ export const deadletterFunction: FunctionDefinition = {
       subject: event?.subject ? cleanText(event.subject, MAX_ID_BYTES) : null,
       lastError: lastFailure ? cleanText(lastFailure.message, MAX_ERROR_BYTES) : null,
       attributes: boundMetadata(delivery.attributes).entries,
-      payload: delivery.data.subarray(0, PAYLOAD_LIMIT_BYTES).toString('utf8'),
+      ...deadLetterFields(delivery, sourceSubscription, event, deps),
       deadLetteredAt: deps.clock.now(),
       status: 'OPEN',
+      replayCount: 0,
+      replays: [],
+      lastDeadLetteredAt: null,
     };
-    await deps.store.create(collections.deadLetters.doc(sourceSubscription, eventId), record);
+    const path = collections.deadLetters.doc(sourceSubscription, eventId);
+    if (!(await deps.store.create(path, record))) await noteReplayDied(path, delivery, record, deps);
     logs.deadLetterRecorded(deps.log, sourceSubscription, eventId, String(record.deliveryCount));
     if (event) await settleDeadEvent(event, record, deps);
     return 'done';
@@ -71,9 +62,25 @@ export function functionOfSubscription(subscription: string): string {
   return short.split('--')[0] ?? short;
 }
 
-function topicOfSubscription(subscription: string): string {
-  const short = subscription.slice(subscription.lastIndexOf('/') + 1);
-  return short.includes('--') ? short.slice(short.indexOf('--') + 2) : '';
+/**
+ * The message was dead already: either a redelivery of the same dead copy (nothing to add), or a replayed copy that
+ * died too. The latter opens its record again, with the new last error, so ops see it and can replay it once more.
+ */
+async function noteReplayDied(path: string, delivery: Delivery, dead: DeadLetterRecord, deps: Deps): Promise<void> {
+  const replay = Number(delivery.attributes[REPLAY_ATTRIBUTE]);
+  if (!Number.isInteger(replay) || replay < 1) return;
+  await deps.store.runTransaction(async (tx) => {
+    const record = await tx.get<DeadLetterRecord>(path);
+    // Only the newest replay's death re-opens: a late copy of an older one says nothing about the newest.
+    if (record?.status !== 'REPLAYED' || record.replayCount !== replay) return;
+    tx.set(path, {
+      ...record,
+      status: 'OPEN',
+      lastError: dead.lastError ?? record.lastError,
+      deliveryCount: dead.deliveryCount,
+      lastDeadLetteredAt: dead.deadLetteredAt,
+    });
+  });
 }
 
 /** The dead message read as its own subscriber read it: on its own topic, with that topic's default type. */

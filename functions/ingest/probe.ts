@@ -17,7 +17,8 @@ import { primaryVideoStream } from '../../shared/media/hls/ladder.ts';
 import { BlobNotFoundError } from '../../shared/ports/blob-store.ts';
 import type { Deps } from '../../shared/runtime/deps.ts';
 import { withServedSource } from '../../shared/runtime/source-server.ts';
-import { publishStepResult } from '../../shared/runtime/worker.ts';
+import { startMeter } from '../../shared/media/ffmpeg/usage.ts';
+import { countingBlobStore, publishStepResult, usageOf } from '../../shared/runtime/worker.ts';
 
 /** Bumped when what the probe records changes. */
 export const PROBE_RECIPE_VERSION = '3';
@@ -68,9 +69,12 @@ export async function reportProbe(assetId: string, source: AssetSource, attempt:
   const orderId = workOrderId(assetId, PROBE_STEP, 0);
   const startedAt = deps.clock.now();
   const common = { orderId, assetId, step: PROBE_STEP, shard: ONE_SHARD, attempt };
+  // Measured like a worker's run (shared/runtime/worker.ts): CPU, wall time and the bytes the probe read.
+  const blobs = countingBlobStore(deps.blobs);
+  const meter = startMeter();
   try {
     if (refusal) throw refusal;
-    const probe = await probeSource(assetId, source, deps);
+    const probe = await meter.run(() => probeSource(assetId, source, { ...deps, blobs: blobs.store })).finally(() => meter.stop());
     const tools = await deps.mediaTools();
     const completed: StepCompleted = {
       ...common,
@@ -82,6 +86,7 @@ export async function reportProbe(assetId: string, source: AssetSource, attempt:
         recipeVersion: PROBE_RECIPE_VERSION,
         tools: { ffprobe: tools.versions.ffprobe, ...(probe.audioMetadata ? { 'music-metadata': MUSIC_METADATA_VERSION } : {}) },
       },
+      usage: usageOf(meter.stop(), blobs.counts),
     };
     await publishStepResult(deps, 'ingest', completed);
     return 'done';
@@ -92,6 +97,7 @@ export async function reportProbe(assetId: string, source: AssetSource, attempt:
       failedAt: deps.clock.now().toISOString(),
       error: { code: error.code, message: error.message },
       deadLettered: false,
+      usage: usageOf(meter.stop(), blobs.counts),
     };
     await publishStepResult(deps, 'ingest', failed);
     return 'failed';

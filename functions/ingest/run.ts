@@ -9,6 +9,10 @@ import { eventFunction, recordRejection } from '../../shared/runtime/handler.ts'
 import { reportProbe } from './probe.ts';
 import { registerAsset } from './register.ts';
 import { resolveIngest } from './request.ts';
+import { collections } from '../../shared/domain/collections.ts';
+import { appendHistory, type AssetDoc, type AssetSource } from '../../shared/domain/asset.ts';
+import type { IngestRequest } from '../../shared/domain/ingest-request.ts';
+import type { Deps } from '../../shared/runtime/deps.ts';
 
 /** Rejection reason of a partner event whose idempotency key already names an asset made from another object. */
 export const IDEMPOTENCY_KEY_REUSED = 'IDEMPOTENCY_KEY_REUSED';
@@ -56,7 +60,33 @@ export const ingestFunction = eventFunction({
     } else {
       logs.assetReceived(log, request.assetId, request.source.via);
     }
+    const unpinned = registration.status === 'existing' && registration.asset.source.generation === UNPINNED_GENERATION;
+    const source = unpinned ? await pinSource(request, deps) : registration.asset.source;
     // A partner's missing object is found out by the probe's download and recorded like any unreadable input.
-    return reportProbe(request.assetId, registration.asset.source, delivery.deliveryAttempt, deps, request.refusal);
+    return reportProbe(request.assetId, source, delivery.deliveryAttempt, deps, request.refusal);
   },
 });
+
+/** The generation of a source nobody has read yet: a partner asset the dead-letter handler created, when ingest never could. */
+const UNPINNED_GENERATION = '0';
+
+/**
+ * The source the probe and every step read. A partner's asset made by the dead-letter handler (which reads no bucket)
+ * names no generation; when its event is replayed, ingest pins the generation it has just read, on the asset still
+ * RECEIVED, so the probe and the steps read those bytes and not a generation that never existed.
+ */
+async function pinSource(request: IngestRequest, deps: Deps): Promise<AssetSource> {
+  const path = collections.assets.doc(request.assetId);
+  return deps.store.runTransaction(async (tx) => {
+    const asset = await tx.get<AssetDoc>(path);
+    if (!asset) throw new Error(`asset ${request.assetId} vanished after its registration`);
+    const pinned = request.source.generation;
+    if (asset.status !== 'RECEIVED' || asset.source.generation !== UNPINNED_GENERATION || pinned === UNPINNED_GENERATION) return asset.source;
+    const now = deps.clock.now();
+    const { generation, size, contentType, md5Hash } = request.source;
+    const source: AssetSource = { ...asset.source, generation, size, contentType, md5Hash };
+    const history = appendHistory(asset.history, { at: now, event: 'NOTE', step: null, detail: `source pinned at generation ${generation}` });
+    tx.set(path, { ...asset, source, history, updatedAt: now });
+    return source;
+  });
+}

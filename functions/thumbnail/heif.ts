@@ -22,6 +22,7 @@ import { readHeifHeader, type HeifHeader } from '../../shared/media/heif.ts';
 import { withFileBytes } from '../../shared/media/input.ts';
 import { inspectImage, type SourceFacts } from './inspect.ts';
 import { sharp } from './sharp.ts';
+import { meterChild } from '../../shared/media/ffmpeg/usage.ts';
 
 /** A 12 Mpx HEIC decodes in ~1.4 s and the pixel budget allows ~22× that; past this the decoder is stuck, not slow. */
 export const HEIC_DECODE_TIMEOUT_MS = 120_000;
@@ -74,7 +75,8 @@ export async function decodeHeic(source: string, header: HeifHeader, facts: Sour
 function runLibheif(tool: keyof typeof HEIF_PACKAGES, args: readonly string[], signal: AbortSignal): Promise<void> {
   signal.throwIfAborted();
   return new Promise((resolve, reject) => {
-    execFile(
+    // libheif's tools are charged to the step's run like ffmpeg is.
+    const child = execFile(
       tool,
       args,
       { timeout: HEIC_DECODE_TIMEOUT_MS, killSignal: 'SIGKILL', maxBuffer: MAX_STDERR_BYTES, signal, windowsHide: true },
@@ -108,6 +110,7 @@ function runLibheif(tool: keyof typeof HEIF_PACKAGES, args: readonly string[], s
         );
       },
     );
+    meterChild(child);
   });
 }
 

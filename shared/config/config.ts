@@ -31,6 +31,8 @@ export interface Config {
     readonly stepResults: string;
     readonly assetEvents: string;
     readonly deadLetters: string;
+    /** Ticks of the watchdog (Cloud Scheduler publishes one per tick; the embedded runtime its own). */
+    readonly watchdogTicks: string;
     /** Work orders go to `<workPrefix><step>`: one topic per step, so each step gets its own ack deadline. */
     readonly workPrefix: string;
   };
@@ -45,6 +47,8 @@ export interface Config {
   readonly embeddedTimeScale: number;
   /** In-flight deliveries per subscription in the embedded runtime. */
   readonly embeddedConcurrency: number;
+  /** How often the embedded runtime ticks its watchdog, in seconds; 0 turns the ticks off (a sweep can still be run). */
+  readonly embeddedWatchdogIntervalSeconds: number;
   readonly defaultProfile: string;
   readonly logLevel: LogLevel;
   /**
@@ -129,6 +133,7 @@ export function loadConfig(env: Env, overrides: { dataDir?: string } = {}): Conf
       stepResults: `${prefix}-step-results`,
       assetEvents: `${prefix}-asset-events`,
       deadLetters: `${prefix}-dead-letters`,
+      watchdogTicks: `${prefix}-watchdog-ticks`,
       workPrefix: `${prefix}-work-`,
     },
     retry: {
@@ -139,6 +144,7 @@ export function loadConfig(env: Env, overrides: { dataDir?: string } = {}): Conf
     dataDir: path.resolve(overrides.dataDir ?? read('MEDIAFLOW_DATA_DIR', 'mediaflow-data')),
     embeddedTimeScale: readNumber('MEDIAFLOW_EMBEDDED_TIME_SCALE', 0.02, [0.0001, 1]),
     embeddedConcurrency: readNumber('MEDIAFLOW_EMBEDDED_CONCURRENCY', 2, [1, 64]),
+    embeddedWatchdogIntervalSeconds: readNumber('MEDIAFLOW_EMBEDDED_WATCHDOG_INTERVAL_SECONDS', 60, [0, 86_400]),
     defaultProfile,
     logLevel,
     storageApiEndpoint: env.STORAGE_EMULATOR_HOST?.trim() || undefined,

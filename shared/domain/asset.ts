@@ -5,6 +5,7 @@
 import type { DocData } from '../ports/document-store.ts';
 import type { MediaKind } from '../media/classify.ts';
 import type { AssetStatus, StepStatus } from './state-machine.ts';
+import type { AssetCost } from './cost.ts';
 
 export type { MediaKind };
 
@@ -68,7 +69,14 @@ export type AssetDoc = {
   completedAt: Date | null;
   /** Increments on every coordinator write; ops can see how often a document changed. */
   revision: number;
+  /** Set only when the watchdog found lost work: how often it re-drove, and when it last acted. */
+  watchdog?: WatchdogRecord;
+  /** What processing cost so far, per step and in total (shared/domain/cost.ts); absent until a result reports usage. */
+  cost?: AssetCost;
 };
+
+/** The watchdog's per-asset budget survives restarts because it lives on the document. */
+export type WatchdogRecord = { redrives: number; lastAt: Date };
 
 /** History is capped so a long-lived asset's document stays far below Firestore's 1 MiB limit. */
 export const HISTORY_LIMIT = 100;

@@ -114,6 +114,12 @@ export const collections = {
         usedBy: 'mediaflow status --status X (cli/commands/status.ts)',
       },
       withStatus: { equal: ['status'], usedBy: "mediaflow status's summary counts (cli/commands/status.ts)" },
+      withStatusOldestFirst: {
+        equal: ['status'],
+        orderBy: { field: 'updatedAt', direction: 'asc' },
+        index: 'assets_by_status_oldest',
+        usedBy: 'the watchdog: PROCESSING assets, longest untouched first (functions/watchdog/sweep.ts)',
+      },
     }),
   },
   /** An asset's step results, one per shard, created once: the coordinator's fan-in counts them. */
@@ -131,15 +137,29 @@ export const collections = {
       },
     }),
   },
-  /** An asset's transactional outbox: events a decision staged, published after the commit. */
+  /**
+   * The transactional outbox: events a decision staged, published after the commit. Top-level rather than under
+   * each asset, so the watchdog can find entries whose flush failed or whose claim ran out without knowing the asset.
+   */
   outbox: {
     name: 'outbox',
-    path: (assetId: string): string => `${collections.assets.doc(assetId)}/outbox`,
-    doc: (assetId: string, emissionId: string): string => `${collections.outbox.path(assetId)}/${documentId(emissionId)}`,
+    path: (): string => 'outbox',
+    /** Emission ids start with the asset id, so they are unique across assets. */
+    doc: (emissionId: string): string => `outbox/${documentId(emissionId)}`,
     queries: declareQueries('outbox', {
-      oldestFirst: { orderBy: { field: 'createdAt', direction: 'asc' }, usedBy: 'the outbox flush (functions/coordinator/outbox.ts)' },
+      ofAssetOldestFirst: {
+        equal: ['assetId'],
+        orderBy: { field: 'createdAt', direction: 'asc' },
+        index: 'outbox_by_asset',
+        usedBy: 'the outbox flush (functions/coordinator/outbox.ts)',
+      },
+      oldestFirst: {
+        orderBy: { field: 'createdAt', direction: 'asc' },
+        usedBy: 'the watchdog: entries whose flush failed or whose claim ran out (functions/watchdog/sweep.ts)',
+      },
     }),
   },
+
   /** The newest generation seen per object, so an older generation's late event is ignored. */
   objects: {
     name: 'objects',

@@ -8,7 +8,17 @@ import type { DocData } from '../ports/document-store.ts';
 import { workOrderId } from './asset-id.ts';
 import { cleanText } from './bounded.ts';
 import { appendHistory, collectOutputs, type AssetDoc, type StepState } from './asset.ts';
-import { assertTransition, isStepSettled, isTerminal, rejectionCodes, type AssetStatus } from './state-machine.ts';
+import { addStepCost, costOf, type CostFigures } from './cost.ts';
+import {
+  assertReopen,
+  assertTransition,
+  canReopenStep,
+  isStepSettled,
+  isTerminal,
+  rejectionCodes,
+  reopenableFailureCodes,
+  type AssetStatus,
+} from './state-machine.ts';
 import { errorMessage, isPermanent } from '../errors.ts';
 import { DEFAULT_LIMITS, enforceWorkOrderLimit, type Limits } from './limits.ts';
 import { probeSummaryOf } from './probe-doc.ts';
@@ -40,6 +50,8 @@ export interface StepOutcome {
   readonly finishedAt: Date;
   readonly outputs: DocData;
   readonly provenance: DocData;
+  /** What the run (or a sharded step's shards, summed) used, priced; absent when the result reported no usage. */
+  readonly cost?: CostFigures;
 }
 
 export function outcomeOf(result: StepCompleted): StepOutcome {
@@ -50,7 +62,13 @@ export function outcomeOf(result: StepCompleted): StepOutcome {
     finishedAt: new Date(result.finishedAt),
     outputs: result.outputs as DocData,
     provenance: result.provenance,
+    ...(result.usage ? { cost: costOf(result.step, result.usage) } : {}),
   };
+}
+
+/** The asset with a step's usage added to its cost: called only on a decision that applies the result, so once per result. */
+function withCost(asset: AssetDoc, step: string, cost: CostFigures | undefined): AssetDoc {
+  return cost ? { ...asset, cost: addStepCost(asset.cost, step, cost) } : asset;
 }
 
 const unchanged = (asset: AssetDoc, note: DecisionNote): Decision => ({ asset, emissions: [], note });
@@ -101,9 +119,10 @@ export function applyProbeCompleted(
   const context: PlanContext = { assetId: asset.id, kind: probe.kind, profile: asset.profile, probe, source: asset.source, outputs: {} };
   const planning = planSteps(context, registry, limits);
   const steps: Record<string, StepState> = { [PROBE_STEP]: settledStep(outcome, []), ...(planning.ok ? planning.steps : {}) };
+  const costed = withCost(asset, PROBE_STEP, outcome.cost);
   if (!planning.ok) {
     // A step whose planning throws for this asset fails the asset with a reason, instead of failing the message forever.
-    const started = transition({ ...asset, kind: probe.kind, probe: toDoc(probe), steps }, 'PROCESSING', now, {
+    const started = transition({ ...costed, kind: probe.kind, probe: toDoc(probe), steps }, 'PROCESSING', now, {
       event: 'PLANNED',
       step: null,
       detail: `planning ${planning.step} failed`,
@@ -112,7 +131,7 @@ export function applyProbeCompleted(
     return applyStepFailed({ ...started, steps: { ...steps, [planning.step]: emptyStep([], 1) } }, failure, now);
   }
   const plan = planning.plan;
-  const probed = appendEntry({ ...asset, kind: probe.kind, probe: toDoc(probe), plan: plan.map((step) => step.name), steps }, now, {
+  const probed = appendEntry({ ...costed, kind: probe.kind, probe: toDoc(probe), plan: plan.map((step) => step.name), steps }, now, {
     event: 'SUCCEEDED',
     step: PROBE_STEP,
     detail: `${probe.kind} (${probe.formatName})`,
@@ -127,11 +146,15 @@ export function applyStepCompleted(asset: AssetDoc, outcome: StepOutcome, now: D
   if (!state) throw new Error(`asset ${asset.id} has no step '${outcome.step}' in its plan`);
   if (isStepSettled(state.status)) return unchanged(asset, 'duplicate');
   if (state.status !== 'QUEUED') throw new Error(`step '${outcome.step}' of ${asset.id} completed while ${state.status}`);
-  const next = appendEntry({ ...asset, steps: { ...asset.steps, [outcome.step]: settledStep(outcome, state.dependsOn, state) } }, now, {
-    event: 'SUCCEEDED',
-    step: outcome.step,
-    detail: outcome.attempt > 1 ? `after ${outcome.attempt} attempts` : null,
-  });
+  const next = appendEntry(
+    { ...withCost(asset, outcome.step, outcome.cost), steps: { ...asset.steps, [outcome.step]: settledStep(outcome, state.dependsOn, state) } },
+    now,
+    {
+      event: 'SUCCEEDED',
+      step: outcome.step,
+      detail: outcome.attempt > 1 ? `after ${outcome.attempt} attempts` : null,
+    },
+  );
   return advance(next, now);
 }
 
@@ -142,7 +165,7 @@ export function applyStepFailed(asset: AssetDoc, failure: StepFailed, now: Date)
     if (asset.status !== 'RECEIVED') return unchanged(asset, 'duplicate');
     const probeState: StepState = { ...emptyStep([], 1), status: 'FAILED', attempts: failure.attempt, finishedAt: failedAt, error: { ...failure.error } };
     const status: AssetStatus = rejectionCodes.has(failure.error.code) ? 'REJECTED' : 'FAILED';
-    return settleAsFailed({ ...asset, steps: { ...asset.steps, [PROBE_STEP]: probeState } }, status, failure, now);
+    return settleAsFailed({ ...withCost(asset, PROBE_STEP, failureCost(failure)), steps: { ...asset.steps, [PROBE_STEP]: probeState } }, status, failure, now);
   }
   const state = asset.steps[failure.step];
   if (!state) throw new Error(`asset ${asset.id} has no step '${failure.step}' in its plan`);
@@ -154,7 +177,17 @@ export function applyStepFailed(asset: AssetDoc, failure: StepFailed, now: Date)
     finishedAt: failedAt,
     error: { ...failure.error },
   };
-  return settleAsFailed({ ...asset, steps: { ...asset.steps, [failure.step]: failedState } }, 'FAILED', failure, now);
+  return settleAsFailed(
+    { ...withCost(asset, failure.step, failureCost(failure)), steps: { ...asset.steps, [failure.step]: failedState } },
+    'FAILED',
+    failure,
+    now,
+  );
+}
+
+/** A failed run's usage, priced: a permanent failure reports what the run used; a dead-lettered one reports none. */
+function failureCost(failure: StepFailed): CostFigures | undefined {
+  return failure.usage ? costOf(failure.step, failure.usage) : undefined;
 }
 
 /**
@@ -169,6 +202,63 @@ export function applyForcedFailure(asset: AssetDoc, failure: StepFailed, now: Da
     ? state
     : { ...state, status: 'FAILED', attempts: Math.max(state.attempts, failure.attempt), finishedAt: new Date(failure.failedAt), error: { ...failure.error } };
   return settleAsFailed({ ...asset, steps: { ...asset.steps, [failure.step]: failedState } }, 'FAILED', failure, now);
+}
+
+/** An operator's replay of the dead message that failed an asset (`mediaflow dead-letters replay`). */
+export interface ReplayRequest {
+  /** The step the dead message was for: its work order's or result's step, or the probe for an ingest event. */
+  readonly step: string;
+  /** The dead-letter record replayed, named in the asset's history. */
+  readonly deadLetterId: string;
+  /** Who replayed it. */
+  readonly by: string;
+}
+
+/** A replay's decision: re-opened (applied), already open (duplicate), already READY (late), or refused with why. */
+export type ReplayDecision = Decision | { readonly note: 'refused'; readonly reason: string };
+
+/**
+ * Re-opens an asset the dead-letter path failed, before its dead message is published again. Only an asset FAILED
+ * with RETRIES_EXHAUSTED at the replayed step is re-opened (shared/domain/state-machine.ts canReopen): the error is
+ * cleared, the step goes back to QUEUED (the replayed message is its work), the steps the failure CANCELLED go back
+ * to PENDING and are queued again once their dependencies have succeeded, and the history says which dead letter
+ * was replayed, by whom, and what the failure was. An asset whose probe never succeeded goes back to RECEIVED, so the
+ * replayed ingest event or probe result is taken as the first one was. From there the normal flow leads to READY
+ * (or, if the replay dies too, to FAILED again). An asset already open is left as it is (another dead letter of the
+ * same step replayed first); a READY one is late; any other failure is refused, since replaying would not undo it.
+ */
+export function applyReplay(asset: AssetDoc, replay: ReplayRequest, now: Date): ReplayDecision {
+  if (asset.status === 'READY') return unchanged(asset, 'late');
+  if (!isTerminal(asset.status)) return unchanged(asset, 'duplicate');
+  const error = asset.error;
+  if (asset.status !== 'FAILED' || !error || !reopenableFailureCodes.has(error.code)) {
+    const codes = [...reopenableFailureCodes].join(', ');
+    return {
+      note: 'refused',
+      reason: `the asset is ${asset.status}${error ? ` with ${error.code}` : ''}; a replay re-opens only an asset FAILED with ${codes}`,
+    };
+  }
+  if (error.step !== replay.step)
+    return { note: 'refused', reason: `the asset failed at step ${error.step}, not ${replay.step}: replay the dead letter of ${error.step}` };
+  const entry = { event: 'REPLAYED', step: replay.step, detail: `dead letter ${replay.deadLetterId} replayed by ${replay.by} (was ${error.code})` };
+  if (asset.steps[PROBE_STEP]?.status !== 'SUCCEEDED') {
+    // Nothing was planned: back to where ingest leaves a new asset, with the story kept in the history.
+    return {
+      asset: bump(reopen({ ...asset, steps: {}, plan: [], error: null, completedAt: null }, 'RECEIVED', error.code, now, entry), now),
+      emissions: [],
+      note: 'applied',
+    };
+  }
+  if (replay.step !== PROBE_STEP && !asset.plan.includes(replay.step))
+    return { note: 'refused', reason: `step ${replay.step} is not in the asset's plan: nothing would take its result` };
+  const steps: Record<string, StepState> = {};
+  for (const [name, state] of Object.entries(asset.steps)) {
+    if (name === replay.step && canReopenStep(state.status, 'QUEUED'))
+      steps[name] = { ...state, status: 'QUEUED', queuedAt: now, finishedAt: null, error: null };
+    else if (canReopenStep(state.status, 'PENDING')) steps[name] = { ...state, status: 'PENDING', queuedAt: null, finishedAt: null };
+    else steps[name] = state;
+  }
+  return advance(reopen({ ...asset, steps, error: null, completedAt: null }, 'PROCESSING', error.code, now, entry), now);
 }
 
 /**
@@ -331,6 +421,17 @@ function settledStep(outcome: StepOutcome, dependsOn: string[], previous?: StepS
 
 function transition(asset: AssetDoc, to: AssetStatus, now: Date, entry: { event: string; step: string | null; detail: string | null }): AssetDoc {
   assertTransition(asset.status, to);
+  return appendEntry({ ...asset, status: to }, now, entry);
+}
+
+function reopen(
+  asset: AssetDoc,
+  to: AssetStatus,
+  failureCode: string,
+  now: Date,
+  entry: { event: string; step: string | null; detail: string | null },
+): AssetDoc {
+  assertReopen(asset.status, to, failureCode);
   return appendEntry({ ...asset, status: to }, now, entry);
 }
 

@@ -5,6 +5,11 @@
  *      │              └───────► FAILED
  *      ├──► REJECTED   (the input itself is unusable: empty, corrupt, unknown format)
  *      └──► FAILED     (the probe could not run: its retries ran out, or the source vanished)
+ *
+ * READY, FAILED and REJECTED are terminal: no result, late or duplicate, moves them. The one way back is an
+ * operator's replay of the dead letter that failed the asset (`mediaflow dead-letters replay`): an asset FAILED with
+ * RETRIES_EXHAUSTED is re-opened, FAILED ──► PROCESSING (or ──► RECEIVED when its probe never succeeded), and the
+ * replayed message takes it on through the same edges as the first time. See canReopen.
  */
 export const AssetStatus = {
   RECEIVED: 'RECEIVED',
@@ -34,14 +39,36 @@ export function isTerminal(status: AssetStatus): boolean {
 }
 
 export class IllegalTransitionError extends Error {
-  constructor(from: AssetStatus, to: AssetStatus) {
-    super(`illegal asset transition ${from} → ${to}`);
+  constructor(from: AssetStatus, to: AssetStatus, why?: string) {
+    super(`illegal asset transition ${from} → ${to}${why ? ` (${why})` : ''}`);
     this.name = 'IllegalTransitionError';
   }
 }
 
 export function assertTransition(from: AssetStatus, to: AssetStatus): void {
   if (!canTransition(from, to)) throw new IllegalTransitionError(from, to);
+}
+
+/**
+ * Failure codes a replay may undo: only RETRIES_EXHAUSTED, a transient fault that outlived the delivery attempts and
+ * whose message is kept whole in the dead-letter store. Every other failure is the input's or the step's own verdict,
+ * and a replay would reach it again.
+ */
+export const reopenableFailureCodes: ReadonlySet<string> = new Set(['RETRIES_EXHAUSTED']);
+
+/** The re-opening edges, apart from the lifecycle's: they are taken by a replay (shared/domain/coordination.ts applyReplay), nothing else. */
+const reopenTransitions: Readonly<Partial<Record<AssetStatus, readonly AssetStatus[]>>> = {
+  FAILED: ['RECEIVED', 'PROCESSING'],
+};
+
+/** Whether a replay may re-open an asset in `from`, failed with `failureCode`, to `to`. */
+export function canReopen(from: AssetStatus, to: AssetStatus, failureCode: string | null | undefined): boolean {
+  return failureCode !== null && failureCode !== undefined && reopenableFailureCodes.has(failureCode) && (reopenTransitions[from] ?? []).includes(to);
+}
+
+export function assertReopen(from: AssetStatus, to: AssetStatus, failureCode: string | null | undefined): void {
+  if (!canReopen(from, to, failureCode))
+    throw new IllegalTransitionError(from, to, `re-opening needs a FAILED asset with ${[...reopenableFailureCodes].join(' or ')}`);
 }
 
 /** A step's own lifecycle inside the asset's `steps` map. */
@@ -66,6 +93,20 @@ export const allStepStatuses: readonly StepStatus[] = Object.values(StepStatus);
 
 export function canStepTransition(from: StepStatus, to: StepStatus): boolean {
   return legalStepTransitions[from].includes(to);
+}
+
+/**
+ * A replay re-opens the steps its asset's failure settled: the step whose message died goes back to QUEUED (the
+ * replayed message is its work), and the steps the failure CANCELLED go back to PENDING, to be queued again as their
+ * dependencies succeed. Nothing else leaves a settled step.
+ */
+const stepReopenTransitions: Readonly<Partial<Record<StepStatus, readonly StepStatus[]>>> = {
+  FAILED: ['QUEUED'],
+  CANCELLED: ['PENDING'],
+};
+
+export function canReopenStep(from: StepStatus, to: StepStatus): boolean {
+  return (stepReopenTransitions[from] ?? []).includes(to);
 }
 
 export function isStepSettled(status: StepStatus): boolean {

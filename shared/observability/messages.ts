@@ -9,6 +9,13 @@ export const logs = {
   eventRejected: (log: Logger, fn: string, messageId: string, reason: string, issues: string, issueCount: number) =>
     log.warn('event rejected and acked; it will not be retried', { function: fn, messageId, reason, issues, issueCount }),
   deliveryIgnored: (log: Logger, reason: string) => log.debug('delivery ignored', { reason }),
+  watchdogActed: (log: Logger, assetId: string, stuckSteps: readonly string[], status: string) =>
+    log.warn('watchdog repaired an asset whose work went missing', { assetId, stuckSteps: stuckSteps.join(','), status }),
+  watchdogFlushedOutbox: (log: Logger, assetId: string) => log.warn('watchdog flushed an outbox its delivery never flushed', { assetId }),
+  watchdogReconciled: (log: Logger, sinceHours: number, missing: number, published: number) =>
+    log.info('watchdog reconciled the ingest bucket', { sinceHours, missing, published }),
+  watchdogSwept: (log: Logger, report: { outboxFlushed: number; redriven: number; failed: number; reevaluated: number }) =>
+    log.info('watchdog sweep done', { ...report }),
   messagesRecovered: (log: Logger, messages: number) => log.info('redelivering messages a previous process left undelivered', { messages }),
   deliveryHandled: (log: Logger, outcome: string) => log.debug('delivery handled', { outcome }),
   deliveryWillRetry: (log: Logger, error: unknown) => log.warn('transient failure; the message will be redelivered', { error: errorMessage(error) }),

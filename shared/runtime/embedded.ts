@@ -118,6 +118,7 @@ export function createEmbeddedRuntime(options: EmbeddedOptions): EmbeddedRuntime
     },
     (delivery) => appendEvent(eventLog, loggedEvent(delivery, clock.now())),
   );
+  const stopWatchdog = tickWatchdog(bus, config);
   const recovered = bus.recover();
   if (recovered > 0) logs.messagesRecovered(log, recovered);
   return {
@@ -127,9 +128,24 @@ export function createEmbeddedRuntime(options: EmbeddedOptions): EmbeddedRuntime
     blobs,
     idle: () => bus.idle(),
     async close() {
+      stopWatchdog();
       await bus.close();
       journal.close();
       await store.close();
     },
   };
+}
+
+/**
+ * Cloud Scheduler's part on one machine: a tick on the watchdog's topic every interval. The timer does not keep
+ * the process alive, and a tick is an ordinary message, so it is journaled and delivered like any other.
+ */
+function tickWatchdog(bus: LocalBus, config: Config): () => void {
+  if (config.embeddedWatchdogIntervalSeconds === 0) return () => undefined;
+  const timer = setInterval(() => {
+    // A tick refused by a bus that is closing is no loss: the sweep it would have run is the next tick's.
+    bus.publish(config.topics.watchdogTicks, { data: Buffer.from(JSON.stringify({ tick: true })), attributes: {} }).catch(() => undefined);
+  }, config.embeddedWatchdogIntervalSeconds * 1000);
+  timer.unref();
+  return () => clearInterval(timer);
 }

@@ -6,8 +6,8 @@
  */
 import type { Config } from '../config/config.ts';
 
-/** The topics a function may publish to, by role; `work` is every step's work topic. */
-export type PublishTarget = 'stepResults' | 'assetEvents' | 'work';
+/** The topics a function may publish to, by role; `work` is every step's work topic, `uploads` the notification topic (reconcile). */
+export type PublishTarget = 'stepResults' | 'assetEvents' | 'work' | 'uploads';
 
 /** Optional configuration groups a function reads on top of the common set every function gets. */
 export type ConfigGroup = 'vertex';

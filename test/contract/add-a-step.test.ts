@@ -205,14 +205,15 @@ describe('adding a step: the Terraform pipeline picks it up', () => {
     });
   });
 
-  it('lets the coordinator publish to its work topic', () => {
+  it('lets the coordinator, and the watchdog that re-drives its orders, publish to its work topic', () => {
     expect(pipeline.functions.coordinator?.needs.publishes).toContain('work-throwaway');
+    expect(pipeline.functions.watchdog?.needs.publishes).toContain('work-throwaway');
   });
 
   it('leaves every other function and subscription as it is', () => {
     const without = <T>(record: Readonly<Record<string, T>>, ...keys: string[]): Record<string, T> =>
       Object.fromEntries(Object.entries(record).filter(([key]) => !keys.includes(key)));
-    expect(without(pipeline.functions, THROWAWAY, 'coordinator')).toEqual(without(production.functions, 'coordinator'));
+    expect(without(pipeline.functions, THROWAWAY, 'coordinator', 'watchdog')).toEqual(without(production.functions, 'coordinator', 'watchdog'));
     expect(without(pipeline.subscriptions, `${THROWAWAY}--work-throwaway`)).toEqual(production.subscriptions);
   });
 });

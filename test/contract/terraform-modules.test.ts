@@ -654,7 +654,13 @@ describe('Firestore: indexes cover the queries the code declares; TTL on the ide
   });
 
   it('keeps the index names of the deployments made before they were generated (a renamed key replaces the index)', () => {
-    expect(indexes.map(([name]) => name).sort()).toEqual(['assets_by_status', 'failures_by_payload', 'results_by_step']);
+    expect(indexes.map(([name]) => name).sort()).toEqual([
+      'assets_by_status',
+      'assets_by_status_oldest',
+      'failures_by_payload',
+      'outbox_by_asset',
+      'results_by_step',
+    ]);
   });
 
   it('creates the declared indexes in the database the code uses, scoped to the collection', () => {
@@ -734,12 +740,21 @@ describe('buckets, upload trigger, schema, scheduler, registry', () => {
     expect(block(settings, 'content')).toEqual([{ schema: '${schema_settings.value}', encoding: 'JSON' }]);
   });
 
-  it('schedules the watchdog only once the pipeline has a watchdog function', () => {
+  it('schedules the watchdog, on its own topic, because the pipeline has a watchdog function', () => {
     const job = resource(stack, 'google_cloud_scheduler_job.watchdog');
     expect(job.count).toBe('${local.functions_deployed && local.watchdog != null ? 1 : 0}');
     expect(stack.locals.watchdog).toBe('${try(local.pipeline.functions["watchdog"], null)}');
     expect(block(job, 'pubsub_target')[0]!.topic_name).toBe('${local.topic_ids[local.watchdog.topics[0]]}');
-    expect('watchdog' in spec.functions).toBe(false);
+    expect(spec.functions.watchdog?.topics).toEqual(['watchdog-ticks']);
+  });
+
+  it('schedules the reconcile of the ingest bucket only when `reconcile` is set, as a tick on the watchdog topic', () => {
+    const job = resource(stack, 'google_cloud_scheduler_job.reconcile');
+    expect(job.count).toBe('${local.functions_deployed && local.watchdog != null && var.reconcile != null ? 1 : 0}');
+    expect(job.schedule).toBe('${var.reconcile.schedule}');
+    const target = block(job, 'pubsub_target')[0]!;
+    expect(target.topic_name).toBe('${local.topic_ids[local.watchdog.topics[0]]}');
+    expect(target.data).toBe('${base64encode(jsonencode({ reconcile = { sinceHours = var.reconcile.since_hours } }))}');
   });
 
   it('keeps images in one Artifact Registry repository with immutable tags and cleanup', () => {

@@ -4,6 +4,7 @@
  * the declared collections and queries and the event catalog imply. A timeout, a step, a declaration, a query or a
  * schema that changes without regenerating fails here.
  */
+import { WATCHDOG_TIMEOUT_MS } from '../../functions/watchdog/run.ts';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -116,6 +117,7 @@ describe('pipeline.json: topics and subscriptions are functions/pipeline.ts', ()
       ingest: INGEST_TIMEOUT_MS,
       coordinator: COORDINATOR_TIMEOUT_MS,
       deadletter: DEADLETTER_TIMEOUT_MS,
+      watchdog: WATCHDOG_TIMEOUT_MS,
       ...Object.fromEntries([...productionSteps.values()].map((step) => [step.name, step.timeoutMs])),
     };
     expect(Object.keys(committed.functions).sort()).toEqual(Object.keys(named).sort());
@@ -175,10 +177,15 @@ describe('pipeline.json: each function’s needs are what it declares (shared/ru
     for (const name of declared.keys()) expect(needsOf(name).documents, name).toBe(true);
   });
 
-  it('only the coordinator publishes work orders and asset events; everyone else only reports step results', () => {
+  it('only the coordinator and the watchdog (which re-drives through the same outbox) publish work orders and asset events; everyone else only reports step results', () => {
     const workTopics = committed.topics.filter((topic) => `${REFERENCE_PREFIX}-${topic}`.startsWith(config.topics.workPrefix));
     for (const name of declared.keys()) {
-      const expected = name === 'coordinator' ? [topicSuffix(config.topics.assetEvents), ...workTopics].sort() : [topicSuffix(config.topics.stepResults)];
+      const publishesOrders = name === 'coordinator' || name === 'watchdog';
+      // The watchdog's reconcile tick also sends the uploads topic the notifications the bucket never sent.
+      const reconciles = name === 'watchdog' ? [topicSuffix(config.topics.uploads)] : [];
+      const expected = publishesOrders
+        ? [topicSuffix(config.topics.assetEvents), ...workTopics, ...reconciles].sort()
+        : [topicSuffix(config.topics.stepResults)];
       expect(needsOf(name).publishes, name).toEqual(expected);
     }
   });

@@ -58,6 +58,8 @@ beforeAll(async () => {
   const steps = createStepRegistry([...productionSteps.values()].map((step) => (step.name === 'tag' ? tag : step)));
   runtime = await startTestRuntime({
     steps,
+    // The watchdog runs once, below, on a tick of the test's own rather than on a timer.
+    env: { MEDIAFLOW_EMBEDDED_WATCHDOG_INTERVAL_SECONDS: '0' },
     wrapDeps: (functionName, deps) => recorder.wrapDeps(functionName, deps),
     wrapHandler: (subscription, handler) => (delivery) => recorder.runAs(subscription.function, () => handler(delivery)),
   });
@@ -78,6 +80,9 @@ beforeAll(async () => {
     data: Buffer.from('not json either'),
     attributes: { [DeadLetterAttribute.sourceSubscription]: `ingest--${topics.uploads}`, [DeadLetterAttribute.sourceDeliveryCount]: '5' },
   });
+  await runtime.idle();
+  // A watchdog tick that also reconciles: a sweep over the store, and the bucket listed for objects with no asset.
+  await runtime.bus.publish(topics.watchdogTicks, { data: Buffer.from(JSON.stringify({ reconcile: { sinceHours: 1 } })), attributes: {} });
   await runtime.idle();
 }, 600_000);
 
@@ -109,7 +114,7 @@ describe('the pipeline ran over real files', () => {
 });
 
 describe('each function uses no more than it declares', () => {
-  it.each([...productionSteps.keys(), 'ingest', 'coordinator', 'deadletter'].sort())('%s', (name) => {
+  it.each([...productionSteps.keys(), 'ingest', 'coordinator', 'deadletter', 'watchdog'].sort())('%s', (name) => {
     const usage = recorder.usage.get(name);
     if (!usage) return; // not invoked by these files (checked above)
     expect(excessUse(usage, needs.get(name)!)).toEqual([]);

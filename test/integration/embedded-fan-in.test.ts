@@ -2,6 +2,7 @@
  * Fan-out and fan-in: a step split into many work orders records each shard in the results subcollection and
  * writes the asset document once, when the last shard lands, however the shards and their duplicates interleave.
  */
+import { collections } from '../../shared/domain/collections.ts';
 import { afterEach, describe, expect, it } from 'vitest';
 import { assetPath, uploadAssetId } from '../../shared/domain/asset-id.ts';
 import type { DocData } from '../../shared/ports/document-store.ts';
@@ -42,7 +43,7 @@ describe('a step fanned out to many work orders', () => {
     // created (1), probe + plan (2), checksum, segments and package each settle with one write: 5 in all.
     expect(asset?.revision).toBe(5);
     expect(await runtime.store.count(`${assetPath(asset!.id)}/results`)).toBe(SHARDS);
-    expect(await runtime.store.count(`${assetPath(asset!.id)}/outbox`)).toBe(0);
+    expect(await runtime.store.count(collections.outbox.path(), collections.outbox.queries.ofAssetOldestFirst.query({ assetId: asset!.id }))).toBe(0);
     expect(runtime.deliveries.get('package')).toBe(duplicate ? 2 : 1);
     expect(runtime.assetEvents).toHaveLength(1);
   });

@@ -149,7 +149,10 @@ export function testStep(name: string, run: StepDefinition['run'], options: Test
   };
 }
 
-/** Replaces what differs between two otherwise identical runs (clock readings, generations), so documents can be compared. */
+/** Cost figures measured from the clock and the CPU: they differ between two runs of the same work. */
+const MEASURED = new Set(['cpuSeconds', 'wallSeconds', 'vcpuSeconds', 'gbSeconds', 'usd']);
+
+/** Replaces what differs between two otherwise identical runs (clock readings, generations, measured cost), so documents can be compared. */
 export function normalizeDoc(value: unknown): unknown {
   if (value instanceof Date) return '<date>';
   if (Array.isArray(value)) return value.map(normalizeDoc);
@@ -159,9 +162,11 @@ export function normalizeDoc(value: unknown): unknown {
         key,
         key === 'durationMs'
           ? '<ms>'
-          : typeof item === 'string'
-            ? item.replace(/\d{13,19}/g, '<gen>').replace(/\d{4}-\d\d-\d\dT[\d:.]+Z/g, '<date>')
-            : normalizeDoc(item),
+          : MEASURED.has(key)
+            ? '<measured>'
+            : typeof item === 'string'
+              ? item.replace(/\d{13,19}/g, '<gen>').replace(/\d{4}-\d\d-\d\dT[\d:.]+Z/g, '<date>')
+              : normalizeDoc(item),
       ]),
     );
   }

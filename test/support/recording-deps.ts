@@ -139,6 +139,7 @@ export function createRecorder(options: RecorderOptions = {}): Recorder {
         if (topic === topics.stepResults) used.publishes.add('stepResults');
         else if (topic === topics.assetEvents) used.publishes.add('assetEvents');
         else if (topic.startsWith(topics.workPrefix)) used.publishes.add('work');
+        else if (topic === topics.uploads) used.publishes.add('uploads');
         else used.unknown.push(`publishes to ${topic}`);
         return deps.bus.publish(topic, message);
       },

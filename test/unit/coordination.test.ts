@@ -6,6 +6,7 @@ import {
   PLAN_FAILED,
   applyForcedFailure,
   applyProbeCompleted,
+  applyReplay,
   applyStepCompleted,
   applyStepFailed,
   stepFailure,
@@ -408,5 +409,78 @@ describe('planning against the work-order limit', () => {
       note: 'late',
       emissions: [],
     });
+  });
+});
+
+describe('applyReplay: an operator replays the dead message that failed the asset', () => {
+  const planned = (): AssetDoc => applyProbeCompleted(fresh(), outcome('probe'), probe('video'), registry, now).asset;
+  const later = new Date(now.getTime() + 60_000);
+  const replay = (step: string) => ({ step, deadLetterId: 'video--mediaflow-work-video:a%2Fvideo%2F0', by: 'ops@host' });
+
+  it('re-opens an asset FAILED with RETRIES_EXHAUSTED at a step: the step QUEUED again, the cancelled steps PENDING and queued when ready', () => {
+    // video dead-lettered while audio was running: audio and package were cancelled.
+    const failed = applyForcedFailure(planned(), failure('video', 'RETRIES_EXHAUSTED'), now).asset;
+    expect(failed.steps.audio?.status).toBe('CANCELLED');
+    const decision = applyReplay(failed, replay('video'), later);
+    if (decision.note === 'refused') throw new Error(decision.reason);
+    expect(decision.note).toBe('applied');
+    expect(decision.asset).toMatchObject({ status: 'PROCESSING', error: null, completedAt: null, revision: failed.revision + 1 });
+    // The replayed message is video's work: queued again without a new emission. audio has no dependencies: queued now.
+    expect(decision.asset.steps.video).toMatchObject({ status: 'QUEUED', queuedAt: later, finishedAt: null, error: null });
+    expect(decision.asset.steps.audio).toMatchObject({ status: 'QUEUED', queuedAt: later, finishedAt: null });
+    expect(decision.asset.steps.package).toMatchObject({ status: 'PENDING', queuedAt: null });
+    expect(decision.emissions).toEqual([{ kind: 'queue-step', step: 'audio' }]);
+    const entry = decision.asset.history.find((item) => item.event === 'REPLAYED');
+    expect(entry).toMatchObject({ step: 'video', at: later });
+    expect(entry?.detail).toContain('ops@host');
+    expect(entry?.detail).toContain('RETRIES_EXHAUSTED');
+    // From there the normal flow: the replayed result, then the rest, and READY.
+    const video = applyStepCompleted(decision.asset, outcome('video'), later);
+    const audio = applyStepCompleted(video.asset, outcome('audio'), later);
+    const done = applyStepCompleted(audio.asset, outcome('package'), later);
+    expect(done.asset.status).toBe('READY');
+    expect(done.emissions.map((emission) => emission.kind)).toEqual(['asset-ready']);
+  });
+
+  it('keeps the steps that had succeeded as they were', () => {
+    const afterAudio = applyStepCompleted(planned(), outcome('audio'), now).asset;
+    const failed = applyForcedFailure(afterAudio, failure('video', 'RETRIES_EXHAUSTED'), now).asset;
+    const decision = applyReplay(failed, replay('video'), later);
+    expect(decision.note).toBe('applied');
+    if (decision.note === 'refused') return;
+    expect(decision.asset.steps.audio).toEqual(afterAudio.steps.audio);
+    expect(decision.emissions).toEqual([]);
+  });
+
+  it('takes an asset whose probe never succeeded back to RECEIVED, with no steps, for the replayed ingest event or probe result', () => {
+    const failed = applyForcedFailure(fresh(), failure('probe', 'RETRIES_EXHAUSTED'), now).asset;
+    const decision = applyReplay(failed, replay('probe'), later);
+    expect(decision.note).toBe('applied');
+    if (decision.note === 'refused') return;
+    expect(decision.asset).toMatchObject({ status: 'RECEIVED', steps: {}, plan: [], error: null, completedAt: null });
+    expect(decision.emissions).toEqual([]);
+    // ...where the probe result is taken as the first one would have been.
+    expect(applyProbeCompleted(decision.asset, outcome('probe'), probe('video'), registry, later).asset.status).toBe('PROCESSING');
+  });
+
+  it('refuses any other failure, and a step that is not the one that failed', () => {
+    const permanent = applyStepFailed(planned(), failure('video', 'UNSUPPORTED_CODEC'), now).asset;
+    expect(applyReplay(permanent, replay('video'), later)).toMatchObject({ note: 'refused', reason: expect.stringContaining('UNSUPPORTED_CODEC') as string });
+    const exhausted = applyForcedFailure(planned(), failure('video', 'RETRIES_EXHAUSTED'), now).asset;
+    expect(applyReplay(exhausted, replay('audio'), later)).toMatchObject({
+      note: 'refused',
+      reason: expect.stringContaining('failed at step video') as string,
+    });
+    const rejected = applyStepFailed(fresh(), failure('probe', 'CORRUPT_MEDIA'), now).asset;
+    expect(rejected.status).toBe('REJECTED');
+    expect(applyReplay(rejected, replay('probe'), later)).toMatchObject({ note: 'refused' });
+  });
+
+  it('leaves an open asset as it is (duplicate) and a READY one too (late)', () => {
+    const open = planned();
+    expect(applyReplay(open, replay('video'), later)).toMatchObject({ note: 'duplicate', asset: open, emissions: [] });
+    const ready = applyProbeCompleted(fresh(), outcome('probe'), probe('image'), createStepRegistry([]), now).asset;
+    expect(ready.status).toBe('READY');
+    expect(applyReplay(ready, replay('probe'), later)).toMatchObject({ note: 'late', asset: ready, emissions: [] });
   });
 });

@@ -2,7 +2,10 @@ import { describe, expect, it } from 'vitest';
 import {
   allAssetStatuses,
   allStepStatuses,
+  assertReopen,
   assertTransition,
+  canReopen,
+  canReopenStep,
   canStepTransition,
   canTransition,
   IllegalTransitionError,
@@ -45,5 +48,24 @@ describe('asset state machine', () => {
 describe('step state machine', () => {
   it.each(pairs(allStepStatuses))('%s → %s', (from, to) => {
     expect(canStepTransition(from, to)).toBe(legalStep.some(([a, b]) => a === from && b === to));
+  });
+});
+
+describe('re-opening by a replay', () => {
+  it.each(pairs(allAssetStatuses))('%s → %s only from FAILED with RETRIES_EXHAUSTED, to RECEIVED or PROCESSING', (from, to) => {
+    const legal = from === 'FAILED' && (to === 'RECEIVED' || to === 'PROCESSING');
+    expect(canReopen(from, to, 'RETRIES_EXHAUSTED')).toBe(legal);
+    for (const code of ['UNSUPPORTED_CODEC', 'STUCK', 'CORRUPT_MEDIA', null, undefined]) expect(canReopen(from, to, code)).toBe(false);
+    if (legal) expect(() => assertReopen(from, to, 'RETRIES_EXHAUSTED')).not.toThrow();
+    expect(() => assertReopen(from, to, 'PLAN_FAILED')).toThrow(IllegalTransitionError);
+  });
+
+  it('leaves FAILED terminal for everything but a replay', () => {
+    expect(isTerminal('FAILED')).toBe(true);
+    expect(canTransition('FAILED', 'PROCESSING')).toBe(false);
+  });
+
+  it.each(pairs(allStepStatuses))('step %s → %s: only the failed step back to QUEUED and cancelled ones back to PENDING', (from, to) => {
+    expect(canReopenStep(from, to)).toBe((from === 'FAILED' && to === 'QUEUED') || (from === 'CANCELLED' && to === 'PENDING'));
   });
 });

@@ -1,10 +1,12 @@
 /**
  * The one way ffmpeg and ffprobe are run: an argument array (never a shell), SIGKILL at the caller's deadline or
  * when its signal aborts, a bounded stderr, and an exit described in the classifier's terms (exit.ts). A failed
- * run becomes a typed error in classify.ts; this module only reports what happened.
+ * run becomes a typed error in classify.ts; this module only reports what happened. Each child's CPU is charged to
+ * the step run that spawned it (usage.ts).
  */
 import { spawn } from 'node:child_process';
 import { succeeded, describeExit, type ToolExit, type ToolName } from './exit.ts';
+import { meterChild } from './usage.ts';
 
 /** Error reports are a few lines; 64 KiB keeps them even after a burst of decoder warnings. */
 export const STDERR_TAIL_CHARS = 64 * 1024;
@@ -67,6 +69,8 @@ export function spawnTool(binary: string, args: readonly string[], options: RunO
   signal?.throwIfAborted();
   return new Promise((resolve, reject) => {
     const child = spawn(binary, args, { stdio: ['ignore', options.stdout ? 'pipe' : 'ignore', 'pipe'], signal, killSignal: 'SIGKILL', windowsHide: true });
+    // Its CPU is charged to the step run that spawned it (usage.ts).
+    meterChild(child);
     let stdout = '';
     let stderr = '';
     let endedBy: ToolExit['endedBy'];

@@ -28,6 +28,7 @@ module "mediaflow" {
   default_profile         = var.default_profile
   vertex                  = var.vertex
   watchdog_schedule       = var.watchdog_schedule
+  reconcile               = var.reconcile
   deletion_protection     = var.deletion_protection
   labels                  = var.labels
 }

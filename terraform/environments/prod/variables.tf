@@ -152,6 +152,15 @@ variable "watchdog_schedule" {
   default     = "*/10 * * * *"
 }
 
+variable "reconcile" {
+  description = "Scheduled reconcile of the ingest bucket: a cron schedule (UTC) and how far back each run looks (hours). Null turns it off."
+  type = object({
+    schedule    = string
+    since_hours = optional(number, 26)
+  })
+  default = null
+}
+
 variable "deletion_protection" {
   description = "Refuse to destroy the Cloud Run services."
   type        = bool

@@ -245,6 +245,23 @@ variable "watchdog_schedule" {
   }
 }
 
+variable "reconcile" {
+  description = "Scheduled reconcile of the ingest bucket (objects with no asset are ingested): a cron schedule (UTC) and how far back each run looks. Null turns it off."
+  type = object({
+    schedule    = string
+    since_hours = optional(number, 26)
+  })
+  default = null
+  validation {
+    condition     = var.reconcile == null || length(split(" ", try(var.reconcile.schedule, ""))) == 5
+    error_message = "reconcile.schedule must be a five-field cron expression."
+  }
+  validation {
+    condition     = var.reconcile == null || (try(var.reconcile.since_hours, 0) > 0 && try(var.reconcile.since_hours, 0) <= 168)
+    error_message = "reconcile.since_hours must be above 0 and at most 168 (a week)."
+  }
+}
+
 variable "deletion_protection" {
   description = "Refuse to destroy the Cloud Run services."
   type        = bool

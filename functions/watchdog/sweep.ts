@@ -1,0 +1,91 @@
+/**
+ * One pass of the watchdog over the document store: outbox entries nobody flushed, then PROCESSING assets whose
+ * work went missing. Each repair is a decision in a transaction on a fresh read (shared/domain/watchdog.ts), staged
+ * in the outbox and published like the coordinator's own, so two sweeps at once, or a sweep racing a late result,
+ * change an asset at most once.
+ */
+import { ackDeadlineSeconds } from '../../shared/runtime/ack-deadline.ts';
+import type { AssetDoc } from '../../shared/domain/asset.ts';
+import { collections } from '../../shared/domain/collections.ts';
+import { applyWatchdog, inspect, stepLeaseMs, type WatchdogPolicy } from '../../shared/domain/watchdog.ts';
+import { logs } from '../../shared/observability/messages.ts';
+import type { Deps } from '../../shared/runtime/deps.ts';
+import { decide, flushAndSettle } from '../coordinator/run.ts';
+import type { OutboxEntry } from '../coordinator/outbox-entries.ts';
+import { OUTBOX_CLAIM_LEASE_MS } from '../coordinator/outbox.ts';
+
+/** Beyond every attempt Pub/Sub would make: room for a result already in flight to land. */
+export const WATCHDOG_MARGIN_MS = 5 * 60_000;
+/** Re-drives per asset before it fails `STUCK`: lost work more often than this is a fault to look at, not bad luck. */
+export const WATCHDOG_MAX_REDRIVES = 3;
+/** Assets and outbox entries looked at per tick, oldest first; the rest wait for the next tick. */
+export const WATCHDOG_PAGE_SIZE = 200;
+/**
+ * An outbox entry this old, with no live claim, was not flushed by the delivery that staged it (it died, or its
+ * publish failed and its redelivery never came): twice the claim lease, so a flush in progress is left alone.
+ */
+export const OUTBOX_STALE_MS = 2 * OUTBOX_CLAIM_LEASE_MS;
+
+export interface SweepReport {
+  readonly outboxFlushed: number;
+  readonly redriven: number;
+  readonly failed: number;
+  readonly reevaluated: number;
+}
+
+export function watchdogPolicy(deps: Pick<Deps, 'steps' | 'config'>): WatchdogPolicy {
+  return {
+    leaseMs: (step) => stepLeaseMs(ackDeadlineSeconds(deps.steps.get(step)?.timeoutMs ?? 0), deps.config.retry, WATCHDOG_MARGIN_MS),
+    maxRedrives: WATCHDOG_MAX_REDRIVES,
+  };
+}
+
+export async function sweep(deps: Deps, policy: WatchdogPolicy = watchdogPolicy(deps)): Promise<SweepReport> {
+  const now = deps.clock.now();
+  const outboxFlushed = await flushStaleOutboxes(deps, now);
+  const { assets } = collections;
+  const processing = await deps.store.list<AssetDoc>(
+    assets.path(),
+    assets.queries.withStatusOldestFirst.query({ status: 'PROCESSING' }, { limit: WATCHDOG_PAGE_SIZE }),
+  );
+  let redriven = 0;
+  let failed = 0;
+  let reevaluated = 0;
+  for (const { data: seen } of processing) {
+    const finding = inspect(seen, now, policy);
+    if (finding.kind === 'healthy') continue;
+    const step = finding.kind === 'stuck' ? finding.steps[0]! : 'watchdog';
+    const outcome = await decide(
+      { assetId: seen.id, step, shard: { index: 0, count: 1 } },
+      deps,
+      (asset, at) => applyWatchdog(asset, at, policy) ?? unchangedBy(asset),
+    );
+    if (outcome !== 'done') continue;
+    const after = await deps.store.get<AssetDoc>(assets.doc(seen.id));
+    if (after?.status === 'FAILED') failed += 1;
+    else if (finding.kind === 'idle') reevaluated += 1;
+    else redriven += 1;
+    logs.watchdogActed(deps.log, seen.id, finding.kind === 'stuck' ? finding.steps : [], after?.status ?? 'unknown');
+    await flushAndSettle(seen.id, deps);
+  }
+  return { outboxFlushed, redriven, failed, reevaluated };
+}
+
+/** The asset as it is: the watchdog found nothing to do on the fresh read inside the transaction. */
+function unchangedBy(asset: AssetDoc): ReturnType<typeof applyWatchdog> & object {
+  return { asset, emissions: [], note: 'duplicate' };
+}
+
+async function flushStaleOutboxes(deps: Deps, now: Date): Promise<number> {
+  const { outbox } = collections;
+  const entries = await deps.store.list<OutboxEntry>(outbox.path(), outbox.queries.oldestFirst.query({}, { limit: WATCHDOG_PAGE_SIZE }));
+  const stale = entries
+    .map((snapshot) => snapshot.data)
+    .filter((entry) => now.getTime() - entry.createdAt.getTime() > OUTBOX_STALE_MS && (entry.claimedUntil === null || entry.claimedUntil <= now));
+  const assetIds = [...new Set(stale.map((entry) => entry.assetId))];
+  for (const assetId of assetIds) {
+    logs.watchdogFlushedOutbox(deps.log, assetId);
+    await flushAndSettle(assetId, deps);
+  }
+  return assetIds.length;
+}
