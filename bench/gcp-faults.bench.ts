@@ -9,10 +9,10 @@
  * Knobs: BENCH_GCP_UPLOADS (60), BENCH_GCP_RESTART_EVERY_S (20), BENCH_GCP_DUPLICATE_EVERY (5: every fifth upload
  * notification is published a second time), MEDIAFLOW_LOCAL_DELIVERY (scripts/local-cloud/gcp-stack.ts).
  *
- * Restarts go round the functions, every other one the coordinator (every asset crosses it several times). They
- * continue while uploads run and until every asset is terminal or FAULT_TAIL_MS after the last upload; the run
- * then settles without faults until nothing has changed for STALL_MS. Nothing here re-drives lost work: a
- * watchdog or reconciler is what should bring those figures to 0.
+ * Restarts go round the functions, every other one the coordinator (every asset crosses it several times), the
+ * first after FIRST_RESTART_MS. They continue until every asset is terminal or the terminal count has not moved
+ * for FAULT_STALL_MS; the run then settles without faults until nothing has changed for STALL_MS. Nothing here
+ * re-drives lost work: a watchdog or reconciler is what should bring those figures to 0.
  */
 import { PubSub, type Message } from '@google-cloud/pubsub';
 import type { Storage } from '@google-cloud/storage';
@@ -23,6 +23,7 @@ import path from 'node:path';
 import { table } from '../cli/view.ts';
 import { EventType } from '../events/catalog.ts';
 import { startGcpStack, type GcpStack } from '../scripts/local-cloud/gcp-stack.ts';
+import type { ForwarderStats } from '../scripts/local-cloud/push-forwarder.ts';
 import { jpegImage } from '../scripts/sample-media/sample-media.ts';
 import { createStorageClient } from '../shared/adapters/gcp/blob-store.ts';
 import { createFirestoreDocumentStore, type FirestoreDocumentStore } from '../shared/adapters/gcp/document-store.ts';
@@ -40,8 +41,9 @@ const IMAGE = { width: 320, height: 240 } as const;
 const DEFAULT_UPLOADS = 60;
 const DEFAULT_RESTART_EVERY_S = 20;
 const DEFAULT_DUPLICATE_EVERY = 5;
-/** Faults go on this long after the last upload, unless everything is terminal first. */
-const FAULT_TAIL_MS = 30_000;
+/** Faults go on until every asset is terminal, or until the terminal count has not moved for this long. */
+const FAULT_STALL_MS = 60_000;
+const FIRST_RESTART_MS = 5_000;
 /** With faults over, the run ends when the terminal count has not moved for this long (or all are terminal). */
 const STALL_MS = 90_000;
 const POLL_MS = 1_000;
@@ -59,6 +61,7 @@ interface FaultRun {
   readonly uploads: number;
   readonly delivery: string;
   readonly restarts: readonly { readonly name: string; readonly ms: number }[];
+  readonly restartFailures: readonly string[];
   readonly duplicatesInjected: number;
   readonly uploadSeconds: number;
   /** First upload started → last asset terminal. */
@@ -67,25 +70,37 @@ interface FaultRun {
   readonly uploadDone: ReadonlyMap<string, number>;
   readonly events: ReadonlyMap<string, readonly TerminalEvent[]>;
   readonly deadLetters: number;
-  readonly rejections: number;
+  /** Rejection records by function and reason. */
+  readonly rejections: ReadonlyMap<string, number>;
   readonly deadLetterMessages: ReadonlyMap<string, number>;
+  readonly forwarders: ReadonlyMap<string, ForwarderStats>;
+  readonly stackErrors: readonly string[];
+}
+
+function countBy<T>(items: readonly T[], key: (item: T) => string): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const item of items) counts.set(key(item), (counts.get(key(item)) ?? 0) + 1);
+  return counts;
 }
 
 function wait(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-async function terminalCount(store: FirestoreDocumentStore, ids: readonly string[]): Promise<number> {
-  const docs = await Promise.all(ids.map((id) => store.get<AssetDoc>(assetPath(id))));
-  return docs.filter((doc) => doc && isTerminal(doc.status)).length;
+/** Count queries, not a read per asset: polling 500 documents a second would load the emulator being measured. */
+async function terminalCount(store: FirestoreDocumentStore): Promise<number> {
+  const terminal = Object.values(AssetStatus).filter(isTerminal);
+  const counts = await Promise.all(terminal.map((status) => store.count(collections.assets.path(), { where: [['status', '==', status]] })));
+  return counts.reduce((sum, count) => sum + count, 0);
 }
 
 async function runFaults(image: string, names: readonly string[], restartEveryMs: number, duplicateEvery: number): Promise<FaultRun> {
   let stack: GcpStack | undefined;
   let store: FirestoreDocumentStore | undefined;
   let pubsub: PubSub | undefined;
+  const stackLog: string[] = [];
   try {
-    stack = await startGcpStack({ projectId: PROJECT_ID });
+    stack = await startGcpStack({ projectId: PROJECT_ID, log: (line) => stackLog.push(line) });
     const running = stack;
     return await withStackEnv(running.cloud.env, async () => {
       const storage: Storage = createStorageClient({ apiEndpoint: running.cloud.storageEndpoint, projectId: running.cloud.projectId });
@@ -114,14 +129,17 @@ async function runFaults(image: string, names: readonly string[], restartEveryMs
         deadLetterMessages.set(source, (deadLetterMessages.get(source) ?? 0) + 1);
         message.ack();
       });
-      // Duplicate notifications: every n-th finalize notification is published again, as GCS may do.
-      let notifications = 0;
+      // Duplicate notifications: every n-th object's finalize notification is published again, as GCS may do.
+      const notified = new Set<string>();
       let duplicatesInjected = 0;
       const uploadsTopic = client.topic(running.config.topics.uploads);
       const [notificationTap] = await uploadsTopic.createSubscription(`bench-notifications-${tag}`);
       notificationTap.on('message', (message: Message) => {
         message.ack();
-        if (++notifications % duplicateEvery !== 0) return;
+        const object = `${message.attributes.objectId}#${message.attributes.objectGeneration}`;
+        if (notified.has(object)) return;
+        notified.add(object);
+        if (notified.size % duplicateEvery !== 0) return;
         duplicatesInjected++;
         void uploadsTopic.publishMessage({ data: Buffer.from(message.data), attributes: { ...message.attributes } });
       });
@@ -136,22 +154,28 @@ async function runFaults(image: string, names: readonly string[], restartEveryMs
       // Restarts: round the functions, the coordinator every other time.
       const others = running.pipeline.functions.map((fn) => fn.definition.name).filter((name) => name !== 'coordinator');
       const restarts: { name: string; ms: number }[] = [];
+      const restartFailures: string[] = [];
       let faulting = true;
-      let uploadsFinishedAt: number | undefined;
       let allTerminal = false;
       const faults = (async () => {
         for (let round = 0; faulting; round++) {
-          await wait(restartEveryMs);
+          // The first fault comes early, so that even a short run has one.
+          await wait(round === 0 ? Math.min(FIRST_RESTART_MS, restartEveryMs) : restartEveryMs);
           if (!faulting) break;
           const name = round % 2 === 0 ? 'coordinator' : others[Math.floor(round / 2) % others.length]!;
           const started = performance.now();
-          await running.restartFunction(name);
-          restarts.push({ name, ms: performance.now() - started });
+          try {
+            await running.restartFunction(name);
+            restarts.push({ name, ms: performance.now() - started });
+          } catch (error) {
+            // A function that cannot start again (a broken working tree, say) ends the faults, not the report.
+            restartFailures.push(`${name}: ${String(error).split('\n')[0]}`);
+          }
         }
       })();
 
       const uploaded = await uploadAll(names, put);
-      uploadsFinishedAt = Date.now();
+      const uploadsFinishedAt = Date.now();
       const uploadSeconds = (uploadsFinishedAt - uploaded.started) / 1000;
       ids.push(...uploaded.done.keys());
 
@@ -159,14 +183,14 @@ async function runFaults(image: string, names: readonly string[], restartEveryMs
       let lastChange = Date.now();
       let lastTerminalAt = uploaded.started;
       for (;;) {
-        const count = await terminalCount(assets, ids);
+        const count = await terminalCount(assets);
         if (count !== lastCount) {
           lastCount = count;
           lastChange = Date.now();
           lastTerminalAt = epochMs();
         }
         allTerminal = count === ids.length;
-        if (faulting && (allTerminal || Date.now() - uploadsFinishedAt > FAULT_TAIL_MS)) {
+        if (faulting && (allTerminal || Date.now() - lastChange > FAULT_STALL_MS)) {
           faulting = false;
           lastChange = Date.now();
         }
@@ -184,6 +208,7 @@ async function runFaults(image: string, names: readonly string[], restartEveryMs
         uploads: ids.length,
         delivery: running.delivery,
         restarts,
+        restartFailures,
         duplicatesInjected,
         uploadSeconds,
         wallSeconds: (lastTerminalAt - uploaded.started) / 1000,
@@ -191,8 +216,13 @@ async function runFaults(image: string, names: readonly string[], restartEveryMs
         uploadDone: uploaded.done,
         events,
         deadLetters: await assets.count(collections.deadLetters.path()),
-        rejections: await assets.count(collections.rejections.path()),
+        rejections: countBy(
+          await assets.list<{ function: string; reason: string }>(collections.rejections.path()),
+          (record) => `${record.data.function}: ${record.data.reason.slice(0, 60)}`,
+        ),
         deadLetterMessages,
+        forwarders: running.forwarderStats(),
+        stackErrors: stackLog.filter((line) => line.startsWith('forwarder ')),
       };
     });
   } finally {
@@ -256,7 +286,8 @@ function report(run: FaultRun): string {
         run.deadLetterMessages.size > 0 ? ` (${[...run.deadLetterMessages].map(([source, n]) => `${source.split('/').pop()}: ${n}`).join(', ')})` : ''
       }`,
     ],
-    ['deadLetters / rejections records', `${formatCount(run.deadLetters)} / ${formatCount(run.rejections)}`],
+    ['deadLetters records', formatCount(run.deadLetters)],
+    ['rejections records', formatCount([...run.rejections.values()].reduce((a, b) => a + b, 0))],
     ['upload phase (s)', formatFixed(run.uploadSeconds, 1)],
     ['first upload → last terminal (s)', formatFixed(run.wallSeconds, 1)],
     ['terminal assets/min', formatCount((terminalDocs.length / run.wallSeconds) * 60)],
@@ -266,8 +297,21 @@ function report(run: FaultRun): string {
     table(['metric', 'value'], rows),
     ...(stuckByStep.size > 0 ? ['', 'stuck assets by status and unfinished steps:', ...[...stuckByStep].map(([key, n]) => `  ${n} × ${key}`)] : []),
     ...(lost.length > 0 ? ['', `lost (first 5): ${lost.slice(0, 5).join(', ')}`] : []),
+    ...(run.rejections.size > 0 ? ['', 'rejections by function and reason:', ...[...run.rejections].map(([key, n]) => `  ${n} × ${key}`)] : []),
+    '',
+    ...(run.forwarders.size > 0
+      ? [
+          '',
+          'forwarders (subscription: forwarded / acked / nacked / in flight / subscriber errors), where anything was forwarded:',
+          ...[...run.forwarders]
+            .filter(([, stats]) => stats.forwarded > 0)
+            .map(([name, stats]) => `  ${name}: ${stats.forwarded} / ${stats.acked} / ${stats.nacked} / ${stats.inFlight} / ${stats.errors}`),
+          ...run.stackErrors.slice(0, 5).map((line) => `  ${line}`),
+        ]
+      : []),
     '',
     `restarts: ${run.restarts.map((restart) => restart.name).join(', ') || 'none'}`,
+    ...run.restartFailures.map((failure) => `restart FAILED: ${failure}`),
   ].join('\n');
 }
 
@@ -284,8 +328,8 @@ export const gcpFaultsBench: Bench = {
       const run = await runFaults(image, objectNames('faults', uploads), restartEveryS * 1000, duplicateEvery);
       return [
         `${formatCount(uploads)} JPEGs of ${IMAGE.width}×${IMAGE.height} (${formatCount(size)} B) uploaded 8 at a time to fake-gcs-server; delivery: ${run.delivery}`,
-        `faults: a function process restarted (SIGTERM, SIGKILL after 5 s, started again) every ${restartEveryS} s, the coordinator every other time,`,
-        `until all terminal or ${FAULT_TAIL_MS / 1000} s after the last upload; every ${duplicateEvery}th upload notification published twice.`,
+        `faults: a function process restarted (SIGTERM, SIGKILL after 5 s, started again) ${FIRST_RESTART_MS / 1000} s in, then every ${restartEveryS} s, the coordinator every other time,`,
+        `until all terminal or ${FAULT_STALL_MS / 1000} s without progress; every ${duplicateEvery}th object's upload notification published twice.`,
         `settle: until all terminal, or ${STALL_MS / 1000} s without a change once faults stopped. No watchdog or reconciler runs.`,
         'latency: upload finished → the asset document completedAt. Events: a pull subscription on the asset-events topic.',
         '',

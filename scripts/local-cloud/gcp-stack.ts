@@ -1,8 +1,12 @@
 /**
- * The whole pipeline on the local cloud: emulators and fake-gcs-server, buckets, topics, push subscriptions
- * with dead-letter topics, and every function as its own functions-framework process on its own port.
- * `npm run dev` runs it for people; the GCP end-to-end suites run it for tests.
+ * The whole pipeline on the local cloud: emulators and fake-gcs-server, buckets, topics, subscriptions with
+ * dead-letter topics and retry policies, and every function as its own functions-framework process on its own
+ * port. `npm run dev` runs it for people; the GCP end-to-end suites run it for tests.
+ *
+ * Delivery to the functions is pushed by this process from pull subscriptions (push-forwarder.ts), not by the
+ * emulator: the emulator strands push messages under a retry policy (docs/local-cloud-emulator.md).
  */
+import type { PubSub } from '@google-cloud/pubsub';
 import path from 'node:path';
 import { buildPipeline, type Pipeline } from '../../functions/pipeline.ts';
 import { productionSteps } from '../../functions/registry.ts';
@@ -10,9 +14,35 @@ import { createStorageClient } from '../../shared/adapters/gcp/blob-store.ts';
 import { createPubSubClient, ensureSubscription, ensureTopic } from '../../shared/adapters/gcp/pubsub.ts';
 import { loadConfig, type Config } from '../../shared/config/config.ts';
 import { freePort, startLocalCloud, startServer, type LocalCloud, type RunningServer } from './local-cloud.ts';
+import { startPushForwarder, type ForwarderStats, type PushForwarder } from './push-forwarder.ts';
 
 const repoRoot = path.resolve(import.meta.dirname, '..', '..');
 const frameworkMain = path.join(repoRoot, 'node_modules', '@google-cloud', 'functions-framework', 'build', 'src', 'main.js');
+
+/**
+ * How messages reach the functions (docs/local-cloud-emulator.md has the measurements behind the default):
+ *  - `forwarded-pull` (default): pull subscriptions with the production retry and dead-letter policies, pushed
+ *    to the functions by this process. Redelivery and dead-lettering behave as configured.
+ *  - `push`: the emulator's own push, as deployed. Strands messages after failed pushes; for reproducing that.
+ *  - `push-without-retry-policy`: the emulator's push with no retry policy. Dead-letters correctly, but
+ *    redelivers about once a second, so a function down for more than ~4 s has its messages dead-lettered.
+ */
+export const LOCAL_DELIVERIES = ['forwarded-pull', 'push', 'push-without-retry-policy'] as const;
+export type LocalDelivery = (typeof LOCAL_DELIVERIES)[number];
+
+/**
+ * Per subscription: what the emulator's own push does (measured: at most 2 pushes in flight per subscription,
+ * docs/local-cloud-emulator.md), so the functions see the same load shape as with push.
+ */
+export const FORWARD_CONCURRENCY = 2;
+
+/** MEDIAFLOW_LOCAL_DELIVERY picks the delivery for `npm run dev`, the GCP suites and the benches. */
+export function localDeliveryFromEnv(env: NodeJS.ProcessEnv = process.env): LocalDelivery {
+  const value = env.MEDIAFLOW_LOCAL_DELIVERY;
+  if (value === undefined || value === '') return 'forwarded-pull';
+  if ((LOCAL_DELIVERIES as readonly string[]).includes(value)) return value as LocalDelivery;
+  throw new Error(`MEDIAFLOW_LOCAL_DELIVERY must be one of ${LOCAL_DELIVERIES.join(', ')} (got ${value})`);
+}
 
 export interface GcpStack {
   readonly cloud: LocalCloud;
@@ -21,6 +51,11 @@ export interface GcpStack {
   /** Environment a client (or a function) needs to reach this stack. */
   readonly env: Record<string, string>;
   readonly functionUrls: ReadonlyMap<string, string>;
+  readonly delivery: LocalDelivery;
+  /** Subscription name → the URL its messages are POSTed to (by the emulator or by the forwarder). */
+  readonly pushEndpoints: ReadonlyMap<string, string>;
+  /** `forwarded-pull` only: per subscription, what its forwarder has done so far. */
+  forwarderStats(): ReadonlyMap<string, ForwarderStats>;
   /** Kills a function's process group and starts it again on the same port. */
   restartFunction(name: string): Promise<void>;
   stopFunction(name: string): Promise<void>;
@@ -36,12 +71,17 @@ export interface GcpStackOptions {
   readonly cloud?: Omit<LocalCloud, 'stop'>;
   /** Extra environment for the functions (log level, retry knobs...). */
   readonly functionEnv?: Readonly<Record<string, string>>;
+  /** Default: MEDIAFLOW_LOCAL_DELIVERY, else `forwarded-pull`. */
+  readonly delivery?: LocalDelivery;
+  /** `forwarded-pull` only: deliveries in flight per subscription (default FORWARD_CONCURRENCY). */
+  readonly forwardConcurrency?: number;
   readonly log?: (line: string) => void;
 }
 
 export async function startGcpStack(options: GcpStackOptions = {}): Promise<GcpStack> {
   const projectId = options.projectId ?? 'mediaflow-dev';
   const log = options.log ?? (() => undefined);
+  const delivery = options.delivery ?? localDeliveryFromEnv();
   const baseEnv: Record<string, string> = {
     MEDIAFLOW_RUNTIME: 'gcp',
     GOOGLE_CLOUD_PROJECT: projectId,
@@ -65,13 +105,23 @@ export async function startGcpStack(options: GcpStackOptions = {}): Promise<GcpS
   const processes = new Map<string, RunningServer>();
   const ports = new Map<string, number>();
   const urls = new Map<string, string>();
+  const endpoints = new Map<string, string>();
+  const forwarders: PushForwarder[] = [];
+  let forwardClient: PubSub | undefined;
+  const stopForwarders = async (): Promise<void> => {
+    await Promise.all(forwarders.splice(0).map((forwarder) => forwarder.close()));
+    await forwardClient?.close();
+  };
   try {
     for (const fn of pipeline.functions) {
       const port = await freePort();
       ports.set(fn.definition.name, port);
       urls.set(fn.definition.name, `http://127.0.0.1:${port}`);
     }
-    await provision(cloud, config, pipeline, urls);
+    for (const subscription of pipeline.subscriptions) {
+      endpoints.set(subscription.name, pushEndpoint(urls.get(subscription.function)!, cloud.projectId, subscription.topic));
+    }
+    await provision(cloud, config, pipeline, delivery, endpoints);
     log(`buckets            ${[config.buckets.ingest, config.buckets.derivatives, ...config.buckets.partner].join(', ')}`);
     log(`topics             ${pipeline.topics.join(', ')}`);
     const start = async (name: string): Promise<void> => {
@@ -96,12 +146,28 @@ export async function startGcpStack(options: GcpStackOptions = {}): Promise<GcpS
     };
     await Promise.all(pipeline.functions.map((fn) => start(fn.definition.name)));
     for (const [name, url] of urls) log(`function ${name.padEnd(11)} ${url}`);
+    if (delivery === 'forwarded-pull') {
+      const client = createPubSubClient({ projectId: cloud.projectId });
+      forwardClient = client;
+      for (const subscription of pipeline.subscriptions) {
+        forwarders.push(
+          startPushForwarder(client, subscription, endpoints.get(subscription.name)!, {
+            maxInFlight: options.forwardConcurrency ?? FORWARD_CONCURRENCY,
+            onError: (error) => log(`forwarder ${subscription.name}: ${error.message}`),
+          }),
+        );
+      }
+    }
+    log(`delivery           ${delivery}`);
     return {
       cloud,
       config,
       pipeline,
       env,
       functionUrls: urls,
+      delivery,
+      pushEndpoints: endpoints,
+      forwarderStats: () => new Map(forwarders.map((forwarder) => [forwarder.subscription, forwarder.stats()])),
       async restartFunction(name) {
         await processes.get(name)?.stop();
         await start(name);
@@ -112,19 +178,30 @@ export async function startGcpStack(options: GcpStackOptions = {}): Promise<GcpS
       startFunction: start,
       functionOutput: (name) => processes.get(name)?.output() ?? '',
       async stop() {
+        await stopForwarders();
         await Promise.all([...processes.values()].map((server) => server.stop()));
         await cloud.stop();
       },
     };
   } catch (error) {
+    await stopForwarders();
     await Promise.all([...processes.values()].map((server) => server.stop()));
     await cloud.stop();
     throw error;
   }
 }
 
-/** Buckets, topics, and one push subscription per (function, topic), each with its dead-letter topic and retry policy. */
-async function provision(cloud: LocalCloud, config: Config, pipeline: Pipeline, urls: ReadonlyMap<string, string>): Promise<void> {
+/**
+ * Buckets, topics, and one subscription per (function, topic), each with its dead-letter topic and retry policy
+ * (none for `push-without-retry-policy`); a push subscription unless the stack forwards pulls itself.
+ */
+async function provision(
+  cloud: LocalCloud,
+  config: Config,
+  pipeline: Pipeline,
+  delivery: LocalDelivery,
+  endpoints: ReadonlyMap<string, string>,
+): Promise<void> {
   const storage = createStorageClient({ apiEndpoint: cloud.storageEndpoint, projectId: cloud.projectId });
   for (const bucket of [config.buckets.ingest, config.buckets.derivatives, ...config.buckets.partner]) {
     const [exists] = await storage.bucket(bucket).exists();
@@ -133,7 +210,8 @@ async function provision(cloud: LocalCloud, config: Config, pipeline: Pipeline, 
   const pubsub = createPubSubClient({ projectId: cloud.projectId });
   for (const topic of [...pipeline.topics, config.topics.deadLetters]) await ensureTopic(pubsub, topic);
   for (const subscription of pipeline.subscriptions) {
-    await ensureSubscription(pubsub, subscription, pushEndpoint(urls.get(subscription.function)!, cloud.projectId, subscription.topic));
+    const endpoint = delivery === 'forwarded-pull' ? undefined : endpoints.get(subscription.name);
+    await ensureSubscription(pubsub, subscription, endpoint, { retryPolicy: delivery !== 'push-without-retry-policy' });
   }
   await pubsub.close();
 }

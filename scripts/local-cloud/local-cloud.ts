@@ -70,7 +70,7 @@ export function findFakeGcsServer(): string {
   return found;
 }
 
-function findGcloud(): string {
+export function findGcloud(): string {
   const found = onPath('gcloud');
   if (!found)
     throw new MissingServerError(
@@ -78,6 +78,12 @@ function findGcloud(): string {
       'https://cloud.google.com/sdk/docs/install, then `gcloud components install pubsub-emulator cloud-firestore-emulator`',
     );
   return found;
+}
+
+/** One 'exit' listener for every running server: a stack of 15 processes would trip the max-listeners warning. */
+const killOnExit = new Set<() => void>();
+function killAllOnExit(): void {
+  for (const kill of killOnExit) kill();
 }
 
 /** Starts a server in its own process group and resolves once `ready()` answers, or fails with its output. */
@@ -108,14 +114,16 @@ export async function startServer(
   };
   // A crashed test runner must not leave Java emulators behind.
   const onExit = (): void => killGroup('SIGKILL');
-  process.once('exit', onExit);
+  killOnExit.add(onExit);
+  if (killOnExit.size === 1) process.once('exit', killAllOnExit);
   const server: RunningServer = {
     name,
     host,
     process: child,
     output: () => lines.join('\n'),
     async stop() {
-      process.removeListener('exit', onExit);
+      killOnExit.delete(onExit);
+      if (killOnExit.size === 0) process.removeListener('exit', killAllOnExit);
       if (child.exitCode !== null || child.signalCode !== null) return;
       const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
       killGroup('SIGTERM');
@@ -143,6 +151,18 @@ async function answers(url: string): Promise<boolean> {
   return response.ok;
 }
 
+/** The Pub/Sub emulator alone, on `host` (127.0.0.1:port); scripts/local-cloud/emulator-stranding.ts uses it too. */
+export function startPubSubEmulator(host: string, projectId: string, gcloud: string = findGcloud()): Promise<RunningServer> {
+  return startServer(
+    'Pub/Sub emulator',
+    host,
+    gcloud,
+    ['beta', 'emulators', 'pubsub', 'start', `--host-port=${host}`, `--project=${projectId}`, '--quiet'],
+    process.env,
+    () => answers(`http://${host}/`),
+  );
+}
+
 export interface LocalCloudOptions {
   readonly projectId: string;
   /** The topic fake-gcs-server publishes finalize notifications to, and the bucket it watches. */
@@ -162,14 +182,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
   const started: RunningServer[] = [];
   try {
     const [pubsub, firestore] = await Promise.all([
-      startServer(
-        'Pub/Sub emulator',
-        pubsubHost,
-        gcloud,
-        ['beta', 'emulators', 'pubsub', 'start', `--host-port=${pubsubHost}`, `--project=${options.projectId}`, '--quiet'],
-        process.env,
-        () => answers(`http://${pubsubHost}/`),
-      ),
+      startPubSubEmulator(pubsubHost, options.projectId, gcloud),
       startServer(
         'Firestore emulator',
         firestoreHost,

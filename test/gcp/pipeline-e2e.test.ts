@@ -205,6 +205,62 @@ describe('a worker killed mid-run', () => {
   });
 });
 
+describe('the watchdog on the local cloud', () => {
+  /**
+   * Work lost after it was queued, as a message the emulator stranded or a worker that died having acked it leaves
+   * it: the asset PROCESSING, its checksum step QUEUED a day ago, no result, no message anywhere. The ticks go
+   * through the watchdog's topic to its own function process, like Cloud Scheduler's.
+   */
+  async function lostChecksum(name: string, watchdog?: { redrives: number }): Promise<string> {
+    const file = await jpegImage('ffmpeg', path.join(fixtures, name), { width: 320, height: 240 });
+    const id = await upload(file, `e2e/${name}`);
+    const ready = await settled(id);
+    expect(ready.status).toBe('READY');
+    const dayAgo = new Date(Date.now() - 24 * 3_600_000);
+    const checksum = {
+      ...ready.steps.checksum!,
+      status: 'QUEUED' as const,
+      queuedAt: dayAgo,
+      finishedAt: null,
+      durationMs: null,
+      outputs: null,
+      provenance: null,
+    };
+    const lost: AssetDoc = {
+      ...ready,
+      status: 'PROCESSING',
+      completedAt: null,
+      steps: { ...ready.steps, checksum },
+      ...(watchdog ? { watchdog: { ...watchdog, lastAt: dayAgo } } : {}),
+    };
+    await store.set(assetPath(id), lost);
+    return id;
+  }
+
+  async function tick(): Promise<void> {
+    await pubsub.topic(stack.config.topics.watchdogTicks).publishMessage({ json: {}, attributes: { 'content-type': 'application/json' } });
+  }
+
+  it('re-drives the lost checksum work order, and the asset ends READY again', async () => {
+    const id = await lostChecksum('watchdog-lost.jpg');
+    await tick();
+    const asset = await settled(id);
+    expect(asset.status).toBe('READY');
+    expect(asset.steps.checksum?.status).toBe('SUCCEEDED');
+    expect(asset.watchdog?.redrives).toBe(1);
+    expect(asset.history.some((entry) => entry.event === 'REDRIVEN' && entry.step === 'checksum')).toBe(true);
+  });
+
+  it('fails the asset STUCK, naming the step, once its re-drive budget is spent', async () => {
+    const id = await lostChecksum('watchdog-stuck.jpg', { redrives: 3 });
+    await tick();
+    const asset = await settled(id);
+    expect(asset.status).toBe('FAILED');
+    expect(asset.error).toMatchObject({ step: 'checksum', code: 'STUCK' });
+    await eventually('the asset.failed event', () => assetEvents.some((event) => event.assetId === id && event.type === 'com.mediaflow.asset.failed.v1'));
+  });
+});
+
 describe('subscriptions on the emulator', () => {
   it('carry ack deadlines from the named step timeouts, a dead-letter topic and a retry policy', async () => {
     const { ackDeadlineSeconds, INGEST_TIMEOUT_MS } = await import('../../functions/pipeline.ts');
@@ -223,7 +279,8 @@ describe('subscriptions on the emulator', () => {
         expect(metadata.deadLetterPolicy?.deadLetterTopic).toBe(`projects/${stack.cloud.projectId}/topics/${stack.config.topics.deadLetters}`);
         expect(metadata.deadLetterPolicy?.maxDeliveryAttempts).toBe(spec.maxDeliveryAttempts);
       }
-      expect(metadata.pushConfig?.pushEndpoint).toBe(`${stack.functionUrls.get(spec.function)}/projects/${stack.cloud.projectId}/topics/${spec.topic}`);
+      // The stack delivers what it pulls to the function's push endpoint (the emulator's own push strands messages).
+      expect(stack.pushEndpoints.get(spec.name)).toBe(`${stack.functionUrls.get(spec.function)}/projects/${stack.cloud.projectId}/topics/${spec.topic}`);
     }
   });
 });

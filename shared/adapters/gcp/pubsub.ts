@@ -28,11 +28,27 @@ export class PubSubPublisher implements Publisher {
   }
 }
 
+/** How a subscription is created beyond its spec. Production (Terraform) always gets the defaults. */
+export interface SubscriptionCreateOptions {
+  /**
+   * false leaves the retry policy out: only the local cloud's `push-without-retry-policy` delivery, a test-bed
+   * deviation, because the emulator strands push messages under a retry policy (docs/local-cloud-emulator.md).
+   */
+  readonly retryPolicy?: boolean;
+}
+
 /** The subscription settings of a spec, in the client's shape: the same record Terraform and the local bus use. */
-export function subscriptionOptions(projectId: string, spec: SubscriptionSpec, pushEndpoint?: string): Record<string, unknown> {
+export function subscriptionOptions(
+  projectId: string,
+  spec: SubscriptionSpec,
+  pushEndpoint?: string,
+  options: SubscriptionCreateOptions = {},
+): Record<string, unknown> {
   return {
     ackDeadlineSeconds: spec.ackDeadlineSeconds,
-    retryPolicy: { minimumBackoff: { seconds: spec.minimumBackoffSeconds }, maximumBackoff: { seconds: spec.maximumBackoffSeconds } },
+    ...(options.retryPolicy === false
+      ? {}
+      : { retryPolicy: { minimumBackoff: { seconds: spec.minimumBackoffSeconds }, maximumBackoff: { seconds: spec.maximumBackoffSeconds } } }),
     ...(spec.deadLetterTopic
       ? { deadLetterPolicy: { deadLetterTopic: `projects/${projectId}/topics/${spec.deadLetterTopic}`, maxDeliveryAttempts: spec.maxDeliveryAttempts } }
       : {}),
@@ -48,13 +64,18 @@ export async function ensureTopic(pubsub: PubSub, name: string): Promise<Topic> 
   return topic;
 }
 
-export async function ensureSubscription(pubsub: PubSub, spec: SubscriptionSpec, pushEndpoint?: string): Promise<Subscription> {
+export async function ensureSubscription(
+  pubsub: PubSub,
+  spec: SubscriptionSpec,
+  pushEndpoint?: string,
+  options: SubscriptionCreateOptions = {},
+): Promise<Subscription> {
   const projectId = pubsub.projectId;
   const topic = await ensureTopic(pubsub, spec.topic);
   if (spec.deadLetterTopic) await ensureTopic(pubsub, spec.deadLetterTopic);
   const subscription = topic.subscription(spec.name);
   const [exists] = await subscription.exists();
-  if (!exists) await topic.createSubscription(spec.name, subscriptionOptions(projectId, spec, pushEndpoint)).catch(ignoreAlreadyExists);
+  if (!exists) await topic.createSubscription(spec.name, subscriptionOptions(projectId, spec, pushEndpoint, options)).catch(ignoreAlreadyExists);
   return subscription;
 }
 
