@@ -38,7 +38,7 @@ export interface PushForwarderOptions {
    * (1 for most functions).
    */
   readonly maxInFlight: number;
-  /** Send the deliveryAttempt field, as real push does (pushBody). Default false, as the emulator's push. */
+  /** Send the deliveryAttempt field, as real push does with a dead-letter policy (pushBody). Default true. */
   readonly deliveryAttempt?: boolean;
   readonly onError?: (error: Error) => void;
 }
@@ -54,10 +54,8 @@ function millis(timestamp: { seconds?: unknown; nanos?: number | null } | null |
 }
 
 /**
- * The body the emulator POSTs to a push endpoint; with `withAttempt`, plus the deliveryAttempt real Pub/Sub adds
- * when a dead-letter policy is set. Off by default: the emulator's push never sent it, and with it one GCP
- * end-to-end test fails (a malformed partner event is no longer recorded as rejected; see
- * docs/local-cloud-emulator.md), which needs looking into on the functions' side before the stack sends it.
+ * The body real Pub/Sub POSTs to a push endpoint: the emulator's push body, plus (with `withAttempt`) the
+ * deliveryAttempt real push adds when a dead-letter policy is set, as every mediaflow subscription has.
  */
 export function pushBody(projectId: string, subscription: string, received: ReceivedMessage, withAttempt = false): Record<string, unknown> {
   const message = received.message ?? {};
@@ -126,7 +124,7 @@ export function startPushForwarder(pubsub: PubSub, spec: SubscriptionSpec, endpo
     const ok = await fetch(endpoint, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(pushBody(pubsub.projectId, spec.name, received, options.deliveryAttempt)),
+      body: JSON.stringify(pushBody(pubsub.projectId, spec.name, received, options.deliveryAttempt ?? true)),
       signal: AbortSignal.any([AbortSignal.timeout(spec.ackDeadlineSeconds * 1000), closing.signal]),
     })
       .then(async (response) => {
