@@ -16,6 +16,7 @@ import type { DocData } from '../../shared/ports/document-store.ts';
 import { errorMessage, PermanentError, PermanentErrorCode, TransientError } from '../../shared/errors.ts';
 import { promptFor } from './prompt.ts';
 import { RESPONSE_SCHEMAS, toJsonSchema } from './schemas.ts';
+import { tokenUsd } from '../../shared/domain/cost.ts';
 
 export type VertexAuthClient = NonNullable<NonNullable<GoogleGenAIOptions['googleAuthOptions']>['authClient']>;
 
@@ -45,15 +46,6 @@ export const VERTEX_RETRY_BASE_DELAY_MS = 1_000;
 export const VERTEX_INVALID_ANSWER_ATTEMPTS = 2;
 /** Low but not zero: tags should be stable across runs, and a retry after an invalid answer should differ. */
 export const TAG_TEMPERATURE = 0.2;
-/**
- * List prices of gemini-2.5-flash on Vertex AI (USD per million tokens, standard tier, checked 2025), used for an
- * estimate only: billing is the source of truth, and another model has other prices.
- */
-export const INPUT_USD_PER_MILLION_TOKENS = 0.3;
-export const AUDIO_INPUT_USD_PER_MILLION_TOKENS = 1.0;
-/** Thinking tokens are billed as output. */
-export const OUTPUT_USD_PER_MILLION_TOKENS = 2.5;
-
 const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
 const BLOCKING_FINISH_REASONS = new Set<string>([
   FinishReason.SAFETY,
@@ -144,7 +136,7 @@ export function createVertexTagger(settings: VertexSettings): VertexTagger {
         assertNotBlocked(response);
         const parsed = parseAnswer(kind, response);
         if (parsed.ok) {
-          const { usage, estimatedCostUsd } = usageOf(response);
+          const { usage, estimatedCostUsd } = usageOf(response, model);
           return { tags: parsed.tags, model, modelVersion: response.modelVersion ?? null, usage, estimatedCostUsd, calls };
         }
         if (answer >= VERTEX_INVALID_ANSWER_ATTEMPTS) {
@@ -211,7 +203,7 @@ function parseAnswer(kind: MediaKind, response: GenerateContentResponse): { ok: 
   return { ok: true, tags: value as DocData };
 }
 
-function usageOf(response: GenerateContentResponse): { usage: DocData; estimatedCostUsd: number } {
+function usageOf(response: GenerateContentResponse, model: string): { usage: DocData; estimatedCostUsd: number } {
   const metadata = response.usageMetadata ?? {};
   const inputTokens = metadata.promptTokenCount ?? 0;
   const outputTokens = metadata.candidatesTokenCount ?? 0;
@@ -219,11 +211,8 @@ function usageOf(response: GenerateContentResponse): { usage: DocData; estimated
   const audioTokens = (metadata.promptTokensDetails ?? [])
     .filter((detail) => detail.modality === MediaModality.AUDIO)
     .reduce((sum, detail) => sum + (detail.tokenCount ?? 0), 0);
-  const usd =
-    ((inputTokens - audioTokens) * INPUT_USD_PER_MILLION_TOKENS +
-      audioTokens * AUDIO_INPUT_USD_PER_MILLION_TOKENS +
-      (outputTokens + thoughtTokens) * OUTPUT_USD_PER_MILLION_TOKENS) /
-    1_000_000;
+  // The prices of the model that answered, from the one price table the asset's cost uses; thinking is billed as output.
+  const usd = tokenUsd({ model, input: inputTokens, audioInput: audioTokens, output: outputTokens + thoughtTokens });
   return {
     usage: {
       inputTokens,

@@ -11,7 +11,8 @@ import { PROMPT_VERSION } from '../../functions/tag/prompt.ts';
 import { RESPONSE_SCHEMAS } from '../../functions/tag/schemas.ts';
 import { createTagStep, tagStep } from '../../functions/tag/step.ts';
 import type { TagInput } from '../../functions/tag/plan.ts';
-import { INPUT_USD_PER_MILLION_TOKENS, OUTPUT_USD_PER_MILLION_TOKENS, VERTEX_MAX_ATTEMPTS, type VertexSettings } from '../../functions/tag/vertex.ts';
+import { VERTEX_MAX_ATTEMPTS, type VertexSettings } from '../../functions/tag/vertex.ts';
+import { GEMINI_PRICES } from '../../shared/domain/prices.ts';
 import { LocalBlobStore } from '../../shared/adapters/local/blob-store.ts';
 import { loadConfig, type Config } from '../../shared/config/config.ts';
 import type { MediaKind } from '../../shared/domain/asset.ts';
@@ -143,8 +144,9 @@ describe('tag step on Vertex AI', () => {
     expect(body.generationConfig.responseMimeType).toBe('application/json');
     expect(body.generationConfig.responseSchema).toEqual(JSON.parse(JSON.stringify(RESPONSE_SCHEMAS.image)));
 
-    const inputCost = (300 * INPUT_USD_PER_MILLION_TOKENS) / 1e6;
-    const outputCost = (120 * OUTPUT_USD_PER_MILLION_TOKENS) / 1e6;
+    const flash = GEMINI_PRICES['gemini-2.5-flash']!;
+    const inputCost = (300 * flash.inputUsdPerMillion) / 1e6;
+    const outputCost = (120 * flash.outputUsdPerMillion) / 1e6;
     expect(result.outputs).toMatchObject({
       aiGenerated: true,
       kind: 'image',
