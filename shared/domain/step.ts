@@ -168,20 +168,14 @@ function assertAcyclic(registry: StepRegistry): void {
   for (const name of registry.keys()) visit(name, []);
 }
 
+/** The facts a step states about itself, as the runtime sees them; the schemas are those P, O and C are generated from. */
+type StepFacts = Pick<
+  StepDefinition,
+  'name' | 'dependsOn' | 'timeoutMs' | 'recipeVersion' | 'needs' | 'paramsSchema' | 'outputsSchema' | 'combinedOutputsSchema' | 'docsFile'
+>;
+
 /** What a step is written as: its params (P), the outputs one work order reports (O) and, for a fan-in step, their fold (C). */
-export interface StepSpec<P extends object, O extends object, C extends object = O> {
-  readonly name: string;
-  readonly dependsOn: readonly string[];
-  readonly timeoutMs: number;
-  readonly recipeVersion: string;
-  readonly needs: FunctionNeeds;
-  /** The schema P is generated from; work orders are validated against it at the edge and again before run(). */
-  readonly paramsSchema: object;
-  /** The schema O is generated from. */
-  readonly outputsSchema: object;
-  /** The schema C is generated from; required with combine. */
-  readonly combinedOutputsSchema?: object;
-  readonly docsFile?: string;
+export interface StepSpec<P extends object, O extends object, C extends object = O> extends StepFacts {
   /** Skip, reject, or the params of each work order: the one place the step decides what to do for an asset. */
   plan(context: PlanContext): StepPlan<P>;
   run(order: WorkOrder<P>, context: StepRunContext): Promise<StepRunResult<O>>;
