@@ -7,6 +7,7 @@
 import { ackDeadlineSeconds } from '../../shared/runtime/ack-deadline.ts';
 import type { AssetDoc } from '../../shared/domain/asset.ts';
 import { collections } from '../../shared/domain/collections.ts';
+import { unchanged } from '../../shared/domain/coordination.ts';
 import { applyWatchdog, inspect, stepLeaseMs, type WatchdogPolicy } from '../../shared/domain/watchdog.ts';
 import { logs } from '../../shared/observability/messages.ts';
 import type { Deps } from '../../shared/runtime/deps.ts';
@@ -58,7 +59,8 @@ export async function sweep(deps: Deps, policy: WatchdogPolicy = watchdogPolicy(
     const outcome = await decide(
       { assetId: seen.id, step, shard: { index: 0, count: 1 } },
       deps,
-      (asset, at) => applyWatchdog(asset, at, policy) ?? unchangedBy(asset),
+      // Nothing to do on the fresh read inside the transaction: a concurrent sweep or a late result got there first.
+      (asset, at) => applyWatchdog(asset, at, policy) ?? unchanged(asset, 'duplicate'),
     );
     if (outcome !== 'done') continue;
     const after = await deps.store.get<AssetDoc>(assets.doc(seen.id));
@@ -69,11 +71,6 @@ export async function sweep(deps: Deps, policy: WatchdogPolicy = watchdogPolicy(
     await flushAndSettle(seen.id, deps);
   }
   return { outboxFlushed, redriven, failed, reevaluated };
-}
-
-/** The asset as it is: the watchdog found nothing to do on the fresh read inside the transaction. */
-function unchangedBy(asset: AssetDoc): ReturnType<typeof applyWatchdog> & object {
-  return { asset, emissions: [], note: 'duplicate' };
 }
 
 async function flushStaleOutboxes(deps: Deps, now: Date): Promise<number> {

@@ -71,7 +71,8 @@ function withCost(asset: AssetDoc, step: string, cost: CostFigures | undefined):
   return cost ? { ...asset, cost: addStepCost(asset.cost, step, cost) } : asset;
 }
 
-const unchanged = (asset: AssetDoc, note: DecisionNote): Decision => ({ asset, emissions: [], note });
+/** No change to the asset, and why: a duplicate of a decision already made, or a result too late to matter. */
+export const unchanged = (asset: AssetDoc, note: DecisionNote): Decision => ({ asset, emissions: [], note });
 
 /** A step failure the coordinator (or the dead-letter handler) decides itself, in the shape a worker would report it. */
 export function stepFailure(
