@@ -9,6 +9,7 @@ import { costCommand } from './commands/cost.ts';
 import { processCommand } from './commands/process.ts';
 import { reconcileCommand } from './commands/reconcile.ts';
 import { replayCommand } from './commands/replay.ts';
+import { reprocessCommand } from './commands/reprocess.ts';
 import { statusCommand } from './commands/status.ts';
 import { DEFAULT_OUT_DIR, UsageError } from './options.ts';
 import { printableLines } from './terminal-text.ts';
@@ -38,6 +39,16 @@ commands:
       --since T                only objects updated since T (ISO 8601, or a span: 24h, 7d)
       --rate N                 notifications per second (default 10)
       --dry-run                list what would be ingested, send nothing
+  reprocess                    re-run a step, and the steps that depend on it, on READY assets; outputs switch
+                               to the new recipe only when every re-run step succeeded (asset.updated); on the
+                               embedded runtime, runs them to the end before returning
+      --step S                 the step to re-run (checksum, thumbnail, audio, hls-segment, tag, ...)
+      --status READY           the assets to take: only READY ones are reprocessed
+      --kind K                 only image, audio or video assets
+      --where recipe<N         only assets whose outputs of S came from a matching recipe (<, <=, =, !=, >=, >)
+      --rate R                 runs started per second: 20, 20/s or 600/min (default 5)
+      --dry-run                count what would be re-run, start nothing
+      --resume JOB             go on with a stopped job (its id is printed at the start), or report on it
   cost                         what processing cost (CPU, GiB-seconds, bytes, tokens, an estimate in dollars)
       --since T                assets updated since T (ISO 8601, or a span: 24h, 7d)
       --group-by G             one row per kind, partner or profile
@@ -67,6 +78,10 @@ async function main(argv: string[]): Promise<number> {
       'group-by': { type: 'string' },
       prefix: { type: 'string' },
       rate: { type: 'string' },
+      step: { type: 'string' },
+      kind: { type: 'string' },
+      where: { type: 'string' },
+      resume: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -107,6 +122,20 @@ async function main(argv: string[]): Promise<number> {
         prefix: values.prefix,
         since: values.since,
         rate: values.rate,
+        dryRun: values['dry-run'],
+      });
+    case 'reprocess':
+      if (rest.length > 0) throw new UsageError(`reprocess takes no arguments, got '${rest[0]}'\n\n${usage}`);
+      return reprocessCommand({
+        out,
+        json: values.json,
+        verbose: values.verbose,
+        step: values.step,
+        status: values.status,
+        kind: values.kind,
+        where: values.where,
+        rate: values.rate,
+        resume: values.resume,
         dryRun: values['dry-run'],
       });
     case 'cost':

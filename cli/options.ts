@@ -1,4 +1,5 @@
 /** Flags shared by every command, and how they become a Config. */
+import os from 'node:os';
 import { loadConfig, type Config } from '../shared/config/config.ts';
 
 export const DEFAULT_OUT_DIR = 'mediaflow-data';
@@ -30,4 +31,15 @@ export function parseSince(value: string | undefined, now: Date): Date | undefin
   if (Number.isNaN(date.getTime()))
     throw new UsageError(`--since must be a date or time (ISO 8601, e.g. 2026-12-06T15:00:00Z) or a span (24h, 7d), got '${value}'`);
   return date;
+}
+
+/** Who runs a command that changes assets (a replay, a reprocess), as records and asset histories name them. */
+export function operator(): string {
+  let user: string;
+  try {
+    user = os.userInfo().username;
+  } catch {
+    user = process.env.USER ?? 'unknown';
+  }
+  return `${user}@${os.hostname()}`;
 }

@@ -6,10 +6,19 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
-import type { AssetFailed, AssetReady, IngestRequested, ObjectFinalized, StepCompleted, StepFailed, WorkOrder as WorkOrderDoc } from './generated/types.ts';
+import type {
+  AssetFailed,
+  AssetReady,
+  AssetUpdated,
+  IngestRequested,
+  ObjectFinalized,
+  StepCompleted,
+  StepFailed,
+  WorkOrder as WorkOrderDoc,
+} from './generated/types.ts';
 import { eventSchemaFiles, schemasDir } from './schema-files.ts';
 
-export type { AssetFailed, AssetReady, IngestRequested, ObjectFinalized, StepCompleted, StepFailed };
+export type { AssetFailed, AssetReady, AssetUpdated, IngestRequested, ObjectFinalized, StepCompleted, StepFailed };
 
 /** A work order whose params are those of one step (P); by default any step's. */
 export type WorkOrder<P extends object = object> = Omit<WorkOrderDoc, 'params'> & { readonly params: P };
@@ -21,6 +30,7 @@ export const EventType = {
   stepFailed: 'com.mediaflow.step.failed.v1',
   assetReady: 'com.mediaflow.asset.ready.v1',
   assetFailed: 'com.mediaflow.asset.failed.v1',
+  assetUpdated: 'com.mediaflow.asset.updated.v1',
 } as const;
 
 /** Payload type per CloudEvents type. Work orders are per step, so they are matched by pattern. */
@@ -31,6 +41,7 @@ export interface EventPayloads {
   'com.mediaflow.step.failed.v1': StepFailed;
   'com.mediaflow.asset.ready.v1': AssetReady;
   'com.mediaflow.asset.failed.v1': AssetFailed;
+  'com.mediaflow.asset.updated.v1': AssetUpdated;
 }
 
 const workOrderTypePattern = /^com\.mediaflow\.work\.([a-z][a-z0-9-]{0,39})\.requested\.v1$/;

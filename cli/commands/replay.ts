@@ -5,7 +5,6 @@
  * MEDIAFLOW_RUNTIME=gcp it publishes through Pub/Sub and returns (follow the assets with `mediaflow status`).
  */
 import { existsSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { buildPipeline } from '../../functions/pipeline.ts';
 import { productionSteps } from '../../functions/registry.ts';
@@ -18,7 +17,7 @@ import type { Publisher } from '../../shared/ports/bus.ts';
 import { systemClock } from '../../shared/ports/clock.ts';
 import type { DocumentStore } from '../../shared/ports/document-store.ts';
 import { createEmbeddedRuntime, STATE_FILE } from '../../shared/runtime/embedded.ts';
-import { cliConfig, parseSince, UsageError } from '../options.ts';
+import { cliConfig, operator, parseSince, UsageError } from '../options.ts';
 import { terminalWidth } from '../terminal-text.ts';
 import { table, tableMessage } from '../view.ts';
 import { withStateStore } from './status.ts';
@@ -91,17 +90,6 @@ function selectionOf(options: ReplayCommandOptions): ReplaySelection {
     ...(options.function !== undefined ? { function: options.function } : {}),
     ...(since ? { since } : {}),
   };
-}
-
-/** Who replays, as the record and the asset's history will say. */
-function operator(): string {
-  let user: string;
-  try {
-    user = os.userInfo().username;
-  } catch {
-    user = process.env.USER ?? 'unknown';
-  }
-  return `${user}@${os.hostname()}`;
 }
 
 async function assetStatuses(store: DocumentStore, results: readonly ReplayResult[]): Promise<Map<string, string>> {

@@ -45,6 +45,69 @@ export interface AssetReady {
 }
 
 /**
+ * A READY asset's outputs were replaced by a reprocess (`mediaflow reprocess`): every step it re-ran succeeded, and the asset now points at their new outputs, written under a new output version. `outputs` is the whole new set, as in asset.ready, so a consumer can replace what it kept. The previous outputs stay where they were. Published once per asset and reprocess job; the CloudEvent id is `<assetId>/updated/<job>`.
+ */
+export interface AssetUpdated {
+  /**
+   * Deterministic asset id: `bucket/name#generation` for uploads, `partner:idempotencyKey` for partner ingest.
+   */
+  assetId: string;
+  source: AssetSource;
+  kind: 'image' | 'audio' | 'video';
+  profile: string;
+  steps: string[];
+  /**
+   * Per step, what it produced: the re-run steps' new outputs and the other steps' unchanged ones.
+   */
+  outputs: {
+    [k: string]:
+      | {
+          [k: string]: unknown | undefined;
+        }
+      | undefined;
+  };
+  /**
+   * Which reprocess changed the asset, and how.
+   */
+  reprocess: {
+    /**
+     * The reprocess job's id.
+     */
+    job: string;
+    /**
+     * The step the job was asked to re-run.
+     */
+    step: string;
+    /**
+     * Every step re-run (the asked step and the steps that depend on it), with the recipe version of its outputs before and after and the output version they were written under.
+     *
+     * @minItems 1
+     */
+    rerun: [
+      {
+        step: string;
+        recipeBefore: string | null;
+        recipeAfter: string;
+        /**
+         * A versioned output folder inside a step's folder of the derivatives bucket: `r<recipe version>.<reprocess job id>`, given by a reprocess so the live outputs stay untouched until every re-run step has succeeded. A step's first run writes into the step's folder itself and has none.
+         */
+        outputVersion: string;
+      },
+      ...{
+        step: string;
+        recipeBefore: string | null;
+        recipeAfter: string;
+        /**
+         * A versioned output folder inside a step's folder of the derivatives bucket: `r<recipe version>.<reprocess job id>`, given by a reprocess so the live outputs stay untouched until every re-run step has succeeded. A step's first run writes into the step's folder itself and has none.
+         */
+        outputVersion: string;
+      }[]
+    ];
+  };
+  updatedAt: string;
+}
+
+/**
  * A partner asks mediaflow to process an object it has already put in a bucket mediaflow can read. Publishing the same idempotencyKey again finds the same asset and changes nothing.
  */
 export interface IngestRequested {
@@ -109,6 +172,10 @@ export interface StepCompleted {
   assetId: string;
   step: string;
   shard: Shard;
+  /**
+   * The work order's outputVersion, echoed: the result belongs to that reprocess.
+   */
+  outputVersion?: string;
   /**
    * The delivery attempt that succeeded (1 = first try).
    */
@@ -189,6 +256,10 @@ export interface StepFailed {
   assetId: string;
   step: string;
   shard: Shard;
+  /**
+   * The work order's outputVersion, echoed: the result belongs to that reprocess.
+   */
+  outputVersion?: string;
   attempt: number;
   failedAt: string;
   error: StepError;
@@ -266,6 +337,19 @@ export interface WorkOrder {
     [k: string]: unknown | undefined;
   };
   issuedAt: string;
+  /**
+   * Set on a reprocess: the folder under the step's folder its outputs go to (`<asset>/<step>/<outputVersion>/`), echoed in the result so the coordinator records it against the reprocess, never the live outputs.
+   */
+  outputVersion?: string;
+  /**
+   * The output version of each dependency step whose outputs this order reads by path and that are not in the step's own folder (they were made by a reprocess).
+   */
+  inputVersions?: {
+    /**
+     * A versioned output folder inside a step's folder of the derivatives bucket: `r<recipe version>.<reprocess job id>`, given by a reprocess so the live outputs stay untouched until every re-run step has succeeded. A step's first run writes into the step's folder itself and has none.
+     */
+    [k: string]: string | undefined;
+  };
 }
 
 export interface CommonDefinitions {
@@ -282,6 +366,10 @@ export interface CommonDefinitions {
   objectRef?: ObjectRef;
   timestamp?: string;
   stepName?: string;
+  /**
+   * A versioned output folder inside a step's folder of the derivatives bucket: `r<recipe version>.<reprocess job id>`, given by a reprocess so the live outputs stay untouched until every re-run step has succeeded. A step's first run writes into the step's folder itself and has none.
+   */
+  outputVersion?: string;
   mediaKind?: 'image' | 'audio' | 'video';
   profile?: string;
   shard?: Shard;

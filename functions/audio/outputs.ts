@@ -82,8 +82,8 @@ export async function publishAudio(target: DerivativeTarget, params: AudioParams
         }
       : null,
     waveform: {
-      jsonUri: derivativeUri(config, order.assetId, order.step, WAVEFORM_JSON),
-      pngUri: derivativeUri(config, order.assetId, order.step, WAVEFORM_PNG),
+      jsonUri: derivativeUri(config, order, WAVEFORM_JSON),
+      pngUri: derivativeUri(config, order, WAVEFORM_PNG),
       format: 'audiowaveform-json-v2',
       pixelsPerSecond: round(waveform.sample_rate / waveform.samples_per_pixel, 3),
       samplesPerPixel: waveform.samples_per_pixel,
@@ -103,7 +103,7 @@ async function publishRendition(target: DerivativeTarget, outcome: AudioOutcome,
   if (qc.truePeakDbtp !== null) metadata['mediaflow-true-peak-dbtp'] = String(qc.truePeakDbtp);
   const stored = await uploadDerivative(target, file, rendition.path, { contentType: contentType(rendition.codec), metadata });
   return {
-    uri: derivativeUri(target.config, target.order.assetId, target.order.step, file),
+    uri: derivativeUri(target.config, target.order, file),
     codec: rendition.codec === 'aac' ? 'aac-lc' : 'opus',
     container: rendition.codec === 'aac' ? 'm4a' : 'ogg',
     bitrateKbps: rendition.kbps,

@@ -11,6 +11,7 @@ import type { DocData } from '../../shared/ports/document-store.ts';
 import type { Deps } from '../../shared/runtime/deps.ts';
 
 type ShardResult = {
+  /** The step, or `<step>@<output version>` for a reprocess's shards, which must not count with the first run's. */
   step: string;
   shard: number;
   attempt: number;
@@ -28,10 +29,16 @@ const { results } = collections;
 export type ShardProgress =
   { readonly complete: false; readonly created: boolean; readonly done: number } | { readonly complete: true; readonly outcome: StepOutcome };
 
+/** Whose shards these are: the step's first run, or one reprocess of it. */
+function runKey(result: Pick<StepCompleted, 'step' | 'outputVersion'>): string {
+  return result.outputVersion === undefined ? result.step : `${result.step}@${result.outputVersion}`;
+}
+
 export async function recordShard(result: StepCompleted, deps: Deps): Promise<ShardProgress> {
   const outcome = outcomeOf(result);
-  const created = await deps.store.create(results.doc(result.assetId, result.step, result.shard.index), {
-    step: result.step,
+  const key = runKey(result);
+  const created = await deps.store.create(results.doc(result.assetId, key, result.shard.index), {
+    step: key,
     shard: result.shard.index,
     attempt: outcome.attempt,
     startedAt: outcome.startedAt,
@@ -41,13 +48,13 @@ export async function recordShard(result: StepCompleted, deps: Deps): Promise<Sh
     recordedAt: deps.clock.now(),
     ...(outcome.cost ? { cost: outcome.cost } : {}),
   } satisfies ShardResult);
-  const done = await deps.store.count(results.path(result.assetId), results.queries.ofStep.query({ step: result.step }));
+  const done = await deps.store.count(results.path(result.assetId), results.queries.ofStep.query({ step: key }));
   if (done < result.shard.count) return { complete: false, created, done };
   return { complete: true, outcome: await combineShards(result, deps) };
 }
 
 async function combineShards(result: StepCompleted, deps: Deps): Promise<StepOutcome> {
-  const shards = await deps.store.list<ShardResult>(results.path(result.assetId), results.queries.ofStepByShard.query({ step: result.step }));
+  const shards = await deps.store.list<ShardResult>(results.path(result.assetId), results.queries.ofStepByShard.query({ step: runKey(result) }));
   const definition = deps.steps.get(result.step);
   const outputs = shards.map((shard) => shard.data.outputs);
   return {

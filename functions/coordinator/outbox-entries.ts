@@ -11,6 +11,8 @@ export type OutboxEntry = {
   assetId: string;
   kind: Emission['kind'];
   step: string | null;
+  /** A queued step's reprocess output version; null for its first run (and absent from entries written before reprocessing existed). */
+  outputVersion?: string | null;
   payload: string;
   createdAt: Date;
   claimedUntil: Date | null;
@@ -19,7 +21,9 @@ export type OutboxEntry = {
 function emissionId(assetId: string, emission: Emission): string {
   switch (emission.kind) {
     case 'queue-step':
-      return `${assetId}|queue|${emission.step}`;
+      return `${assetId}|queue|${emission.step}${emission.outputVersion === undefined ? '' : `@${emission.outputVersion}`}`;
+    case 'asset-updated':
+      return `${assetId}/updated/${emission.event.reprocess.job}`;
     case 'asset-ready':
       return `${assetId}/ready`;
     case 'asset-failed':
@@ -35,6 +39,7 @@ export function stageEmissions(tx: Transaction, assetId: string, emissions: read
       assetId,
       kind: emission.kind,
       step: emission.kind === 'queue-step' ? emission.step : null,
+      outputVersion: emission.kind === 'queue-step' ? (emission.outputVersion ?? null) : null,
       payload: emission.kind === 'queue-step' ? '{}' : JSON.stringify(emission.event),
       createdAt: now,
       claimedUntil: null,

@@ -10,6 +10,7 @@ import { workOrderId } from '../../shared/domain/asset-id.ts';
 import type { AssetDoc } from '../../shared/domain/asset.ts';
 import { collections } from '../../shared/domain/collections.ts';
 import { PLAN_FAILED, planContextOf, stepFailure } from '../../shared/domain/coordination.ts';
+import { inputVersionsOf, reprocessContextOf } from '../../shared/domain/reprocess.ts';
 import type { DocData } from '../../shared/ports/document-store.ts';
 import type { Deps } from '../../shared/runtime/deps.ts';
 import { publishEvent, sourceOf } from '../../shared/runtime/publish.ts';
@@ -50,7 +51,7 @@ export async function flushOutbox(assetId: string, deps: Deps): Promise<StepFail
     }
     try {
       if (claimed.kind === 'queue-step') {
-        const failure = await publishWorkOrders(asset, claimed.step!, deps);
+        const failure = await publishWorkOrders(asset, claimed.step!, claimed.outputVersion ?? undefined, deps);
         if (failure) unplannable.push(failure);
       } else {
         await publishAssetEvent(asset, claimed, deps);
@@ -87,18 +88,24 @@ async function claim(path: string, deps: Deps): Promise<OutboxEntry | 'gone' | '
   });
 }
 
-/** Publishes a queued step's orders, or returns the step's failure when its params cannot be built. */
-async function publishWorkOrders(asset: AssetDoc, step: string, deps: Deps): Promise<StepFailed | undefined> {
+/**
+ * Publishes a queued step's orders, or returns the step's failure when its params cannot be built. With an output
+ * version they are a reprocess's orders: built from the run's state, written under that version, their ids apart
+ * from the first run's; a run that ended before its orders went out needs none.
+ */
+async function publishWorkOrders(asset: AssetDoc, step: string, outputVersion: string | undefined, deps: Deps): Promise<StepFailed | undefined> {
   const definition = deps.steps.get(step);
-  const state = asset.steps[step];
+  if (outputVersion !== undefined && asset.reprocess?.versions[step] !== outputVersion) return undefined;
+  const state = outputVersion === undefined ? asset.steps[step] : asset.reprocess?.steps[step];
   if (!definition || !state) throw new Error(`asset ${asset.id} queued unknown step '${step}'`);
-  const context = planContextOf(asset);
+  const context = outputVersion === undefined ? planContextOf(asset) : reprocessContextOf(asset);
+  const inputVersions = inputVersionsOf(asset, step, outputVersion !== undefined);
   const { bucket, name, generation } = asset.source;
   const issuedAt = (state.queuedAt ?? deps.clock.now()).toISOString();
   let orders: WorkOrder[];
   try {
     orders = Array.from({ length: state.shards }, (_, index): WorkOrder => ({
-      orderId: workOrderId(asset.id, step, index),
+      orderId: `${workOrderId(asset.id, step, index)}${outputVersion === undefined ? '' : `@${outputVersion}`}`,
       assetId: asset.id,
       step,
       shard: { index, count: state.shards },
@@ -107,6 +114,8 @@ async function publishWorkOrders(asset: AssetDoc, step: string, deps: Deps): Pro
       profile: asset.profile,
       params: definition.params(context, index),
       issuedAt,
+      ...(outputVersion === undefined ? {} : { outputVersion }),
+      ...(Object.keys(inputVersions).length > 0 ? { inputVersions } : {}),
     }));
     // Every order is checked before the first is sent: a set is published whole or the step fails, never half.
     for (const order of orders) assertValid(deps, workOrderType(step), order);
@@ -118,6 +127,7 @@ async function publishWorkOrders(asset: AssetDoc, step: string, deps: Deps): Pro
       state.shards,
       { code: PLAN_FAILED, message: `could not build the work orders: ${errorMessage(error)}` },
       deps.clock.now(),
+      { outputVersion },
     );
   }
   for (const order of orders) {
@@ -134,7 +144,7 @@ async function publishWorkOrders(asset: AssetDoc, step: string, deps: Deps): Pro
 }
 
 async function publishAssetEvent(asset: AssetDoc, entry: OutboxEntry, deps: Deps): Promise<void> {
-  const type = entry.kind === 'asset-ready' ? EventType.assetReady : EventType.assetFailed;
+  const type = entry.kind === 'asset-ready' ? EventType.assetReady : entry.kind === 'asset-updated' ? EventType.assetUpdated : EventType.assetFailed;
   const data = JSON.parse(entry.payload) as DocData;
   assertValid(deps, type, data);
   await publishEvent(deps.bus, deps.config.topics.assetEvents, { type, id: entry.emissionId, source, subject: asset.id, time: deps.clock.now(), data });

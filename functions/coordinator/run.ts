@@ -15,7 +15,9 @@ import {
   outcomeOf,
   stepFailure,
   type Decision,
+  type StepOutcome,
 } from '../../shared/domain/coordination.ts';
+import { applyReprocessCompleted, applyReprocessFailed } from '../../shared/domain/reprocess.ts';
 import { probeSummaryOf } from '../../shared/domain/probe-doc.ts';
 import { PROBE_STEP } from '../../shared/domain/step.ts';
 import { errorMessage, PermanentError } from '../../shared/errors.ts';
@@ -42,7 +44,7 @@ export const coordinatorFunction = eventFunction({
     const outcome =
       event.type === EventType.stepCompleted
         ? await onCompleted(result as StepCompleted, deps)
-        : await decide(result, deps, (asset, now) => applyStepFailed(asset, result as StepFailed, now));
+        : await decide(result, deps, (asset, now) => applyFailure(asset, result as StepFailed, now));
     logs.stepResultRecorded(log, result.assetId, result.step, outcome);
     // Also on duplicates: an earlier delivery may have committed and died before publishing.
     await flushAndSettle(result.assetId, deps);
@@ -56,16 +58,24 @@ async function onCompleted(result: StepCompleted, deps: Deps): Promise<Outcome> 
       applyProbeCompleted(asset, outcomeOf(result), probeSummaryOf(result.outputs), deps.steps, now, deps.config.limits),
     );
   }
+  const { outputVersion } = result;
+  // A reprocess's result is recorded on its run, beside the live outputs it must not touch (shared/domain/reprocess.ts).
+  const apply = (outcome: StepOutcome) => (asset: AssetDoc, now: Date) =>
+    outputVersion === undefined ? applyStepCompleted(asset, outcome, now) : applyReprocessCompleted(asset, outcome, outputVersion, now);
   if (result.shard.count === 1) {
     // A fanned-out step that happened to need one shard still gets its outputs folded the same way.
     const definition = deps.steps.get(result.step);
     const outcome = outcomeOf(result);
-    const folded = definition?.combine ? { ...outcome, outputs: definition.combine([outcome.outputs]) } : outcome;
-    return decide(result, deps, (asset, now) => applyStepCompleted(asset, folded, now));
+    return decide(result, deps, apply(definition?.combine ? { ...outcome, outputs: definition.combine([outcome.outputs]) } : outcome));
   }
   const progress = await recordShard(result, deps);
   if (!progress.complete) return progress.created ? 'done' : 'duplicate';
-  return decide(result, deps, (asset, now) => applyStepCompleted(asset, progress.outcome, now));
+  return decide(result, deps, apply(progress.outcome));
+}
+
+/** A step failure, for the first run or for the reprocess whose output version it carries. */
+export function applyFailure(asset: AssetDoc, failure: StepFailed, now: Date): Decision {
+  return failure.outputVersion === undefined ? applyStepFailed(asset, failure, now) : applyReprocessFailed(asset, failure, failure.outputVersion, now);
 }
 
 /**
@@ -75,13 +85,13 @@ async function onCompleted(result: StepCompleted, deps: Deps): Promise<Outcome> 
  */
 export async function flushAndSettle(assetId: string, deps: Deps): Promise<void> {
   for (const failure of await flushOutbox(assetId, deps)) {
-    await decide(failure, deps, (asset, now) => applyStepFailed(asset, failure, now));
+    await decide(failure, deps, (asset, now) => applyFailure(asset, failure, now));
     await flushOutbox(assetId, deps);
   }
 }
 
 /** What a decision is about: the asset, and the step whose result it applies (or that the watchdog found stuck). */
-export type ResultRef = Pick<StepCompleted, 'assetId' | 'step' | 'shard'>;
+export type ResultRef = Pick<StepCompleted, 'assetId' | 'step' | 'shard' | 'outputVersion'>;
 
 /** Applies a pure decision to the asset in one transaction with the emissions it stages; 'duplicate' when it changed nothing. */
 export async function decide(result: ResultRef, deps: Deps, apply: (asset: AssetDoc, now: Date) => Decision): Promise<Outcome> {
@@ -96,11 +106,12 @@ export async function decide(result: ResultRef, deps: Deps, apply: (asset: Asset
       tx.set(path, next.asset);
       stageEmissions(tx, result.assetId, next.emissions, now);
     }
-    return next;
+    return { ...next, before: asset.status };
   });
   if (decision.note !== 'applied') return 'duplicate';
   if (decision.forced) logs.decisionForced(deps.log, result.assetId, result.step, decision.forced.code, decision.forced.message);
-  if (decision.asset.status !== 'PROCESSING') logs.assetSettled(deps.log, result.assetId, decision.asset.status);
+  // A reprocess's decisions leave a READY asset READY: settled once, logged once.
+  if (decision.asset.status !== 'PROCESSING' && decision.asset.status !== decision.before) logs.assetSettled(deps.log, result.assetId, decision.asset.status);
   return 'done';
 }
 
@@ -127,6 +138,8 @@ function decideOrFail(
   } catch (thrown) {
     error = { code: COORDINATION_FAILED, message: `the ${result.step} result could not be applied: ${errorMessage(thrown)}` };
   }
-  const failure = stepFailure(result.assetId, result.step, result.shard.count, error, now);
-  return { ...applyForcedFailure(asset, failure, now), forced: failure.error };
+  const failure = stepFailure(result.assetId, result.step, result.shard.count, error, now, { outputVersion: result.outputVersion });
+  // A reprocess that cannot be recorded ends its run; the asset keeps its outputs.
+  const forced = result.outputVersion === undefined ? applyForcedFailure(asset, failure, now) : applyReprocessFailed(asset, failure, result.outputVersion, now);
+  return { ...forced, forced: failure.error };
 }

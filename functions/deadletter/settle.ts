@@ -20,6 +20,7 @@ import {
 import { collections } from '../../shared/domain/collections.ts';
 import type { AssetDoc } from '../../shared/domain/asset.ts';
 import { applyForcedFailure, stepFailure } from '../../shared/domain/coordination.ts';
+import { applyReprocessFailed } from '../../shared/domain/reprocess.ts';
 import { PROBE_STEP } from '../../shared/domain/step.ts';
 import { PermanentErrorCode } from '../../shared/errors.ts';
 import { logs } from '../../shared/observability/messages.ts';
@@ -44,7 +45,11 @@ export async function settleDeadEvent(event: RawEvent, record: DeadLetterRecord,
   if (stepOfWorkOrderType(event.type) !== undefined) {
     const order = validated.value as WorkOrder;
     return publishFailure(
-      { ...stepFailure(order.assetId, order.step, order.shard.count, error, now, options), orderId: order.orderId, shard: order.shard },
+      {
+        ...stepFailure(order.assetId, order.step, order.shard.count, error, now, { ...options, outputVersion: order.outputVersion }),
+        orderId: order.orderId,
+        shard: order.shard,
+      },
       deps,
     );
   }
@@ -55,7 +60,7 @@ export async function settleDeadEvent(event: RawEvent, record: DeadLetterRecord,
   }
   if (event.type === EventType.stepCompleted || event.type === EventType.stepFailed) {
     const result = validated.value as StepCompleted | StepFailed;
-    const failure = stepFailure(result.assetId, result.step, result.shard.count, error, now, options);
+    const failure = stepFailure(result.assetId, result.step, result.shard.count, error, now, { ...options, outputVersion: result.outputVersion });
     await failAsset(failure, deps);
     const deadNudge = event.type === EventType.stepFailed && (result as StepFailed).deadLettered;
     if (!deadNudge) await publishFailure(failure, deps);
@@ -94,11 +99,13 @@ async function failAsset(failure: StepFailed, deps: Deps): Promise<void> {
     const asset = await tx.get<AssetDoc>(path);
     if (!asset) return false;
     const now = deps.clock.now();
-    const decision = applyForcedFailure(asset, failure, now);
+    // A reprocess's dead result ends its run; the asset keeps its outputs.
+    const decision =
+      failure.outputVersion === undefined ? applyForcedFailure(asset, failure, now) : applyReprocessFailed(asset, failure, failure.outputVersion, now);
     if (decision.note !== 'applied') return false;
     tx.set(path, decision.asset);
     stageEmissions(tx, failure.assetId, decision.emissions, now);
     return true;
   });
-  if (settled) logs.assetSettled(deps.log, failure.assetId, 'FAILED');
+  if (settled && failure.outputVersion === undefined) logs.assetSettled(deps.log, failure.assetId, 'FAILED');
 }

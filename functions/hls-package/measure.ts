@@ -18,7 +18,7 @@ import { parseInit, parseSegment, type SegmentTiming, type TrackInfo } from '../
 import { INIT_FILE, initFile, segmentFile } from '../../shared/media/hls/layout.ts';
 import { writeMediaPlaylist, type VideoRange } from '../../shared/media/hls/playlist.ts';
 import { BlobNotFoundError, type BlobStore } from '../../shared/ports/blob-store.ts';
-import { derivativeName } from '../../shared/runtime/derivatives.ts';
+import { dependencyName, type InputReader } from '../../shared/runtime/derivatives.ts';
 import { mapLimit } from './pool.ts';
 import { HLS_VALIDATION_FAILED } from './validate.ts';
 
@@ -37,7 +37,7 @@ const DECODE_CHECK_OPTIONS = ['-threads', '1', '-skip_loop_filter', 'all'];
 export interface TrackSpec {
   readonly name: string;
   readonly kind: 'video' | 'audio';
-  /** The step whose folder holds the track's objects. */
+  /** The step whose folder holds the track's objects (its version folder, when the order's inputVersions name one). */
   readonly step: string;
   readonly segmentCount: number;
   /** Video of a presentation with an HDR ladder: the VIDEO-RANGE its variant is listed with. */
@@ -61,7 +61,8 @@ export interface MeasuredTrack {
 export interface MeasureJob {
   readonly blobs: BlobStore;
   readonly config: Config;
-  readonly assetId: string;
+  /** The package order: its asset, and the output versions of the steps whose segments it reads. */
+  readonly order: InputReader;
   readonly ffmpeg: string;
   readonly scratchDir: string;
   readonly signal: AbortSignal;
@@ -182,5 +183,5 @@ async function readable<T>(what: string, read: () => T | Promise<T>): Promise<T>
 }
 
 function objectRef(job: MeasureJob, spec: TrackSpec, file: string): { bucket: string; name: string } {
-  return { bucket: job.config.buckets.derivatives, name: derivativeName(job.assetId, spec.step, file) };
+  return { bucket: job.config.buckets.derivatives, name: dependencyName(job.order, spec.step, file) };
 }

@@ -9,7 +9,6 @@ import {
   HLS_SUBTITLES_STEP,
   initFile,
   mediaPlaylistFile,
-  relativeFromPackage,
   segmentFile,
   SUBTITLES_GROUP_ID,
   vttSegmentFile,
@@ -21,6 +20,7 @@ import {
   type SubtitleRenditionEntry,
   type VariantEntry,
 } from '../../shared/media/hls/playlist.ts';
+import { dependencyRelativePath, type RelativeReader } from '../../shared/runtime/derivatives.ts';
 import type { SubtitleTrackOutputs } from '../hls-subtitles/publish.ts';
 import type { PackageAudio } from './params.ts';
 import { rateValue, type Rational } from '../../shared/media/hls/timeline.ts';
@@ -39,21 +39,29 @@ export interface Presentation {
   readonly audio: readonly (TrackBandwidth & { readonly track: MeasuredTrack; readonly name: string })[];
 }
 
-/** What buildPresentation needs besides the measured tracks: how renditions are named, and the subtitles. */
+/**
+ * What buildPresentation needs besides the measured tracks: how renditions are named, the subtitles, and the
+ * package order, whose output version and input versions place the playlists and the segments they name.
+ */
 export interface PresentationInputs {
   readonly audio: readonly PackageAudio[];
   readonly subtitles: readonly SubtitleTrackOutputs[];
+  readonly order: RelativeReader;
 }
 
 /** The audio rendition's NAME in the master playlist (§4.3.4.1: a human-readable description). */
 export const AUDIO_NAME = 'Main';
 
-export function mediaPlaylist(track: MeasuredTrack, targetDuration: number): string {
+/**
+ * A track's media playlist, written in the package order's folder: its init and media segments are named relative
+ * to it (RFC 3986 §5.2), in the folder of the step that wrote them, or of that step's reprocess.
+ */
+export function mediaPlaylist(track: MeasuredTrack, targetDuration: number, order: RelativeReader): string {
   return writeMediaPlaylist({
     targetDuration,
-    initUri: relativeFromPackage(track.spec.step, initFile(track.spec.name)),
+    initUri: dependencyRelativePath(order, track.spec.step, initFile(track.spec.name)),
     segments: track.segments.map((segment) => ({
-      uri: relativeFromPackage(track.spec.step, segmentFile(track.spec.name, segment.index)),
+      uri: dependencyRelativePath(order, track.spec.step, segmentFile(track.spec.name, segment.index)),
       durationSeconds: segment.duration / track.info.timescale,
     })),
   });
@@ -68,11 +76,11 @@ export function bandwidthOf(track: MeasuredTrack, targetDuration: number): Track
  * A subtitle rendition's media playlist: one WebVTT segment per video segment, with the video's durations (the
  * WebVTT segments cover the same windows, hls-subtitles/publish.ts).
  */
-export function subtitlePlaylist(rendition: string, video: MeasuredTrack, targetDuration: number): string {
+export function subtitlePlaylist(rendition: string, video: MeasuredTrack, targetDuration: number, order: RelativeReader): string {
   return writeMediaPlaylist({
     targetDuration,
     segments: video.segments.map((segment) => ({
-      uri: relativeFromPackage(HLS_SUBTITLES_STEP, vttSegmentFile(rendition, segment.index)),
+      uri: dependencyRelativePath(order, HLS_SUBTITLES_STEP, vttSegmentFile(rendition, segment.index)),
       durationSeconds: segment.duration / video.info.timescale,
     })),
   });
@@ -86,11 +94,11 @@ export function buildPresentation(
   inputs: PresentationInputs,
 ): Presentation {
   const media = new Map<string, string>();
-  for (const track of [...video, ...audioTracks]) media.set(mediaPlaylistFile(track.spec.name), mediaPlaylist(track, targetDuration));
+  for (const track of [...video, ...audioTracks]) media.set(mediaPlaylistFile(track.spec.name), mediaPlaylist(track, targetDuration, inputs.order));
   const [reference] = video;
   const subtitles: SubtitleRenditionEntry[] = reference
     ? inputs.subtitles.map((track) => {
-        media.set(mediaPlaylistFile(track.rendition), subtitlePlaylist(track.rendition, reference, targetDuration));
+        media.set(mediaPlaylistFile(track.rendition), subtitlePlaylist(track.rendition, reference, targetDuration, inputs.order));
         return {
           groupId: SUBTITLES_GROUP_ID,
           name: track.name,

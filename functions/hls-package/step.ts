@@ -61,7 +61,7 @@ export function createPackageStep(settings: HlsSettings = DEFAULT_HLS_SETTINGS) 
       const job: MeasureJob = {
         blobs: context.blobs,
         config: context.config,
-        assetId: order.assetId,
+        order,
         ffmpeg: tools.ffmpeg,
         scratchDir: context.scratchDir,
         signal: context.signal,
@@ -77,6 +77,7 @@ export function createPackageStep(settings: HlsSettings = DEFAULT_HLS_SETTINGS) 
       const presentation = buildPresentation(video, audio, params.video?.frameRate, params.targetDuration, {
         audio: allAudio(params),
         subtitles: subtitleTracks(params, video.length),
+        order,
       });
       const target: DerivativeTarget = { blobs: context.blobs, config: context.config, order, recipeVersion: PACKAGE_RECIPE_VERSION };
       // Media playlists first, the master last: a master that exists always points at playlists that exist.
@@ -120,7 +121,7 @@ function subtitleTracks(params: PackageParams, videoTracks: number): readonly Su
 }
 
 function packageOutputs(target: DerivativeTarget, params: PackageParams, presentation: Presentation, checks: readonly Check[]): HlsPackageOutputs {
-  const uri = (file: string): string => derivativeUri(target.config, target.order.assetId, HLS_PACKAGE_STEP, file);
+  const uri = (file: string): string => derivativeUri(target.config, target.order, file);
   const [first] = presentation.variants;
   const [primary] = presentation.audio;
   return {

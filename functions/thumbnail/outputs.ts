@@ -1,6 +1,7 @@
 /**
  * Uploading renditions and describing them on the asset. Files live under `v<recipe>/` in the step's derivative
- * folder: they are served with an immutable cache-control, so a recipe that changes pixels must change the URL.
+ * folder (its output version's folder, on a reprocess): they are served with an immutable cache-control, so a
+ * recipe that changes pixels must change the URL.
  * The description stays small (a few KB): Firestore documents are capped at 1 MiB.
  */
 import type { ThumbnailOutputs } from '../../events/generated/steps/thumbnail.ts';
@@ -41,7 +42,7 @@ export async function uploadRenditions(target: DerivativeTarget, role: Role, ren
 }
 
 function derivative(target: DerivativeTarget, file: string, role: Role, size: { width: number; height: number }, format: string, bytes: number): Derivative {
-  return { uri: derivativeUri(target.config, target.order.assetId, target.order.step, file), role, width: size.width, height: size.height, format, bytes };
+  return { uri: derivativeUri(target.config, target.order, file), role, width: size.width, height: size.height, format, bytes };
 }
 
 /** The outputs of an image or a cover: what it is, how it was treated, and every file made from it. */
@@ -102,12 +103,12 @@ export async function uploadStoryboard(
         contentType: FORMAT_INFO.jpeg.contentType,
         metadata: { role: 'storyboard', width: String(width), height: String(height) },
       });
-      return { uri: derivativeUri(target.config, target.order.assetId, target.order.step, file), width, height, bytes: data.length };
+      return { uri: derivativeUri(target.config, target.order, file), width, height, bytes: data.length };
     }),
   );
   const vttFile = fileName(target, 'storyboard.vtt');
   await writeDerivative(target, vttFile, vtt, { contentType: VTT_CONTENT_TYPE, metadata: { role: 'storyboard' } });
-  return { sprites, vttUri: derivativeUri(target.config, target.order.assetId, target.order.step, vttFile) };
+  return { sprites, vttUri: derivativeUri(target.config, target.order, vttFile) };
 }
 
 export function videoOutputs(

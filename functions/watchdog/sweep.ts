@@ -8,7 +8,9 @@ import { ackDeadlineSeconds } from '../../shared/runtime/ack-deadline.ts';
 import type { AssetDoc } from '../../shared/domain/asset.ts';
 import { collections } from '../../shared/domain/collections.ts';
 import { unchanged } from '../../shared/domain/coordination.ts';
+import { applyReprocessWatchdog } from '../../shared/domain/reprocess.ts';
 import { applyWatchdog, inspect, stepLeaseMs, type WatchdogPolicy } from '../../shared/domain/watchdog.ts';
+import type { ReprocessJob } from '../reprocess/job.ts';
 import { logs } from '../../shared/observability/messages.ts';
 import type { Deps } from '../../shared/runtime/deps.ts';
 import { decide, flushAndSettle } from '../coordinator/run.ts';
@@ -32,7 +34,12 @@ export interface SweepReport {
   readonly redriven: number;
   readonly failed: number;
   readonly reevaluated: number;
+  /** Reprocess runs whose lost work was re-driven, or that were ended STUCK. */
+  readonly reprocessRuns: number;
 }
+
+/** Reprocess jobs, newest first, whose runs in flight each tick looks at: older jobs' runs have long ended. */
+export const WATCHDOG_RECENT_JOBS = 20;
 
 export function watchdogPolicy(deps: Pick<Deps, 'steps' | 'config'>): WatchdogPolicy {
   return {
@@ -70,7 +77,34 @@ export async function sweep(deps: Deps, policy: WatchdogPolicy = watchdogPolicy(
     logs.watchdogActed(deps.log, seen.id, finding.kind === 'stuck' ? finding.steps : [], after?.status ?? 'unknown');
     await flushAndSettle(seen.id, deps);
   }
-  return { outboxFlushed, redriven, failed, reevaluated };
+  const reprocessRuns = await sweepReprocessRuns(deps, policy);
+  return { outboxFlushed, redriven, failed, reevaluated, reprocessRuns };
+}
+
+/**
+ * READY assets with a reprocess run in flight are not PROCESSING, so they are found through the recent jobs:
+ * a run whose re-run step is past its lease is re-driven, or ended STUCK (shared/domain/reprocess.ts).
+ */
+async function sweepReprocessRuns(deps: Deps, policy: WatchdogPolicy): Promise<number> {
+  const { assets, reprocessJobs } = collections;
+  const now = deps.clock.now();
+  const jobs = await deps.store.list<ReprocessJob>(reprocessJobs.path(), reprocessJobs.queries.newestFirst.query({}, { limit: WATCHDOG_RECENT_JOBS }));
+  let acted = 0;
+  for (const { data: job } of jobs) {
+    const runs = await deps.store.list<AssetDoc>(assets.path(), assets.queries.inReprocess.query({ 'reprocess.job': job.id }, { limit: WATCHDOG_PAGE_SIZE }));
+    for (const { data: seen } of runs) {
+      if (!applyReprocessWatchdog(seen, now, policy)) continue;
+      const outcome = await decide({ assetId: seen.id, step: seen.reprocess!.step, shard: { index: 0, count: 1 } }, deps, (asset, at) =>
+        // A fresh read where the run has moved on (a late result, a concurrent sweep) has nothing left to do.
+        asset.reprocess?.job === job.id ? (applyReprocessWatchdog(asset, at, policy) ?? unchanged(asset, 'duplicate')) : unchanged(asset, 'duplicate'),
+      );
+      if (outcome !== 'done') continue;
+      acted += 1;
+      logs.watchdogActed(deps.log, seen.id, Object.keys(seen.reprocess!.versions), 'READY');
+      await flushAndSettle(seen.id, deps);
+    }
+  }
+  return acted;
 }
 
 async function flushStaleOutboxes(deps: Deps, now: Date): Promise<number> {

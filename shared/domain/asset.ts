@@ -43,6 +43,11 @@ export type StepState = {
   outputs: DocData | null;
   provenance: DocData | null;
   error: StepError | null;
+  /**
+   * The output version folder the step's outputs were written under (`<asset>/<step>/<outputVersion>/`), when a
+   * reprocess made them; absent when the first run did (`<asset>/<step>/`).
+   */
+  outputVersion?: string;
 };
 
 export type AssetError = { step: string; code: string; message: string; at: Date };
@@ -73,6 +78,37 @@ export type AssetDoc = {
   watchdog?: WatchdogRecord;
   /** What processing cost so far, per step and in total (shared/domain/cost.ts); absent until a result reports usage. */
   cost?: AssetCost;
+  /** A reprocess in flight on this READY asset (shared/domain/reprocess.ts); absent when none is. */
+  reprocess?: ReprocessRun;
+  /** How the last reprocess of this asset ended; absent until one has. */
+  lastReprocess?: ReprocessRecord;
+};
+
+/**
+ * A reprocess re-running some steps of a READY asset beside its live outputs: the re-run steps' own states and the
+ * output version each writes under. The asset's `steps` (what readers see) change only when all of them succeed.
+ */
+export type ReprocessRun = {
+  job: string;
+  /** The step the job asked for; `steps` also holds the steps that depend on it. */
+  step: string;
+  by: string;
+  startedAt: Date;
+  /** Per re-run step, in plan order: the output version its orders write under. */
+  versions: Record<string, string>;
+  steps: Record<string, StepState>;
+  /** How often the watchdog re-drove the run's lost work; absent until it has. */
+  redrives?: number;
+};
+
+export type ReprocessRecord = {
+  job: string;
+  step: string;
+  status: 'SUCCEEDED' | 'FAILED';
+  at: Date;
+  /** Per re-run step: the output version it wrote under. */
+  versions: Record<string, string>;
+  error: AssetError | null;
 };
 
 /** The watchdog's per-asset budget survives restarts because it lives on the document. */

@@ -27,6 +27,8 @@ export interface QueryShape {
 
 export interface QueryOptions {
   readonly limit?: number;
+  /** The page after this (ordered value, document id): a query with an order only. */
+  readonly startAfter?: { readonly value: string | number | Date; readonly id: string };
 }
 
 /** A query the code runs: its shape, and the Query to hand to DocumentStore.list or count. */
@@ -90,6 +92,7 @@ function declareQueries<const Q extends Readonly<Record<string, QuerySpec>>>(col
           ...(where.length > 0 ? { where } : {}),
           ...(spec.orderBy ? { orderBy: spec.orderBy } : {}),
           ...(options.limit === undefined ? {} : { limit: options.limit }),
+          ...(options.startAfter === undefined ? {} : { startAfter: options.startAfter }),
         };
       },
     };
@@ -120,6 +123,27 @@ export const collections = {
         index: 'assets_by_status_oldest',
         usedBy: 'the watchdog: PROCESSING assets, longest untouched first (functions/watchdog/sweep.ts)',
       },
+      withStatusInCreationOrder: {
+        equal: ['status'],
+        orderBy: { field: 'createdAt', direction: 'asc' },
+        index: 'assets_by_status_created',
+        usedBy: "mediaflow reprocess: READY assets page by page from the job's cursor (functions/reprocess/job.ts)",
+      },
+      inReprocess: { equal: ['reprocess.job'], usedBy: "mediaflow reprocess: a job's runs still in flight (functions/reprocess/job.ts)" },
+      reprocessedBy: {
+        equal: ['lastReprocess.job', 'lastReprocess.status'],
+        index: 'assets_by_last_reprocess',
+        usedBy: "mediaflow reprocess: a job's runs that ended, by outcome (functions/reprocess/job.ts)",
+      },
+    }),
+  },
+  /** One per `mediaflow reprocess` job: its selection, rate, cursor and counts, so an interrupted job resumes. */
+  reprocessJobs: {
+    name: 'reprocessJobs',
+    path: (): string => 'reprocessJobs',
+    doc: (jobId: string): string => `reprocessJobs/${documentId(jobId)}`,
+    queries: declareQueries('reprocessJobs', {
+      newestFirst: { orderBy: { field: 'createdAt', direction: 'desc' }, usedBy: 'mediaflow reprocess --list (cli/commands/reprocess.ts)' },
     }),
   },
   /** An asset's step results, one per shard, created once: the coordinator's fan-in counts them. */

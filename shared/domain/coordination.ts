@@ -2,7 +2,7 @@
  * The coordinator's decisions, as pure functions from (asset, result) to (next asset, emissions). No I/O here:
  * functions/coordinator runs these inside a transaction and publishes the emissions through an outbox.
  */
-import type { AssetFailed, AssetReady, StepCompleted, StepFailed } from '../../events/catalog.ts';
+import type { AssetFailed, AssetReady, AssetUpdated, StepCompleted, StepFailed } from '../../events/catalog.ts';
 import type { ProbeSummary } from '../media/classify.ts';
 import type { DocData } from '../ports/document-store.ts';
 import { workOrderId } from './asset-id.ts';
@@ -29,7 +29,9 @@ const STEP_ERROR_MESSAGE_BYTES = 4000;
 
 /** Something to publish once the decision is committed. Work orders are expanded at publish time, so a step with a thousand shards is one outbox entry. */
 export type Emission =
-  | { readonly kind: 'queue-step'; readonly step: string }
+  /** outputVersion: the step is re-run by a reprocess, whose orders write under that version (shared/domain/reprocess.ts). */
+  | { readonly kind: 'queue-step'; readonly step: string; readonly outputVersion?: string }
+  | { readonly kind: 'asset-updated'; readonly event: AssetUpdated }
   | { readonly kind: 'asset-ready'; readonly event: AssetReady }
   | { readonly kind: 'asset-failed'; readonly event: AssetFailed };
 
@@ -67,7 +69,7 @@ export function outcomeOf(result: StepCompleted): StepOutcome {
 }
 
 /** The asset with a step's usage added to its cost: called only on a decision that applies the result, so once per result. */
-function withCost(asset: AssetDoc, step: string, cost: CostFigures | undefined): AssetDoc {
+export function withCost(asset: AssetDoc, step: string, cost: CostFigures | undefined): AssetDoc {
   return cost ? { ...asset, cost: addStepCost(asset.cost, step, cost) } : asset;
 }
 
@@ -81,10 +83,11 @@ export function stepFailure(
   shards: number,
   error: { code: string; message: string },
   now: Date,
-  options: { attempt?: number; deadLettered?: boolean } = {},
+  options: { attempt?: number; deadLettered?: boolean; outputVersion?: string | undefined } = {},
 ): StepFailed {
   return {
     orderId: workOrderId(assetId, step, 0),
+    ...(options.outputVersion === undefined ? {} : { outputVersion: options.outputVersion }),
     assetId,
     step,
     shard: { index: 0, count: Math.max(1, shards) },
@@ -378,7 +381,7 @@ function readyEvent(asset: AssetDoc, now: Date): AssetReady {
   };
 }
 
-function eventSource(asset: AssetDoc): AssetReady['source'] {
+export function eventSource(asset: AssetDoc): AssetReady['source'] {
   const { uri, bucket, name, generation, partner, idempotencyKey, correlationId } = asset.source;
   return {
     uri,
@@ -391,7 +394,7 @@ function eventSource(asset: AssetDoc): AssetReady['source'] {
   };
 }
 
-function emptyStep(dependsOn: string[], shards: number): StepState {
+export function emptyStep(dependsOn: string[], shards: number): StepState {
   return {
     status: 'PENDING',
     dependsOn,
@@ -407,7 +410,7 @@ function emptyStep(dependsOn: string[], shards: number): StepState {
   };
 }
 
-function settledStep(outcome: StepOutcome, dependsOn: string[], previous?: StepState): StepState {
+export function settledStep(outcome: StepOutcome, dependsOn: string[], previous?: StepState): StepState {
   return {
     ...(previous ?? emptyStep(dependsOn, 1)),
     status: 'SUCCEEDED',
@@ -436,10 +439,10 @@ function reopen(
   return appendEntry({ ...asset, status: to }, now, entry);
 }
 
-function appendEntry(asset: AssetDoc, now: Date, entry: { event: string; step: string | null; detail: string | null }): AssetDoc {
+export function appendEntry(asset: AssetDoc, now: Date, entry: { event: string; step: string | null; detail: string | null }): AssetDoc {
   return { ...asset, history: appendHistory(asset.history, { at: now, ...entry }) };
 }
 
-function bump(asset: AssetDoc, now: Date): AssetDoc {
+export function bump(asset: AssetDoc, now: Date): AssetDoc {
   return { ...asset, updatedAt: now, revision: asset.revision + 1 };
 }

@@ -10,6 +10,9 @@
  * operator's replay of the dead letter that failed the asset (`mediaflow dead-letters replay`): an asset FAILED with
  * RETRIES_EXHAUSTED is re-opened, FAILED ──► PROCESSING (or ──► RECEIVED when its probe never succeeded), and the
  * replayed message takes it on through the same edges as the first time. See canReopen.
+ *
+ * A reprocess (`mediaflow reprocess`, shared/domain/reprocess.ts) moves no status: a READY asset stays READY while
+ * some of its steps run again beside it, and only its outputs are replaced, once all of them have succeeded.
  */
 export const AssetStatus = {
   RECEIVED: 'RECEIVED',

@@ -14,7 +14,7 @@ export const logs = {
   watchdogFlushedOutbox: (log: Logger, assetId: string) => log.warn('watchdog flushed an outbox its delivery never flushed', { assetId }),
   watchdogReconciled: (log: Logger, sinceHours: number, missing: number, published: number) =>
     log.info('watchdog reconciled the ingest bucket', { sinceHours, missing, published }),
-  watchdogSwept: (log: Logger, report: { outboxFlushed: number; redriven: number; failed: number; reevaluated: number }) =>
+  watchdogSwept: (log: Logger, report: { outboxFlushed: number; redriven: number; failed: number; reevaluated: number; reprocessRuns: number }) =>
     log.info('watchdog sweep done', { ...report }),
   messagesRecovered: (log: Logger, messages: number) => log.info('redelivering messages a previous process left undelivered', { messages }),
   deliveryHandled: (log: Logger, outcome: string) => log.debug('delivery handled', { outcome }),

@@ -13,10 +13,24 @@ export interface DocSnapshot<T> {
   readonly data: T;
 }
 
-/** Equality filters, one order and a limit: the queries Firestore serves from single-field or composite indexes. */
+/**
+ * Equality filters, one order, a cursor and a limit: the queries Firestore serves from single-field or composite
+ * indexes. Ordered queries order by the field, then by document id in the same direction, and omit documents
+ * lacking the field; values of different types order as Firestore orders them (null < booleans < numbers <
+ * timestamps < strings < arrays < maps).
+ *
+ * `startAfter` pages through an ordered query: the query returns only the documents strictly after the position
+ * (value, id) in its order (after means later in that direction, so descending pages go on downwards), and `limit`
+ * then applies to those. Pass the ordered field's value of the previous page's last document, as read (a Date for a
+ * timestamp field: a string there would sort after every timestamp), and that document's DocSnapshot.id. The cursor
+ * is a position, not a document: it still works when that document has since changed or been deleted. It requires
+ * `orderBy` (a query without one is refused), its value must be a string, a finite number or a valid Date in
+ * Firestore's range, and its id a document id (no '/'). `count` honours it: it counts what `list` would return.
+ */
 export interface Query {
   readonly where?: ReadonlyArray<readonly [field: string, op: '==', value: string | number | boolean | null]>;
   readonly orderBy?: { readonly field: string; readonly direction?: 'asc' | 'desc' };
+  readonly startAfter?: { readonly value: string | number | Date; readonly id: string };
   readonly limit?: number;
 }
 

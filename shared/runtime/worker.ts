@@ -30,7 +30,15 @@ export function workerFunction(step: StepDefinition): FunctionDefinition {
       const order = event.data as WorkOrder;
       const startedAt = deps.clock.now();
       logs.workStarted(log, order.orderId);
-      const common = { orderId: order.orderId, assetId: order.assetId, step: order.step, shard: order.shard, attempt: delivery.deliveryAttempt };
+      const common = {
+        orderId: order.orderId,
+        assetId: order.assetId,
+        step: order.step,
+        shard: order.shard,
+        // A reprocess's result names its output version, so the coordinator records it on the run, not the live outputs.
+        ...(order.outputVersion === undefined ? {} : { outputVersion: order.outputVersion }),
+        attempt: delivery.deliveryAttempt,
+      };
       const blobs = countingBlobStore(deps.blobs);
       const meter = startMeter();
       try {

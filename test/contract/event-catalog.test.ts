@@ -505,6 +505,10 @@ const assetSource = { uri: 'gs://mediaflow-ingest/photos/cat.jpg', ...objectRef 
 const shard = { index: 0, count: 1 };
 const at = '2024-11-22T21:52:28.049Z';
 const checksumType = workOrderType('checksum');
+const packageType = workOrderType('hls-package');
+/** A reprocess job and the output version its re-run steps write under (`r<recipe version>.<job>`). */
+const reprocessJob = '20241123-4f7c1a';
+const outputVersion = `r2.${reprocessJob}`;
 
 /** The least each type accepts: only required fields. */
 const minimalPayloads: Record<string, Json> = {
@@ -538,6 +542,16 @@ const minimalPayloads: Record<string, Json> = {
     status: 'REJECTED',
     error: { step: 'probe', code: 'EMPTY_OBJECT', message: 'the object is empty (0 bytes)' },
     failedAt: at,
+  },
+  [EventType.assetUpdated]: {
+    assetId,
+    source: assetSource,
+    kind: 'image',
+    profile: 'default',
+    steps: ['thumbnail'],
+    outputs: {},
+    reprocess: { job: reprocessJob, step: 'thumbnail', rerun: [{ step: 'thumbnail', recipeBefore: '1', recipeAfter: '2', outputVersion }] },
+    updatedAt: at,
   },
   [checksumType]: { orderId, assetId, step: 'checksum', shard, source: objectRef, kind: 'image', profile: 'default', params: {}, issuedAt: at },
   // The media steps' params are too rich to restate here: their documented example (a real captured order) serves.
@@ -612,6 +626,44 @@ const acceptedCases: [string, string, Json, string[]][] = [
     },
     ['source', 'metadata'],
   ],
+  [
+    EventType.assetUpdated,
+    'a step and its dependent re-run, one with no recipe recorded before, beside a step left as it was',
+    {
+      ...minimal(EventType.assetUpdated),
+      source: { ...assetSource, partner: 'acme', idempotencyKey: 'order-8841-hero', correlationId: 'order-8841' },
+      steps: ['checksum', 'thumbnail', 'tag'],
+      outputs: {
+        checksum: { sha256: '3d380e79ba3f344fb8451e4351dadfca9bf1e856b0fcd20b464708fc58f3340a', md5Hash: 'OMXtJGGBusxZ5e0hhomnVQ==', bytes: 482113 },
+        thumbnail: { mode: 'image', derivatives: [{ uri: `gs://mediaflow-derivatives/a/thumbnail/${outputVersion}/v2/still-640.jpg` }] },
+        tag: { aiGenerated: false, reason: 'vertex-not-configured', kind: 'image', signals: {} },
+      },
+      reprocess: {
+        job: reprocessJob,
+        step: 'thumbnail',
+        rerun: [
+          { step: 'thumbnail', recipeBefore: '1', recipeAfter: '2', outputVersion },
+          { step: 'tag', recipeBefore: null, recipeAfter: '2', outputVersion },
+        ],
+      },
+    },
+    ['source', 'outputs', 'reprocess'],
+  ],
+  // Work orders and step results of a first run carry no output version (the minimal payloads above); a reprocess's do.
+  [checksumType, 'a reprocess order: outputVersion, no inputVersions', { ...minimal(checksumType), outputVersion }, ['shard', 'source', 'params']],
+  [
+    packageType,
+    'a reprocess order reading a reprocessed dependency by path: outputVersion and inputVersions',
+    { ...minimal(packageType), outputVersion: `r3.${reprocessJob}`, inputVersions: { 'hls-segment': outputVersion } },
+    ['shard', 'source', 'params', 'inputVersions'],
+  ],
+  [
+    EventType.stepCompleted,
+    "a reprocess result: the order's outputVersion echoed",
+    { ...minimal(EventType.stepCompleted), outputVersion },
+    ['shard', 'outputs', 'provenance'],
+  ],
+  [EventType.stepFailed, "a reprocess result: the order's outputVersion echoed", { ...minimal(EventType.stepFailed), outputVersion }, ['shard', 'error']],
 ];
 
 interface InvalidCase {
@@ -798,6 +850,66 @@ const specificCases: InvalidCase[] = [
     only: true,
   },
   {
+    name: 'nothing re-run (empty rerun)',
+    type: EventType.assetUpdated,
+    payload: variant(EventType.assetUpdated, '/reprocess/rerun', []),
+    path: '/reprocess/rerun',
+    message: 'must NOT have fewer than 1 items',
+    only: true,
+  },
+  {
+    name: 'an output version with a slash',
+    type: EventType.assetUpdated,
+    payload: variant(EventType.assetUpdated, '/reprocess/rerun/0/outputVersion', `r2/${reprocessJob}`),
+    path: '/reprocess/rerun/0/outputVersion',
+    message: 'must match pattern',
+  },
+  {
+    name: 'a re-run step without its output version',
+    type: EventType.assetUpdated,
+    payload: variant(EventType.assetUpdated, '/reprocess/rerun/0/outputVersion', undefined),
+    path: '/reprocess/rerun/0/outputVersion',
+    message: "must have required property 'outputVersion'",
+    only: true,
+  },
+  {
+    name: 'no recipe after the re-run',
+    type: EventType.assetUpdated,
+    payload: variant(EventType.assetUpdated, '/reprocess/rerun/0/recipeAfter', null),
+    path: '/reprocess/rerun/0/recipeAfter',
+    message: 'must be string',
+  },
+  {
+    name: 'reprocess without a job',
+    type: EventType.assetUpdated,
+    payload: variant(EventType.assetUpdated, '/reprocess/job', undefined),
+    path: '/reprocess/job',
+    message: "must have required property 'job'",
+    only: true,
+  },
+  {
+    name: 'an empty job id',
+    type: EventType.assetUpdated,
+    payload: variant(EventType.assetUpdated, '/reprocess/job', ''),
+    path: '/reprocess/job',
+    message: 'must NOT have fewer than 1 characters',
+  },
+  {
+    name: 'unexpected property in a rerun entry',
+    type: EventType.assetUpdated,
+    payload: variant(EventType.assetUpdated, '/reprocess/rerun/0/outputs', {}),
+    path: '/reprocess/rerun/0/outputs',
+    message: "unexpected property 'outputs'",
+    only: true,
+  },
+  {
+    name: 'an output that is not an object',
+    type: EventType.assetUpdated,
+    payload: variant(EventType.assetUpdated, '/outputs', { thumbnail: 'gs://mediaflow-derivatives/a/thumbnail' }),
+    path: '/outputs/thumbnail',
+    message: 'must be object',
+  },
+  {
     name: 'generation as a number',
     type: checksumType,
     payload: variant(checksumType, '/source/generation', 1732312345678901),
@@ -825,6 +937,49 @@ const specificCases: InvalidCase[] = [
     payload: variant(checksumType, '/params', { expectedMd5Hash: 42 }),
     path: '/params/expectedMd5Hash',
     message: 'must be string',
+  },
+  // An output version becomes one path segment of the derivatives' names: a slash, `..` or an overlong one is refused.
+  ...(
+    [
+      ['with a slash', `r2/${reprocessJob}`],
+      ['of `..`', '..'],
+      ['empty', ''],
+      ['longer than 64 characters', `r2.${'x'.repeat(62)}`],
+    ] as const
+  ).map(([what, value]) => ({
+    name: `outputVersion ${what}`,
+    type: checksumType,
+    payload: variant(checksumType, '/outputVersion', value),
+    path: '/outputVersion',
+    message: 'must match pattern',
+  })),
+  {
+    name: 'an input version with a slash',
+    type: packageType,
+    payload: { ...minimal(packageType), outputVersion, inputVersions: { 'hls-segment': `r2.${reprocessJob}/../..` } },
+    path: '/inputVersions/hls-segment',
+    message: 'must match pattern',
+  },
+  {
+    name: 'input versions keyed by something other than a step name',
+    type: packageType,
+    payload: { ...minimal(packageType), outputVersion, inputVersions: { 'HLS segment': outputVersion } },
+    path: '/inputVersions',
+    message: 'property name must be valid',
+  },
+  {
+    name: 'outputVersion with a slash',
+    type: EventType.stepCompleted,
+    payload: variant(EventType.stepCompleted, '/outputVersion', `r2/${reprocessJob}`),
+    path: '/outputVersion',
+    message: 'must match pattern',
+  },
+  {
+    name: 'outputVersion with a slash',
+    type: EventType.stepFailed,
+    payload: variant(EventType.stepFailed, '/outputVersion', `r2/${reprocessJob}`),
+    path: '/outputVersion',
+    message: 'must match pattern',
   },
   { name: 'payload not an object', type: EventType.assetReady, payload: [minimal(EventType.assetReady)], path: '/', message: 'must be object' },
   {

@@ -631,8 +631,10 @@ describe('Firestore: indexes cover the queries the code declares; TTL on the ide
     expect(stack.locals.firestore_ttl).toBe('${local.firestore.ttl}');
   });
 
-  it('declares the code’s queries (status, incidents, fan-in, outbox, dead-letter failure lookup)', () => {
-    expect(new Set(queries.map((query) => query.collection))).toEqual(new Set(['assets', 'deadLetters', 'rejections', 'results', 'outbox', 'failures']));
+  it('declares the code’s queries (status, incidents, fan-in, outbox, dead-letter failure lookup, reprocess jobs)', () => {
+    expect(new Set(queries.map((query) => query.collection))).toEqual(
+      new Set(['assets', 'deadLetters', 'rejections', 'results', 'outbox', 'failures', 'reprocessJobs']),
+    );
   });
 
   it.each(queries.map((query) => [`${query.name} ${JSON.stringify({ where: query.equal, orderBy: query.orderBy })}`, query] as const))(
@@ -655,7 +657,9 @@ describe('Firestore: indexes cover the queries the code declares; TTL on the ide
 
   it('keeps the index names of the deployments made before they were generated (a renamed key replaces the index)', () => {
     expect(indexes.map(([name]) => name).sort()).toEqual([
+      'assets_by_last_reprocess',
       'assets_by_status',
+      'assets_by_status_created',
       'assets_by_status_oldest',
       'failures_by_payload',
       'outbox_by_asset',

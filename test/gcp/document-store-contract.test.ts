@@ -6,14 +6,15 @@ import { join } from 'node:path';
 import { inject } from 'vitest';
 import { createFirestoreDocumentStore } from '../../shared/adapters/gcp/document-store.ts';
 import { SqliteDocumentStore } from '../../shared/adapters/local/document-store.ts';
-import { describeDocumentStoreContract } from '../support/document-store-contract.ts';
+import { describeDocumentStoreContract, documentStoreContractIndexes } from '../support/document-store-contract.ts';
 
 // The Firestore client finds the emulator through FIRESTORE_EMULATOR_HOST, read when each client is built.
 Object.assign(process.env, inject('localCloud').env);
 
 describeDocumentStoreContract('sqlite', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'mediaflow-contract-'));
-  const store = SqliteDocumentStore.open(join(dir, 'store.db'));
+  // The contract's indexes, not the deployment's: the contract must not depend on the queries the code declares.
+  const store = SqliteDocumentStore.open(join(dir, 'store.db'), { indexes: documentStoreContractIndexes });
   return {
     store,
     async dispose() {

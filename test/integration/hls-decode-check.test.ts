@@ -68,19 +68,21 @@ describe('the package step decode check', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  async function store(segments: readonly Buffer[]): Promise<TrackSpec> {
+  /** Writes the segments as hls-segment would: in its folder, or in its version folder for a reprocess. */
+  async function store(segments: readonly Buffer[], version?: string): Promise<TrackSpec> {
     const name = (file: string): { bucket: string; name: string } => ({
       bucket: config.buckets.derivatives,
-      name: derivativeName(ASSET_ID, HLS_SEGMENT_STEP, file),
+      name: derivativeName(ASSET_ID, HLS_SEGMENT_STEP, file, version),
     });
     await blobs.write(name(initFile(RENDITION)), init);
     for (const [index, segment] of segments.entries()) await blobs.write(name(segmentFile(RENDITION, index)), segment);
     return { name: RENDITION, kind: 'video', step: HLS_SEGMENT_STEP, segmentCount: segments.length };
   }
 
-  async function measure(spec: TrackSpec) {
+  async function measure(spec: TrackSpec, inputVersions?: Record<string, string>) {
     const scratchDir = await mkdtemp(path.join(dir, 'scratch-'));
-    const job: MeasureJob = { blobs, config, assetId: ASSET_ID, ffmpeg, scratchDir, signal: AbortSignal.timeout(TOOL_TIMEOUT_MS), targetDuration: 2 };
+    const order = { assetId: ASSET_ID, ...(inputVersions ? { inputVersions } : {}) };
+    const job: MeasureJob = { blobs, config, order, ffmpeg, scratchDir, signal: AbortSignal.timeout(TOOL_TIMEOUT_MS), targetDuration: 2 };
     const [track] = await measureTracks(job, [spec], 2);
     return track!;
   }
@@ -105,5 +107,20 @@ describe('the package step decode check', () => {
     expect(track.segments).toHaveLength(3);
     expect(track.decodeErrors).toHaveLength(1);
     expect(track.decodeErrors[0]).toMatch(/^240p segments 0–2: .*(error|decod|invalid)/i);
+  });
+
+  it('reads the segments of a reprocessed hls-segment from the version folder the order names, not the live ones', async () => {
+    const version = 'r2.20261206-3fa2c1';
+    // The live folder holds one segment, the reprocess's folder three: only the latter has what the order expects.
+    await blobs
+      .delete({ bucket: config.buckets.derivatives, name: derivativeName(ASSET_ID, HLS_SEGMENT_STEP, segmentFile(RENDITION, 2)) })
+      .catch(() => undefined);
+    await store([fragments[0]!]);
+    const spec = await store(fragments, version);
+    const track = await measure(spec, { [HLS_SEGMENT_STEP]: version });
+    expect(track.segments.map((segment) => segment.index)).toEqual([0, 1, 2]);
+    expect(track.decodeErrors).toEqual([]);
+    // Without the version the order reads the live folder, where segment 2 does not exist.
+    await expect(measure(spec)).rejects.toThrow(/segments-exist: 240p segment 2 does not exist/);
   });
 });

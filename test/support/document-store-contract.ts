@@ -3,12 +3,25 @@
  * embedded store must hold on Firestore. Each test gets a fresh store from open(), so tests never share data.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { DocumentStore, DocData, Transaction } from '../../shared/ports/document-store.ts';
+import type { CompositeIndex } from '../../shared/domain/collections.ts';
+import type { DocumentStore, DocData, DocSnapshot, Query, Transaction } from '../../shared/ports/document-store.ts';
 
 export interface OpenedStore {
   readonly store: DocumentStore;
   dispose(): Promise<void>;
 }
+
+/**
+ * The composite indexes the contract's queries need (an equality filter plus an order on another field): a store
+ * that checks indexes, as the embedded one does, must be opened with these. The Firestore emulator needs none.
+ */
+export const documentStoreContractIndexes: readonly CompositeIndex[] = (['ASCENDING', 'DESCENDING'] as const).map((order) => ({
+  collection: 'pages',
+  fields: [
+    { field_path: 'kind', order: 'ASCENDING' },
+    { field_path: 'at', order },
+  ],
+}));
 
 const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
@@ -170,6 +183,134 @@ export function describeDocumentStoreContract(name: string, open: () => Promise<
         for (const [id, v] of values) await store().set(`mixed/${id}`, { v });
         const order = (await store().list('mixed', { orderBy: { field: 'v' } })).map((d) => d.id);
         expect(order).toEqual(['z0', 'f1', 't1', 'n1', 'n2', 'd1', 's2', 's1']);
+      });
+    });
+
+    describe('cursor paging (startAfter)', () => {
+      type Page = { at: Date; kind: string };
+      const BASE_MS = Date.parse('2024-06-01T00:00:00.000Z');
+
+      /**
+       * 25 documents whose ids disagree with their chronology, three to a timestamp, so page boundaries fall inside
+       * runs of equal values and only the id tie-break keeps the pages apart. Returns them in ascending query order.
+       */
+      async function seedPages(): Promise<{ id: string; at: Date; kind: string }[]> {
+        const docs = Array.from({ length: 25 }, (_, i) => ({
+          id: `p${String((i * 7) % 25).padStart(2, '0')}`,
+          at: new Date(BASE_MS + Math.floor(i / 3) * 60_000),
+          kind: i % 2 === 0 ? 'even' : 'odd',
+        }));
+        await Promise.all(docs.map((doc) => store().set(`pages/${doc.id}`, { at: doc.at, kind: doc.kind })));
+        return docs.sort((a, b) => a.at.getTime() - b.at.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      }
+
+      /** Pages through the query, each page resuming after the last document of the one before. */
+      async function pageThrough(query: Query, pageSize: number): Promise<string[][]> {
+        const pages: string[][] = [];
+        let last: DocSnapshot<Page> | undefined;
+        for (;;) {
+          const page: DocSnapshot<Page>[] = await store().list<Page>('pages', {
+            ...query,
+            limit: pageSize,
+            ...(last ? { startAfter: { value: last.data.at, id: last.id } } : {}),
+          });
+          if (page.length > 0) pages.push(page.map((doc) => doc.id));
+          if (page.length < pageSize) return pages;
+          last = page.at(-1);
+        }
+      }
+
+      const chunks = (ids: string[], size: number): string[][] =>
+        Array.from({ length: Math.ceil(ids.length / size) }, (_, i) => ids.slice(i * size, (i + 1) * size));
+
+      it('pages through a Date order ascending and descending, ties broken by id, each document once', async () => {
+        const ids = (await seedPages()).map((doc) => doc.id);
+        expect(await pageThrough({ orderBy: { field: 'at' } }, 10)).toEqual(chunks(ids, 10));
+        expect(await pageThrough({ orderBy: { field: 'at', direction: 'desc' } }, 10)).toEqual(chunks([...ids].reverse(), 10));
+        // A page size dividing the total: the last full page is followed by an empty one.
+        expect((await pageThrough({ orderBy: { field: 'at' } }, 5)).flat()).toEqual(ids);
+      });
+
+      it('starts strictly after (value, id): the rest of a run of equal values, then later values', async () => {
+        const docs = await seedPages();
+        // docs[3..5] share a timestamp; a cursor on the middle one keeps only the last of the run, then goes on.
+        const cursor = { value: docs[4]!.at, id: docs[4]!.id };
+        const after = await store().list('pages', { orderBy: { field: 'at' }, startAfter: cursor, limit: 3 });
+        expect(after.map((doc) => doc.id)).toEqual(docs.slice(5, 8).map((doc) => doc.id));
+        const before = await store().list('pages', { orderBy: { field: 'at', direction: 'desc' }, startAfter: cursor });
+        expect(before.map((doc) => doc.id)).toEqual(
+          docs
+            .slice(0, 4)
+            .map((doc) => doc.id)
+            .reverse(),
+        );
+        // The cursor is a position, not a document: it holds after that document is deleted.
+        await store().delete(`pages/${docs[4]!.id}`);
+        expect((await store().list('pages', { orderBy: { field: 'at' }, startAfter: cursor, limit: 3 })).map((doc) => doc.id)).toEqual(
+          docs.slice(5, 8).map((doc) => doc.id),
+        );
+        // count counts what list would return: everything after the cursor, limit included.
+        expect(await store().count('pages', { orderBy: { field: 'at' }, startAfter: cursor })).toBe(20);
+        expect(await store().count('pages', { orderBy: { field: 'at' }, startAfter: cursor, limit: 7 })).toBe(7);
+        expect(await store().count('pages', { orderBy: { field: 'at', direction: 'desc' }, startAfter: cursor })).toBe(4);
+        const last = docs.at(-1)!;
+        expect(await store().list('pages', { orderBy: { field: 'at' }, startAfter: { value: last.at, id: last.id } })).toEqual([]);
+      });
+
+      it('pages together with an equality filter, in both directions', async () => {
+        const even = (await seedPages()).filter((doc) => doc.kind === 'even').map((doc) => doc.id);
+        expect(even).toHaveLength(13);
+        const where = [['kind', '==', 'even']] as const;
+        expect(await pageThrough({ where, orderBy: { field: 'at' } }, 5)).toEqual(chunks(even, 5));
+        expect(await pageThrough({ where, orderBy: { field: 'at', direction: 'desc' } }, 5)).toEqual(chunks([...even].reverse(), 5));
+        const docs = await store().list<Page>('pages', { where, orderBy: { field: 'at' }, limit: 5 });
+        const cursor = { value: docs.at(-1)!.data.at, id: docs.at(-1)!.id };
+        expect(await store().count('pages', { where, orderBy: { field: 'at' }, startAfter: cursor })).toBe(8);
+      });
+
+      it('places a cursor of one type among values of others as Firestore orders types', async () => {
+        const values: [string, DocData['v']][] = [
+          ['s1', 'b'],
+          ['n2', 10],
+          ['t1', true],
+          ['d1', new Date(0)],
+          ['z0', null],
+          ['n1', 2.5],
+          ['f1', false],
+          ['s2', 'B'],
+        ];
+        for (const [id, v] of values) await store().set(`mixed/${id}`, { v });
+        const ids = async (direction: 'asc' | 'desc', value: string | number | Date, id: string): Promise<string[]> =>
+          (await store().list('mixed', { orderBy: { field: 'v', direction }, startAfter: { value, id } })).map((doc) => doc.id);
+        // The full order: z0 f1 t1 n1 n2 d1 s2 s1.
+        expect(await ids('asc', 10, 'n2')).toEqual(['d1', 's2', 's1']);
+        expect(await ids('asc', 10, 'a')).toEqual(['n2', 'd1', 's2', 's1']);
+        expect(await ids('asc', 3, 'zz')).toEqual(['n2', 'd1', 's2', 's1']);
+        expect(await ids('asc', new Date(0), 'd1')).toEqual(['s2', 's1']);
+        expect(await ids('asc', 'B', 's2')).toEqual(['s1']);
+        expect(await ids('desc', new Date(0), 'd1')).toEqual(['n2', 'n1', 't1', 'f1', 'z0']);
+        expect(await ids('desc', 'b', 's1')).toEqual(['s2', 'd1', 'n2', 'n1', 't1', 'f1', 'z0']);
+        expect(await ids('desc', 2.5, 'n1')).toEqual(['t1', 'f1', 'z0']);
+      });
+
+      it('refuses a cursor without orderBy, and an invalid cursor value or id', async () => {
+        await store().set('pages/a', { at: new Date(BASE_MS), kind: 'even' });
+        const cursor = { value: new Date(BASE_MS), id: 'a' };
+        await expect(store().list('pages', { startAfter: cursor })).rejects.toThrow(
+          "Invalid startAfter: a cursor is a position in the query's order, so it needs orderBy",
+        );
+        await expect(store().count('pages', { where: [['kind', '==', 'even']], startAfter: cursor })).rejects.toThrow(/needs orderBy/);
+        const orderBy = { field: 'at' };
+        for (const value of [Number.NaN, Number.POSITIVE_INFINITY, new Date(Number.NaN), new Date('+010000-01-01T00:00:00Z'), true, null]) {
+          const startAfter = { value, id: 'a' } as unknown as Query['startAfter'];
+          await expect(store().list('pages', { orderBy, startAfter })).rejects.toThrow(
+            /^Invalid startAfter value .*: use a string, a finite number or a valid Date/,
+          );
+        }
+        for (const id of ['', 'pages/a', 7]) {
+          const startAfter = { value: 'x', id } as unknown as Query['startAfter'];
+          await expect(store().count('pages', { orderBy, startAfter })).rejects.toThrow(/^Invalid startAfter id .*: use the document id/);
+        }
       });
     });
 

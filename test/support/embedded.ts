@@ -41,10 +41,15 @@ export interface TestRuntimeOptions {
   readonly env?: Readonly<Record<string, string>>;
   readonly wrapHandler?: EmbeddedOptions['wrapHandler'];
   readonly wrapDeps?: EmbeddedOptions['wrapDeps'];
+  /**
+   * Start on this data directory (state and buckets) instead of a fresh one, as a redeploy starts on the same
+   * project; dispose() then leaves it for the caller to remove.
+   */
+  readonly dataDir?: string;
 }
 
 export async function startTestRuntime(options: TestRuntimeOptions = {}): Promise<TestRuntime> {
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'mediaflow-test-'));
+  const dataDir = options.dataDir ?? (await mkdtemp(path.join(os.tmpdir(), 'mediaflow-test-')));
   const config = loadConfig(
     {
       PATH: process.env.PATH,
@@ -94,7 +99,7 @@ export async function startTestRuntime(options: TestRuntimeOptions = {}): Promis
     asset: (id) => runtime.store.get<AssetDoc>(assetPath(id)),
     async dispose() {
       await runtime.close();
-      await rm(dataDir, { recursive: true, force: true });
+      if (options.dataDir === undefined) await rm(dataDir, { recursive: true, force: true });
     },
   };
 }

@@ -81,6 +81,26 @@ function fieldPath(field: string): FieldPath {
   return new FieldPath(...segments);
 }
 
+/** The cursor's value and id, refused as the local store refuses them, with the same messages. */
+function cursorOf(query: Query): { value: string | number | Date; id: string } | undefined {
+  const cursor: unknown = query.startAfter;
+  if (cursor === undefined) return undefined;
+  if (!query.orderBy) throw new Error("Invalid startAfter: a cursor is a position in the query's order, so it needs orderBy");
+  const { value, id } = (typeof cursor === 'object' && cursor !== null ? cursor : {}) as { value?: unknown; id?: unknown };
+  // Firestore refuses an id with '/' too, but in its own words; an empty one it would take as the collection itself.
+  if (typeof id !== 'string' || id === '' || id.includes('/')) {
+    throw new Error(`Invalid startAfter id ${JSON.stringify(id)}: use the document id (DocSnapshot.id) of the previous page's last document`);
+  }
+  if (
+    typeof value === 'string' ||
+    (typeof value === 'number' && Number.isFinite(value)) ||
+    (value instanceof Date && value.getTime() >= MIN_DATE_MS && value.getTime() <= MAX_DATE_MS)
+  ) {
+    return { value, id };
+  }
+  throw new TypeError(`Invalid startAfter value ${String(value)}: use a string, a finite number or a valid Date (years 1 to 9999)`);
+}
+
 function isAlreadyExists(error: unknown): boolean {
   return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === ALREADY_EXISTS;
 }
@@ -199,10 +219,13 @@ export class FirestoreDocumentStore implements DocumentStore {
       }
       result = result.where(path, '==', value);
     }
+    const cursor = cursorOf(query);
     if (query.orderBy) {
       const direction = query.orderBy.direction === 'desc' ? 'desc' : 'asc';
       // The id tie-break Firestore would add implicitly, made explicit: same order as locally, and no extra index.
       result = result.orderBy(fieldPath(query.orderBy.field), direction).orderBy(FieldPath.documentId(), direction);
+      // One cursor value per orderBy; a Date becomes a Timestamp, and the id a reference into this collection.
+      if (cursor) result = result.startAfter(cursor.value, cursor.id);
     }
     if (query.limit !== undefined) {
       if (!Number.isInteger(query.limit) || query.limit < 0) throw new Error(`Invalid limit ${query.limit}: use a non-negative integer`);

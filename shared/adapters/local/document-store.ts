@@ -141,6 +141,24 @@ function assertIndexed(collectionPath: string, query: Query, indexes: readonly C
   );
 }
 
+/**
+ * The cursor's place in TYPE_RANK and the value compared with the ordered one: a Date as the ISO text stored under
+ * "$date", a string or number as itself. Refused as the Firestore adapter refuses it, with the same messages.
+ */
+function cursorOf(query: Query): { rank: number; value: string | number; id: string } | undefined {
+  const cursor: unknown = query.startAfter;
+  if (cursor === undefined) return undefined;
+  if (!query.orderBy) throw new Error("Invalid startAfter: a cursor is a position in the query's order, so it needs orderBy");
+  const { value, id } = (typeof cursor === 'object' && cursor !== null ? cursor : {}) as { value?: unknown; id?: unknown };
+  if (typeof id !== 'string' || id === '' || id.includes('/')) {
+    throw new Error(`Invalid startAfter id ${JSON.stringify(id)}: use the document id (DocSnapshot.id) of the previous page's last document`);
+  }
+  if (typeof value === 'string') return { rank: 4, value, id };
+  if (typeof value === 'number' && Number.isFinite(value)) return { rank: 2, value, id };
+  if (value instanceof Date && value.getTime() >= MIN_DATE_MS && value.getTime() <= MAX_DATE_MS) return { rank: 3, value: value.toISOString(), id };
+  throw new TypeError(`Invalid startAfter value ${String(value)}: use a string, a finite number or a valid Date (years 1 to 9999)`);
+}
+
 /** Builds the WHERE/ORDER BY/LIMIT shared by list and count. */
 function compileQuery(collection: string, query: Query): { sql: string; params: SQLInputValue[] } {
   const clauses = ['collection = ?'];
@@ -160,15 +178,30 @@ function compileQuery(collection: string, query: Query): { sql: string; params: 
     }
   }
   let order = 'id';
+  const orderParams: SQLInputValue[] = [];
+  const cursor = cursorOf(query);
   if (query.orderBy) {
     const path = jsonPath(query.orderBy.field);
-    const dir = query.orderBy.direction === 'desc' ? 'DESC' : 'ASC';
+    const desc = query.orderBy.direction === 'desc';
+    const dir = desc ? 'DESC' : 'ASC';
     const datePath = `${path}."${DATE_KEY}"`;
-    // Firestore omits documents lacking the ordered field; ISO dates under "$date" order chronologically as text.
+    // The sort key: type rank, then the value (a Date's ISO text under "$date", which orders chronologically), then id.
+    const sortValue = 'coalesce(json_extract(data, ?), json_extract(data, ?))';
+    const keyParams = [path, datePath, datePath, path];
+    // Firestore omits documents lacking the ordered field.
     clauses.push('json_type(data, ?) IS NOT NULL');
-    order = `${TYPE_RANK} ${dir}, coalesce(json_extract(data, ?), json_extract(data, ?)) ${dir}, id ${dir}`;
-    params.push(path, path, datePath, datePath, path);
+    params.push(path);
+    if (cursor) {
+      // Strictly after the cursor in this order: the same key compared as a row value, so the rank decides first
+      // and the value (NULL only for ranks the cursor never has) is compared only within the cursor's own type.
+      // The id column holds the document id, as the cursor does, and the collection clause keeps it unique.
+      clauses.push(`(${TYPE_RANK}, ${sortValue}, id) ${desc ? '<' : '>'} (?, ?, ?)`);
+      params.push(...keyParams, cursor.rank, cursor.value, cursor.id);
+    }
+    order = `${TYPE_RANK} ${dir}, ${sortValue} ${dir}, id ${dir}`;
+    orderParams.push(...keyParams);
   }
+  params.push(...orderParams);
   let sql = `FROM documents WHERE ${clauses.join(' AND ')} ORDER BY ${order}`;
   if (query.limit !== undefined) {
     if (!Number.isInteger(query.limit) || query.limit < 0) throw new Error(`Invalid limit ${query.limit}: use a non-negative integer`);

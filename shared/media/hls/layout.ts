@@ -1,7 +1,9 @@
 /**
  * Where HLS objects live, shared by the steps that write them and the step that lists them in playlists:
- * `<asset>/hls-segment/<rendition>/`, `<asset>/hls-audio/<rendition>/` and the playlists in `<asset>/hls-package/`.
- * Names are deterministic, so a re-run overwrites the same objects and the package step needs no listing.
+ * `<asset>/hls-segment/<rendition>/`, `<asset>/hls-audio/<rendition>/` and the playlists in `<asset>/hls-package/`
+ * (each step's folder gaining an `<outputVersion>/` level on a reprocess: shared/runtime/derivatives.ts). Names are
+ * deterministic, so a re-run overwrites the same objects and the package step needs no listing; a media playlist
+ * reaches the segments in a sibling step's folder with a relative URI (derivatives.ts dependencyRelativePath).
  */
 
 export const HLS_SEGMENT_STEP = 'hls-segment';
@@ -31,11 +33,6 @@ export function segmentFile(rendition: string, index: number): string {
 
 export function mediaPlaylistFile(rendition: string): string {
   return `${rendition}.m3u8`;
-}
-
-/** A media playlist in hls-package/ reaches a segment in a sibling step's folder with a relative URI (RFC 3986 §5.2). */
-export function relativeFromPackage(step: string, file: string): string {
-  return `../${step}/${file}`;
 }
 
 export const HLS_SUBTITLES_STEP = 'hls-subtitles';

@@ -1,0 +1,182 @@
+/**
+ * `mediaflow reprocess --step S [--status READY] [--kind K] [--where recipe<N] [--rate 20/s] [--dry-run]` re-runs a
+ * step and the steps that depend on it on a selection of READY assets (functions/reprocess/job.ts), and
+ * `mediaflow reprocess --resume JOB` goes on with a job that was stopped. On the embedded runtime the runs work in
+ * this process, and the command returns once they have all ended; with MEDIAFLOW_RUNTIME=gcp it starts them through
+ * Pub/Sub and returns, and `mediaflow reprocess --resume JOB` then reports where they are. Ctrl-C stops a job
+ * cleanly after the asset in hand; a kill loses at most that asset's place, which the resume counts again.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { buildPipeline } from '../../functions/pipeline.ts';
+import { productionSteps } from '../../functions/registry.ts';
+import {
+  DEFAULT_REPROCESS_RATE_PER_SECOND,
+  jobProgress,
+  loadJob,
+  newJob,
+  runJob,
+  startRuns,
+  type JobProgress,
+  type ReprocessJob,
+} from '../../functions/reprocess/job.ts';
+import type { MediaKind } from '../../shared/domain/asset.ts';
+import { systemClock } from '../../shared/ports/clock.ts';
+import type { Deps } from '../../shared/runtime/deps.ts';
+import { createEmbeddedRuntime, STATE_FILE } from '../../shared/runtime/embedded.ts';
+import { createGcpDeps } from '../../shared/runtime/gcp.ts';
+import { errorMessage } from '../../shared/errors.ts';
+import { cliConfig, operator, UsageError } from '../options.ts';
+import { withStateStore } from './status.ts';
+
+export interface ReprocessCommandOptions {
+  readonly out?: string;
+  readonly json: boolean;
+  readonly verbose: boolean;
+  readonly step?: string;
+  readonly status?: string;
+  readonly kind?: string;
+  readonly where?: string;
+  readonly rate?: string;
+  readonly resume?: string;
+  readonly dryRun: boolean;
+}
+
+const kinds: readonly MediaKind[] = ['image', 'audio', 'video'];
+
+export async function reprocessCommand(options: ReprocessCommandOptions): Promise<number> {
+  const config = cliConfig(options.out, options.verbose);
+  if (options.resume === undefined && options.step === undefined) throw new UsageError('reprocess needs --step S (the step to re-run), or --resume JOB');
+  if (options.resume !== undefined && (options.step ?? options.kind ?? options.where ?? options.rate ?? options.status) !== undefined)
+    throw new UsageError('--resume takes the selection and rate the job was started with: give it alone');
+  if (options.status !== undefined && options.status !== 'READY')
+    throw new UsageError(`--status: only READY assets are reprocessed (a FAILED one is replayed: mediaflow dead-letters replay), got '${options.status}'`);
+  if (config.runtime !== 'gcp' && !existsSync(path.join(config.dataDir, STATE_FILE)))
+    throw new UsageError(`no mediaflow state at ${config.dataDir} (run \`mediaflow process\` first, or pass --out)`);
+  const request = options.resume === undefined ? requestOf(options) : undefined;
+  if (options.dryRun) {
+    if (!request) throw new UsageError('--dry-run goes with a new selection (--step ...), not --resume');
+    const job = newJobOrUsage({ steps: productionSteps, clock: systemClock }, request);
+    const counted = await withStateStore(options.out, (store) => runJob({ store, clock: systemClock }, job));
+    print(counted, undefined, options, 'dry run: nothing was started');
+    return 0;
+  }
+  const controller = new AbortController();
+  const stop = (): void => controller.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  try {
+    if (config.runtime === 'gcp') {
+      const deps = createGcpDeps(config, productionSteps, process.env);
+      try {
+        const job = await run(deps, options, request, controller.signal);
+        const progress = await jobProgress(deps, job.id);
+        print(job, progress, options, tail(job, controller.signal, 'the runs go on in the cloud: follow them with mediaflow reprocess --resume ' + job.id));
+        return 0;
+      } finally {
+        await deps.store.close();
+      }
+    }
+    const runtime = createEmbeddedRuntime({ config, steps: productionSteps, pipeline: buildPipeline, env: process.env });
+    try {
+      await runtime.deps.mediaTools();
+      const job = await run(runtime.deps, options, request, controller.signal);
+      // The runs work in this process: the command ends when the pipeline is quiet, or when it is stopped.
+      if (!controller.signal.aborted) await runtime.idle();
+      const progress = await jobProgress(runtime.deps, job.id);
+      print(job, progress, options, tail(job, controller.signal, ''));
+      return controller.signal.aborted || progress.failed > 0 || progress.inFlight > 0 ? 1 : 0;
+    } finally {
+      await runtime.close();
+    }
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  }
+}
+
+function requestOf(options: ReprocessCommandOptions) {
+  if (options.kind !== undefined && !kinds.includes(options.kind as MediaKind))
+    throw new UsageError(`--kind takes one of ${kinds.join(', ')}, got '${options.kind}'`);
+  return {
+    step: options.step!,
+    kind: (options.kind as MediaKind | undefined) ?? null,
+    where: options.where ?? null,
+    ratePerSecond: parseRate(options.rate),
+    by: operator(),
+  };
+}
+
+/** `20`, `20/s` or `600/min`: runs started per second. */
+export function parseRate(text: string | undefined): number {
+  if (text === undefined) return DEFAULT_REPROCESS_RATE_PER_SECOND;
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(?:\/\s*(s|sec|second|m|min|minute))?\s*$/.exec(text);
+  const value = match ? Number(match[1]) / (match[2]?.startsWith('m') ? 60 : 1) : Number.NaN;
+  if (!(value > 0) || !Number.isFinite(value)) throw new UsageError(`--rate takes runs per second (20, 20/s) or per minute (600/min) above 0, got '${text}'`);
+  return value;
+}
+
+/** A request this build cannot run (no such step, a --where it cannot read) is the operator's to fix: exit 2, no stack. */
+function newJobOrUsage(deps: Parameters<typeof newJob>[0], request: ReturnType<typeof requestOf>): ReprocessJob {
+  try {
+    return newJob(deps, request);
+  } catch (error) {
+    throw new UsageError(errorMessage(error));
+  }
+}
+
+async function run(
+  deps: Deps,
+  options: ReprocessCommandOptions,
+  request: ReturnType<typeof requestOf> | undefined,
+  signal: AbortSignal,
+): Promise<ReprocessJob> {
+  let job: ReprocessJob;
+  if (request) job = newJobOrUsage(deps, request);
+  else {
+    const found = await loadJob(deps, options.resume!);
+    if (!found) throw new UsageError(`no reprocess job '${options.resume}'`);
+    job = found;
+  }
+  if (!options.json)
+    process.stderr.write(
+      `reprocess job ${job.id}: step ${job.step}${job.kind ? `, ${job.kind}` : ''}${job.where ? `, ${job.where}` : ''}, ${job.ratePerSecond}/s\n`,
+    );
+  if (job.state === 'STARTED') return job;
+  let shown = 0;
+  return runJob(deps, job, {
+    start: startRuns(deps, job),
+    signal,
+    onProgress: (saved) => {
+      // A line every 25 assets looked at, on stderr: stdout is the report.
+      if (options.json || saved.counts.examined - shown < 25) return;
+      shown = saved.counts.examined;
+      process.stderr.write(`  ${describe(saved)}\n`);
+    },
+  });
+}
+
+function describe(job: ReprocessJob): string {
+  const refused = Object.entries(job.counts.refused)
+    .map(([why, count]) => `${count} ${why}`)
+    .join(', ');
+  return `${job.counts.examined} READY assets looked at, ${job.counts.notSelected} not selected, ${job.counts.started} started${
+    job.counts.alreadyStarted > 0 ? `, ${job.counts.alreadyStarted} started before` : ''
+  }${refused ? `, refused: ${refused}` : ''}`;
+}
+
+function tail(job: ReprocessJob, signal: AbortSignal, otherwise: string): string {
+  if (signal.aborted || job.state !== 'STARTED')
+    return `stopped before the end: mediaflow reprocess --resume ${job.id} goes on from asset ${job.counts.examined + 1}`;
+  return otherwise;
+}
+
+function print(job: ReprocessJob, progress: JobProgress | undefined, options: ReprocessCommandOptions, note: string): void {
+  if (options.json) {
+    process.stdout.write(`${JSON.stringify({ job: job.id, step: job.step, state: job.state, counts: job.counts, ...(progress ? { runs: progress } : {}) })}\n`);
+    return;
+  }
+  process.stdout.write(`reprocess job ${job.id} (${job.state}): ${describe(job)}\n`);
+  if (progress) process.stdout.write(`runs: ${progress.updated} updated, ${progress.failed} failed (outputs unchanged), ${progress.inFlight} in flight\n`);
+  if (note) process.stdout.write(`${note}\n`);
+}
