@@ -53,12 +53,12 @@ export async function reprocessCommand(options: ReprocessCommandOptions): Promis
     throw new UsageError(`--status: only READY assets are reprocessed (a FAILED one is replayed: mediaflow dead-letters replay), got '${options.status}'`);
   if (config.runtime !== 'gcp' && !existsSync(path.join(config.dataDir, STATE_FILE)))
     throw new UsageError(`no mediaflow state at ${config.dataDir} (run \`mediaflow process\` first, or pass --out)`);
-  const request = options.resume === undefined ? requestOf(options) : undefined;
+  // A new job is checked against this build before any runtime starts: a typo must not run anything.
+  const fresh = options.resume === undefined ? newJobOrUsage({ steps: productionSteps, clock: systemClock }, requestOf(options)) : undefined;
   if (options.dryRun) {
-    if (!request) throw new UsageError('--dry-run goes with a new selection (--step ...), not --resume');
-    const job = newJobOrUsage({ steps: productionSteps, clock: systemClock }, request);
-    const counted = await withStateStore(options.out, (store) => runJob({ store, clock: systemClock }, job));
-    print(counted, undefined, options, 'dry run: nothing was started');
+    if (!fresh) throw new UsageError('--dry-run goes with a new selection (--step ...), not --resume');
+    const counted = await withStateStore(options.out, (store) => runJob({ store, clock: systemClock }, fresh));
+    printDryRun(counted, options);
     return 0;
   }
   const controller = new AbortController();
@@ -69,7 +69,7 @@ export async function reprocessCommand(options: ReprocessCommandOptions): Promis
     if (config.runtime === 'gcp') {
       const deps = createGcpDeps(config, productionSteps, process.env);
       try {
-        const job = await run(deps, options, request, controller.signal);
+        const job = await run(deps, options, fresh, controller.signal);
         const progress = await jobProgress(deps, job.id);
         print(job, progress, options, tail(job, controller.signal, 'the runs go on in the cloud: follow them with mediaflow reprocess --resume ' + job.id));
         return 0;
@@ -80,7 +80,7 @@ export async function reprocessCommand(options: ReprocessCommandOptions): Promis
     const runtime = createEmbeddedRuntime({ config, steps: productionSteps, pipeline: buildPipeline, env: process.env });
     try {
       await runtime.deps.mediaTools();
-      const job = await run(runtime.deps, options, request, controller.signal);
+      const job = await run(runtime.deps, options, fresh, controller.signal);
       // The runs work in this process: the command ends when the pipeline is quiet, or when it is stopped.
       if (!controller.signal.aborted) await runtime.idle();
       const progress = await jobProgress(runtime.deps, job.id);
@@ -125,23 +125,13 @@ function newJobOrUsage(deps: Parameters<typeof newJob>[0], request: ReturnType<t
   }
 }
 
-async function run(
-  deps: Deps,
-  options: ReprocessCommandOptions,
-  request: ReturnType<typeof requestOf> | undefined,
-  signal: AbortSignal,
-): Promise<ReprocessJob> {
-  let job: ReprocessJob;
-  if (request) job = newJobOrUsage(deps, request);
-  else {
-    const found = await loadJob(deps, options.resume!);
-    if (!found) throw new UsageError(`no reprocess job '${options.resume}'`);
-    job = found;
-  }
-  if (!options.json)
-    process.stderr.write(
-      `reprocess job ${job.id}: step ${job.step}${job.kind ? `, ${job.kind}` : ''}${job.where ? `, ${job.where}` : ''}, ${job.ratePerSecond}/s\n`,
-    );
+async function run(deps: Deps, options: ReprocessCommandOptions, fresh: ReprocessJob | undefined, signal: AbortSignal): Promise<ReprocessJob> {
+  const job = fresh ?? (await loadJob(deps, options.resume!));
+  if (!job) throw new UsageError(`no reprocess job '${options.resume}'`);
+  // On stderr even with --json: a run killed half-way must have left the id to resume with.
+  process.stderr.write(
+    `reprocess job ${job.id}: step ${job.step}${job.kind ? `, ${job.kind}` : ''}${job.where ? `, ${job.where}` : ''}, ${job.ratePerSecond}/s\n`,
+  );
   if (job.state === 'STARTED') return job;
   let shown = 0;
   return runJob(deps, job, {
@@ -171,12 +161,23 @@ function tail(job: ReprocessJob, signal: AbortSignal, otherwise: string): string
   return otherwise;
 }
 
-function print(job: ReprocessJob, progress: JobProgress | undefined, options: ReprocessCommandOptions, note: string): void {
+function print(job: ReprocessJob, progress: JobProgress, options: ReprocessCommandOptions, note: string): void {
   if (options.json) {
-    process.stdout.write(`${JSON.stringify({ job: job.id, step: job.step, state: job.state, counts: job.counts, ...(progress ? { runs: progress } : {}) })}\n`);
+    process.stdout.write(`${JSON.stringify({ job: job.id, step: job.step, state: job.state, counts: job.counts, runs: progress })}\n`);
     return;
   }
   process.stdout.write(`reprocess job ${job.id} (${job.state}): ${describe(job)}\n`);
-  if (progress) process.stdout.write(`runs: ${progress.updated} updated, ${progress.failed} failed (outputs unchanged), ${progress.inFlight} in flight\n`);
+  process.stdout.write(`runs: ${progress.updated} updated, ${progress.failed} failed (outputs unchanged), ${progress.inFlight} in flight\n`);
   if (note) process.stdout.write(`${note}\n`);
+}
+
+/** A dry run saves no job, so it names none: it says how many assets a job with this selection would start. */
+function printDryRun(job: ReprocessJob, options: ReprocessCommandOptions): void {
+  if (options.json) {
+    process.stdout.write(`${JSON.stringify({ dryRun: true, step: job.step, counts: job.counts })}\n`);
+    return;
+  }
+  process.stdout.write(
+    `dry run: ${job.counts.examined} READY assets looked at, ${job.counts.notSelected} not selected, ${job.counts.started} would be re-run; nothing was started\n`,
+  );
 }

@@ -16,8 +16,8 @@ import { cliConfig, UsageError } from '../options.ts';
 import { printable, terminalWidth, wrap } from '../terminal-text.ts';
 import { assetView, currentStep, elapsed, formatCost, formatDuration, formatSeconds, formatUsd, table, tableMessage } from '../view.ts';
 
-/** Labels ('asset', 'status', ...) take this many columns in the detail view; their values wrap beside them. */
-const DETAIL_LABEL_WIDTH = 9;
+/** Labels ('asset', 'status', 'reprocess', ...) take this many columns in the detail view; their values wrap beside them. */
+const DETAIL_LABEL_WIDTH = 11;
 const HISTORY_INDENT = '  ';
 
 export interface StatusOptions {
@@ -84,10 +84,13 @@ async function showAsset(store: DocumentStore, id: string, json: boolean): Promi
   const asset = await store.get<AssetDoc>(collections.assets.doc(id));
   if (!asset) throw new UsageError(`no asset with id '${id}'`);
   if (json) {
-    process.stdout.write(`${JSON.stringify({ ...assetView(asset), probe: asset.probe, history: asset.history })}\n`);
+    const reprocess = { reprocess: asset.reprocess ?? null, lastReprocess: asset.lastReprocess ?? null };
+    process.stdout.write(`${JSON.stringify({ ...assetView(asset), ...reprocess, probe: asset.probe, history: asset.history })}\n`);
     return 0;
   }
   const width = terminalWidth();
+  // Outputs a reprocess made live under their own version folder: a column only for assets that have some.
+  const versioned = Object.values(asset.steps).some((step) => step.outputVersion !== undefined);
   // The detail view is where long text is read in full, so it wraps instead of cutting; labels stay in their column.
   const field = (label: string, text: string): string[] =>
     wrap(printable(text), width - DETAIL_LABEL_WIDTH).map((line, index) => `${(index === 0 ? label : '').padEnd(DETAIL_LABEL_WIDTH)}${line}`);
@@ -98,9 +101,10 @@ async function showAsset(store: DocumentStore, id: string, json: boolean): Promi
     ...field('source', `${asset.source.uri}#${asset.source.generation} via ${asset.source.via}`),
     ...field('created', `${asset.createdAt.toISOString()}   completed ${asset.completedAt?.toISOString() ?? '-'}`),
     ...field('cost', asset.cost ? `${formatCost(asset.cost.total)} (estimate at the list prices of ${asset.cost.pricesAsOf})` : '-'),
+    ...reprocessLines(asset).flatMap((text, index) => field(index === 0 ? 'reprocess' : '', text)),
     '',
     table(
-      ['step', 'status', 'attempts', 'time', 'cpu', 'cost', 'outputs / error'],
+      ['step', 'status', 'attempts', 'time', 'cpu', 'cost', ...(versioned ? ['version'] : []), 'outputs / error'],
       Object.entries(asset.steps).map(([name, step]) => [
         name,
         step.status,
@@ -108,6 +112,7 @@ async function showAsset(store: DocumentStore, id: string, json: boolean): Promi
         step.durationMs === null ? '-' : formatDuration(step.durationMs),
         stepCost(asset, name, (figures) => formatSeconds(figures.cpuSeconds)),
         stepCost(asset, name, (figures) => formatUsd(figures.usd)),
+        ...(versioned ? [step.outputVersion ?? '-'] : []),
         step.error ? tableMessage(`${step.error.code}: ${step.error.message}`) : compact(step.outputs),
       ]),
       { width },
@@ -121,6 +126,22 @@ async function showAsset(store: DocumentStore, id: string, json: boolean): Promi
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
   return 0;
+}
+
+/** A reprocess in flight on the asset, then how the last one ended; nothing for an asset never reprocessed. */
+function reprocessLines(asset: AssetDoc): string[] {
+  const lines: string[] = [];
+  const run = asset.reprocess;
+  if (run) {
+    const steps = Object.entries(run.steps).map(([name, state]) => `${name} ${state.status}`);
+    lines.push(`job ${run.job} (step ${run.step}, by ${run.by}) in flight since ${run.startedAt.toISOString()}: ${steps.join(', ')}`);
+  }
+  const last = asset.lastReprocess;
+  if (last) {
+    const error = last.error ? ` (${last.error.step}: ${last.error.code}: ${last.error.message}; outputs unchanged)` : '';
+    lines.push(`${run ? 'last: ' : ''}job ${last.job} (step ${last.step}) ${last.status} at ${last.at.toISOString()}${error}`);
+  }
+  return lines;
 }
 
 /** What the listed assets cost, in one line (per asset: `status <id>`; over time and by group: `mediaflow cost`). */

@@ -175,9 +175,10 @@ export function startRuns(deps: Deps, job: Pick<ReprocessJob, 'id' | 'step' | 'b
       return start;
     });
     if (decision.note === 'refused') return { refusal: decision.refusal };
-    if (decision.note !== 'applied') return 'already';
+    // Flushed for a run started before too: a job killed between that start's commit and its flush left the run's
+    // first orders in the outbox, and the resume, meeting the asset again, is what publishes them.
     await flushAndSettle(assetId, deps);
-    return 'started';
+    return decision.note === 'applied' ? 'started' : 'already';
   };
 }
 

@@ -12,6 +12,7 @@ import { collections } from '../../shared/domain/collections.ts';
 import { addStepCost, costOf } from '../../shared/domain/cost.ts';
 import { STATE_FILE } from '../../shared/runtime/embedded.ts';
 import { mediaflow } from '../support/cli.ts';
+import { uploadSource } from '../support/asset-source.ts';
 
 let out: string;
 
@@ -19,20 +20,7 @@ function asset(name: string, kind: AssetDoc['kind'], updatedAt: string, cpuSecon
   const at = new Date(updatedAt);
   const doc = newAssetDoc({
     id: `ingest/${name}#1`,
-    source: {
-      uri: `gs://ingest/${name}`,
-      bucket: 'ingest',
-      name,
-      generation: '1',
-      size: 1,
-      contentType: null,
-      md5Hash: null,
-      via: 'pubsub-notification',
-      partner: null,
-      idempotencyKey: null,
-      correlationId: null,
-      metadata: {},
-    },
+    source: uploadSource(name, { size: 1 }),
     profile: 'default',
     previousVersion: null,
     now: at,

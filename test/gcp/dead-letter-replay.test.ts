@@ -22,6 +22,7 @@ import { assetPath, partnerAssetId } from '../../shared/domain/asset-id.ts';
 import type { AssetDoc } from '../../shared/domain/asset.ts';
 import { DeadLetterAttribute } from '../../shared/ports/bus.ts';
 import { mediaflow } from '../support/cli.ts';
+import { eventually as poll } from '../support/eventually.ts';
 
 const TIMEOUT_MS = 90_000;
 
@@ -47,17 +48,12 @@ afterAll(async () => {
   await rm(fixtures, { recursive: true, force: true });
 });
 
-async function eventually<T>(what: string, read: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + TIMEOUT_MS;
-  for (;;) {
-    const value = await read();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline)
-      throw new Error(
-        `timed out waiting for ${what}\n${['deadletter', 'ingest', 'coordinator'].map((fn) => `${fn}: ${stack.functionOutput(fn).slice(-3000)}`).join('\n')}`,
-      );
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
+/** Polls until `read` gives a value; on timeout, the functions' recent output says why. */
+function eventually<T>(what: string, read: () => Promise<T | undefined>): Promise<T> {
+  return poll(what, read, {
+    timeoutMs: TIMEOUT_MS,
+    diagnose: () => ['deadletter', 'ingest', 'coordinator'].map((fn) => `${fn}: ${stack.functionOutput(fn).slice(-3000)}`).join('\n'),
+  });
 }
 
 const cli = (args: readonly string[]) => mediaflow(args, { ...process.env, ...stack.env, MEDIAFLOW_LOG_LEVEL: 'error' });

@@ -11,6 +11,7 @@ import { jobProgress, newJob, runJob, startRuns } from '../../functions/reproces
 import { watchdogPolicy, WATCHDOG_MAX_REDRIVES } from '../../functions/watchdog/sweep.ts';
 import { STUCK } from '../../shared/domain/watchdog.ts';
 import type { Clock } from '../../shared/ports/clock.ts';
+import { shiftedClock } from '../support/clock.ts';
 import { startTestRuntime, uploadAndSettle, type TestRuntime } from '../support/embedded.ts';
 
 let runtime: TestRuntime | undefined;
@@ -18,17 +19,6 @@ afterEach(async () => {
   await runtime?.dispose();
   runtime = undefined;
 });
-
-/** Real time plus an offset the test moves forward. */
-function shiftedClock(): Clock & { advance(ms: number): void } {
-  let offset = 0;
-  return {
-    now: () => new Date(Date.now() + offset),
-    advance(ms) {
-      offset += ms;
-    },
-  };
-}
 
 /** A runtime whose checksum worker drops (takes and does nothing with) the next `losing.count` deliveries. */
 async function start(clock: Clock, losing: { count: number }): Promise<TestRuntime> {

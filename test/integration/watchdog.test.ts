@@ -17,6 +17,7 @@ import type { Deps } from '../../shared/runtime/deps.ts';
 import { watchdogPolicy, WATCHDOG_MAX_REDRIVES } from '../../functions/watchdog/sweep.ts';
 import { checksumStep } from '../../functions/checksum/step.ts';
 import type { OutboxEntry } from '../../functions/coordinator/outbox-entries.ts';
+import { shiftedClock } from '../support/clock.ts';
 import { startTestRuntime, uploadAndSettle, type TestRuntime } from '../support/embedded.ts';
 
 let runtime: TestRuntime | undefined;
@@ -24,17 +25,6 @@ afterEach(async () => {
   await runtime?.dispose();
   runtime = undefined;
 });
-
-/** The watchdog's clock: real time plus an offset the test moves forward. */
-function shiftedClock(): Clock & { advance(ms: number): void } {
-  let offset = 0;
-  return {
-    now: () => new Date(Date.now() + offset),
-    advance(ms) {
-      offset += ms;
-    },
-  };
-}
 
 /** A checksum worker that takes `lose` deliveries and does nothing with them, as a worker killed mid-run would. */
 function losingChecksum(lose: number): { wrapHandler: (sub: { function: string }, handler: DeliveryHandler) => DeliveryHandler; lost: () => number } {

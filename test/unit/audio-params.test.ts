@@ -10,6 +10,7 @@ import { audioStep, MAX_AUDIO_SECONDS } from '../../functions/audio/step.ts';
 import type { WorkOrder } from '../../events/catalog.ts';
 import type { PlanContext, StepRunContext } from '../../shared/domain/step.ts';
 import type { StreamSummary } from '../../shared/media/classify.ts';
+import { uploadSource } from '../support/asset-source.ts';
 
 const validate = new Ajv2020({ strict: true, allErrors: true }).compile(audioStep.paramsSchema);
 
@@ -19,20 +20,7 @@ function context(kind: PlanContext['kind'], streams: StreamSummary[], profile = 
     kind,
     profile,
     probe: { kind, formatName: 'wav', durationSeconds: 12.5, sizeBytes: 1000, bitRate: null, streams, tags: {}, warnings: [] },
-    source: {
-      uri: 'gs://ingest/a.wav',
-      bucket: 'ingest',
-      name: 'a.wav',
-      generation: '1',
-      size: 1000,
-      contentType: null,
-      md5Hash: null,
-      via: 'pubsub-notification',
-      partner: null,
-      idempotencyKey: null,
-      correlationId: null,
-      metadata: {},
-    },
+    source: uploadSource('a.wav', { size: 1000 }),
     outputs: {},
   };
 }

@@ -1,7 +1,7 @@
 /** The coordinator's decisions as pure functions: no store, no bus, just (asset, result) → (asset, emissions). */
 import { describe, expect, it } from 'vitest';
 import type { StepFailed } from '../../events/catalog.ts';
-import { HISTORY_LIMIT, appendHistory, newAssetDoc, type AssetDoc, type AssetSource } from '../../shared/domain/asset.ts';
+import { HISTORY_LIMIT, appendHistory, newAssetDoc, type AssetDoc } from '../../shared/domain/asset.ts';
 import {
   PLAN_FAILED,
   applyForcedFailure,
@@ -17,23 +17,11 @@ import { PermanentError } from '../../shared/errors.ts';
 import { createStepRegistry } from '../../shared/domain/step.ts';
 import type { ProbeSummary } from '../../shared/media/classify.ts';
 import { testStep } from '../support/embedded.ts';
+import { uploadSource } from '../support/asset-source.ts';
 
 const now = new Date('2026-11-22T12:00:00Z');
 const noop = async () => ({ outputs: {} });
-const source: AssetSource = {
-  uri: 'gs://ingest/a.mp4',
-  bucket: 'ingest',
-  name: 'a.mp4',
-  generation: '1',
-  size: 10,
-  contentType: null,
-  md5Hash: null,
-  via: 'pubsub-notification',
-  partner: null,
-  idempotencyKey: null,
-  correlationId: null,
-  metadata: {},
-};
+const source = uploadSource('a.mp4');
 const probe = (kind: ProbeSummary['kind']): ProbeSummary => ({
   kind,
   formatName: 'mov,mp4',

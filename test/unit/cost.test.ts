@@ -11,7 +11,7 @@ import type { StepCompleted, StepFailed } from '../../events/catalog.ts';
 import { sumCosts } from '../../cli/commands/cost.ts';
 import { parseSince } from '../../cli/options.ts';
 import { formatBytes, formatCost, formatUsd } from '../../cli/view.ts';
-import { newAssetDoc, type AssetDoc, type AssetSource } from '../../shared/domain/asset.ts';
+import { newAssetDoc, type AssetDoc } from '../../shared/domain/asset.ts';
 import { applyProbeCompleted, applyStepCompleted, applyStepFailed, outcomeOf, type StepOutcome } from '../../shared/domain/coordination.ts';
 import { addStepCost, costOf, modelTokensIn, sumFigures, tokenUsd, ZERO_FIGURES, type StepUsage } from '../../shared/domain/cost.ts';
 import { FUNCTION_SIZING, modelPrices, PRICES_AS_OF } from '../../shared/domain/prices.ts';
@@ -20,6 +20,7 @@ import type { ProbeSummary } from '../../shared/media/classify.ts';
 import type { BlobMetadata, BlobStore } from '../../shared/ports/blob-store.ts';
 import { countingBlobStore } from '../../shared/runtime/worker.ts';
 import { testStep } from '../support/embedded.ts';
+import { uploadSource } from '../support/asset-source.ts';
 
 const now = new Date('2026-12-06T12:00:00Z');
 const usage: StepUsage = { cpuSeconds: 3, wallSeconds: 10, bytesRead: 2 * 1024 ** 3, bytesWritten: 1024 ** 3, blobReads: 1000, blobWrites: 100 };
@@ -88,20 +89,7 @@ it('mirrors the function sizing of terraform/modules/mediaflow/locals.tf', () =>
 });
 
 describe('the coordinator adds each result once', () => {
-  const source: AssetSource = {
-    uri: 'gs://ingest/a.mp4',
-    bucket: 'ingest',
-    name: 'a.mp4',
-    generation: '1',
-    size: 10,
-    contentType: null,
-    md5Hash: null,
-    via: 'pubsub-notification',
-    partner: null,
-    idempotencyKey: null,
-    correlationId: null,
-    metadata: {},
-  };
+  const source = uploadSource('a.mp4');
   const probe: ProbeSummary = { kind: 'video', formatName: 'mov,mp4', durationSeconds: 1, sizeBytes: 10, bitRate: null, streams: [], tags: {}, warnings: [] };
   const noop = async () => ({ outputs: {} });
   const registry = createStepRegistry([testStep('audio', noop), testStep('video', noop)]);

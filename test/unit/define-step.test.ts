@@ -1,7 +1,7 @@
 /** defineStep: one plan per asset (skip, reject or the orders' params), typed run and combine, and typed reading of recorded outputs. */
 import { describe, expect, it } from 'vitest';
 import type { WorkOrder } from '../../events/catalog.ts';
-import { newAssetDoc, type AssetSource } from '../../shared/domain/asset.ts';
+import { newAssetDoc } from '../../shared/domain/asset.ts';
 import { applyProbeCompleted, planContextOf, type StepOutcome } from '../../shared/domain/coordination.ts';
 import { isProbeSummary, probeSummaryOf } from '../../shared/domain/probe-doc.ts';
 import { SchemaMismatchError } from '../../shared/domain/schema-guard.ts';
@@ -18,22 +18,10 @@ import {
 } from '../../shared/domain/step.ts';
 import type { ProbeSummary } from '../../shared/media/classify.ts';
 import { MEDIA_STEP_NEEDS } from '../../shared/runtime/needs.ts';
+import { uploadSource } from '../support/asset-source.ts';
 
 const now = new Date('2026-12-06T12:00:00Z');
-const source: AssetSource = {
-  uri: 'gs://ingest/a.mp4',
-  bucket: 'ingest',
-  name: 'a.mp4',
-  generation: '1',
-  size: 10,
-  contentType: null,
-  md5Hash: null,
-  via: 'pubsub-notification',
-  partner: null,
-  idempotencyKey: null,
-  correlationId: null,
-  metadata: {},
-};
+const source = uploadSource('a.mp4');
 const probe: ProbeSummary = {
   kind: 'video',
   formatName: 'mov,mp4',

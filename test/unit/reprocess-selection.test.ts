@@ -11,25 +11,13 @@ import {
   type ReprocessSelection,
 } from '../../functions/reprocess/selection.ts';
 import { DEFAULT_REPROCESS_RATE_PER_SECOND } from '../../functions/reprocess/job.ts';
-import { newAssetDoc, type AssetDoc, type AssetSource } from '../../shared/domain/asset.ts';
+import { newAssetDoc, type AssetDoc } from '../../shared/domain/asset.ts';
 import { emptyStep } from '../../shared/domain/coordination.ts';
 import type { DocData } from '../../shared/ports/document-store.ts';
+import { uploadSource } from '../support/asset-source.ts';
 
 const now = new Date('2026-11-22T12:00:00Z');
-const source: AssetSource = {
-  uri: 'gs://ingest/a.mp4',
-  bucket: 'ingest',
-  name: 'a.mp4',
-  generation: '1',
-  size: 10,
-  contentType: null,
-  md5Hash: null,
-  via: 'pubsub-notification',
-  partner: null,
-  idempotencyKey: null,
-  correlationId: null,
-  metadata: {},
-};
+const source = uploadSource('a.mp4');
 
 /** A READY video whose thumbnail step recorded `provenance` (null: a result older than provenance). */
 function readyVideo(provenance: DocData | null): AssetDoc {

@@ -1,7 +1,7 @@
 /** Reprocessing a READY asset as pure decisions: which steps re-run, how the run is recorded beside the live outputs, and the switch. */
 import { describe, expect, it } from 'vitest';
 import { EventType, EventValidator, type StepFailed } from '../../events/catalog.ts';
-import { collectOutputs, newAssetDoc, type AssetDoc, type AssetSource } from '../../shared/domain/asset.ts';
+import { collectOutputs, newAssetDoc, type AssetDoc } from '../../shared/domain/asset.ts';
 import { applyProbeCompleted, applyStepCompleted, applyStepFailed, type Decision, type StepOutcome } from '../../shared/domain/coordination.ts';
 import { ZERO_FIGURES, type CostFigures } from '../../shared/domain/cost.ts';
 import { DEFAULT_LIMITS } from '../../shared/domain/limits.ts';
@@ -21,25 +21,13 @@ import { createStepRegistry, reject, type StepRegistry } from '../../shared/doma
 import type { DocData } from '../../shared/ports/document-store.ts';
 import type { ProbeSummary } from '../../shared/media/classify.ts';
 import { testStep, type TestStepOptions } from '../support/embedded.ts';
+import { uploadSource } from '../support/asset-source.ts';
 
 const ASSET_ID = 'ingest/a.mp4#1';
 const now = new Date('2026-11-22T12:00:00Z');
 const later = new Date('2026-11-23T08:00:00Z');
 const noop = async () => ({ outputs: {} });
-const source: AssetSource = {
-  uri: 'gs://ingest/a.mp4',
-  bucket: 'ingest',
-  name: 'a.mp4',
-  generation: '1',
-  size: 10,
-  contentType: null,
-  md5Hash: null,
-  via: 'pubsub-notification',
-  partner: null,
-  idempotencyKey: null,
-  correlationId: null,
-  metadata: {},
-};
+const source = uploadSource('a.mp4');
 const probe: ProbeSummary = {
   kind: 'video',
   formatName: 'mov,mp4',

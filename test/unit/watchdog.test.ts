@@ -1,26 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { newAssetDoc, type AssetDoc, type AssetSource, type StepState } from '../../shared/domain/asset.ts';
+import { newAssetDoc, type AssetDoc, type StepState } from '../../shared/domain/asset.ts';
 import { applyWatchdog, inspect, STUCK, stepLeaseMs, type WatchdogPolicy } from '../../shared/domain/watchdog.ts';
+import { uploadSource } from '../support/asset-source.ts';
 
 const queuedAt = new Date('2026-12-01T12:00:00Z');
 const LEASE_MS = 10 * 60_000;
 const policy: WatchdogPolicy = { leaseMs: () => LEASE_MS, maxRedrives: 2 };
 const after = (ms: number): Date => new Date(queuedAt.getTime() + ms);
 
-const source: AssetSource = {
-  uri: 'gs://in/a.png',
-  bucket: 'in',
-  name: 'a.png',
-  generation: '1',
-  size: 10,
-  contentType: 'image/png',
-  md5Hash: null,
-  via: 'pubsub-notification',
-  partner: null,
-  idempotencyKey: null,
-  correlationId: null,
-  metadata: {},
-};
+const source = uploadSource('a.png', { bucket: 'in', contentType: 'image/png' });
 
 function step(status: StepState['status'], dependsOn: string[] = []): StepState {
   return {

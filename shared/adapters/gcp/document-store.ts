@@ -8,14 +8,13 @@
 import { FieldPath, Firestore, Timestamp } from '@google-cloud/firestore';
 import type { DocumentData, Query as FirestoreQuery, Transaction as FirestoreTransaction } from '@google-cloud/firestore';
 import type { DocumentStore, DocData, DocSnapshot, Query, Transaction } from '../../ports/document-store.ts';
+import { isStorableDate, queryCursor } from '../firestore-rules.ts';
 
 /** The gRPC status doc.create() fails with when the document is already there. */
 const ALREADY_EXISTS = 6;
 /** The local store's wording (Firestore's own ends with a period), so both stores fail alike. */
 const READ_AFTER_WRITE = 'Firestore transactions require all reads to be executed before all writes';
 /** Firestore's Timestamp range. */
-const MIN_DATE_MS = new Date('0001-01-01T00:00:00.000Z').getTime();
-const MAX_DATE_MS = new Date('9999-12-31T23:59:59.999Z').getTime();
 
 export interface FirestoreDocumentStoreOptions {
   readonly projectId: string;
@@ -56,7 +55,7 @@ function assertStorable(value: unknown, field: string, inArray = false): void {
     throw new TypeError(`Cannot store field "${field}": ${why}`);
   };
   if (typeof value === 'number' && !Number.isFinite(value)) fail(`${value} cannot be stored (the local store has no NaN or Infinity)`);
-  if (value instanceof Date && !(value.getTime() >= MIN_DATE_MS && value.getTime() <= MAX_DATE_MS)) {
+  if (value instanceof Date && !isStorableDate(value)) {
     fail("the Date is invalid or outside Firestore's range (years 1 to 9999)");
   }
   if (Array.isArray(value)) {
@@ -79,26 +78,6 @@ function fieldPath(field: string): FieldPath {
     throw new Error(`Invalid query field "${field}": use dot-separated, non-empty field names without '"'`);
   }
   return new FieldPath(...segments);
-}
-
-/** The cursor's value and id, refused as the local store refuses them, with the same messages. */
-function cursorOf(query: Query): { value: string | number | Date; id: string } | undefined {
-  const cursor: unknown = query.startAfter;
-  if (cursor === undefined) return undefined;
-  if (!query.orderBy) throw new Error("Invalid startAfter: a cursor is a position in the query's order, so it needs orderBy");
-  const { value, id } = (typeof cursor === 'object' && cursor !== null ? cursor : {}) as { value?: unknown; id?: unknown };
-  // Firestore refuses an id with '/' too, but in its own words; an empty one it would take as the collection itself.
-  if (typeof id !== 'string' || id === '' || id.includes('/')) {
-    throw new Error(`Invalid startAfter id ${JSON.stringify(id)}: use the document id (DocSnapshot.id) of the previous page's last document`);
-  }
-  if (
-    typeof value === 'string' ||
-    (typeof value === 'number' && Number.isFinite(value)) ||
-    (value instanceof Date && value.getTime() >= MIN_DATE_MS && value.getTime() <= MAX_DATE_MS)
-  ) {
-    return { value, id };
-  }
-  throw new TypeError(`Invalid startAfter value ${String(value)}: use a string, a finite number or a valid Date (years 1 to 9999)`);
 }
 
 function isAlreadyExists(error: unknown): boolean {
@@ -219,7 +198,7 @@ export class FirestoreDocumentStore implements DocumentStore {
       }
       result = result.where(path, '==', value);
     }
-    const cursor = cursorOf(query);
+    const cursor = queryCursor(query);
     if (query.orderBy) {
       const direction = query.orderBy.direction === 'desc' ? 'desc' : 'asc';
       // The id tie-break Firestore would add implicitly, made explicit: same order as locally, and no extra index.

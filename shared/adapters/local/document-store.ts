@@ -13,6 +13,7 @@ import { DatabaseSync } from 'node:sqlite';
 import type { SQLInputValue, StatementSync } from 'node:sqlite';
 import { compositeIndexOf, declaredIndexes, indexServes, needsIndexToRun, shapeOf, type CompositeIndex } from '../../domain/collections.ts';
 import type { DocumentStore, DocData, DocSnapshot, Query, Transaction } from '../../ports/document-store.ts';
+import { isStorableDate, queryCursor } from '../firestore-rules.ts';
 
 const BUSY_TIMEOUT_MS = 5_000;
 /** Firestore's default; locally only another process's commit can force a retry, the in-process mutex prevents the rest. */
@@ -23,8 +24,6 @@ const UPSERT = `INSERT INTO documents VALUES (?, ?, ?, ?, ${NOW}, ${NOW})
 /** Dates are stored as {"$date": ISO}; a user map with this key would be ambiguous, so it is rejected. */
 const DATE_KEY = '$date';
 /** Firestore's Timestamp range; it also keeps ISO years at four digits, so ISO strings order chronologically. */
-const MIN_DATE_MS = new Date('0001-01-01T00:00:00.000Z').getTime();
-const MAX_DATE_MS = new Date('9999-12-31T23:59:59.999Z').getTime();
 
 type ParsedPath = { readonly collection: string; readonly id: string };
 /** Firestore's cross-type order: null < booleans < numbers < timestamps < strings < arrays < maps. */
@@ -69,8 +68,7 @@ function toJson(value: unknown, field: string, inArray = false): unknown {
   if (value === undefined) return fail('value is undefined, which Firestore rejects (omit the field or use null)');
   if (typeof value === 'number') return Number.isFinite(value) ? value : fail(`${value} cannot be stored (JSON has no NaN or Infinity)`);
   if (value instanceof Date) {
-    const ms = value.getTime();
-    if (!(ms >= MIN_DATE_MS && ms <= MAX_DATE_MS)) return fail("the Date is invalid or outside Firestore's range (years 1 to 9999)");
+    if (!isStorableDate(value)) return fail("the Date is invalid or outside Firestore's range (years 1 to 9999)");
     return { [DATE_KEY]: value.toISOString() };
   }
   if (Array.isArray(value)) {
@@ -141,22 +139,14 @@ function assertIndexed(collectionPath: string, query: Query, indexes: readonly C
   );
 }
 
-/**
- * The cursor's place in TYPE_RANK and the value compared with the ordered one: a Date as the ISO text stored under
- * "$date", a string or number as itself. Refused as the Firestore adapter refuses it, with the same messages.
- */
+/** The cursor's place in TYPE_RANK and the value compared with the ordered one: a Date as the ISO text stored under "$date", a string or number as itself. */
 function cursorOf(query: Query): { rank: number; value: string | number; id: string } | undefined {
-  const cursor: unknown = query.startAfter;
-  if (cursor === undefined) return undefined;
-  if (!query.orderBy) throw new Error("Invalid startAfter: a cursor is a position in the query's order, so it needs orderBy");
-  const { value, id } = (typeof cursor === 'object' && cursor !== null ? cursor : {}) as { value?: unknown; id?: unknown };
-  if (typeof id !== 'string' || id === '' || id.includes('/')) {
-    throw new Error(`Invalid startAfter id ${JSON.stringify(id)}: use the document id (DocSnapshot.id) of the previous page's last document`);
-  }
+  const cursor = queryCursor(query);
+  if (!cursor) return undefined;
+  const { value, id } = cursor;
   if (typeof value === 'string') return { rank: 4, value, id };
-  if (typeof value === 'number' && Number.isFinite(value)) return { rank: 2, value, id };
-  if (value instanceof Date && value.getTime() >= MIN_DATE_MS && value.getTime() <= MAX_DATE_MS) return { rank: 3, value: value.toISOString(), id };
-  throw new TypeError(`Invalid startAfter value ${String(value)}: use a string, a finite number or a valid Date (years 1 to 9999)`);
+  if (typeof value === 'number') return { rank: 2, value, id };
+  return { rank: 3, value: value.toISOString(), id };
 }
 
 /** Builds the WHERE/ORDER BY/LIMIT shared by list and count. */
