@@ -9,9 +9,10 @@ import { gcpFaultsBench } from './gcp-faults.bench.ts';
 import { gcpStackBench } from './gcp-stack.bench.ts';
 import { hlsBench } from './hls.bench.ts';
 import { machineContext, type Bench } from './lib/bench.ts';
+import { reprocessBench } from './reprocess.bench.ts';
 import { thumbnailBench } from './thumbnail.bench.ts';
 
-const benches: readonly Bench[] = [embeddedChainBench, gcpStackBench, gcpFaultsBench, thumbnailBench, audioBench, hlsBench];
+const benches: readonly Bench[] = [embeddedChainBench, gcpStackBench, gcpFaultsBench, thumbnailBench, audioBench, hlsBench, reprocessBench];
 
 const requested = process.argv.slice(2);
 const unknown = requested.filter((name) => !benches.some((bench) => bench.name === name));
