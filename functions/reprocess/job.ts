@@ -5,9 +5,10 @@
  * coordinator's own pure decision (shared/domain/reprocess.ts startReprocess) in a transaction, and publishes the
  * run's first work orders through the asset's outbox. The workers and the coordinator take it from there.
  *
- * The job's document (collection `reprocessJobs`) holds its selection, its rate and a cursor, written after every
- * asset, so a job killed half-way resumes where it stopped (`--resume <job>`). Starting is idempotent per job and
- * asset, so the asset the cursor had not yet passed is only counted again, never re-run. Assets created after the
+ * The job's document (collection `reprocessJobs`) holds its selection, its rate and a cursor, written at most once a
+ * second while it runs and whenever it stops, so a job killed half-way resumes close to where it stopped
+ * (`--resume <job>`). Starting is idempotent per job and asset, so the assets the saved cursor had not yet passed
+ * are only counted again ("started before"), never re-run. Assets created after the
  * job began were made with today's recipes: the job stops before them.
  */
 import { randomBytes } from 'node:crypto';
@@ -24,6 +25,8 @@ import { formatRecipeCondition, notSelectedBecause, parseRecipeCondition, type R
 export const DEFAULT_REPROCESS_RATE_PER_SECOND = 5;
 /** READY assets read per query; the cursor moves one asset at a time within a page. */
 export const REPROCESS_PAGE_SIZE = 100;
+/** How often, at most, the job's document (cursor and counts) is written while it runs. */
+export const JOB_SAVE_INTERVAL_MS = 1000;
 
 export type ReprocessJobState = 'RUNNING' | 'STARTED';
 
@@ -74,7 +77,7 @@ export interface JobRunOptions {
   readonly start?: (assetId: string) => Promise<StartOutcome>;
   /** Stops the job after the asset in hand (its cursor saved), as a kill would but cleanly: `--resume` goes on. */
   readonly signal?: AbortSignal;
-  /** Called after every asset, with the job as saved. */
+  /** Called after every asset, with the job as it stands (saved at most once a second, and when it stops). */
   readonly onProgress?: (job: ReprocessJob) => void;
 }
 
@@ -120,10 +123,11 @@ export async function runJob(deps: Pick<Deps, 'store' | 'clock'>, initial: Repro
   const { assets } = collections;
   let job = initial;
   let lastStart = 0;
+  let lastSave = 0;
   const save = async (next: ReprocessJob): Promise<ReprocessJob> => {
     const saved = { ...next, updatedAt: deps.clock.now() };
     if (options.start) await deps.store.set(collections.reprocessJobs.doc(saved.id), saved);
-    options.onProgress?.(saved);
+    lastSave = Date.now();
     return saved;
   };
   if (options.start) job = await save(job);
@@ -137,7 +141,7 @@ export async function runJob(deps: Pick<Deps, 'store' | 'clock'>, initial: Repro
     );
     const older = page.filter((snapshot) => snapshot.data.createdAt <= job.createdAt);
     for (const snapshot of older) {
-      if (options.signal?.aborted) return job;
+      if (options.signal?.aborted) return save(job);
       const asset = snapshot.data;
       const counts = { ...job.counts, examined: job.counts.examined + 1 };
       if (notSelectedBecause(asset, selection) !== undefined) counts.notSelected += 1;
@@ -151,7 +155,11 @@ export async function runJob(deps: Pick<Deps, 'store' | 'clock'>, initial: Repro
         else if (outcome === 'already') counts.alreadyStarted += 1;
         else counts.refused = { ...counts.refused, [outcome.refusal]: (counts.refused[outcome.refusal] ?? 0) + 1 };
       }
-      job = await save({ ...job, counts, cursor: { createdAt: asset.createdAt, id: snapshot.id } });
+      job = { ...job, counts, cursor: { createdAt: asset.createdAt, id: snapshot.id } };
+      // At most once a second: one document must not take a write per asset. A kill loses at most that second's
+      // place, and the assets looked at again are counted, never started twice (a start is idempotent per job).
+      if (Date.now() - lastSave >= JOB_SAVE_INTERVAL_MS) job = await save(job);
+      options.onProgress?.(job);
     }
     // A short page, or one that reached assets newer than the job: nothing older is left.
     if (page.length < REPROCESS_PAGE_SIZE || older.length < page.length) break;

@@ -94,13 +94,16 @@ async function sweepReprocessRuns(deps: Deps, policy: WatchdogPolicy): Promise<n
     const runs = await deps.store.list<AssetDoc>(assets.path(), assets.queries.inReprocess.query({ 'reprocess.job': job.id }, { limit: WATCHDOG_PAGE_SIZE }));
     for (const { data: seen } of runs) {
       if (!applyReprocessWatchdog(seen, now, policy)) continue;
-      const outcome = await decide({ assetId: seen.id, step: seen.reprocess!.step, shard: { index: 0, count: 1 } }, deps, (asset, at) =>
+      const { step, versions } = seen.reprocess!;
+      // With the run's output version: should the decision throw, the forced failure ends the run, not the asset.
+      const ref = { assetId: seen.id, step, shard: { index: 0, count: 1 }, outputVersion: versions[step] };
+      const outcome = await decide(ref, deps, (asset, at) =>
         // A fresh read where the run has moved on (a late result, a concurrent sweep) has nothing left to do.
         asset.reprocess?.job === job.id ? (applyReprocessWatchdog(asset, at, policy) ?? unchanged(asset, 'duplicate')) : unchanged(asset, 'duplicate'),
       );
       if (outcome !== 'done') continue;
       acted += 1;
-      logs.watchdogActed(deps.log, seen.id, Object.keys(seen.reprocess!.versions), 'READY');
+      logs.watchdogActed(deps.log, seen.id, Object.keys(versions), 'READY');
       await flushAndSettle(seen.id, deps);
     }
   }

@@ -58,9 +58,15 @@ export function outputVersionOf(recipeVersion: string, job: string): string {
 export function rerunSteps(asset: AssetDoc, step: string): string[] | undefined {
   if (!asset.plan.includes(step)) return undefined;
   const rerun = new Set([step]);
-  // Plan order lists a step after its dependencies, so one pass collects every dependent.
-  for (const name of asset.plan) {
-    if (asset.steps[name]?.dependsOn.some((dependency) => rerun.has(dependency))) rerun.add(name);
+  // Until nothing is added: the registry's order need not list a step after its dependencies.
+  for (let added = true; added;) {
+    added = false;
+    for (const name of asset.plan) {
+      if (!rerun.has(name) && asset.steps[name]?.dependsOn.some((dependency) => rerun.has(dependency))) {
+        rerun.add(name);
+        added = true;
+      }
+    }
   }
   return asset.plan.filter((name) => rerun.has(name));
 }
@@ -86,7 +92,8 @@ export function startReprocess(asset: AssetDoc, request: ReprocessRequest, regis
     );
   const rerun = rerunSteps(asset, request.step);
   if (!rerun) return refused('NOT_IN_PLAN', `step ${request.step} is not in the asset's plan (${asset.plan.join(', ') || 'no steps'})`);
-  const context = planContextOf(asset);
+  // Planned as at the first run, before any step had outputs; the orders' params are built from outputs when queued.
+  const context = { ...planContextOf(asset), outputs: {} };
   const versions: Record<string, string> = {};
   const steps: Record<string, StepState> = {};
   const shards = new Map<string, number>();

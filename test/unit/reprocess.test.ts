@@ -128,6 +128,15 @@ describe('rerunSteps', () => {
   ])('$step → $expected', ({ step, expected }) => {
     expect(rerunSteps(asset, step)).toEqual(expected);
   });
+
+  it('finds every dependent when the registry lists a step before its dependencies', () => {
+    const step = (name: string, dependsOn: string[] = []) => testStep(name, noop, { dependsOn, recipeVersion: '1' });
+    const reversed = createStepRegistry([step('d', ['b', 'c']), step('c', ['a']), step('b', ['a']), step('a')]);
+    const upsideDown = applyProbeCompleted(fresh(), firstRun('probe'), probe, reversed, now).asset;
+    expect(upsideDown.plan).toEqual(['d', 'c', 'b', 'a']);
+    expect(rerunSteps(upsideDown, 'a')).toEqual(['d', 'c', 'b', 'a']);
+    expect(rerunSteps(upsideDown, 'b')).toEqual(['d', 'b']);
+  });
 });
 
 describe('recordedRecipe and outputVersionOf', () => {
