@@ -13,7 +13,7 @@ import { productionSteps } from '../../functions/registry.ts';
 import { createStorageClient } from '../../shared/adapters/gcp/blob-store.ts';
 import { createPubSubClient, ensureSubscription, ensureTopic } from '../../shared/adapters/gcp/pubsub.ts';
 import { loadConfig, type Config } from '../../shared/config/config.ts';
-import { freePort, startLocalCloud, startServer, type LocalCloud, type RunningServer } from './local-cloud.ts';
+import { freePort, listening, startLocalCloud, startServer, type LocalCloud, type RunningServer } from './local-cloud.ts';
 import { startPushForwarder, type ForwarderStats, type PushForwarder } from './push-forwarder.ts';
 
 const repoRoot = path.resolve(import.meta.dirname, '..', '..');
@@ -139,8 +139,7 @@ export async function startGcpStack(options: GcpStackOptions = {}): Promise<GcpS
           `--port=${port}`,
         ],
         { ...process.env, ...env, NODE_ENV: 'production' },
-        // The framework serves POST only; any HTTP answer means it is listening.
-        async () => (await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(2_000) })).status > 0,
+        () => listening(port),
       );
       processes.set(name, server);
     };

@@ -277,6 +277,8 @@ describe('mediaflow reprocess with MEDIAFLOW_RUNTIME=gcp', () => {
     });
     await new Promise((resolve) => setTimeout(resolve, QUIET_MS));
     expect(published).toEqual([]);
+    // Nothing in this project was refused: not the functions' readiness checks either (a TCP connect, not a request).
+    expect(await store.list('rejections')).toEqual([]);
     expect(assetEvents).toHaveLength(PHOTOS);
     for (const id of ids) expect((await store.get<AssetDoc>(assetPath(id)))?.revision).toBe(after[ids.indexOf(id)]!.revision);
   }, 360_000);
