@@ -6,7 +6,7 @@
  * asset version, as on GCS.
  */
 import { md5OfFile, type LocalBlobStore } from '../shared/adapters/local/blob-store.ts';
-import { finalizeNotification } from '../shared/adapters/local/storage-notification.ts';
+import { finalizeNotification } from '../shared/runtime/storage-notification.ts';
 import type { BlobMetadata } from '../shared/ports/blob-store.ts';
 import type { MessageBus } from '../shared/ports/bus.ts';
 

@@ -10,7 +10,7 @@ import { LocalBlobStore } from '../adapters/local/blob-store.ts';
 import { LocalBus } from '../adapters/local/bus.ts';
 import { SqliteBusJournal } from '../adapters/local/bus-journal.ts';
 import { appendEvent, loggedEvent } from '../adapters/local/event-log.ts';
-import { finalizeNotification } from '../adapters/local/storage-notification.ts';
+import { finalizeNotification } from './storage-notification.ts';
 import type { Config } from '../config/config.ts';
 import type { StepRegistry } from '../domain/step.ts';
 import { probeMedia, REMOTE_MAX_BOX_READS } from '../media/probe.ts';

@@ -5,7 +5,7 @@
  * whose asset appeared in the meantime, changes nothing. This is also how an existing bucket is backfilled.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { finalizeNotification } from '../adapters/local/storage-notification.ts';
+import { finalizeNotification } from './storage-notification.ts';
 import { uploadAssetId } from '../domain/asset-id.ts';
 import { collections } from '../domain/collections.ts';
 import { DERIVATIVE_MARKER } from '../domain/ingest-request.ts';

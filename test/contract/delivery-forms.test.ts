@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { EventType, EventValidator } from '../../events/catalog.ts';
 import { ingestFunction } from '../../functions/ingest/run.ts';
 import { productionSteps } from '../../functions/registry.ts';
-import { finalizeNotification } from '../../shared/adapters/local/storage-notification.ts';
+import { finalizeNotification } from '../../shared/runtime/storage-notification.ts';
 import { loadConfig } from '../../shared/config/config.ts';
 import type { BlobMetadata } from '../../shared/ports/blob-store.ts';
 import type { Delivery, OutgoingMessage } from '../../shared/ports/bus.ts';

@@ -16,7 +16,7 @@ import { bigTagMkv } from '../support/hostile-media.ts';
 import { createStorageClient } from '../../shared/adapters/gcp/blob-store.ts';
 import type { FirestoreDocumentStore } from '../../shared/adapters/gcp/document-store.ts';
 import { createFirestoreDocumentStore } from '../../shared/adapters/gcp/document-store.ts';
-import { finalizeNotification } from '../../shared/adapters/local/storage-notification.ts';
+import { finalizeNotification } from '../../shared/runtime/storage-notification.ts';
 import { assetPath, partnerAssetId, uploadAssetId } from '../../shared/domain/asset-id.ts';
 import type { AssetDoc } from '../../shared/domain/asset.ts';
 import { isTerminal } from '../../shared/domain/state-machine.ts';

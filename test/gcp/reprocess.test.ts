@@ -23,7 +23,7 @@ import { startGcpStack, type GcpStack } from '../../scripts/local-cloud/gcp-stac
 import { jpegImage } from '../../scripts/sample-media/sample-media.ts';
 import { createStorageClient } from '../../shared/adapters/gcp/blob-store.ts';
 import { createFirestoreDocumentStore, type FirestoreDocumentStore } from '../../shared/adapters/gcp/document-store.ts';
-import { finalizeNotification } from '../../shared/adapters/local/storage-notification.ts';
+import { finalizeNotification } from '../../shared/runtime/storage-notification.ts';
 import { assetPath, uploadAssetId } from '../../shared/domain/asset-id.ts';
 import type { AssetDoc } from '../../shared/domain/asset.ts';
 import { collections } from '../../shared/domain/collections.ts';

@@ -3,7 +3,7 @@
  * keys name one asset, the loop guard keeps derivatives out, and a missing source is a recorded failure.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { finalizeNotification } from '../../shared/adapters/local/storage-notification.ts';
+import { finalizeNotification } from '../../shared/runtime/storage-notification.ts';
 import { objectPath, partnerAssetId, uploadAssetId } from '../../shared/domain/asset-id.ts';
 import { DERIVATIVE_MARKER } from '../../shared/domain/ingest-request.ts';
 import { playlistNaming, withBystander } from '../support/bystander.ts';

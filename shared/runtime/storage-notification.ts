@@ -2,11 +2,11 @@
  * The Pub/Sub message GCS sends for an object change when a bucket notification uses payloadFormat
  * JSON_API_V1: the attributes name the event and the data is the object's JSON API resource, with int64
  * fields (generation, size) as strings. The embedded runtime emits exactly this, so ingest's upload path is the
- * one it takes on GCP and on fake-gcs-server.
+ * one it takes on GCP and on fake-gcs-server; reconcile sends it on both runtimes for an object that has no asset.
  */
 import { createHash } from 'node:crypto';
-import type { BlobMetadata } from '../../ports/blob-store.ts';
-import type { OutgoingMessage } from '../../ports/bus.ts';
+import type { BlobMetadata } from '../ports/blob-store.ts';
+import type { OutgoingMessage } from '../ports/bus.ts';
 
 export function finalizeNotification(meta: BlobMetadata, notificationId = '1'): OutgoingMessage {
   const objectId = `${meta.bucket}/${meta.name}/${meta.generation}`;
