@@ -2,7 +2,7 @@
  * The probe is the first step and ingest runs it itself: ingest already holds the event, and nothing can be
  * planned before the probe. Like every worker it reports a step result; it never writes asset status.
  */
-import type { StepCompleted, StepFailed } from '../../events/catalog.ts';
+import type { StepCompleted } from '../../events/catalog.ts';
 import { workOrderId } from '../../shared/domain/asset-id.ts';
 import type { AssetSource } from '../../shared/domain/asset.ts';
 import { boundTags, cleanText } from '../../shared/domain/bounded.ts';
@@ -18,7 +18,7 @@ import { BlobNotFoundError } from '../../shared/ports/blob-store.ts';
 import type { Deps } from '../../shared/runtime/deps.ts';
 import { withServedSource } from '../../shared/runtime/source-server.ts';
 import { startMeter } from '../../shared/media/ffmpeg/usage.ts';
-import { countingBlobStore, publishStepResult, usageOf } from '../../shared/runtime/worker.ts';
+import { countingBlobStore, publishPermanentFailure, publishStepResult, usageOf } from '../../shared/runtime/worker.ts';
 
 /** Bumped when what the probe records changes. */
 export const PROBE_RECIPE_VERSION = '3';
@@ -92,15 +92,7 @@ export async function reportProbe(assetId: string, source: AssetSource, attempt:
     return 'done';
   } catch (error) {
     if (!isPermanent(error)) throw error;
-    const failed: StepFailed = {
-      ...common,
-      failedAt: deps.clock.now().toISOString(),
-      error: { code: error.code, message: error.message },
-      deadLettered: false,
-      usage: usageOf(meter.stop(), blobs.counts),
-    };
-    await publishStepResult(deps, 'ingest', failed);
-    return 'failed';
+    return publishPermanentFailure(deps, 'ingest', common, error, usageOf(meter.stop(), blobs.counts));
   }
 }
 

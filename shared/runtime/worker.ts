@@ -77,15 +77,7 @@ export function workerFunction(step: StepDefinition): FunctionDefinition {
       } catch (error) {
         if (!isPermanent(error)) throw error;
         logs.workFailedPermanently(log, order.orderId, error.code, error.message);
-        const failed: StepFailed = {
-          ...common,
-          failedAt: deps.clock.now().toISOString(),
-          error: { code: error.code, message: error.message },
-          deadLettered: false,
-          usage: usageOf(meter.stop(), blobs.counts),
-        };
-        await publishStepResult(deps, step.name, failed);
-        return 'failed';
+        return publishPermanentFailure(deps, step.name, common, error, usageOf(meter.stop(), blobs.counts));
       }
     },
   });
@@ -112,6 +104,22 @@ export async function publishStepResult(deps: Deps, functionName: string, result
     time: deps.clock.now(),
     data: result,
   });
+}
+
+/** Who a result is for: the order, its shard and the delivery attempt, and a reprocess's output version. */
+export type ResultHead = Pick<StepFailed, 'orderId' | 'assetId' | 'step' | 'shard' | 'attempt' | 'outputVersion'>;
+
+/** A run that failed for good reports it as its result, with what it used: the step fails, the message is acked. */
+export async function publishPermanentFailure(deps: Deps, functionName: string, head: ResultHead, error: PermanentError, usage: StepUsage): Promise<'failed'> {
+  const failed: StepFailed = {
+    ...head,
+    failedAt: deps.clock.now().toISOString(),
+    error: { code: error.code, message: error.message },
+    deadLettered: false,
+    usage,
+  };
+  await publishStepResult(deps, functionName, failed);
+  return 'failed';
 }
 
 /** What a run used, for its result. */
