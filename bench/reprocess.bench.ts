@@ -19,7 +19,7 @@ import path from 'node:path';
 import { table } from '../cli/view.ts';
 import { productionSteps } from '../functions/registry.ts';
 import { buildPipeline } from '../functions/pipeline.ts';
-import { newJob, runJob, startRuns } from '../functions/reprocess/job.ts';
+import { newJob, runJob, startRuns } from '../functions/coordinator/reprocess-job.ts';
 import { photoJpeg } from '../scripts/sample-media/sample-images.ts';
 import { loadConfig } from '../shared/config/config.ts';
 import { uploadAssetId } from '../shared/domain/asset-id.ts';

@@ -1,6 +1,6 @@
 /**
  * `mediaflow reprocess --step S [--status READY] [--kind K] [--where recipe<N] [--rate 20/s] [--dry-run]` re-runs a
- * step and the steps that depend on it on a selection of READY assets (functions/reprocess/job.ts), and
+ * step and the steps that depend on it on a selection of READY assets (functions/coordinator/reprocess-job.ts), and
  * `mediaflow reprocess --resume JOB` goes on with a job that was stopped. On the embedded runtime the runs work in
  * this process, and the command returns once they have all ended; with MEDIAFLOW_RUNTIME=gcp it starts them through
  * Pub/Sub and returns, and `mediaflow reprocess --resume JOB` then reports where they are. Ctrl-C stops a job
@@ -19,7 +19,7 @@ import {
   startRuns,
   type JobProgress,
   type ReprocessJob,
-} from '../../functions/reprocess/job.ts';
+} from '../../functions/coordinator/reprocess-job.ts';
 import type { MediaKind } from '../../shared/domain/asset.ts';
 import { systemClock } from '../../shared/ports/clock.ts';
 import type { Deps } from '../../shared/runtime/deps.ts';

@@ -10,7 +10,7 @@ import { collections } from '../../shared/domain/collections.ts';
 import { unchanged } from '../../shared/domain/coordination.ts';
 import { applyReprocessWatchdog } from '../../shared/domain/reprocess.ts';
 import { applyWatchdog, inspect, stepLeaseMs, type WatchdogPolicy } from '../../shared/domain/watchdog.ts';
-import type { ReprocessJob } from '../reprocess/job.ts';
+import type { ReprocessJob } from '../coordinator/reprocess-job.ts';
 import { logs } from '../../shared/observability/messages.ts';
 import type { Deps } from '../../shared/runtime/deps.ts';
 import { decide, flushAndSettle } from '../coordinator/run.ts';

@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ReprocessJob } from '../../functions/reprocess/job.ts';
+import type { ReprocessJob } from '../../functions/coordinator/reprocess-job.ts';
 import { productionSteps } from '../../functions/registry.ts';
 import { jpegImage } from '../../scripts/sample-media/sample-media.ts';
 import { SqliteDocumentStore } from '../../shared/adapters/local/document-store.ts';

@@ -18,7 +18,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { EventType, EventValidator } from '../../events/catalog.ts';
 import { productionSteps } from '../../functions/registry.ts';
-import type { ReprocessJob } from '../../functions/reprocess/job.ts';
+import type { ReprocessJob } from '../../functions/coordinator/reprocess-job.ts';
 import { startGcpStack, type GcpStack } from '../../scripts/local-cloud/gcp-stack.ts';
 import { jpegImage } from '../../scripts/sample-media/sample-media.ts';
 import { createStorageClient } from '../../shared/adapters/gcp/blob-store.ts';

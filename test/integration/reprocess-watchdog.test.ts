@@ -7,7 +7,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { checksumStep } from '../../functions/checksum/step.ts';
-import { jobProgress, newJob, runJob, startRuns } from '../../functions/reprocess/job.ts';
+import { jobProgress, newJob, runJob, startRuns } from '../../functions/coordinator/reprocess-job.ts';
 import { watchdogPolicy, WATCHDOG_MAX_REDRIVES } from '../../functions/watchdog/sweep.ts';
 import { STUCK } from '../../shared/domain/watchdog.ts';
 import type { Clock } from '../../shared/ports/clock.ts';

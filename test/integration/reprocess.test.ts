@@ -12,7 +12,7 @@ import { jpegImage } from '../../scripts/sample-media/sample-media.ts';
 import { syncMarkClip } from '../../scripts/sample-media/sample-video.ts';
 import { EventType } from '../../events/catalog.ts';
 import { productionSteps } from '../../functions/registry.ts';
-import { jobProgress, loadJob, newJob, runJob, startRuns, type ReprocessJob } from '../../functions/reprocess/job.ts';
+import { jobProgress, loadJob, newJob, runJob, startRuns, type ReprocessJob } from '../../functions/coordinator/reprocess-job.ts';
 import { uploadAssetId } from '../../shared/domain/asset-id.ts';
 import type { AssetDoc } from '../../shared/domain/asset.ts';
 import { collections } from '../../shared/domain/collections.ts';

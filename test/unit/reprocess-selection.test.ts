@@ -9,8 +9,8 @@ import {
   recipeMatches,
   type RecipeCondition,
   type ReprocessSelection,
-} from '../../functions/reprocess/selection.ts';
-import { DEFAULT_REPROCESS_RATE_PER_SECOND } from '../../functions/reprocess/job.ts';
+} from '../../functions/coordinator/reprocess-selection.ts';
+import { DEFAULT_REPROCESS_RATE_PER_SECOND } from '../../functions/coordinator/reprocess-job.ts';
 import { newAssetDoc, type AssetDoc } from '../../shared/domain/asset.ts';
 import { emptyStep } from '../../shared/domain/coordination.ts';
 import type { DocData } from '../../shared/ports/document-store.ts';

@@ -1,15 +1,16 @@
 /**
  * A reprocess job (`mediaflow reprocess`): re-runs one step, and the steps that depend on it, on a selection of
- * READY assets, at a bounded rate. It is an operator's job, run by the CLI on either runtime, not a deployed
- * function: it pages through READY assets in creation order, starts a run on each selected asset with the
- * coordinator's own pure decision (shared/domain/reprocess.ts startReprocess) in a transaction, and publishes the
- * run's first work orders through the asset's outbox. The workers and the coordinator take it from there.
+ * READY assets, at a bounded rate. It is an operator's job, run by the CLI on either runtime, and it lives with the
+ * coordinator because it changes assets through the coordinator's own decision and outbox. It pages through READY
+ * assets in creation order, starts a run on each selected asset (shared/domain/reprocess.ts startReprocess) in a
+ * transaction, and publishes the run's first work orders through the asset's outbox. The workers and the
+ * coordinator take it from there.
  *
  * The job's document (collection `reprocessJobs`) holds its selection, its rate and a cursor, written at most once a
  * second while it runs and whenever it stops, so a job killed half-way resumes close to where it stopped
  * (`--resume <job>`). Starting is idempotent per job and asset, so the assets the saved cursor had not yet passed
- * are only counted again ("started before"), never re-run. Assets created after the
- * job began were made with today's recipes: the job stops before them.
+ * are only counted again ("started before"), never re-run. Assets created after the job began were made with
+ * today's recipes: the job stops before them.
  */
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -17,9 +18,9 @@ import type { AssetDoc, MediaKind } from '../../shared/domain/asset.ts';
 import { collections } from '../../shared/domain/collections.ts';
 import { startReprocess, type ReprocessRefusal } from '../../shared/domain/reprocess.ts';
 import type { Deps } from '../../shared/runtime/deps.ts';
-import { stageEmissions } from '../coordinator/outbox-entries.ts';
-import { flushAndSettle } from '../coordinator/run.ts';
-import { formatRecipeCondition, notSelectedBecause, parseRecipeCondition, type ReprocessSelection } from './selection.ts';
+import { stageEmissions } from './outbox-entries.ts';
+import { flushAndSettle } from './run.ts';
+import { formatRecipeCondition, notSelectedBecause, parseRecipeCondition, type ReprocessSelection } from './reprocess-selection.ts';
 
 /** Runs started per second unless told otherwise: each re-runs a step (and its dependents) on one asset. */
 export const DEFAULT_REPROCESS_RATE_PER_SECOND = 5;
