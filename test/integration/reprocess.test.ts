@@ -184,6 +184,23 @@ describe('mediaflow reprocess on the embedded runtime', () => {
     expect(await jobProgress(rt.deps, job.id)).toEqual({ inFlight: 0, updated: 0, failed: 1 });
   });
 
+  it('fails the run, and keeps the outputs, when the source is gone', async () => {
+    const dataDir = await tempDir('mediaflow-reprocess-gone-');
+    const media = await tempDir('mediaflow-reprocess-gone-media-');
+    const rt = await start(dataDir, productionSteps);
+    const [id] = await uploadAll(rt, [await jpegImage('ffmpeg', path.join(media, 'gone.jpg'), { width: 120, height: 90 })]);
+    const before = (await rt.asset(id!))!;
+    // A retention rule, or a person, removed the upload after it was processed.
+    await rt.blobs.delete({ bucket: before.source.bucket, name: before.source.name });
+    const job = newJob(rt.deps, { step: 'thumbnail', kind: null, where: null, ratePerSecond: 10, by: 'test' });
+    await runJob(rt.deps, job, { start: startRuns(rt.deps, job) });
+    await rt.idle();
+    const after = (await rt.asset(id!))!;
+    expect(after).toMatchObject({ status: 'READY', lastReprocess: { job: job.id, status: 'FAILED', error: { step: 'thumbnail', code: 'SOURCE_CHANGED' } } });
+    expect(after.steps).toEqual(before.steps);
+    expect(updatedEvents(rt)).toEqual([]);
+  });
+
   it('re-runs a fanned-out step and its fan-in beside the live presentation, and the new one plays', async () => {
     const dataDir = await tempDir('mediaflow-reprocess-hls-');
     const media = await tempDir('mediaflow-reprocess-hls-media-');
