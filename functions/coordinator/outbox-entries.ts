@@ -16,6 +16,8 @@ export type OutboxEntry = {
   payload: string;
   createdAt: Date;
   claimedUntil: Date | null;
+  /** The process that holds the claim (functions/coordinator/outbox.ts); absent from entries never claimed. */
+  claimedBy?: string | null;
 };
 
 function emissionId(assetId: string, emission: Emission): string {

@@ -4,6 +4,7 @@
  * next delivery for the asset (a redelivery or a duplicate) finds the entries and publishes them. Entries have
  * deterministic ids and so do the events, so a double publish is recognisable downstream.
  */
+import { randomUUID } from 'node:crypto';
 import { EventType, formatIssues, workOrderType, type StepFailed, type WorkOrder } from '../../events/catalog.ts';
 import { workTopic } from '../../shared/config/config.ts';
 import { workOrderId } from '../../shared/domain/asset-id.ts';
@@ -27,6 +28,15 @@ const OUTBOUND_EVENT_INVALID = 'OUTBOUND_EVENT_INVALID';
  * (10, 20, 40 s…) brings it back after the lease has run out.
  */
 export const OUTBOX_CLAIM_LEASE_MS = 30_000;
+
+/**
+ * This process, on the claims it makes. The embedded runtime's state file has one process at a time (its bus
+ * journal redelivers everything pending when a process starts), so there a claim another process made was left by
+ * one that died: a killed `mediaflow process`. Waiting out its lease is no option there: the embedded runtime
+ * scales its backoffs (3 s over all attempts by default), so the next run's results would run out of attempts
+ * against it and be dead-lettered, failing their asset. On Pub/Sub many instances flush at once, and the lease rules.
+ */
+const CLAIMER = randomUUID();
 
 const source = sourceOf('coordinator');
 
@@ -65,7 +75,7 @@ export async function flushOutbox(assetId: string, deps: Deps): Promise<StepFail
         continue;
       }
       // Hand the entry back at once so this message's redelivery can publish it, instead of waiting out the lease.
-      await deps.store.set(entry.path, { ...claimed, claimedUntil: null }).catch(() => undefined);
+      await deps.store.set(entry.path, { ...claimed, claimedUntil: null, claimedBy: null }).catch(() => undefined);
       throw error;
     }
   }
@@ -81,11 +91,15 @@ async function claim(path: string, deps: Deps): Promise<OutboxEntry | 'gone' | '
     const entry = await tx.get<OutboxEntry>(path);
     const now = deps.clock.now();
     if (!entry) return 'gone';
-    if (entry.claimedUntil && entry.claimedUntil > now) return 'held';
-    const claimed = { ...entry, claimedUntil: new Date(now.getTime() + OUTBOX_CLAIM_LEASE_MS) };
+    if (entry.claimedUntil && entry.claimedUntil > now && !leftByDeadProcess(entry, deps)) return 'held';
+    const claimed = { ...entry, claimedUntil: new Date(now.getTime() + OUTBOX_CLAIM_LEASE_MS), claimedBy: CLAIMER };
     tx.set(path, claimed);
     return claimed;
   });
+}
+
+function leftByDeadProcess(entry: OutboxEntry, deps: Deps): boolean {
+  return deps.config.runtime === 'embedded' && entry.claimedBy !== CLAIMER;
 }
 
 /**

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { STUCK } from '../../shared/domain/watchdog.ts';
 import { collections } from '../../shared/domain/collections.ts';
-import type { DeliveryHandler } from '../../shared/ports/bus.ts';
+import type { Delivery, DeliveryHandler } from '../../shared/ports/bus.ts';
 import type { Clock } from '../../shared/ports/clock.ts';
 import type { DocumentStore } from '../../shared/ports/document-store.ts';
 import type { Deps } from '../../shared/runtime/deps.ts';
@@ -170,6 +170,48 @@ describe('the watchdog', () => {
     expect(rt.assetEvents.length).toBe(sent + 1);
     expect(rt.assetEvents.at(-1)!.attributes['ce-id']).toBe(`${id}/ready`);
     expect(await rt.store.count(collections.outbox.path(), collections.outbox.queries.ofAssetOldestFirst.query({ assetId: id }))).toBe(0);
+  });
+
+  it('does not let a claim left by a killed embedded process hold back the next run (it would dead-letter its results)', async () => {
+    const results: Delivery[] = [];
+    const rt = await startTestRuntime({
+      env: { MEDIAFLOW_EMBEDDED_WATCHDOG_INTERVAL_SECONDS: '0' },
+      wrapHandler: (sub, handler) =>
+        sub.function !== 'coordinator'
+          ? handler
+          : async (delivery) => {
+              results.push(delivery);
+              await handler(delivery);
+            },
+    });
+    runtime = rt;
+    const id = await upload(rt, 'killed-claim.png');
+    expect((await rt.asset(id))?.status).toBe('READY');
+    const sent = rt.assetEvents.length;
+    // What `kill -9` of `mediaflow process` leaves between claim and publish: asset.ready staged and claimed, the
+    // claim 30 s long and made by a process that is gone.
+    const event = JSON.parse(rt.assetEvents.at(-1)!.data.toString('utf8')) as object;
+    const now = new Date();
+    const entry: OutboxEntry = {
+      emissionId: `${id}/ready`,
+      assetId: id,
+      kind: 'asset-ready',
+      step: null,
+      payload: JSON.stringify(event),
+      createdAt: now,
+      claimedUntil: new Date(now.getTime() + 30_000),
+      claimedBy: 'a-process-killed-with-sigkill',
+    };
+    await rt.store.set(collections.outbox.doc(entry.emissionId), entry);
+    // The next run redelivers the result the killed process had not acked; its coordinator flushes the asset's outbox.
+    const last = results.at(-1)!;
+    await rt.bus.publish(rt.deps.config.topics.stepResults, { data: last.data, attributes: { ...last.attributes } });
+    await rt.idle();
+    expect(await rt.store.count(collections.deadLetters.path())).toBe(0);
+    expect(rt.assetEvents.length).toBe(sent + 1);
+    expect(rt.assetEvents.at(-1)!.attributes['ce-id']).toBe(`${id}/ready`);
+    expect(await rt.store.count(collections.outbox.path(), collections.outbox.queries.ofAssetOldestFirst.query({ assetId: id }))).toBe(0);
+    expect((await rt.asset(id))?.status).toBe('READY');
   });
 
   describe('a flush that hits a Firestore transaction timeout (issue 16, defect 3)', () => {
