@@ -151,6 +151,9 @@ type ReprocessReport = {
 
 describe('mediaflow reprocess with MEDIAFLOW_RUNTIME=gcp', () => {
   it('starts the runs and returns; the functions switch every photo to new thumbnail outputs beside the old ones, announced once; --resume only reports', async () => {
+    // Listening from before the uploads: each photo's asset.ready, then its asset.updated, and nothing else.
+    const assetEvents: Received[] = [];
+    await tap(stack.config.topics.assetEvents, assetEvents);
     const files = await Promise.all(
       Array.from({ length: PHOTOS }, (_, i) => jpegImage('ffmpeg', path.join(fixtures, `photo-${i}.jpg`), { width: 160 + 32 * i, height: 120 })),
     );
@@ -170,9 +173,10 @@ describe('mediaflow reprocess with MEDIAFLOW_RUNTIME=gcp', () => {
       expect(asset.steps.thumbnail?.outputVersion).toBeUndefined();
       expect(urisIn(asset.steps.thumbnail?.outputs).length).toBeGreaterThan(0);
     }
-
-    const assetEvents: Received[] = [];
-    await tap(stack.config.topics.assetEvents, assetEvents);
+    // A READY document is committed before its outbox publishes asset.ready: wait for the events too.
+    await eventually('an asset.ready per photo', () =>
+      Promise.resolve(ids.every((id) => assetEvents.some((event) => event.subject === id && event.type === EventType.assetReady)) || undefined),
+    );
 
     const started = await cli(['reprocess', '--step', 'thumbnail', '--rate', '20/s', '--json']);
     expect(started.code).toBe(0);
@@ -242,11 +246,12 @@ describe('mediaflow reprocess with MEDIAFLOW_RUNTIME=gcp', () => {
     );
     // Time for a duplicate to show up, had a run announced itself twice.
     await new Promise((resolve) => setTimeout(resolve, QUIET_MS));
-    expect(assetEvents.map((event) => event.type)).toEqual(ids.map(() => EventType.assetUpdated));
-    expect(new Set(assetEvents.map((event) => event.id))).toEqual(new Set(ids.map((id) => `${id}/updated/${job}`)));
+    expect(assetEvents.map((event) => event.type).sort()).toEqual([...ids.map(() => EventType.assetReady), ...ids.map(() => EventType.assetUpdated)].sort());
+    expect(new Set(assetEvents.map((event) => event.id))).toEqual(new Set(ids.flatMap((id) => [`${id}/ready`, `${id}/updated/${job}`])));
+    expect(assetEvents).toHaveLength(2 * PHOTOS);
     const validator = new EventValidator(new Map([...productionSteps.values()].map((step) => [step.name, step.paramsSchema])));
     for (const [index, id] of ids.entries()) {
-      const [event] = assetEvents.filter((received) => received.subject === id);
+      const [event] = assetEvents.filter((received) => received.subject === id && received.type === EventType.assetUpdated);
       const checked = validator.validate(EventType.assetUpdated, event!.data);
       expect(checked.ok ? [] : checked.issues, id).toEqual([]);
       const asset = after[index]!;
@@ -279,7 +284,7 @@ describe('mediaflow reprocess with MEDIAFLOW_RUNTIME=gcp', () => {
     expect(published).toEqual([]);
     // Nothing in this project was refused: not the functions' readiness checks either (a TCP connect, not a request).
     expect(await store.list('rejections')).toEqual([]);
-    expect(assetEvents).toHaveLength(PHOTOS);
+    expect(assetEvents).toHaveLength(2 * PHOTOS);
     for (const id of ids) expect((await store.get<AssetDoc>(assetPath(id)))?.revision).toBe(after[ids.indexOf(id)]!.revision);
   }, 360_000);
 });
