@@ -49,6 +49,7 @@ commands:
       --rate R                 runs started per second: 20, 20/s or 600/min (default 5)
       --dry-run                count what would be re-run, start nothing
       --resume JOB             go on with a stopped job (its id is printed at the start), or report on it
+      --list                   the newest jobs (--limit), with their runs updated, failed and in flight
   cost                         what processing cost (CPU, GiB-seconds, bytes, tokens, an estimate in dollars)
       --since T                assets updated since T (ISO 8601, or a span: 24h, 7d)
       --group-by G             one row per kind, partner or profile
@@ -82,6 +83,7 @@ async function main(argv: string[]): Promise<number> {
       kind: { type: 'string' },
       where: { type: 'string' },
       resume: { type: 'string' },
+      list: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -137,6 +139,8 @@ async function main(argv: string[]): Promise<number> {
         rate: values.rate,
         resume: values.resume,
         dryRun: values['dry-run'],
+        list: values.list,
+        limit,
       });
     case 'cost':
       return costCommand({ out, json: values.json, since: values.since, groupBy: values['group-by'] });

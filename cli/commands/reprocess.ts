@@ -28,6 +28,9 @@ import { createGcpDeps } from '../../shared/runtime/gcp.ts';
 import { errorMessage } from '../../shared/errors.ts';
 import { cliConfig, operator, UsageError } from '../options.ts';
 import { withStateStore } from './status.ts';
+import { collections } from '../../shared/domain/collections.ts';
+import { terminalWidth } from '../terminal-text.ts';
+import { table } from '../view.ts';
 
 export interface ReprocessCommandOptions {
   readonly out?: string;
@@ -40,11 +43,15 @@ export interface ReprocessCommandOptions {
   readonly rate?: string;
   readonly resume?: string;
   readonly dryRun: boolean;
+  /** List the newest jobs instead, at most `limit`. */
+  readonly list: boolean;
+  readonly limit: number;
 }
 
 const kinds: readonly MediaKind[] = ['image', 'audio', 'video'];
 
 export async function reprocessCommand(options: ReprocessCommandOptions): Promise<number> {
+  if (options.list) return listJobs(options);
   const config = cliConfig(options.out, options.verbose);
   if (options.resume === undefined && options.step === undefined) throw new UsageError('reprocess needs --step S (the step to re-run), or --resume JOB');
   if (options.resume !== undefined && (options.step ?? options.kind ?? options.where ?? options.rate ?? options.status) !== undefined)
@@ -180,4 +187,42 @@ function printDryRun(job: ReprocessJob, options: ReprocessCommandOptions): void 
   process.stdout.write(
     `dry run: ${job.counts.examined} READY assets looked at, ${job.counts.notSelected} not selected, ${job.counts.started} would be re-run; nothing was started\n`,
   );
+}
+
+/** `--list`: the newest jobs, with where their runs are; read-only, so it may run beside a job. */
+async function listJobs(options: ReprocessCommandOptions): Promise<number> {
+  if ((options.step ?? options.resume ?? options.kind ?? options.where ?? options.rate ?? options.status) !== undefined || options.dryRun)
+    throw new UsageError('--list takes no selection: give it alone (with --limit, --json)');
+  const { reprocessJobs } = collections;
+  const rows = await withStateStore(options.out, async (store) => {
+    const jobs = await store.list<ReprocessJob>(reprocessJobs.path(), reprocessJobs.queries.newestFirst.query({}, { limit: options.limit }));
+    return Promise.all(jobs.map(async ({ data: job }) => ({ job, runs: await jobProgress({ store }, job.id) })));
+  });
+  if (options.json) {
+    for (const { job, runs } of rows)
+      process.stdout.write(
+        `${JSON.stringify({ job: job.id, step: job.step, kind: job.kind, where: job.where, state: job.state, counts: job.counts, runs, createdAt: job.createdAt })}\n`,
+      );
+    return 0;
+  }
+  if (rows.length === 0) {
+    process.stdout.write('no reprocess jobs\n');
+    return 0;
+  }
+  const selection = (job: ReprocessJob): string => [job.kind, job.where].filter((part) => part !== null).join(' ') || 'all';
+  const lines = rows.map(({ job, runs }) => [
+    job.id,
+    job.step,
+    selection(job),
+    job.state,
+    String(job.counts.started),
+    String(runs.updated),
+    String(runs.failed),
+    String(runs.inFlight),
+    job.createdAt.toISOString(),
+  ]);
+  process.stdout.write(
+    `${table(['job', 'step', 'selection', 'state', 'started', 'updated', 'failed', 'in flight', 'created'], lines, { width: terminalWidth() })}\n`,
+  );
+  return 0;
 }

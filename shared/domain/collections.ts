@@ -143,7 +143,10 @@ export const collections = {
     path: (): string => 'reprocessJobs',
     doc: (jobId: string): string => `reprocessJobs/${documentId(jobId)}`,
     queries: declareQueries('reprocessJobs', {
-      newestFirst: { orderBy: { field: 'createdAt', direction: 'desc' }, usedBy: 'mediaflow reprocess --list (cli/commands/reprocess.ts)' },
+      newestFirst: {
+        orderBy: { field: 'createdAt', direction: 'desc' },
+        usedBy: "mediaflow reprocess --list (cli/commands/reprocess.ts), and the watchdog's look at recent jobs' runs (functions/watchdog/sweep.ts)",
+      },
     }),
   },
   /** An asset's step results, one per shard, created once: the coordinator's fan-in counts them. */

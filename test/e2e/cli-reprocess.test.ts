@@ -244,6 +244,17 @@ describe('mediaflow reprocess killed with -9 after a few runs, then --resume', (
     expect(revisions(await assets())).toEqual(revisions(before));
   });
 
+  it('mediaflow reprocess --list shows the job and its runs', async () => {
+    const listed = await mediaflow(['reprocess', '--list', '--json', '--out', out]);
+    expect(listed.code).toBe(0);
+    const [first, ...rest] = jsonLines<JobReport & { runs: { updated: number } }>(listed.stdout);
+    expect(rest).toEqual([]);
+    expect(first).toMatchObject({ job, step: 'thumbnail', state: 'STARTED', runs: { inFlight: 0, updated: PHOTOS, failed: 0 } });
+    const text = await mediaflow(['reprocess', '--list', '--out', out]);
+    expect(text.stdout).toContain(job);
+    expect((await mediaflow(['reprocess', '--list', '--step', 'thumbnail', '--out', out])).code).toBe(2);
+  });
+
   it('mediaflow status shows the last reprocess and the steps’ output versions', async () => {
     const assetId = assetIds[0]!;
     const thumbnailVersion = outputVersionOf(productionSteps.get('thumbnail')!.recipeVersion, job);
