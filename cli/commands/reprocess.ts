@@ -3,8 +3,9 @@
  * step and the steps that depend on it on a selection of READY assets (functions/coordinator/reprocess-job.ts), and
  * `mediaflow reprocess --resume JOB` goes on with a job that was stopped. On the embedded runtime the runs work in
  * this process, and the command returns once they have all ended; with MEDIAFLOW_RUNTIME=gcp it starts them through
- * Pub/Sub and returns, and `mediaflow reprocess --resume JOB` then reports where they are. Ctrl-C stops a job
- * cleanly after the asset in hand; a kill loses at most that asset's place, which the resume counts again.
+ * Pub/Sub and returns, and `mediaflow reprocess --resume JOB` then reports where they are (`--list`: the newest
+ * jobs). Ctrl-C stops a job cleanly after the asset in hand, or stops waiting for the runs in flight once all are
+ * started; a kill loses at most the last second's place, which the resume counts again.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -88,8 +89,9 @@ export async function reprocessCommand(options: ReprocessCommandOptions): Promis
     try {
       await runtime.deps.mediaTools();
       const job = await run(runtime.deps, options, fresh, controller.signal);
-      // The runs work in this process: the command ends when the pipeline is quiet, or when it is stopped.
-      if (!controller.signal.aborted) await runtime.idle();
+      // The runs work in this process: the command ends when the pipeline is quiet, or when it is stopped (what is
+      // still in flight stays in the state's journal, and --resume finishes it).
+      await Promise.race([runtime.idle(), stopped(controller.signal)]);
       const progress = await jobProgress(runtime.deps, job.id);
       print(job, progress, options, tail(job, controller.signal, ''));
       return controller.signal.aborted || progress.failed > 0 || progress.inFlight > 0 ? 1 : 0;
@@ -100,6 +102,10 @@ export async function reprocessCommand(options: ReprocessCommandOptions): Promis
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
   }
+}
+
+function stopped(signal: AbortSignal): Promise<void> {
+  return signal.aborted ? Promise.resolve() : new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
 }
 
 function requestOf(options: ReprocessCommandOptions) {
@@ -163,8 +169,8 @@ function describe(job: ReprocessJob): string {
 }
 
 function tail(job: ReprocessJob, signal: AbortSignal, otherwise: string): string {
-  if (signal.aborted || job.state !== 'STARTED')
-    return `stopped before the end: mediaflow reprocess --resume ${job.id} goes on from asset ${job.counts.examined + 1}`;
+  if (job.state !== 'STARTED') return `stopped before the end: mediaflow reprocess --resume ${job.id} goes on from asset ${job.counts.examined + 1}`;
+  if (signal.aborted) return `stopped with runs in flight: mediaflow reprocess --resume ${job.id} finishes them`;
   return otherwise;
 }
 
