@@ -157,8 +157,15 @@ async function publishWorkOrders(asset: AssetDoc, step: string, outputVersion: s
   return undefined;
 }
 
+type AssetEventKind = Exclude<OutboxEntry['kind'], 'queue-step'>;
+const assetEventTypes: Readonly<Record<AssetEventKind, string>> = {
+  'asset-ready': EventType.assetReady,
+  'asset-failed': EventType.assetFailed,
+  'asset-updated': EventType.assetUpdated,
+};
+
 async function publishAssetEvent(asset: AssetDoc, entry: OutboxEntry, deps: Deps): Promise<void> {
-  const type = entry.kind === 'asset-ready' ? EventType.assetReady : entry.kind === 'asset-updated' ? EventType.assetUpdated : EventType.assetFailed;
+  const type = assetEventTypes[entry.kind as AssetEventKind];
   const data = JSON.parse(entry.payload) as DocData;
   assertValid(deps, type, data);
   await publishEvent(deps.bus, deps.config.topics.assetEvents, { type, id: entry.emissionId, source, subject: asset.id, time: deps.clock.now(), data });

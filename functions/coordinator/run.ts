@@ -7,17 +7,8 @@ import { EventType, type StepCompleted, type StepFailed } from '../../events/cat
 import { assetPath } from '../../shared/domain/asset-id.ts';
 import type { AssetDoc } from '../../shared/domain/asset.ts';
 import { firestoreSize } from '../../shared/domain/bounded.ts';
-import {
-  applyForcedFailure,
-  applyProbeCompleted,
-  applyStepCompleted,
-  applyStepFailed,
-  outcomeOf,
-  stepFailure,
-  type Decision,
-  type StepOutcome,
-} from '../../shared/domain/coordination.ts';
-import { applyReprocessCompleted, applyReprocessFailed } from '../../shared/domain/reprocess.ts';
+import { applyProbeCompleted, outcomeOf, stepFailure, type Decision, type StepOutcome } from '../../shared/domain/coordination.ts';
+import { applyCompletedOfRun, applyFailureOfRun, applyForcedFailureOfRun } from '../../shared/domain/reprocess.ts';
 import { probeSummaryOf } from '../../shared/domain/probe-doc.ts';
 import { PROBE_STEP } from '../../shared/domain/step.ts';
 import { errorMessage, PermanentError } from '../../shared/errors.ts';
@@ -44,7 +35,7 @@ export const coordinatorFunction = eventFunction({
     const outcome =
       event.type === EventType.stepCompleted
         ? await onCompleted(result as StepCompleted, deps)
-        : await decide(result, deps, (asset, now) => applyFailure(asset, result as StepFailed, now));
+        : await decide(result, deps, (asset, now) => applyFailureOfRun(asset, result as StepFailed, now));
     logs.stepResultRecorded(log, result.assetId, result.step, outcome);
     // Also on duplicates: an earlier delivery may have committed and died before publishing.
     await flushAndSettle(result.assetId, deps);
@@ -58,10 +49,8 @@ async function onCompleted(result: StepCompleted, deps: Deps): Promise<Outcome> 
       applyProbeCompleted(asset, outcomeOf(result), probeSummaryOf(result.outputs), deps.steps, now, deps.config.limits),
     );
   }
-  const { outputVersion } = result;
   // A reprocess's result is recorded on its run, beside the live outputs it must not touch (shared/domain/reprocess.ts).
-  const apply = (outcome: StepOutcome) => (asset: AssetDoc, now: Date) =>
-    outputVersion === undefined ? applyStepCompleted(asset, outcome, now) : applyReprocessCompleted(asset, outcome, outputVersion, now);
+  const apply = (outcome: StepOutcome) => (asset: AssetDoc, now: Date) => applyCompletedOfRun(asset, outcome, result.outputVersion, now);
   if (result.shard.count === 1) {
     // A fanned-out step that happened to need one shard still gets its outputs folded the same way.
     const definition = deps.steps.get(result.step);
@@ -73,11 +62,6 @@ async function onCompleted(result: StepCompleted, deps: Deps): Promise<Outcome> 
   return decide(result, deps, apply(progress.outcome));
 }
 
-/** A step failure, for the first run or for the reprocess whose output version it carries. */
-export function applyFailure(asset: AssetDoc, failure: StepFailed, now: Date): Decision {
-  return failure.outputVersion === undefined ? applyStepFailed(asset, failure, now) : applyReprocessFailed(asset, failure, failure.outputVersion, now);
-}
-
 /**
  * Publishes what the asset's outbox holds; a step whose work orders cannot be built is failed (a decision of its
  * own, whose asset.failed is then published too). The coordinator does this after every result, the watchdog for
@@ -85,7 +69,7 @@ export function applyFailure(asset: AssetDoc, failure: StepFailed, now: Date): D
  */
 export async function flushAndSettle(assetId: string, deps: Deps): Promise<void> {
   for (const failure of await flushOutbox(assetId, deps)) {
-    await decide(failure, deps, (asset, now) => applyFailure(asset, failure, now));
+    await decide(failure, deps, (asset, now) => applyFailureOfRun(asset, failure, now));
     await flushOutbox(assetId, deps);
   }
 }
@@ -139,7 +123,5 @@ function decideOrFail(
     error = { code: COORDINATION_FAILED, message: `the ${result.step} result could not be applied: ${errorMessage(thrown)}` };
   }
   const failure = stepFailure(result.assetId, result.step, result.shard.count, error, now, { outputVersion: result.outputVersion });
-  // A reprocess that cannot be recorded ends its run; the asset keeps its outputs.
-  const forced = result.outputVersion === undefined ? applyForcedFailure(asset, failure, now) : applyReprocessFailed(asset, failure, result.outputVersion, now);
-  return { ...forced, forced: failure.error };
+  return { ...applyForcedFailureOfRun(asset, failure, now), forced: failure.error };
 }

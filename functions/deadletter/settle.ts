@@ -19,8 +19,8 @@ import {
 } from '../../events/catalog.ts';
 import { collections } from '../../shared/domain/collections.ts';
 import type { AssetDoc } from '../../shared/domain/asset.ts';
-import { applyForcedFailure, stepFailure } from '../../shared/domain/coordination.ts';
-import { applyReprocessFailed } from '../../shared/domain/reprocess.ts';
+import { stepFailure } from '../../shared/domain/coordination.ts';
+import { applyForcedFailureOfRun } from '../../shared/domain/reprocess.ts';
 import { PROBE_STEP } from '../../shared/domain/step.ts';
 import { PermanentErrorCode } from '../../shared/errors.ts';
 import { logs } from '../../shared/observability/messages.ts';
@@ -99,9 +99,7 @@ async function failAsset(failure: StepFailed, deps: Deps): Promise<void> {
     const asset = await tx.get<AssetDoc>(path);
     if (!asset) return false;
     const now = deps.clock.now();
-    // A reprocess's dead result ends its run; the asset keeps its outputs.
-    const decision =
-      failure.outputVersion === undefined ? applyForcedFailure(asset, failure, now) : applyReprocessFailed(asset, failure, failure.outputVersion, now);
+    const decision = applyForcedFailureOfRun(asset, failure, now);
     if (decision.note !== 'applied') return false;
     tx.set(path, decision.asset);
     stageEmissions(tx, failure.assetId, decision.emissions, now);

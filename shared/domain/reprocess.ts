@@ -12,6 +12,9 @@ import type { AssetUpdated, StepFailed } from '../../events/catalog.ts';
 import { collectOutputs, type AssetDoc, type AssetError, type ReprocessRecord, type ReprocessRun, type StepState } from './asset.ts';
 import { costOf, type CostFigures } from './cost.ts';
 import {
+  applyForcedFailure,
+  applyStepCompleted,
+  applyStepFailed,
   appendEntry,
   bump,
   emptyStep,
@@ -156,6 +159,24 @@ export function applyReprocessFailed(asset: AssetDoc, failure: StepFailed, outpu
   const cost: CostFigures | undefined = failure.usage ? costOf(failure.step, failure.usage) : undefined;
   const error: AssetError = { step: failure.step, code: failure.error.code, message: failure.error.message, at: now };
   return endRun(withCost(asset, failure.step, cost), run, 'FAILED', error, now);
+}
+
+/** A step's result, for the first run or (with its output version) for a reprocess of it. */
+export function applyCompletedOfRun(asset: AssetDoc, outcome: StepOutcome, outputVersion: string | undefined, now: Date): Decision {
+  return outputVersion === undefined ? applyStepCompleted(asset, outcome, now) : applyReprocessCompleted(asset, outcome, outputVersion, now);
+}
+
+/** A step failure, for the first run or for the reprocess whose output version it carries. */
+export function applyFailureOfRun(asset: AssetDoc, failure: StepFailed, now: Date): Decision {
+  return failure.outputVersion === undefined ? applyStepFailed(asset, failure, now) : applyReprocessFailed(asset, failure, failure.outputVersion, now);
+}
+
+/**
+ * A failure decided for a result nobody could record (a decision that threw, a dead-lettered result): the first
+ * run's fails the asset whatever its document says; a reprocess's ends the run, and the asset keeps its outputs.
+ */
+export function applyForcedFailureOfRun(asset: AssetDoc, failure: StepFailed, now: Date): Decision {
+  return failure.outputVersion === undefined ? applyForcedFailure(asset, failure, now) : applyReprocessFailed(asset, failure, failure.outputVersion, now);
 }
 
 /** The context a re-run step's orders are built from: the live outputs, with those the run has already remade in their place. */

@@ -73,9 +73,14 @@ function assetFolder(assetId: string): string {
   return `${truncateUtf8(id, MAX_ASSET_FOLDER_BYTES - DIGEST_CHARS - 1)}~${digest}`;
 }
 
+/** The object name of one of the order's own outputs, in its output version's folder. */
+function outputName(order: OutputOwner, file: string): string {
+  return derivativeName(order.assetId, order.step, file, order.outputVersion);
+}
+
 /** The gs:// URI of one of the order's own outputs, in its output version's folder. */
 export function derivativeUri(config: Config, order: OutputOwner, file: string): string {
-  return `gs://${config.buckets.derivatives}/${derivativeName(order.assetId, order.step, file, order.outputVersion)}`;
+  return `gs://${config.buckets.derivatives}/${outputName(order, file)}`;
 }
 
 /**
@@ -105,7 +110,7 @@ export function dependencyRelativePath(order: RelativeReader, dependencyStep: st
 function placement(target: DerivativeTarget, file: string, options: DerivativeOptions): [BlobRef, WriteOptions] {
   const { order } = target;
   return [
-    { bucket: target.config.buckets.derivatives, name: derivativeName(order.assetId, order.step, file, order.outputVersion) },
+    { bucket: target.config.buckets.derivatives, name: outputName(order, file) },
     {
       contentType: options.contentType,
       cacheControl: options.cacheControl ?? IMMUTABLE_CACHE_CONTROL,

@@ -10,7 +10,6 @@
  * followed by the finalize notification GCS would send for it, published to this project's uploads topic.
  */
 import { PubSub, type Message, type Subscription } from '@google-cloud/pubsub';
-import type { Storage } from '@google-cloud/storage';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -21,7 +20,7 @@ import { productionSteps } from '../../functions/registry.ts';
 import type { ReprocessJob } from '../../functions/coordinator/reprocess-job.ts';
 import { startGcpStack, type GcpStack } from '../../scripts/local-cloud/gcp-stack.ts';
 import { jpegImage } from '../../scripts/sample-media/sample-media.ts';
-import { createStorageClient } from '../../shared/adapters/gcp/blob-store.ts';
+import { createGcsBlobStore, type GcsBlobStore } from '../../shared/adapters/gcp/blob-store.ts';
 import { createFirestoreDocumentStore, type FirestoreDocumentStore } from '../../shared/adapters/gcp/document-store.ts';
 import { finalizeNotification } from '../../shared/runtime/storage-notification.ts';
 import { assetPath, uploadAssetId } from '../../shared/domain/asset-id.ts';
@@ -29,6 +28,7 @@ import type { AssetDoc } from '../../shared/domain/asset.ts';
 import { collections } from '../../shared/domain/collections.ts';
 import { isTerminal } from '../../shared/domain/state-machine.ts';
 import { mediaflow } from '../support/cli.ts';
+import { urisIn } from '../support/step-outputs.ts';
 import { eventually as poll } from '../support/eventually.ts';
 
 const TIMEOUT_MS = 120_000;
@@ -42,7 +42,7 @@ const projectId = `reprocess-${randomUUID().slice(0, 8)}`;
 type Received = { topic: string; type: string; id: string; subject: string; data: unknown };
 
 let stack: GcpStack;
-let storage: Storage;
+let blobs: GcsBlobStore;
 let pubsub: PubSub;
 let store: FirestoreDocumentStore;
 let fixtures: string;
@@ -56,7 +56,7 @@ beforeAll(async () => {
     cloud,
     functionEnv: { MEDIAFLOW_INGEST_BUCKET: `${projectId}-ingest`, MEDIAFLOW_DERIVATIVES_BUCKET: `${projectId}-derivatives` },
   });
-  storage = createStorageClient({ apiEndpoint: cloud.storageEndpoint, projectId });
+  blobs = createGcsBlobStore({ apiEndpoint: cloud.storageEndpoint, projectId });
   pubsub = new PubSub({ projectId });
   store = createFirestoreDocumentStore({ projectId });
   fixtures = await mkdtemp(path.join(os.tmpdir(), 'mediaflow-reprocess-gcp-'));
@@ -86,22 +86,10 @@ const cli = (args: readonly string[]) => mediaflow(args, { ...process.env, ...st
 /** An upload to this project's ingest bucket, and the finalize notification GCS sends for it. */
 async function upload(file: string, name: string): Promise<string> {
   const bucket = stack.config.buckets.ingest;
-  const [object] = await storage.bucket(bucket).upload(file, { destination: name, resumable: false, contentType: 'image/jpeg' });
-  const metadata = object.metadata;
-  const notification = finalizeNotification({
-    bucket,
-    name,
-    generation: String(metadata.generation),
-    metageneration: String(metadata.metageneration),
-    size: Number(metadata.size),
-    md5Hash: String(metadata.md5Hash),
-    contentType: 'image/jpeg',
-    timeCreated: new Date(String(metadata.timeCreated)),
-    updated: new Date(String(metadata.updated)),
-    metadata: {},
-  });
+  const meta = await blobs.upload(file, { bucket, name }, { contentType: 'image/jpeg' });
+  const notification = finalizeNotification(meta);
   await pubsub.topic(stack.config.topics.uploads).publishMessage({ data: notification.data, attributes: { ...notification.attributes } });
-  return uploadAssetId(bucket, name, String(metadata.generation));
+  return uploadAssetId(bucket, name, meta.generation);
 }
 
 /** A subscription on the topic from now on, collecting what is published to it. */
@@ -126,19 +114,10 @@ async function tap(topic: string, into: Received[]): Promise<void> {
   });
 }
 
-/** Every URI in a step's outputs, wherever it sits. */
-function urisIn(value: unknown): string[] {
-  if (typeof value === 'string') return value.startsWith('gs://') ? [value] : [];
-  if (Array.isArray(value)) return value.flatMap(urisIn);
-  if (value && typeof value === 'object') return Object.values(value).flatMap(urisIn);
-  return [];
-}
-
 async function objectExists(uri: string): Promise<boolean> {
   const match = /^gs:\/\/([^/]+)\/(.+)$/.exec(uri);
   if (!match) throw new Error(`not a gs:// URI: ${uri}`);
-  const [exists] = await storage.bucket(match[1]!).file(match[2]!).exists();
-  return exists;
+  return (await blobs.stat({ bucket: match[1]!, name: match[2]! })) !== undefined;
 }
 
 type ReprocessReport = {

@@ -20,6 +20,7 @@ import { createStepRegistry, type StepDefinition, type StepRegistry } from '../.
 import { PermanentError } from '../../shared/errors.ts';
 import { startTestRuntime, type TestRuntime } from '../support/embedded.ts';
 import { decodeErrors, hlsRegistry, localPath } from '../support/hls.ts';
+import { urisIn } from '../support/step-outputs.ts';
 
 const runtimes: TestRuntime[] = [];
 const scratch: string[] = [];
@@ -74,14 +75,6 @@ function updatedEvents(...rts: TestRuntime[]): { id: string; assetId: string }[]
       .filter((event) => event.attributes['ce-type'] === EventType.assetUpdated)
       .map((event) => ({ id: event.attributes['ce-id']!, assetId: (JSON.parse(event.data.toString()) as { assetId: string }).assetId })),
   );
-}
-
-/** Every URI in a step's outputs, wherever it sits. */
-function urisIn(value: unknown): string[] {
-  if (typeof value === 'string') return value.startsWith('gs://') ? [value] : [];
-  if (Array.isArray(value)) return value.flatMap(urisIn);
-  if (value && typeof value === 'object') return Object.values(value).flatMap(urisIn);
-  return [];
 }
 
 describe('mediaflow reprocess on the embedded runtime', () => {

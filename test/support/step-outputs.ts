@@ -116,3 +116,11 @@ export function audioOutputs(parts: { renditions?: Record<string, { uri: string 
     warnings: [],
   };
 }
+
+/** Every gs:// URI in a step's recorded outputs, wherever it sits. */
+export function urisIn(value: unknown): string[] {
+  if (typeof value === 'string') return value.startsWith('gs://') ? [value] : [];
+  if (Array.isArray(value)) return value.flatMap(urisIn);
+  if (value && typeof value === 'object') return Object.values(value).flatMap(urisIn);
+  return [];
+}
